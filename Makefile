@@ -1,0 +1,150 @@
+# pam_jit / jitd / jitctl. Plain GNU make with pkg-config.
+#   make            build everything into build/
+#   make check      build and run every test (installs apt dependencies when missing, as root)
+#   make demo       play the whole story in a sandbox
+#   make install    DESTDIR=... PREFIX=...
+#   make bench      benchmarks (not part of check)
+
+VERSION     := 0.1.0
+PREFIX      ?= /usr
+SYSCONFDIR  ?= /etc
+DESTDIR     ?=
+MULTIARCH   := $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+PAMDIR      ?= /lib/$(MULTIARCH)/security
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= /lib/systemd/system
+
+CC          ?= cc
+PKG_CONFIG  ?= pkg-config
+B           := build
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+OPT      ?= -O2 -g
+CFLAGS   ?=
+override CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Icommon \
+            -DJIT_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS) $(CFLAGS)
+LDHARDEN := -Wl,-z,relro,-z,now -Wl,--as-needed
+SAN      ?=
+ifneq ($(SAN),)
+override CFLAGS += -fsanitize=$(SAN) -fno-omit-frame-pointer
+LDHARDEN += -fsanitize=$(SAN)
+endif
+
+pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
+JITD_PKGS   := sqlite3 libcurl json-c inih libsystemd libcrypto
+JITCTL_PKGS := json-c inih
+CHECK_PKGS  := check
+JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS))
+JITD_LIBS   := $(call pc,libs,$(JITD_PKGS))
+JITCTL_LIBS := $(call pc,libs,$(JITCTL_PKGS))
+CHECK_LIBS  := $(call pc,libs,$(CHECK_PKGS))
+PAM_LIBS    := -lpam
+
+COMMON_SRC  := $(wildcard common/*.c)
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(B)/obj/%.o)
+# What pam_jit.so may contain from common/: libc-only pieces.
+PAM_COMMON  := $(B)/obj/common/proto.o $(B)/obj/common/client.o $(B)/obj/common/util.o
+PAM_SRC     := $(wildcard pam_jit/*.c)
+PAM_OBJ     := $(PAM_SRC:%.c=$(B)/obj/%.o)
+JITD_SRC    := $(wildcard jitd/*.c)
+JITD_OBJ    := $(JITD_SRC:%.c=$(B)/obj/%.o)
+JITD_LIBOBJ := $(filter-out $(B)/obj/jitd/main.o,$(JITD_OBJ))
+JITCTL_SRC  := $(wildcard jitctl/*.c)
+JITCTL_OBJ  := $(JITCTL_SRC:%.c=$(B)/obj/%.o)
+JITCTL_LIBOBJ := $(filter-out $(B)/obj/jitctl/main.o,$(JITCTL_OBJ))
+UNIT_SRC    := $(wildcard tests/unit/check_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+HELPER_SRC  := $(wildcard tests/helpers/*.c)
+HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
+
+PROGRAMS := $(B)/jitd $(B)/jitctl $(B)/pam_jit.so
+
+.PHONY: all check unit integration demo install uninstall clean bench deps lint asan
+all: $(PROGRAMS)
+
+$(B)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h pam_jit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -Ipam_jit -c -o $@ $<
+
+$(B)/libjitcommon.a: $(COMMON_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/jitd: $(JITD_OBJ) $(B)/libjitcommon.a
+	$(CC) $(CFLAGS) -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS)
+
+$(B)/jitctl: $(JITCTL_OBJ) $(B)/libjitcommon.a
+	$(CC) $(CFLAGS) -pie $(LDHARDEN) -o $@ $^ $(JITCTL_LIBS)
+
+$(B)/pam_jit.so: $(PAM_OBJ) $(PAM_COMMON) pam_jit/pam_jit.map
+	$(CC) $(CFLAGS) -shared $(LDHARDEN) -Wl,--version-script=pam_jit/pam_jit.map \
+		-Wl,--no-undefined -o $@ $(PAM_OBJ) $(PAM_COMMON) $(PAM_LIBS)
+
+# Unit tests link the library parts of jitd and jitctl (everything but main).
+$(B)/tests/check_%: tests/unit/check_%.c $(JITD_LIBOBJ) $(JITCTL_LIBOBJ) $(B)/libjitcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS) $(JITCTL_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
+
+$(B)/tests/%: tests/helpers/%.c $(B)/libjitcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -pie $(LDHARDEN) -o $@ $^ $(PAM_LIBS)
+
+deps:
+	@bash tests/deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@bash tests/run.sh
+
+tests: $(PROGRAMS) $(UNIT_BIN) $(HELPER_BIN)
+
+unit: $(PROGRAMS) $(UNIT_BIN)
+	@bash tests/run.sh unit
+
+integration: tests
+	@bash tests/run.sh integration
+
+asan:
+	@$(MAKE) --no-print-directory clean
+	@$(MAKE) --no-print-directory SAN=address,undefined OPT='-O1 -g' tests
+	@ASAN_OPTIONS=detect_leaks=1 bash tests/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all tests
+	@bash tests/bench.sh
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Icommon -D_GNU_SOURCE \
+		--suppress=missingIncludeSystem common jitd jitctl pam_jit
+	mandoc -Tlint -W warning man/*.[158]
+	shellcheck -S warning tests/*.sh tests/integration/*.sh .ci/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PAMDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/jit
+	install -m 0755 $(B)/jitd $(DESTDIR)$(SBINDIR)/jitd
+	install -m 0755 $(B)/jitctl $(DESTDIR)$(BINDIR)/jitctl
+	install -m 0644 $(B)/pam_jit.so $(DESTDIR)$(PAMDIR)/pam_jit.so
+	for m in $(wildcard man/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	for m in $(wildcard man/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
+	for m in $(wildcard man/*.8); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
+	for u in $(wildcard systemd/*.service systemd/*.socket); do install -m 0644 $$u $(DESTDIR)$(UNITDIR)/; done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/jit/jitd.conf ] || install -m 0644 jitd.conf.example $(DESTDIR)$(SYSCONFDIR)/jit/jitd.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/jitd $(DESTDIR)$(BINDIR)/jitctl $(DESTDIR)$(PAMDIR)/pam_jit.so
+	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
+	for m in $(notdir $(wildcard man/*.5)); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+	for m in $(notdir $(wildcard man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
+	for u in $(notdir $(wildcard systemd/*.service systemd/*.socket)); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+
+clean:
+	rm -rf $(B)

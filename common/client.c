@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "util.h"
+
+static int remaining_ms(int64_t deadline_ms)
+{
+        int64_t left = deadline_ms - now_monotonic_ms();
+
+        if (left <= 0)
+                return 0;
+        return left > 60000 ? 60000 : (int) left;
+}
+
+/* Wait for events on fd until the deadline. 0, -ETIMEDOUT, or -errno. */
+static int wait_fd(int fd, short events, int64_t deadline_ms)
+{
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = events };
+                int ms = remaining_ms(deadline_ms);
+                int n;
+
+                if (ms == 0)
+                        return -ETIMEDOUT;
+                n = poll(&p, 1, ms);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        continue;       /* re-check the deadline */
+                if (p.revents & (POLLERR | POLLNVAL))
+                        return -ECONNRESET;
+                return 0;               /* readable, writable, or hung up (recv says which) */
+        }
+}
+
+int client_connect(const char *path, int64_t deadline_ms, int *ret_fd)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd, r;
+
+        if (!path || strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        memcpy(sa.sun_path, path, strlen(path) + 1);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                        break;
+                r = -errno;
+                if (r == -EINTR)
+                        continue;
+                /* A full backlog gives EAGAIN on Unix sockets: retry briefly
+                 * until the deadline instead of failing at once. */
+                if (r == -EAGAIN && remaining_ms(deadline_ms) > 0) {
+                        struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+                        nanosleep(&ts, NULL);
+                        continue;
+                }
+                close(fd);
+                return r == -EAGAIN ? -ETIMEDOUT : r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int client_send(int fd, const struct proto_msg *m, int64_t deadline_ms)
+{
+        uint8_t buf[PROTO_MAX_FRAME];
+        size_t len;
+        int r;
+
+        r = proto_encode(m, buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        for (;;) {
+                ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n == (ssize_t) len)
+                        return 0;
+                if (n >= 0)
+                        return -EIO;    /* cannot happen on SEQPACKET */
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return errno == EPIPE ? -ECONNRESET : -errno;
+                r = wait_fd(fd, POLLOUT, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int client_recv(int fd, struct proto_msg *ret, int64_t deadline_ms)
+{
+        uint8_t buf[PROTO_MAX_FRAME + 1];
+        int r;
+
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+
+                if (n == 0)
+                        return -ECONNRESET;
+                if (n > (ssize_t) PROTO_MAX_FRAME)
+                        return -EBADMSG;
+                if (n > 0)
+                        return proto_decode(buf, (size_t) n, ret, NULL, 0);
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLIN, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int client_call(const char *path, const struct proto_msg *req, struct proto_msg *ret, int timeout_ms)
+{
+        int64_t deadline = now_monotonic_ms() + timeout_ms;
+        int fd = -1, r;
+
+        r = client_connect(path, deadline, &fd);
+        if (r < 0)
+                return r;
+        r = client_send(fd, req, deadline);
+        if (r >= 0)
+                r = client_recv(fd, ret, deadline);
+        close(fd);
+        return r;
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * jitd.conf: an INI file read with libinih. Parsed whole; every problem is
+ * collected as "FILE:LINE: message" and the caller refuses to run when there is
+ * any (doas style). Sections: [jitd], [role:NAME] (any number), [ticket].
+ */
+#ifndef JIT_CONFIG_H
+#define JIT_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JIT_DEFAULT_CONFIG   "/etc/jit/jitd.conf"
+#define JIT_DEFAULT_DATABASE "/var/lib/jitd/jitd.db"
+#define JIT_DEFAULT_SUDOERS  "/etc/sudoers.d"
+#define JIT_DEFAULT_VISUDO   "/usr/sbin/visudo"
+
+enum approval_flags {
+        APPROVAL_TICKET = 1 << 0,
+        APPROVAL_PEER   = 1 << 1,
+        APPROVAL_AUTO   = 1 << 2,
+};
+
+enum ticket_mode { TICKET_NONE = 0, TICKET_OPTIONAL, TICKET_REQUIRED };
+
+enum teardown_mode { TEARDOWN_AUTO = 0, TEARDOWN_SYSTEMD, TEARDOWN_CGROUP, TEARDOWN_PIDFD, TEARDOWN_NONE };
+
+struct role {
+        char *name;
+        unsigned line;              /* where [role:NAME] stands, for messages */
+        char **members;             /* "alice", "%webops" */
+        char **hosts;               /* glob patterns; default {"*"} */
+        char **services;            /* default {"sudo"} */
+        char **runas;               /* default {"root"} */
+        char **commands;            /* absolute paths, or {"ALL"}; default {"ALL"} */
+        bool nopasswd;              /* default false */
+        unsigned approval;          /* enum approval_flags; default APPROVAL_PEER */
+        char **approvers;           /* users and %groups */
+        unsigned approvals;         /* default 1 */
+        enum ticket_mode ticket;    /* default TICKET_OPTIONAL */
+        char *ticket_pattern;       /* NULL = any valid ticket */
+        regex_t ticket_re;          /* compiled ticket_pattern (REG_EXTENDED|REG_NOSUB) */
+        bool ticket_re_set;
+        uint64_t default_duration;  /* default 1h */
+        uint64_t max_duration;      /* default 4h */
+        char **break_glass;         /* users and %groups; NULL = nobody */
+        uint64_t break_glass_duration; /* default 30m */
+        unsigned uses;              /* 0 = unlimited */
+        unsigned max_extensions;    /* default 0 */
+};
+
+struct ticket_config {
+        char *provider;             /* "none" (default), jira, servicenow, redmine, rt, gitlab, http */
+        char *url, *token_file, *auth, *lookup, *status, *requester, *user_map;
+        char **approved, **closed;
+        char *window_start, *window_end, *hosts;
+        bool comment;
+        bool allow_http;
+        uint64_t poll;              /* default 60s */
+        uint64_t timeout;           /* default 10s */
+        uint64_t pending_timeout;   /* default 1d */
+        char *ca_file;
+};
+
+struct config {
+        char *path;
+        /* [jitd] */
+        char *socket;               /* default JIT_DEFAULT_SOCKET */
+        char *database;             /* default JIT_DEFAULT_DATABASE */
+        char *sudoers_dir;          /* default JIT_DEFAULT_SUDOERS */
+        char *host;                 /* default: gethostname() */
+        char *admin_group;          /* NULL = only root is an admin */
+        char *visudo;               /* default JIT_DEFAULT_VISUDO */
+        enum teardown_mode teardown;
+        uint64_t warn_before;       /* 0 = off */
+        char *metrics_file;         /* NULL = off */
+        char *notify;               /* NULL = off */
+        uint64_t review_within;     /* default 1d */
+        /* [role:*] in file order */
+        struct role *roles;
+        size_t n_roles;
+        /* [ticket] */
+        struct ticket_config ticket;
+};
+
+/* Collected problems, "FILE:LINE: message" each. */
+struct config_errors {
+        char **lines;
+        size_t n;
+};
+void config_errors_clear(struct config_errors *e);
+
+/* Parse path. On success (0, and e->n == 0) *ret is a complete config with
+ * defaults applied and cross-checks done. On any problem returns -EINVAL with
+ * every problem in e (file:line each), or another negative errno when the file
+ * cannot be read at all (e then holds one line saying so). *ret is set only on
+ * success. */
+int config_load(const char *path, struct config **ret, struct config_errors *e);
+void config_free(struct config *c);
+
+const struct role *config_find_role(const struct config *c, const char *name);
+
+/* "ticket,peer" etc. into buf. */
+void approval_format(unsigned flags, char *buf, size_t size);
+
+#endif

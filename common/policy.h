@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Who may do what under a role. Pure decisions over a config and a user; group
+ * membership comes from NSS (getgrouplist) unless a test supplies its own. */
+#ifndef JIT_POLICY_H
+#define JIT_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* A resolved user: name, uid, primary gid, and every group name it is in. */
+struct principal {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+        char **groups;              /* group names, NULL-terminated */
+};
+
+/* Look the user up through NSS. -ENOENT when there is no such user. */
+int principal_from_uid(uid_t uid, struct principal **ret);
+int principal_from_name(const char *name, struct principal **ret);
+void principal_free(struct principal *p);
+
+/* Does p match a list of "user" and "%group" entries? */
+bool policy_list_matches(char *const *list, const struct principal *p);
+/* Does host match one of the role's glob patterns (fnmatch)? */
+bool policy_host_matches(const struct role *r, const char *host);
+/* Does the role gate this PAM service? */
+bool policy_service_matches(const struct role *r, const char *service);
+
+/* May p request role r on host? false with a one-line reason in why
+ * ("not a member", "role does not apply to host web01"). */
+bool policy_eligible(const struct role *r, const struct principal *p, const char *host,
+                     char *why, size_t why_size);
+/* Is the ticket acceptable for the role? why: "ticket required", "ticket does
+ * not match ^(CHG|INC)[0-9]+$", "role takes no ticket". */
+bool policy_ticket_ok(const struct role *r, const char *ticket, char *why, size_t why_size);
+/* Resolve the requested duration: 0 means the role's default. -ERANGE with why
+ * when it exceeds max_duration. */
+int policy_duration(const struct role *r, uint64_t requested, uint64_t *ret, char *why, size_t why_size);
+/* May p approve role r's grants (p is not the requester: the caller checks that)? */
+bool policy_is_approver(const struct role *r, const struct principal *p);
+/* Is p an approver of any role (sees every grant)? */
+bool policy_is_any_approver(const struct config *c, const struct principal *p);
+/* root, or member of [jitd] admin_group. */
+bool policy_is_admin(const struct config *c, const struct principal *p);
+/* May p use break-glass for role r? */
+bool policy_break_glass_ok(const struct role *r, const struct principal *p);
+
+/* Does any role cover (p, service, host): p eligible, host and service match?
+ * Used for the PAM decision: not covered -> ignore. */
+bool policy_covers(const struct config *c, const struct principal *p, const char *service,
+                   const char *host);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* jitctl's verbs, one function each, and the option parsing they share.
+ * A verb returns 0 or a negative errno; the CMD_E_* values mean the verb has
+ * already told the user why on stderr and only the exit status is left for
+ * main.c to decide. Any other negative errno has not been reported yet. */
+#ifndef JITCTL_COMMANDS_H
+#define JITCTL_COMMANDS_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JITCTL_TIMEOUT_MS     10000           /* per exchange with jitd */
+#define JITCTL_WAIT_DEFAULT   (15 * 60)       /* --wait without a value, seconds */
+
+#define CMD_E_USAGE        (-EINVAL)          /* bad command line (exit 2) */
+#define CMD_E_FAILED       (-ECANCELED)       /* jitd refused, or it did not work out (exit 1) */
+#define CMD_E_UNREACHABLE  (-EHOSTUNREACH)    /* could not talk to jitd (exit 3) */
+#define CMD_E_PENDING      (-EINPROGRESS)     /* --wait ran out, still pending (exit 4) */
+
+struct jitctl_ctx {
+        const char *socket;     /* -s, else $JITCTL_SOCKET, else JIT_DEFAULT_SOCKET */
+        int timeout_ms;
+        FILE *out;              /* results */
+        FILE *err;              /* diagnostics */
+};
+
+struct cmd_verb;
+typedef int (*cmd_fn)(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+
+struct cmd_verb {
+        const char *name;
+        cmd_fn run;
+        const char *opts;       /* getopt short options, ":h" and "s:" included */
+        unsigned long_only;     /* CMD_L_* bits: long options without a letter */
+        const char *required;   /* option letters that must be given */
+        unsigned min_args, max_args;
+        bool takes_id;          /* the first positional argument is a grant ID */
+        const char *usage;      /* after "jitctl " */
+        const char *help;       /* one line */
+};
+
+enum {
+        CMD_L_WAIT  = 1 << 0,
+        CMD_L_ALL   = 1 << 1,
+        CMD_L_USER  = 1 << 2,
+        CMD_L_STATE = 1 << 3,
+        CMD_L_JSON  = 1 << 4,
+};
+
+/* Every verb, in help order, terminated by an entry with a NULL name. */
+extern const struct cmd_verb cmd_verbs[];
+const struct cmd_verb *cmd_find(const char *name);
+
+/* A verb's command line after parsing and checking. Strings point into argv. */
+struct jitctl_args {
+        const char *role, *ticket, *message, *user, *state, *service;
+        uint64_t duration;      /* 0: not given */
+        uint64_t wait;          /* seconds; 0: no --wait */
+        bool all, json;
+        int64_t id;             /* 0: not given */
+        const char *pos[2];
+        size_t npos;
+};
+
+/* Parse and validate a verb's arguments (argv[0] is the verb). Options may
+ * come before or after positional arguments. Returns 0, 1 when -h was given
+ * (usage printed on ctx->out), or CMD_E_USAGE (reason printed on ctx->err).
+ * -s SOCKET here overrides ctx->socket. */
+int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv,
+                      struct jitctl_args *ret);
+/* A grant ID: decimal digits only, 1..INT64_MAX. -EINVAL or -ERANGE. */
+int jitctl_parse_id(const char *s, int64_t *ret);
+
+int cmd_request(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_approve(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_deny(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_cancel(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_extend(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_break_glass(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_check(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_status(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+
+#endif

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The grant state machine. Every transition is written together with its audit
+ * event in one transaction; the journal line follows the commit, so the
+ * journal never tells of a change the database does not hold.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+
+#include "jitd.h"
+
+const struct actor actor_jitd = { .uid = 0, .name = "jitd" };
+
+/* Events written in the current transaction, sent to the journal after commit. */
+struct pending_log {
+        char event[32];
+        struct jit_grant g;
+        struct actor a;
+        char actor_name[JIT_USER_MAX + 1];
+        char *details;
+};
+
+struct txn {
+        struct pending_log logs[4];
+        size_t n;
+};
+
+static int audit(struct jitd *d, struct txn *t, const struct actor *a, const struct jit_grant *g,
+                 const char *event, json_object *details)
+{
+        const char *text = json_object_to_json_string_ext(details, JSON_C_TO_STRING_PLAIN);
+        int r;
+
+        r = store_audit_append(d->store, now_realtime(), a->uid, a->name, g->id, event, text, NULL);
+        if (r < 0)
+                return r;
+        if (t && t->n < ELEMENTSOF(t->logs)) {
+                struct pending_log *l = &t->logs[t->n];
+
+                snprintf(l->event, sizeof(l->event), "%s", event);
+                l->g = *g;
+                snprintf(l->actor_name, sizeof(l->actor_name), "%s", a->name);
+                l->a.uid = a->uid;
+                l->a.name = l->actor_name;
+                l->details = strdup(text);
+                t->n++;
+        }
+        return 0;
+}
+
+static void txn_flush_logs(struct txn *t, bool committed)
+{
+        for (size_t i = 0; i < t->n; i++) {
+                struct pending_log *l = &t->logs[i];
+
+                if (committed)
+                        log_event(LOG_NOTICE, l->event, &l->g, l->a.uid, l->a.name, l->details);
+                free(l->details);
+        }
+        t->n = 0;
+}
+
+static json_object *details_new(void)
+{
+        return json_object_new_object();
+}
+
+static void details_str(json_object *o, const char *k, const char *v)
+{
+        if (v && v[0])
+                json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void details_int(json_object *o, const char *k, int64_t v)
+{
+        json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a, int64_t now)
+{
+        json_object *det = details_new();
+        int r;
+
+        if (!g->approved_at)
+                g->approved_at = now;
+        g->state = GRANT_ACTIVE;
+        /* The clock starts at activation, not at request. */
+        g->starts_at = now;
+        g->expires_at = now + (int64_t) g->duration;
+        r = store_grant_update(d->store, g);
+        if (r >= 0) {
+                details_str(det, "approval", g->approval);
+                details_int(det, "starts_at", g->starts_at);
+                details_int(det, "expires_at", g->expires_at);
+                r = audit(d, t, a, g, "activated", det);
+        }
+        json_object_put(det);
+        return r;
+}
+
+static int commit_or_rollback(struct jitd *d, struct txn *t, int r)
+{
+        if (r >= 0)
+                r = store_commit(d->store);
+        if (r < 0) {
+                store_rollback(d->store);
+                log_msg(LOG_ERR, "database: %s", store_last_error(d->store));
+        }
+        txn_flush_logs(t, r >= 0);
+        return r;
+}
+
+int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a)
+{
+        struct txn t = {};
+        int64_t now = now_realtime();
+        json_object *det;
+        int ret;
+
+        g->state = GRANT_PENDING;
+        g->requested_at = now;
+        ret = store_begin(d->store);
+        if (ret < 0)
+                return ret;
+        ret = store_grant_insert(d->store, g);
+        if (ret >= 0) {
+                det = details_new();
+                details_str(det, "ticket", g->ticket);
+                details_str(det, "reason", g->reason);
+                details_int(det, "duration", (int64_t) g->duration);
+                details_str(det, "approval", g->approval);
+                ret = audit(d, &t, a, g, "requested", det);
+                json_object_put(det);
+        }
+        if (ret >= 0 && r->approval == APPROVAL_AUTO)
+                ret = activate(d, &t, g, &actor_jitd, now);
+        ret = commit_or_rollback(d, &t, ret);
+        if (ret >= 0)
+                grants_rearm_timer(d);
+        return ret;
+}
+
+int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
+                   const char *note)
+{
+        struct txn t = {};
+        int64_t now = now_realtime();
+        unsigned have = 0;
+        json_object *det;
+        int ret;
+
+        (void) r;
+        ret = store_begin(d->store);
+        if (ret < 0)
+                return ret;
+        ret = store_approval_add(d->store, g->id, a->uid, a->name, true, note, now);
+        if (ret >= 0)
+                ret = store_approval_count(d->store, g->id, &have);
+        if (ret >= 0) {
+                size_t len = strlen(g->approvers);
+
+                if (len + 1 + strlen(a->name) < sizeof(g->approvers))
+                        snprintf(g->approvers + len, sizeof(g->approvers) - len, "%s%s", len ? "," : "",
+                                 a->name);
+                ret = store_grant_update(d->store, g);
+        }
+        if (ret >= 0) {
+                det = details_new();
+                details_str(det, "note", note);
+                details_int(det, "approvals", have);
+                details_int(det, "needed", g->approvals_needed);
+                ret = audit(d, &t, a, g, "approved", det);
+                json_object_put(det);
+        }
+        if (ret >= 0 && have >= g->approvals_needed)
+                ret = activate(d, &t, g, a, now);
+        ret = commit_or_rollback(d, &t, ret);
+        if (ret >= 0)
+                grants_rearm_timer(d);
+        return ret;
+}
+
+static int end_one(struct jitd *d, struct txn *t, struct jit_grant *g, enum grant_state to,
+                   const struct actor *a, const char *reason, int64_t now)
+{
+        json_object *det = details_new();
+        int r;
+
+        g->state = to;
+        g->ended_at = now;
+        snprintf(g->end_reason, sizeof(g->end_reason), "%s", reason ? reason : "");
+        r = store_grant_update(d->store, g);
+        if (r >= 0) {
+                details_str(det, "reason", reason);
+                details_str(det, "from", g->starts_at ? "active" : "pending");
+                r = audit(d, t, a, g, grant_state_to_string(to), det);
+        }
+        json_object_put(det);
+        return r;
+}
+
+int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
+               const char *reason)
+{
+        struct txn t = {};
+        int r;
+
+        r = store_begin(d->store);
+        if (r < 0)
+                return r;
+        r = end_one(d, &t, g, to, a, reason, now_realtime());
+        r = commit_or_rollback(d, &t, r);
+        if (r >= 0)
+                grants_rearm_timer(d);
+        return r;
+}
+
+struct due {
+        int64_t now;
+        int64_t *ids;
+        size_t n, cap;
+};
+
+static int collect_due(const struct jit_grant *g, void *userdata)
+{
+        struct due *due = userdata;
+
+        if (!((g->state == GRANT_ACTIVE && g->expires_at <= due->now) ||
+              (g->state == GRANT_SCHEDULED && g->starts_at <= due->now)))
+                return 0;
+        if (due->n == due->cap) {
+                size_t cap = due->cap ? due->cap * 2 : 64;
+                int64_t *ids = realloc(due->ids, cap * sizeof(*ids));
+
+                if (!ids)
+                        return -ENOMEM;
+                due->ids = ids;
+                due->cap = cap;
+        }
+        due->ids[due->n++] = g->id;
+        return 0;
+}
+
+/* Everything that is due is handled in one transaction: ten thousand grants
+ * ending in the same second cost one fsync, not ten thousand. */
+int grants_process_deadlines(struct jitd *d, int64_t now)
+{
+        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
+        struct due due = { .now = now };
+        struct txn t = {};
+        size_t done = 0;
+        int r;
+
+        r = store_grant_foreach(d->store, &f, collect_due, &due);
+        if (r < 0 || due.n == 0)
+                goto out;
+        r = store_begin(d->store);
+        if (r < 0)
+                goto out;
+        for (size_t i = 0; i < due.n && r >= 0; i++) {
+                struct jit_grant g;
+
+                r = store_grant_get(d->store, due.ids[i], &g);
+                if (r < 0)
+                        break;
+                if (g.state == GRANT_SCHEDULED)
+                        r = activate(d, &t, &g, &actor_jitd, now);
+                else
+                        r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd,
+                                    "expired", now);
+                done++;
+        }
+        r = commit_or_rollback(d, &t, r);
+        if (r >= 0 && done > ELEMENTSOF(t.logs))
+                log_msg(LOG_NOTICE, "%zu grants reached their deadline", done);
+out:
+        free(due.ids);
+        if (r < 0)
+                log_msg(LOG_ERR, "processing deadlines: %s", strerror(-r));
+        grants_rearm_timer(d);
+        return r;
+}
+
+int grants_rearm_timer(struct jitd *d)
+{
+        struct itimerspec its = {};
+        int64_t deadline = 0;
+        int r;
+
+        r = store_next_deadline(d->store, &deadline);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (r == -ENOENT)
+                deadline = 0;
+        if (deadline == d->armed_deadline)
+                return 0;
+        its.it_value.tv_sec = deadline;
+        /* CANCEL_ON_SET: a clock step wakes us, and every deadline is re-read. */
+        if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
+                return -errno;
+        d->armed_deadline = deadline;
+        return 0;
+}

@@ -1,0 +1,619 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The request handlers. dispatch() has checked the coarse access level and
+ * resolved the peer; each handler validates its own fields, decides the fine
+ * access (own grant, approver of that role) and replies exactly once (or
+ * streams, for list).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "duration.h"
+#include "jitd.h"
+
+static struct actor actor_of(const struct request *req)
+{
+        return (struct actor) { .uid = req->peer->uid, .name = req->peer->name };
+}
+
+static bool get_id(struct request *req, int64_t *ret)
+{
+        uint64_t v;
+
+        if (!proto_get_u64(req->msg, PF_ID, &v)) {
+                reply_error(req, EINVAL, "a grant id is required");
+                return false;
+        }
+        if (v == 0 || v > INT64_MAX) {
+                reply_error(req, EINVAL, "grant id %llu is out of range", (unsigned long long) v);
+                return false;
+        }
+        *ret = (int64_t) v;
+        return true;
+}
+
+static bool may_see_all(const struct request *req)
+{
+        return policy_is_admin(req->d->config, req->peer) || policy_is_any_approver(req->d->config, req->peer);
+}
+
+/* Load a grant the peer is allowed to see. A grant the peer may not see is
+ * reported as missing, so ids do not leak who holds what. */
+static bool load_grant(struct request *req, int64_t id, struct jit_grant *ret)
+{
+        int r = store_grant_get(req->d->store, id, ret);
+
+        if (r == -ENOENT || (r >= 0 && ret->uid != req->peer->uid && !may_see_all(req))) {
+                reply_error(req, ENOENT, "no grant %lld", (long long) id);
+                return false;
+        }
+        if (r < 0) {
+                log_msg(LOG_ERR, "reading grant %lld: %s", (long long) id, store_last_error(req->d->store));
+                reply_error(req, EIO, "cannot read grant %lld", (long long) id);
+                return false;
+        }
+        return true;
+}
+
+static void format_time(int64_t t, char *buf, size_t size)
+{
+        struct tm tm;
+        time_t tt = (time_t) t;
+
+        if (!gmtime_r(&tt, &tm) || strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+                snprintf(buf, size, "%lld", (long long) t);
+}
+
+static void reply_store_failure(struct request *req, int r, const char *what)
+{
+        log_msg(LOG_ERR, "%s: %s", what, store_last_error(req->d->store));
+        reply_error(req, r == -ENOSPC ? ENOSPC : EIO, "%s failed: nothing was changed", what);
+}
+
+void handle_ping(struct request *req)
+{
+        struct proto_msg m;
+
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_str(&m, PF_VERSION, JIT_VERSION);
+        proto_set_u64(&m, PF_NOW, (uint64_t) now_realtime());
+        proto_set_str(&m, PF_HOST, req->d->config->host);
+        proto_set_u64(&m, PF_UID, req->peer->uid);
+        proto_set_str(&m, PF_USER, req->peer->name);
+        reply_msg(req, &m);
+}
+
+struct check_walk {
+        const struct config *config;
+        const char *service;
+        const char *host;
+        int64_t now;
+        struct jit_grant allow;
+        bool allowed;
+        struct jit_grant pending;
+        bool has_pending;
+};
+
+static int check_one(const struct jit_grant *g, void *userdata)
+{
+        struct check_walk *w = userdata;
+        const struct role *r = config_find_role(w->config, g->role);
+
+        if (!r || strcmp(g->host, w->host) != 0 || !policy_service_matches(r, w->service) ||
+            !policy_host_matches(r, w->host))
+                return 0;
+        /* The timer may lag by a moment; the clock decides. */
+        if (g->state == GRANT_ACTIVE && g->starts_at <= w->now && g->expires_at > w->now && !w->allowed) {
+                w->allow = *g;
+                w->allowed = true;
+        } else if ((g->state == GRANT_PENDING || g->state == GRANT_SCHEDULED) && !w->has_pending) {
+                w->pending = *g;
+                w->has_pending = true;
+        }
+        return 0;
+}
+
+static const struct role *first_covering_role(const struct config *c, const struct principal *p,
+                                              const char *service, const char *host)
+{
+        for (size_t i = 0; i < c->n_roles; i++) {
+                const struct role *r = &c->roles[i];
+
+                if (policy_service_matches(r, service) && policy_eligible(r, p, host, NULL, 0))
+                        return r;
+        }
+        return NULL;
+}
+
+void handle_check(struct request *req)
+{
+        const struct config *c = req->d->config;
+        const char *user = proto_get_str(req->msg, PF_USER);
+        const char *service = proto_get_str(req->msg, PF_SERVICE);
+        struct store_filter f = { .user = user, .states = GRANT_STATES_OPEN };
+        struct check_walk w = { .config = c, .service = service, .host = c->host, .now = now_realtime() };
+        struct principal *p = NULL;
+        const struct role *covering = NULL;
+        struct proto_msg m;
+        char msg[512], when[64];
+        int r;
+
+        if (!user || !valid_user_name(user)) {
+                reply_error(req, EINVAL, "check needs a valid user name");
+                return;
+        }
+        if (!service || !valid_service_name(service)) {
+                reply_error(req, EINVAL, "check needs a valid service name");
+                return;
+        }
+        r = store_grant_foreach(req->d->store, &f, check_one, &w);
+        if (r < 0) {
+                reply_store_failure(req, r, "reading grants");
+                return;
+        }
+        proto_init(&m, PROTO_REP_DECISION);
+        if (w.allowed) {
+                format_time(w.allow.expires_at, when, sizeof(when));
+                snprintf(msg, sizeof(msg), "grant %lld (%s) active until %s", (long long) w.allow.id,
+                         w.allow.role, when);
+                proto_set_u64(&m, PF_DECISION, PROTO_DECISION_ALLOW);
+                proto_set_u64(&m, PF_ID, (uint64_t) w.allow.id);
+                proto_set_str(&m, PF_ROLE, w.allow.role);
+                proto_set_u64(&m, PF_EXPIRES_AT, (uint64_t) w.allow.expires_at);
+                proto_set_str(&m, PF_MESSAGE, msg);
+                reply_msg(req, &m);
+                return;
+        }
+        if (principal_from_name(user, &p) >= 0)
+                covering = first_covering_role(c, p, service, c->host);
+        principal_free(p);
+        if (covering || w.has_pending) {
+                if (w.has_pending)
+                        snprintf(msg, sizeof(msg), "pam_jit: grant %lld for role %s on %s is %s; see: jitctl show %lld",
+                                 (long long) w.pending.id, w.pending.role, c->host,
+                                 w.pending.state == GRANT_PENDING ? "waiting for approval" : "scheduled",
+                                 (long long) w.pending.id);
+                else
+                        snprintf(msg, sizeof(msg),
+                                 "pam_jit: no active elevation for %s on %s; request one: jitctl request -r %s%s",
+                                 user, c->host, covering->name,
+                                 covering->ticket == TICKET_REQUIRED ? " -t TICKET" : "");
+                proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
+                proto_set_str(&m, PF_ROLE, w.has_pending ? w.pending.role : covering->name);
+        } else {
+                snprintf(msg, sizeof(msg), "%s is not covered by any role for %s on %s", user, service, c->host);
+                proto_set_u64(&m, PF_DECISION, PROTO_DECISION_IGNORE);
+        }
+        proto_set_str(&m, PF_MESSAGE, msg);
+        reply_msg(req, &m);
+}
+
+struct open_walk {
+        const char *role;
+        struct jit_grant found;
+        bool any;
+};
+
+static int find_open(const struct jit_grant *g, void *userdata)
+{
+        struct open_walk *w = userdata;
+
+        if (!w->any && (!w->role || strcmp(g->role, w->role) == 0)) {
+                w->found = *g;
+                w->any = true;
+        }
+        return 0;
+}
+
+/* Without -r: the only role the peer may request here. */
+static const struct role *pick_role(struct request *req)
+{
+        const struct config *c = req->d->config;
+        const struct role *found = NULL;
+        char names[512] = "";
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_roles; i++) {
+                if (!policy_eligible(&c->roles[i], req->peer, c->host, NULL, 0))
+                        continue;
+                found = &c->roles[i];
+                if (n++)
+                        strncat(names, ", ", sizeof(names) - strlen(names) - 1);
+                strncat(names, found->name, sizeof(names) - strlen(names) - 1);
+        }
+        if (n == 0) {
+                reply_error(req, EPERM, "%s is not eligible for any role on host %s", req->peer->name, c->host);
+                return NULL;
+        }
+        if (n > 1) {
+                reply_error(req, EINVAL, "several roles are possible (%s): choose one with -r", names);
+                return NULL;
+        }
+        return found;
+}
+
+void handle_request(struct request *req)
+{
+        struct jitd *d = req->d;
+        const struct config *c = d->config;
+        const char *role_name = proto_get_str(req->msg, PF_ROLE);
+        const char *ticket = proto_get_str(req->msg, PF_TICKET);
+        const char *reason = proto_get_str(req->msg, PF_REASON);
+        struct store_filter f = { .user = req->peer->name, .states = GRANT_STATES_OPEN };
+        struct open_walk ow = {};
+        struct actor a = actor_of(req);
+        struct jit_grant g = {};
+        const struct role *r;
+        uint64_t requested = 0, duration;
+        char why[256], dbuf[32], msg[512];
+        int ret;
+
+        if (role_name) {
+                if (!valid_role_name(role_name)) {
+                        reply_error(req, EINVAL, "invalid role name");
+                        return;
+                }
+                r = config_find_role(c, role_name);
+                if (!r) {
+                        reply_error(req, ENOENT, "no role '%s' on host %s", role_name, c->host);
+                        return;
+                }
+        } else if (!(r = pick_role(req)))
+                return;
+
+        if (!policy_eligible(r, req->peer, c->host, why, sizeof(why))) {
+                reply_error(req, EPERM, "not eligible for role %s on host %s: %s", r->name, c->host, why);
+                return;
+        }
+        if (ticket && !valid_ticket(ticket)) {
+                reply_error(req, EINVAL, "invalid ticket: letters, digits and _ . : / # - only, at most %d",
+                            JIT_TICKET_MAX);
+                return;
+        }
+        if (!policy_ticket_ok(r, ticket ? ticket : "", why, sizeof(why))) {
+                reply_error(req, EINVAL, "role %s: %s", r->name, why);
+                return;
+        }
+        if (reason && !valid_text(reason, JIT_REASON_MAX)) {
+                reply_error(req, EINVAL, "invalid reason");
+                return;
+        }
+        proto_get_u64(req->msg, PF_DURATION, &requested);
+        if (proto_has(req->msg, PF_DURATION) && (requested == 0 || requested > DURATION_MAX_SEC)) {
+                reply_error(req, EINVAL, "duration out of range");
+                return;
+        }
+        ret = policy_duration(r, requested, &duration, why, sizeof(why));
+        if (ret < 0) {
+                reply_error(req, -ret, "role %s: %s", r->name, why);
+                return;
+        }
+        if (r->approval & APPROVAL_TICKET && (!c->ticket.provider || strcmp(c->ticket.provider, "none") == 0)) {
+                reply_error(req, EOPNOTSUPP, "role %s needs ticket approval but no [ticket] provider is configured",
+                            r->name);
+                return;
+        }
+        /* One open grant per user and role: a second request is almost always
+         * a mistake, and it would make "release" ambiguous. */
+        ow.role = r->name;
+        ret = store_grant_foreach(d->store, &f, find_open, &ow);
+        if (ret < 0) {
+                reply_store_failure(req, ret, "reading grants");
+                return;
+        }
+        if (ow.any) {
+                reply_error(req, EALREADY, "you already have grant %lld (%s) for role %s", (long long) ow.found.id,
+                            grant_state_to_string(ow.found.state), r->name);
+                return;
+        }
+
+        strcpy_checked(g.user, sizeof(g.user), req->peer->name);
+        g.uid = req->peer->uid;
+        strcpy_checked(g.host, sizeof(g.host), c->host);
+        strcpy_checked(g.role, sizeof(g.role), r->name);
+        strcpy_checked(g.ticket, sizeof(g.ticket), ticket ? ticket : "");
+        strcpy_checked(g.reason, sizeof(g.reason), reason ? reason : "");
+        g.duration = duration;
+        g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
+        approval_format(r->approval, g.approval, sizeof(g.approval));
+
+        ret = grants_create(d, &g, r, &a);
+        if (ret < 0) {
+                reply_store_failure(req, ret, "storing the request");
+                return;
+        }
+        duration_format(g.duration, dbuf, sizeof(dbuf));
+        if (g.state == GRANT_ACTIVE)
+                snprintf(msg, sizeof(msg), "grant %lld for %s is active for %s", (long long) g.id, r->name, dbuf);
+        else
+                snprintf(msg, sizeof(msg), "grant %lld for %s is pending: needs %u approval%s", (long long) g.id,
+                         r->name, g.approvals_needed, g.approvals_needed == 1 ? "" : "s");
+        reply_grant(req, &g, msg);
+}
+
+/* Approve and deny share their checks: the grant is pending, its role still
+ * exists, the peer approves for it, and the peer is not the requester. */
+static const struct role *approver_checks(struct request *req, struct jit_grant *g, const char *verb)
+{
+        const struct role *r;
+
+        if (g->uid == req->peer->uid) {
+                reply_error(req, EPERM, "you cannot %s your own request (grant %lld)", verb, (long long) g->id);
+                return NULL;
+        }
+        if (g->state != GRANT_PENDING) {
+                reply_error(req, EALREADY, "grant %lld is %s, not pending", (long long) g->id,
+                            grant_state_to_string(g->state));
+                return NULL;
+        }
+        r = config_find_role(req->d->config, g->role);
+        if (!r) {
+                reply_error(req, ENOENT, "role %s of grant %lld no longer exists", g->role, (long long) g->id);
+                return NULL;
+        }
+        if (!(r->approval & APPROVAL_PEER) || !policy_is_approver(r, req->peer)) {
+                reply_error(req, EPERM, "%s is not an approver for role %s", req->peer->name, r->name);
+                return NULL;
+        }
+        return r;
+}
+
+void handle_approve(struct request *req)
+{
+        const char *note = proto_get_str(req->msg, PF_NOTE);
+        struct actor a = actor_of(req);
+        const struct role *r;
+        struct jit_grant g;
+        int64_t id;
+        char msg[256];
+        int ret;
+
+        if (!get_id(req, &id) || !load_grant(req, id, &g) || !(r = approver_checks(req, &g, "approve")))
+                return;
+        ret = grants_approve(req->d, &g, r, &a, note);
+        if (ret == -EEXIST) {
+                reply_error(req, EALREADY, "you already approved grant %lld", (long long) id);
+                return;
+        }
+        if (ret < 0) {
+                reply_store_failure(req, ret, "storing the approval");
+                return;
+        }
+        if (g.state == GRANT_ACTIVE)
+                snprintf(msg, sizeof(msg), "grant %lld approved: active", (long long) id);
+        else
+                snprintf(msg, sizeof(msg), "grant %lld approved: still pending more approvals", (long long) id);
+        reply_grant(req, &g, msg);
+}
+
+void handle_deny(struct request *req)
+{
+        const char *note = proto_get_str(req->msg, PF_NOTE);
+        struct actor a = actor_of(req);
+        struct jit_grant g;
+        char reason[JIT_REASON_MAX + 1];
+        int64_t id;
+        int ret;
+
+        if (!get_id(req, &id))
+                return;
+        if (!note || !note[0]) {
+                reply_error(req, EINVAL, "a denial needs a note saying why");
+                return;
+        }
+        if (!load_grant(req, id, &g) || !approver_checks(req, &g, "deny"))
+                return;
+        snprintf(reason, sizeof(reason), "denied by %s: %s", req->peer->name, note);
+        ret = grants_end(req->d, &g, GRANT_DENIED, &a, reason);
+        if (ret < 0) {
+                reply_store_failure(req, ret, "storing the denial");
+                return;
+        }
+        reply_grant(req, &g, "denied");
+}
+
+void handle_cancel(struct request *req)
+{
+        struct actor a = actor_of(req);
+        struct jit_grant g;
+        int64_t id;
+        int ret;
+
+        if (!get_id(req, &id) || !load_grant(req, id, &g))
+                return;
+        if (g.uid != req->peer->uid) {
+                reply_error(req, EPERM, "grant %lld is not yours to cancel", (long long) id);
+                return;
+        }
+        if (g.state != GRANT_PENDING && g.state != GRANT_SCHEDULED) {
+                reply_error(req, EALREADY, "grant %lld is %s; only pending or scheduled requests can be cancelled%s",
+                            (long long) id, grant_state_to_string(g.state),
+                            g.state == GRANT_ACTIVE ? " (use release)" : "");
+                return;
+        }
+        ret = grants_end(req->d, &g, GRANT_CANCELLED, &a, "cancelled by the requester");
+        if (ret < 0) {
+                reply_store_failure(req, ret, "cancelling");
+                return;
+        }
+        reply_grant(req, &g, "cancelled");
+}
+
+struct active_walk {
+        struct jit_grant first;
+        unsigned n;
+        char ids[256];
+};
+
+static int collect_active(const struct jit_grant *g, void *userdata)
+{
+        struct active_walk *w = userdata;
+        size_t len = strlen(w->ids);
+
+        if (w->n++ == 0)
+                w->first = *g;
+        snprintf(w->ids + len, sizeof(w->ids) - len, "%s%lld", len ? ", " : "", (long long) g->id);
+        return 0;
+}
+
+void handle_release(struct request *req)
+{
+        struct actor a = actor_of(req);
+        struct jit_grant g;
+        int64_t id;
+        int ret;
+
+        if (proto_has(req->msg, PF_ID)) {
+                if (!get_id(req, &id) || !load_grant(req, id, &g))
+                        return;
+        } else {
+                struct store_filter f = { .user = req->peer->name,
+                                          .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
+                struct active_walk w = {};
+
+                ret = store_grant_foreach(req->d->store, &f, collect_active, &w);
+                if (ret < 0) {
+                        reply_store_failure(req, ret, "reading grants");
+                        return;
+                }
+                if (w.n == 0) {
+                        reply_error(req, ENOENT, "you have no active grant to release");
+                        return;
+                }
+                if (w.n > 1) {
+                        reply_error(req, EINVAL, "you have several active grants (%s): name one", w.ids);
+                        return;
+                }
+                g = w.first;
+                id = g.id;
+        }
+        if (g.uid != req->peer->uid) {
+                reply_error(req, EPERM, "grant %lld is not yours to release", (long long) id);
+                return;
+        }
+        if (g.state != GRANT_ACTIVE && g.state != GRANT_SCHEDULED) {
+                reply_error(req, EALREADY, "grant %lld is %s, not active", (long long) id,
+                            grant_state_to_string(g.state));
+                return;
+        }
+        ret = grants_end(req->d, &g, GRANT_RELEASED, &a, "released by the user: task done");
+        if (ret < 0) {
+                reply_store_failure(req, ret, "releasing");
+                return;
+        }
+        reply_grant(req, &g, "released");
+}
+
+void handle_revoke(struct request *req)
+{
+        const char *reason = proto_get_str(req->msg, PF_REASON);
+        struct actor a = actor_of(req);
+        struct jit_grant g;
+        char text[JIT_REASON_MAX + 1];
+        int64_t id;
+        int ret;
+
+        if (!get_id(req, &id))
+                return;
+        if (!reason || !reason[0]) {
+                reply_error(req, EINVAL, "a revocation needs a reason");
+                return;
+        }
+        if (!load_grant(req, id, &g))
+                return;
+        if (!grant_state_is_open(g.state)) {
+                reply_error(req, EALREADY, "grant %lld already ended (%s)", (long long) id,
+                            grant_state_to_string(g.state));
+                return;
+        }
+        snprintf(text, sizeof(text), "revoked by %s: %s", req->peer->name, reason);
+        ret = grants_end(req->d, &g, GRANT_REVOKED, &a, text);
+        if (ret < 0) {
+                reply_store_failure(req, ret, "revoking");
+                return;
+        }
+        reply_grant(req, &g, "revoked");
+}
+
+struct list_walk {
+        struct request *req;
+        uint64_t count;
+        int err;
+};
+
+static int list_one(const struct jit_grant *g, void *userdata)
+{
+        struct list_walk *w = userdata;
+        int r = reply_grant(w->req, g, NULL);
+
+        if (r < 0) {
+                w->err = r;
+                return r;
+        }
+        w->count++;
+        return 0;
+}
+
+void handle_list(struct request *req)
+{
+        const char *user = proto_get_str(req->msg, PF_USER);
+        const char *state = proto_get_str(req->msg, PF_STATE);
+        const char *role = proto_get_str(req->msg, PF_ROLE);
+        struct store_filter f = { .role = role };
+        struct list_walk w = { .req = req };
+        struct proto_msg end;
+        uint64_t flags = 0, since = 0;
+        enum grant_state st;
+        int r;
+
+        proto_get_u64(req->msg, PF_FLAGS, &flags);
+        if (flags & ~(uint64_t) PROTO_F_ALL) {
+                reply_error(req, EINVAL, "unknown list flags");
+                return;
+        }
+        if (proto_get_u64(req->msg, PF_SINCE, &since) && since <= INT64_MAX)
+                f.since = (int64_t) since;
+        if (state) {
+                if (grant_state_from_string(state, &st) < 0) {
+                        reply_error(req, EINVAL, "unknown state '%s'", state);
+                        return;
+                }
+                f.states = GRANT_STATE_MASK(st);
+        } else
+                f.states = flags & PROTO_F_ALL ? GRANT_STATES_ALL : GRANT_STATES_OPEN;
+        if (user && !valid_user_name(user)) {
+                reply_error(req, EINVAL, "invalid user name");
+                return;
+        }
+        if (!may_see_all(req)) {
+                if (user && strcmp(user, req->peer->name) != 0) {
+                        reply_error(req, EPERM, "you may list only your own grants");
+                        return;
+                }
+                user = req->peer->name;
+        }
+        f.user = user;
+        r = store_grant_foreach(req->d->store, &f, list_one, &w);
+        if (r < 0 && !w.err) {
+                reply_store_failure(req, r, "listing grants");
+                return;
+        }
+        if (w.err)
+                return;
+        proto_init(&end, PROTO_REP_END);
+        proto_set_u64(&end, PF_COUNT, w.count);
+        reply_msg(req, &end);
+}
+
+void handle_show(struct request *req)
+{
+        struct jit_grant g;
+        int64_t id;
+
+        if (!get_id(req, &id) || !load_grant(req, id, &g))
+                return;
+        reply_grant(req, &g, NULL);
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* jitd's shared state and the seams between its files. */
+#ifndef JITD_H
+#define JITD_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "grant.h"
+#include "policy.h"
+#include "proto.h"
+#include "store.h"
+
+#define JITD_MAX_CONNECTIONS 1024
+
+struct conn;
+
+struct jitd {
+        char *config_path;
+        struct config *config;
+        struct store *store;
+        int epoll_fd;
+        int listen_fd;
+        bool listen_fd_ours;        /* bound by us (unlink at exit), not socket-activated */
+        int timer_fd;
+        int signal_fd;
+        struct conn *conns;         /* doubly linked */
+        unsigned n_conns;
+        uint64_t tick;              /* bumps per request, for least-recently-used eviction */
+        int64_t armed_deadline;     /* what timer_fd is set to; 0 = disarmed */
+        bool quit;
+};
+
+/* One authenticated request being served. */
+struct request {
+        struct jitd *d;
+        struct conn *conn;
+        struct ucred cred;                  /* from SO_PEERCRED at accept time */
+        const struct principal *peer;       /* the peer's uid, resolved through NSS */
+        const struct proto_msg *msg;
+};
+
+/* log.c: to the journal when stderr is the journal, otherwise to stderr. */
+void log_setup(void);
+void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An audit event for the journal with structured JIT_* fields. */
+void log_event(int priority, const char *event, const struct jit_grant *g, uid_t actor_uid,
+               const char *actor, const char *details);
+
+/* server.c */
+int server_listen(struct jitd *d);
+void server_close(struct jitd *d);
+int server_accept(struct jitd *d);
+void server_conn_event(struct jitd *d, struct conn *c, uint32_t events);
+/* Queue one reply on the request's connection. */
+int reply_msg(struct request *req, const struct proto_msg *m);
+int reply_error(struct request *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int reply_grant(struct request *req, const struct jit_grant *g, const char *message);
+
+/* dispatch.c: validate and route one decoded request. */
+void dispatch(struct request *req);
+
+/* grants.c: the grant state machine. Each transition writes the grant and its
+ * audit event in one transaction and re-arms the deadline timer. */
+struct actor {
+        uid_t uid;
+        const char *name;
+};
+extern const struct actor actor_jitd;
+int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a);
+int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
+                   const char *note);
+int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
+               const char *reason);
+int grants_process_deadlines(struct jitd *d, int64_t now);
+int grants_rearm_timer(struct jitd *d);
+
+/* handlers.c */
+void handle_ping(struct request *req);
+void handle_check(struct request *req);
+void handle_request(struct request *req);
+void handle_approve(struct request *req);
+void handle_deny(struct request *req);
+void handle_cancel(struct request *req);
+void handle_release(struct request *req);
+void handle_revoke(struct request *req);
+void handle_list(struct request *req);
+void handle_show(struct request *req);
+
+#endif

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* jitd: the entry point. Argument parsing, start-up, the event loop, and the
+ * mapping of failures to exit codes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "jitd.h"
+
+enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
+
+/* Tags for the non-connection fds in epoll: their addresses are unique. */
+static const char tag_listen, tag_timer, tag_signal;
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "usage: jitd [-c FILE] [--check]\n"
+                "  -c, --config FILE  configuration (default %s)\n"
+                "  -t, --check        check the configuration, print every error, and exit\n"
+                "  -h, --help         this text\n"
+                "      --version      print the version\n",
+                JIT_DEFAULT_CONFIG);
+}
+
+/* The config decides who gets root: it must be a regular file owned by root
+ * and writable by nobody else. Tests run as root, so the rule holds there too. */
+static int config_file_trusted(const char *path, char *why, size_t size)
+{
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+        if (fd < 0) {
+                snprintf(why, size, "%s: cannot open: %s", path, strerror(errno));
+                return -errno;
+        }
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                close(fd);
+                snprintf(why, size, "%s: cannot stat: %s", path, strerror(-r));
+                return r;
+        }
+        close(fd);
+        if (!S_ISREG(st.st_mode)) {
+                snprintf(why, size, "%s: not a regular file", path);
+                return -EINVAL;
+        }
+        if (st.st_uid != 0) {
+                snprintf(why, size, "%s: owned by uid %u, must be owned by root", path, (unsigned) st.st_uid);
+                return -EPERM;
+        }
+        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                snprintf(why, size, "%s: writable by group or others (mode %04o); chmod go-w it", path,
+                         (unsigned) (st.st_mode & 07777));
+                return -EPERM;
+        }
+        return 0;
+}
+
+/* Load and check; on any problem print every error and return <0. */
+static int load_config(const char *path, struct config **ret)
+{
+        struct config_errors e = {};
+        char why[512];
+        int r;
+
+        r = config_file_trusted(path, why, sizeof(why));
+        if (r < 0) {
+                fprintf(stderr, "%s\n", why);
+                return r;
+        }
+        r = config_load(path, ret, &e);
+        for (size_t i = 0; i < e.n; i++)
+                fprintf(stderr, "%s\n", e.lines[i]);
+        if (r < 0 && e.n == 0)
+                fprintf(stderr, "%s: %s\n", path, strerror(-r));
+        config_errors_clear(&e);
+        return r;
+}
+
+static int make_parent_dir(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = '\0';
+        if (mkdir(dir, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int epoll_add(int epfd, int fd, const void *tag)
+{
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = (void *) tag };
+
+        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int setup(struct jitd *d)
+{
+        sigset_t mask;
+        int r;
+
+        r = make_parent_dir(d->config->database, 0700);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot create the directory of %s: %s", d->config->database, strerror(-r));
+                return r;
+        }
+        r = store_open(d->config->database, &d->store);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot open database %s: %s", d->config->database, strerror(-r));
+                return r;
+        }
+        d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        signal(SIGPIPE, SIG_IGN);
+        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->signal_fd < 0) {
+                log_msg(LOG_ERR, "cannot set up the event loop: %m");
+                return -errno;
+        }
+        r = server_listen(d);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot listen on %s: %s%s", d->config->socket, strerror(-r),
+                        r == -EADDRINUSE ? " (is another jitd running?)" : "");
+                return r;
+        }
+        if ((r = epoll_add(d->epoll_fd, d->listen_fd, &tag_listen)) < 0 ||
+            (r = epoll_add(d->epoll_fd, d->timer_fd, &tag_timer)) < 0 ||
+            (r = epoll_add(d->epoll_fd, d->signal_fd, &tag_signal)) < 0)
+                return r;
+        return 0;
+}
+
+static void reload(struct jitd *d)
+{
+        struct config *c = NULL;
+
+        if (load_config(d->config_path, &c) < 0) {
+                log_msg(LOG_ERR, "reload: %s has errors (printed above); the old configuration stays in force",
+                        d->config_path);
+                return;
+        }
+        if (strcmp(c->socket, d->config->socket) != 0 || strcmp(c->database, d->config->database) != 0)
+                log_msg(LOG_WARNING, "reload: socket and database changes take effect at the next start");
+        free(c->socket);
+        free(c->database);
+        c->socket = strdup(d->config->socket);
+        c->database = strdup(d->config->database);
+        if (!c->socket || !c->database) {
+                config_free(c);
+                log_msg(LOG_ERR, "reload: out of memory; the old configuration stays in force");
+                return;
+        }
+        config_free(d->config);
+        d->config = c;
+        log_msg(LOG_NOTICE, "configuration reloaded: %zu roles", c->n_roles);
+}
+
+static void on_signal(struct jitd *d)
+{
+        struct signalfd_siginfo si;
+
+        while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGHUP) {
+                        sd_notify(0, "RELOADING=1");
+                        reload(d);
+                        sd_notify(0, "READY=1");
+                } else
+                        d->quit = true;
+        }
+}
+
+static void on_timer(struct jitd *d)
+{
+        uint64_t ticks;
+
+        /* ECANCELED means the wall clock was set: every deadline is re-read
+         * below either way. */
+        if (read(d->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != ECANCELED && errno != EAGAIN)
+                log_msg(LOG_ERR, "timer: %m");
+        d->armed_deadline = -1;
+        grants_process_deadlines(d, now_realtime());
+}
+
+static int run(struct jitd *d)
+{
+        struct epoll_event evs[64];
+
+        /* Grants that ended while we were down end now. */
+        grants_process_deadlines(d, now_realtime());
+        sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu roles", d->config->socket, d->config->n_roles);
+        log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu roles)", JIT_VERSION, d->config->socket,
+                d->config->host, d->config->n_roles);
+        while (!d->quit) {
+                int n = epoll_wait(d->epoll_fd, evs, (int) ELEMENTSOF(evs), -1);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        log_msg(LOG_ERR, "epoll_wait: %m");
+                        return -errno;
+                }
+                for (int i = 0; i < n; i++) {
+                        void *p = evs[i].data.ptr;
+
+                        if (p == &tag_listen) {
+                                int r = server_accept(d);
+
+                                if (r < 0)
+                                        log_msg(LOG_ERR, "accept: %s", strerror(-r));
+                        } else if (p == &tag_timer)
+                                on_timer(d);
+                        else if (p == &tag_signal)
+                                on_signal(d);
+                        else
+                                server_conn_event(d, p, evs[i].events);
+                        /* A connection freed above may still have an event
+                         * later in this batch: stop and poll afresh. */
+                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen)
+                                break;
+                }
+        }
+        sd_notify(0, "STOPPING=1");
+        log_msg(LOG_NOTICE, "shutting down");
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "config",  required_argument, NULL, 'c' },
+                { "check",   no_argument,       NULL, 't' },
+                { "help",    no_argument,       NULL, 'h' },
+                { "version", no_argument,       NULL, 'V' },
+                {}
+        };
+        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .signal_fd = -1 };
+        const char *path = JIT_DEFAULT_CONFIG;
+        bool check = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'c': path = optarg; break;
+                case 't': check = true; break;
+                case 'h': usage(stdout); return 0;
+                case 'V': printf("jitd %s\n", JIT_VERSION); return 0;
+                default: usage(stderr); return EXIT_USAGE;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "jitd: unexpected argument '%s'\n", argv[optind]);
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        log_setup();
+        if (load_config(path, &d.config) < 0) {
+                fprintf(stderr, "jitd: %s has errors; refusing to start\n", path);
+                return EXIT_CONFIG;
+        }
+        if (check) {
+                printf("%s: OK (%zu role%s, host %s)\n", path, d.config->n_roles, d.config->n_roles == 1 ? "" : "s",
+                       d.config->host);
+                config_free(d.config);
+                return 0;
+        }
+        d.config_path = strdup(path);
+        r = d.config_path ? setup(&d) : -ENOMEM;
+        if (r >= 0)
+                r = run(&d);
+        server_close(&d);
+        store_free(d.store);
+        if (d.epoll_fd >= 0)
+                close(d.epoll_fd);
+        if (d.timer_fd >= 0)
+                close(d.timer_fd);
+        if (d.signal_fd >= 0)
+                close(d.signal_fd);
+        config_free(d.config);
+        free(d.config_path);
+        return r < 0 ? EXIT_RUNTIME : 0;
+}

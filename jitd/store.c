@@ -1,0 +1,1176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define HASH_HEX_LEN      64
+#define AUDIT_EVENT_MAX   (sizeof(((struct audit_event *) 0)->event) - 1)
+/* "JITD": tells our database apart from another program's SQLite file that
+ * happens to sit at the configured path. */
+#define STORE_APPLICATION_ID 0x4a495444
+#define BUSY_TIMEOUT_MS   1000
+
+/* The filter placeholders are a fixed list, one per state, so that no SQL is
+ * ever put together at run time. */
+_Static_assert(GRANT_STATE_MAX_ <= 8, "grant foreach binds at most 8 state names");
+
+/* Each schema version is one step from the previous one; they all run in the
+ * same transaction as the user_version bump, so a crash leaves either the old
+ * schema or the new one. Append steps, never edit a released one. */
+static const char *const migrations[] = {
+        /* 0 -> 1 */
+        /* AUTOINCREMENT: a grant id names a sudoers drop-in and audit events;
+         * it must never be handed out twice, even after the newest row is lost. */
+        "CREATE TABLE grants ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  user TEXT NOT NULL,"
+        "  uid INTEGER NOT NULL CHECK (uid BETWEEN 0 AND 4294967295),"
+        "  host TEXT NOT NULL,"
+        "  role TEXT NOT NULL,"
+        "  ticket TEXT NOT NULL DEFAULT '',"
+        "  reason TEXT NOT NULL DEFAULT '',"
+        "  duration INTEGER NOT NULL CHECK (duration >= 0),"
+        "  state TEXT NOT NULL,"
+        "  requested_at INTEGER,"             /* NULL = unset (0 in struct jit_grant) */
+        "  approved_at INTEGER,"
+        "  starts_at INTEGER,"
+        "  expires_at INTEGER,"
+        "  ended_at INTEGER,"
+        "  end_reason TEXT NOT NULL DEFAULT '',"
+        "  approvers TEXT NOT NULL DEFAULT '',"
+        "  approvals_needed INTEGER NOT NULL DEFAULT 0 CHECK (approvals_needed BETWEEN 0 AND 4294967295),"
+        "  approval TEXT NOT NULL DEFAULT '',"
+        "  break_glass INTEGER NOT NULL DEFAULT 0 CHECK (break_glass IN (0, 1)),"
+        "  review TEXT NOT NULL DEFAULT ''"
+        ") STRICT;"
+        "CREATE INDEX grants_user_state ON grants (user, state);"
+        "CREATE INDEX grants_state_expires ON grants (state, expires_at);"
+        "CREATE INDEX grants_state_starts ON grants (state, starts_at);"
+        "CREATE TABLE approvals ("
+        "  grant_id INTEGER NOT NULL REFERENCES grants (id),"
+        "  uid INTEGER NOT NULL CHECK (uid BETWEEN 0 AND 4294967295),"
+        "  name TEXT NOT NULL,"
+        "  approve INTEGER NOT NULL CHECK (approve IN (0, 1)),"
+        "  note TEXT NOT NULL DEFAULT '',"
+        "  at INTEGER,"
+        "  UNIQUE (grant_id, uid)"
+        ") STRICT;"
+        /* No foreign key on grant_id: events about requests that never became
+         * a grant are recorded too, and nothing may stop an audit row. seq is
+         * chosen by store_audit_append (it is part of the hash). */
+        "CREATE TABLE audit ("
+        "  seq INTEGER PRIMARY KEY,"
+        "  at INTEGER NOT NULL,"
+        "  actor_uid INTEGER NOT NULL,"
+        "  actor TEXT NOT NULL,"
+        "  grant_id INTEGER,"                 /* NULL = not about a grant */
+        "  event TEXT NOT NULL,"
+        "  details TEXT NOT NULL,"
+        "  prev_hash TEXT NOT NULL,"
+        "  hash TEXT NOT NULL"
+        ") STRICT;"
+        "CREATE INDEX audit_grant ON audit (grant_id);"
+        "CREATE INDEX audit_at ON audit (at);",
+};
+_Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
+
+#define GRANT_COLUMNS \
+        "id, user, uid, host, role, ticket, reason, duration, state, requested_at, approved_at, " \
+        "starts_at, expires_at, ended_at, end_reason, approvers, approvals_needed, approval, " \
+        "break_glass, review"
+#define GRANT_VALUES "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19"
+#define GRANT_FILTER "(:role IS NULL OR role = :role) AND (:since IS NULL OR requested_at >= :since)"
+#define GRANT_SELECT "SELECT " GRANT_COLUMNS " FROM grants WHERE " GRANT_FILTER
+#define GRANT_STATES " AND state IN (:s0, :s1, :s2, :s3, :s4, :s5, :s6, :s7)"
+#define GRANT_ORDER  " ORDER BY id LIMIT :limit"
+
+#define AUDIT_COLUMNS "seq, at, actor_uid, actor, grant_id, event, details, prev_hash, hash"
+
+enum stmt_id {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_GRANT_INSERT,
+        STMT_GRANT_UPDATE,
+        STMT_GRANT_GET,
+        /* The four walks below are indexed by (user ? 1 : 0) | (states ? 2 : 0):
+         * "user = ?" and "state IN (...)" only use their index when they are
+         * not hidden behind an "? IS NULL OR" that the planner cannot see through. */
+        STMT_GRANT_FOREACH,
+        STMT_GRANT_FOREACH_USER,
+        STMT_GRANT_FOREACH_STATES,
+        STMT_GRANT_FOREACH_USER_STATES,
+        STMT_NEXT_DEADLINE,
+        STMT_APPROVAL_ADD,
+        STMT_APPROVAL_COUNT,
+        STMT_AUDIT_TAIL,
+        STMT_AUDIT_INSERT,
+        /* Indexed by (since ? 1 : 0) | (grant_id ? 2 : 0), for the same reason. */
+        STMT_AUDIT_FOREACH,
+        STMT_AUDIT_FOREACH_SINCE,
+        STMT_AUDIT_FOREACH_GRANT,
+        STMT_AUDIT_FOREACH_GRANT_SINCE,
+        STMT_AUDIT_VERIFY,
+        STMT_MAX_,
+};
+
+static const char *const stmt_sql[STMT_MAX_] = {
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_GRANT_INSERT] =
+                "INSERT INTO grants (" GRANT_COLUMNS ") VALUES (NULL, " GRANT_VALUES ")",
+        [STMT_GRANT_UPDATE] =
+                "UPDATE grants SET user = ?1, uid = ?2, host = ?3, role = ?4, ticket = ?5, "
+                "reason = ?6, duration = ?7, state = ?8, requested_at = ?9, approved_at = ?10, "
+                "starts_at = ?11, expires_at = ?12, ended_at = ?13, end_reason = ?14, "
+                "approvers = ?15, approvals_needed = ?16, approval = ?17, break_glass = ?18, "
+                "review = ?19 WHERE id = ?20",
+        [STMT_GRANT_GET] = "SELECT " GRANT_COLUMNS " FROM grants WHERE id = ?1",
+        [STMT_GRANT_FOREACH] = GRANT_SELECT GRANT_ORDER,
+        [STMT_GRANT_FOREACH_USER] = GRANT_SELECT " AND user = :user" GRANT_ORDER,
+        /* Without the hint the planner, knowing neither which states are
+         * bound nor that ended grants outnumber open ones, may scan them all
+         * (it does once ANALYZE has run). */
+        [STMT_GRANT_FOREACH_STATES] =
+                "SELECT " GRANT_COLUMNS " FROM grants INDEXED BY grants_state_expires WHERE "
+                GRANT_FILTER GRANT_STATES GRANT_ORDER,
+        [STMT_GRANT_FOREACH_USER_STATES] = GRANT_SELECT " AND user = :user" GRANT_STATES GRANT_ORDER,
+        /* Two index lookups that each stop at their first row (min() over the
+         * second column of (state, expires_at) / (state, starts_at)), so the
+         * cost does not grow with the number of ended grants. */
+        [STMT_NEXT_DEADLINE] =
+                "SELECT min(d) FROM ("
+                "SELECT min(expires_at) AS d FROM grants WHERE state = :active "
+                "UNION ALL "
+                "SELECT min(starts_at) AS d FROM grants WHERE state = :scheduled)",
+        [STMT_APPROVAL_ADD] =
+                "INSERT INTO approvals (grant_id, uid, name, approve, note, at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [STMT_APPROVAL_COUNT] = "SELECT count(*) FROM approvals WHERE grant_id = ?1 AND approve = 1",
+        [STMT_AUDIT_TAIL] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [STMT_AUDIT_INSERT] =
+                "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        [STMT_AUDIT_FOREACH] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+        [STMT_AUDIT_FOREACH_SINCE] =
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE at >= :since ORDER BY seq",
+        [STMT_AUDIT_FOREACH_GRANT] =
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant ORDER BY seq",
+        [STMT_AUDIT_FOREACH_GRANT_SINCE] =
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant AND at >= :since "
+                "ORDER BY seq",
+        [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+};
+
+struct store {
+        sqlite3 *db;
+        sqlite3_stmt *stmt[STMT_MAX_];
+        char error[256];
+};
+
+/* A statement borrowed from the cache for the length of one call. */
+struct held {
+        struct store *s;
+        sqlite3_stmt *st;
+        enum stmt_id id;
+};
+
+static int errno_from_sqlite(int rc)
+{
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+                return -EEXIST;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                /* The only foreign key is approvals -> grants. */
+                return -ENOENT;
+        }
+        switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_NOTFOUND:
+                return -ENOENT;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EUCLEAN;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CONSTRAINT:
+                /* CHECK / NOT NULL: the caller's values, not the disk. */
+                return -EINVAL;
+        default:
+                return -EIO;
+        }
+}
+
+__attribute__((format(printf, 3, 4)))
+static int store_fail(struct store *s, int r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(s->error, sizeof(s->error), fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Call right after the failing sqlite3_* call: sqlite3_errmsg() describes the
+ * most recent call on the connection. */
+static int store_sqlite_fail(struct store *s, int rc, const char *what)
+{
+        const char *msg = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+
+        return store_fail(s, errno_from_sqlite(rc), "%s: %s", what, msg);
+}
+
+static void held_release(struct held *h)
+{
+        if (!h->st)
+                return;
+        if (h->st == h->s->stmt[h->id]) {
+                /* Reset at once: a SELECT left mid-walk would pin a read
+                 * snapshot and hold back WAL checkpoints. */
+                sqlite3_reset(h->st);
+                sqlite3_clear_bindings(h->st);
+        } else {
+                sqlite3_finalize(h->st);
+        }
+        h->st = NULL;
+}
+
+static int stmt_acquire(struct store *s, enum stmt_id id, struct held *ret)
+{
+        sqlite3_stmt *st = s->stmt[id];
+        int rc;
+
+        if (!sqlite3_stmt_busy(st)) {
+                *ret = (struct held) { .s = s, .st = st, .id = id };
+                return 0;
+        }
+        /* The cached one is mid-walk: a callback started the same walk again.
+         * Nest with a private copy. */
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, 0, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_sqlite_fail(s, rc, "prepare");
+        *ret = (struct held) { .s = s, .st = st, .id = id };
+        return 0;
+}
+
+/* Named parameters that a variant of a statement does not use are skipped. */
+static int bind_named_text(struct store *s, sqlite3_stmt *st, const char *name, const char *v)
+{
+        int i = sqlite3_bind_parameter_index(st, name), rc;
+
+        if (i == 0)
+                return 0;
+        rc = v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+static int bind_named_int(struct store *s, sqlite3_stmt *st, const char *name, int64_t v, bool null)
+{
+        int i = sqlite3_bind_parameter_index(st, name), rc;
+
+        if (i == 0)
+                return 0;
+        rc = null ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+/* A fixed-size field must be NUL-terminated inside its buffer: anything else
+ * is a caller bug that would otherwise read past the struct. */
+static int bind_field(struct store *s, sqlite3_stmt *st, int i, const char *v, size_t size,
+                      const char *field)
+{
+        size_t n = strnlen(v, size);
+        int rc;
+
+        if (n >= size)
+                return store_fail(s, -EINVAL, "%s is not NUL-terminated", field);
+        rc = sqlite3_bind_text(st, i, v, (int) n, SQLITE_STATIC);
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+static int bind_int(struct store *s, sqlite3_stmt *st, int i, int64_t v)
+{
+        int rc = sqlite3_bind_int64(st, i, v);
+
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+/* 0 means "unset" in the structs and NULL in the tables. */
+static int bind_time(struct store *s, sqlite3_stmt *st, int i, int64_t v)
+{
+        int rc = v == 0 ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+static int bind_text(struct store *s, sqlite3_stmt *st, int i, const char *v)
+{
+        int rc = sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, "bind");
+}
+
+/* Text read back from disk: a value that does not fit is a damaged or forged
+ * row, refused rather than cut short. */
+static int column_field(struct store *s, sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+        const unsigned char *v;
+        int n;
+
+        if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+                return store_fail(s, -EBADMSG, "column %s is not text", sqlite3_column_name(st, col));
+        v = sqlite3_column_text(st, col);
+        if (!v)
+                return store_fail(s, -ENOMEM, "out of memory reading %s", sqlite3_column_name(st, col));
+        n = sqlite3_column_bytes(st, col);
+        if (n < 0 || (size_t) n >= size || memchr(v, '\0', (size_t) n))
+                return store_fail(s, -EBADMSG, "column %s holds %d bytes, at most %zu fit",
+                                  sqlite3_column_name(st, col), n, size - 1);
+        memcpy(dst, v, (size_t) n);
+        dst[n] = '\0';
+        return 0;
+}
+
+static int column_int(struct store *s, sqlite3_stmt *st, int col, int64_t min, int64_t max,
+                      int64_t *ret)
+{
+        int64_t v;
+
+        if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+                return store_fail(s, -EBADMSG, "column %s is not an integer", sqlite3_column_name(st, col));
+        v = sqlite3_column_int64(st, col);
+        if (v < min || v > max)
+                return store_fail(s, -EBADMSG, "column %s out of range", sqlite3_column_name(st, col));
+        *ret = v;
+        return 0;
+}
+
+static int column_time(struct store *s, sqlite3_stmt *st, int col, int64_t *ret)
+{
+        if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+                *ret = 0;
+                return 0;
+        }
+        return column_int(s, st, col, INT64_MIN, INT64_MAX, ret);
+}
+
+static int read_grant(struct store *s, sqlite3_stmt *st, struct jit_grant *g)
+{
+        char state[32];
+        int64_t v;
+        int r;
+
+        memset(g, 0, sizeof(*g));
+        if ((r = column_int(s, st, 0, 1, INT64_MAX, &g->id)) < 0 ||
+            (r = column_field(s, st, 1, g->user, sizeof(g->user))) < 0 ||
+            (r = column_int(s, st, 2, 0, UINT32_MAX, &v)) < 0)
+                return r;
+        g->uid = (uint32_t) v;
+        if ((r = column_field(s, st, 3, g->host, sizeof(g->host))) < 0 ||
+            (r = column_field(s, st, 4, g->role, sizeof(g->role))) < 0 ||
+            (r = column_field(s, st, 5, g->ticket, sizeof(g->ticket))) < 0 ||
+            (r = column_field(s, st, 6, g->reason, sizeof(g->reason))) < 0 ||
+            (r = column_int(s, st, 7, 0, INT64_MAX, &v)) < 0)
+                return r;
+        g->duration = (uint64_t) v;
+        if ((r = column_field(s, st, 8, state, sizeof(state))) < 0)
+                return r;
+        if (grant_state_from_string(state, &g->state) < 0)
+                return store_fail(s, -EBADMSG, "grant %" PRId64 " has unknown state '%s'", g->id, state);
+        if ((r = column_time(s, st, 9, &g->requested_at)) < 0 ||
+            (r = column_time(s, st, 10, &g->approved_at)) < 0 ||
+            (r = column_time(s, st, 11, &g->starts_at)) < 0 ||
+            (r = column_time(s, st, 12, &g->expires_at)) < 0 ||
+            (r = column_time(s, st, 13, &g->ended_at)) < 0 ||
+            (r = column_field(s, st, 14, g->end_reason, sizeof(g->end_reason))) < 0 ||
+            (r = column_field(s, st, 15, g->approvers, sizeof(g->approvers))) < 0 ||
+            (r = column_int(s, st, 16, 0, UINT32_MAX, &v)) < 0)
+                return r;
+        g->approvals_needed = (uint32_t) v;
+        if ((r = column_field(s, st, 17, g->approval, sizeof(g->approval))) < 0 ||
+            (r = column_int(s, st, 18, 0, 1, &v)) < 0)
+                return r;
+        g->break_glass = v != 0;
+        return column_field(s, st, 19, g->review, sizeof(g->review));
+}
+
+/* ?1..?19 in GRANT_COLUMNS order, without id. */
+static int bind_grant(struct store *s, sqlite3_stmt *st, const struct jit_grant *g)
+{
+        const char *state;
+        int r;
+
+        if ((unsigned) g->state >= GRANT_STATE_MAX_ || !(state = grant_state_to_string(g->state)))
+                return store_fail(s, -EINVAL, "invalid grant state %d", (int) g->state);
+        if (g->duration > INT64_MAX)
+                return store_fail(s, -EINVAL, "grant duration out of range");
+        if ((r = bind_field(s, st, 1, g->user, sizeof(g->user), "user")) < 0 ||
+            (r = bind_int(s, st, 2, g->uid)) < 0 ||
+            (r = bind_field(s, st, 3, g->host, sizeof(g->host), "host")) < 0 ||
+            (r = bind_field(s, st, 4, g->role, sizeof(g->role), "role")) < 0 ||
+            (r = bind_field(s, st, 5, g->ticket, sizeof(g->ticket), "ticket")) < 0 ||
+            (r = bind_field(s, st, 6, g->reason, sizeof(g->reason), "reason")) < 0 ||
+            (r = bind_int(s, st, 7, (int64_t) g->duration)) < 0 ||
+            (r = bind_text(s, st, 8, state)) < 0 ||
+            (r = bind_time(s, st, 9, g->requested_at)) < 0 ||
+            (r = bind_time(s, st, 10, g->approved_at)) < 0 ||
+            (r = bind_time(s, st, 11, g->starts_at)) < 0 ||
+            (r = bind_time(s, st, 12, g->expires_at)) < 0 ||
+            (r = bind_time(s, st, 13, g->ended_at)) < 0 ||
+            (r = bind_field(s, st, 14, g->end_reason, sizeof(g->end_reason), "end_reason")) < 0 ||
+            (r = bind_field(s, st, 15, g->approvers, sizeof(g->approvers), "approvers")) < 0 ||
+            (r = bind_int(s, st, 16, g->approvals_needed)) < 0 ||
+            (r = bind_field(s, st, 17, g->approval, sizeof(g->approval), "approval")) < 0 ||
+            (r = bind_int(s, st, 18, g->break_glass ? 1 : 0)) < 0)
+                return r;
+        return bind_field(s, st, 19, g->review, sizeof(g->review), "review");
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+        int rc = sqlite3_step(st);
+
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc == SQLITE_ROW)
+                return store_fail(s, -EIO, "%s: unexpected row", what);
+        return store_sqlite_fail(s, rc, what);
+}
+
+/* Run a one-row, one-integer query (pragmas, counts). */
+static int query_int(struct store *s, const char *sql, int64_t *ret)
+{
+        sqlite3_stmt *st = NULL;
+        int rc, r;
+
+        rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_sqlite_fail(s, rc, sql);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+                *ret = sqlite3_column_int64(st, 0);
+                r = 0;
+        } else {
+                r = store_sqlite_fail(s, rc == SQLITE_DONE ? SQLITE_NOTFOUND : rc, sql);
+        }
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int exec_sql(struct store *s, const char *sql, const char *what)
+{
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+        return rc == SQLITE_OK ? 0 : store_sqlite_fail(s, rc, what);
+}
+
+/* Refuses a newer schema (this jitd would misread it) and another program's
+ * database; gives the schema version otherwise. */
+static int store_identify(struct store *s, int64_t *ret_version)
+{
+        int64_t version, app_id, objects;
+        int r;
+
+        if ((r = query_int(s, "PRAGMA user_version", &version)) < 0 ||
+            (r = query_int(s, "PRAGMA application_id", &app_id)) < 0 ||
+            (r = query_int(s, "SELECT count(*) FROM sqlite_schema", &objects)) < 0)
+                return r;
+        if (app_id != 0 && app_id != STORE_APPLICATION_ID)
+                return store_fail(s, -EPROTONOSUPPORT, "not a jitd database (application_id %" PRId64 ")",
+                                  app_id);
+        if (version < 0 || version > STORE_SCHEMA_VERSION)
+                return store_fail(s, -EPROTONOSUPPORT, "database schema version %" PRId64
+                                  " is not supported (this jitd knows up to %d)", version, STORE_SCHEMA_VERSION);
+        if (version == 0 && objects > 0)
+                return store_fail(s, -EPROTONOSUPPORT, "not a jitd database (tables but no schema version)");
+        *ret_version = version;
+        return 0;
+}
+
+/* Creates our tables when the file is new and brings an older schema up to
+ * date. The version is read again inside the write transaction so that two
+ * daemons started at once cannot both run a step. */
+static int store_migrate(struct store *s)
+{
+        char sql[64];
+        int64_t version;
+        int r;
+
+        r = exec_sql(s, "BEGIN IMMEDIATE", "begin migration");
+        if (r < 0)
+                return r;
+        r = store_identify(s, &version);
+        if (r < 0)
+                goto fail;
+        if (version == STORE_SCHEMA_VERSION)
+                return exec_sql(s, "COMMIT", "commit");
+        for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+                r = exec_sql(s, migrations[v], "migrate");
+                if (r < 0)
+                        goto fail;
+        }
+        /* PRAGMAs take no parameters; these are our own integers. */
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+        if ((r = exec_sql(s, sql, "set user_version")) < 0)
+                goto fail;
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+        if ((r = exec_sql(s, sql, "set application_id")) < 0)
+                goto fail;
+        return exec_sql(s, "COMMIT", "commit migration");
+fail:
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return r;
+}
+
+/* The database decides who may become root. Create it 0600 ourselves (SQLite
+ * would use 0644 & ~umask) and refuse one that someone else could write. SQLite
+ * gives the -wal and -shm files the database file's mode. */
+static int store_prepare_file(const char *path)
+{
+        struct stat st;
+        bool created = true;
+        int fd, r = 0;
+
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        if (fd < 0 && errno == EEXIST) {
+                created = false;
+                fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        }
+        if (fd < 0)
+                return -errno;
+        if (created && fchmod(fd, 0600) < 0)
+                r = -errno;
+        else if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (!S_ISREG(st.st_mode))
+                r = -EINVAL;
+        else if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+                r = -EPERM;
+        close(fd);
+        return r;
+}
+
+static void store_freep(struct store **s)
+{
+        store_free(*s);
+}
+
+int store_open(const char *path, struct store **ret)
+{
+        _cleanup_(store_freep) struct store *s = NULL;
+        const unsigned char *mode;
+        sqlite3_stmt *st = NULL;
+        int64_t version;
+        int r, rc;
+
+        if (!path || !*path || !ret)
+                return -EINVAL;
+        r = store_prepare_file(path);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        /* Defensive: no writable_schema or other ways to corrupt the file from
+         * SQL. trusted_schema off: views and triggers in a tampered file cannot
+         * call functions with side effects. */
+        rc = sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+        if (rc != SQLITE_OK)
+                return store_sqlite_fail(s, rc, "defensive mode");
+        r = exec_sql(s, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF", "pragmas");
+        if (r < 0)
+                return r;
+
+        /* Refuse a newer or foreign file before touching it, even its journal mode. */
+        r = store_identify(s, &version);
+        if (r < 0)
+                return r;
+
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return store_sqlite_fail(s, rc, "journal_mode");
+        rc = sqlite3_step(st);
+        mode = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+        r = mode && strcmp((const char *) mode, "wal") == 0 ? 0 : -EIO;
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        /* A committed grant or revocation must survive power loss: FULL syncs
+         * the WAL at every commit (NORMAL would only sync at checkpoints). */
+        r = exec_sql(s, "PRAGMA synchronous = FULL", "synchronous");
+        if (r < 0)
+                return r;
+
+        r = store_migrate(s);
+        if (r < 0)
+                return r;
+
+        /* All up front: a typo in any statement fails here, and the ones that
+         * store_rollback() needs can no longer fail to prepare later. */
+        for (size_t i = 0; i < STMT_MAX_; i++) {
+                rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                        &s->stmt[i], NULL);
+                if (rc != SQLITE_OK)
+                        return store_sqlite_fail(s, rc, stmt_sql[i]);
+        }
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void store_free(struct store *s)
+{
+        if (!s)
+                return;
+        for (size_t i = 0; i < STMT_MAX_; i++)
+                sqlite3_finalize(s->stmt[i]);
+        /* sqlite3_close (not _v2): everything is finalized, so it cannot defer. */
+        sqlite3_close(s->db);
+        free(s);
+}
+
+const char *store_last_error(const struct store *s)
+{
+        if (!s)
+                return "no store";
+        return s->error[0] ? s->error : "no error";
+}
+
+int store_begin(struct store *s)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!sqlite3_get_autocommit(s->db))
+                return store_fail(s, -EINVAL, "a transaction is already open");
+        r = stmt_acquire(s, STMT_BEGIN, &h);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "begin");
+}
+
+int store_commit(struct store *s)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (sqlite3_get_autocommit(s->db))
+                return store_fail(s, -EINVAL, "commit without a transaction");
+        r = stmt_acquire(s, STMT_COMMIT, &h);
+        if (r < 0)
+                return r;
+        /* On failure the transaction stays open; the caller rolls back. */
+        return step_done(s, h.st, "commit");
+}
+
+void store_rollback(struct store *s)
+{
+        sqlite3_stmt *st;
+
+        if (!s || sqlite3_get_autocommit(s->db))
+                return;
+        /* The cached statement, prepared at open, so this cannot fail to prepare. */
+        st = s->stmt[STMT_ROLLBACK];
+        if (sqlite3_step(st) != SQLITE_DONE)
+                store_sqlite_fail(s, sqlite3_errcode(s->db), "rollback");
+        sqlite3_reset(st);
+}
+
+int store_grant_insert(struct store *s, struct jit_grant *g)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        r = stmt_acquire(s, STMT_GRANT_INSERT, &h);
+        if (r < 0)
+                return r;
+        r = bind_grant(s, h.st, g);
+        if (r < 0)
+                return r;
+        r = step_done(s, h.st, "insert grant");
+        if (r < 0)
+                return r;
+        g->id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int store_grant_update(struct store *s, const struct jit_grant *g)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        r = stmt_acquire(s, STMT_GRANT_UPDATE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_grant(s, h.st, g)) < 0 ||
+            (r = bind_int(s, h.st, 20, g->id)) < 0 ||
+            (r = step_done(s, h.st, "update grant")) < 0)
+                return r;
+        if (sqlite3_changes(s->db) == 0)
+                return store_fail(s, -ENOENT, "no grant %" PRId64, g->id);
+        return 0;
+}
+
+int store_grant_get(struct store *s, int64_t id, struct jit_grant *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        struct jit_grant g;
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_GRANT_GET, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return store_fail(s, -ENOENT, "no grant %" PRId64, id);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "get grant");
+        r = read_grant(s, h.st, &g);
+        if (r < 0)
+                return r;
+        *ret = g;
+        return 0;
+}
+
+int store_grant_foreach(struct store *s, const struct store_filter *f,
+                        int (*cb)(const struct jit_grant *g, void *userdata), void *userdata)
+{
+        static const char *const state_params[] = { ":s0", ":s1", ":s2", ":s3", ":s4", ":s5", ":s6", ":s7" };
+        static const struct store_filter none = { 0 };
+        _cleanup_(held_release) struct held h = { 0 };
+        struct jit_grant g;
+        int r, rc;
+
+        if (!cb)
+                return -EINVAL;
+        if (!f)
+                f = &none;
+        if (f->states & ~GRANT_STATES_ALL)
+                return store_fail(s, -EINVAL, "unknown state bits 0x%x", f->states);
+        if (f->limit < 0)
+                return store_fail(s, -EINVAL, "negative limit");
+        r = stmt_acquire(s, STMT_GRANT_FOREACH + (f->user ? 1 : 0) + (f->states ? 2 : 0), &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_named_text(s, h.st, ":user", f->user)) < 0 ||
+            (r = bind_named_text(s, h.st, ":role", f->role)) < 0 ||
+            (r = bind_named_int(s, h.st, ":since", f->since, f->since == 0)) < 0 ||
+            /* LIMIT -1 is SQLite's "no limit". */
+            (r = bind_named_int(s, h.st, ":limit", f->limit ? f->limit : -1, false)) < 0)
+                return r;
+        /* States not asked for stay NULL, which "IN" never matches. */
+        for (unsigned i = 0; i < GRANT_STATE_MAX_; i++)
+                if ((f->states & GRANT_STATE_MASK(i)) &&
+                    (r = bind_named_text(s, h.st, state_params[i], grant_state_to_string(i))) < 0)
+                        return r;
+
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                r = read_grant(s, h.st, &g);
+                if (r < 0)
+                        return r;
+                r = cb(&g, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : store_sqlite_fail(s, rc, "list grants");
+}
+
+int store_next_deadline(struct store *s, int64_t *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_NEXT_DEADLINE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_named_text(s, h.st, ":active", grant_state_to_string(GRANT_ACTIVE))) < 0 ||
+            (r = bind_named_text(s, h.st, ":scheduled", grant_state_to_string(GRANT_SCHEDULED))) < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "next deadline");
+        if (sqlite3_column_type(h.st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        *ret = sqlite3_column_int64(h.st, 0);
+        return 0;
+}
+
+int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char *name,
+                       bool approve, const char *note, int64_t at)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!name || strlen(name) > JIT_USER_MAX)
+                return store_fail(s, -EINVAL, "invalid approver name");
+        if (!note)
+                note = "";
+        if (strlen(note) > JIT_REASON_MAX)
+                return store_fail(s, -EINVAL, "approval note too long");
+        r = stmt_acquire(s, STMT_APPROVAL_ADD, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, grant_id)) < 0 ||
+            (r = bind_int(s, h.st, 2, (int64_t) uid)) < 0 ||
+            (r = bind_text(s, h.st, 3, name)) < 0 ||
+            (r = bind_int(s, h.st, 4, approve ? 1 : 0)) < 0 ||
+            (r = bind_text(s, h.st, 5, note)) < 0 ||
+            (r = bind_time(s, h.st, 6, at)) < 0)
+                return r;
+        return step_done(s, h.st, "add approval");
+}
+
+int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_APPROVAL_COUNT, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, grant_id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "count approvals");
+        *ret = (unsigned) sqlite3_column_int64(h.st, 0);
+        return 0;
+}
+
+/*
+ * The audit hash chain.
+ *
+ *   hash = hex(SHA-256(prev_hash "\n" F(seq) F(at) F(actor_uid) F(actor)
+ *                      F(grant_id) F(event) F(details)))
+ *
+ * where F(x) is the netstring "<decimal byte length>:<bytes>," and integers are
+ * written in decimal ("-5", "0", "42"; grant_id 0 when not about a grant). The
+ * length prefixes make the encoding unambiguous: moving bytes from one field to
+ * the next changes the input. The first event's prev_hash is 64 '0's.
+ *
+ * Changing this format breaks every existing log: it needs a new schema version
+ * that records where the old format ends.
+ */
+struct audit_fields {
+        int64_t seq, at, actor_uid, grant_id;
+        const char *actor, *event, *details;
+        size_t actor_len, event_len, details_len;
+};
+
+static bool hash_field(EVP_MD_CTX *ctx, const void *data, size_t len)
+{
+        char prefix[24];
+        int n = snprintf(prefix, sizeof(prefix), "%zu:", len);
+
+        return EVP_DigestUpdate(ctx, prefix, (size_t) n) == 1 &&
+               EVP_DigestUpdate(ctx, data, len) == 1 &&
+               EVP_DigestUpdate(ctx, ",", 1) == 1;
+}
+
+static bool hash_int(EVP_MD_CTX *ctx, int64_t v)
+{
+        char buf[24];
+        int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+        return hash_field(ctx, buf, (size_t) n);
+}
+
+static int audit_hash(const char *prev_hash, const struct audit_fields *e, char out[HASH_HEX_LEN + 1])
+{
+        static const char hex[] = "0123456789abcdef";
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        EVP_MD_CTX *ctx;
+        bool ok;
+
+        ctx = EVP_MD_CTX_new();
+        if (!ctx)
+                return -ENOMEM;
+        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(ctx, prev_hash, HASH_HEX_LEN) == 1 &&
+             EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
+             hash_int(ctx, e->seq) && hash_int(ctx, e->at) && hash_int(ctx, e->actor_uid) &&
+             hash_field(ctx, e->actor, e->actor_len) && hash_int(ctx, e->grant_id) &&
+             hash_field(ctx, e->event, e->event_len) && hash_field(ctx, e->details, e->details_len) &&
+             EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len * 2 == HASH_HEX_LEN;
+        EVP_MD_CTX_free(ctx);
+        if (!ok)
+                return -EIO;
+        for (unsigned i = 0; i < md_len; i++) {
+                out[2 * i] = hex[md[i] >> 4];
+                out[2 * i + 1] = hex[md[i] & 0xf];
+        }
+        out[HASH_HEX_LEN] = '\0';
+        return 0;
+}
+
+static bool is_hash(const unsigned char *v, int len)
+{
+        if (!v || len != HASH_HEX_LEN)
+                return false;
+        for (int i = 0; i < len; i++)
+                if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+int store_audit_append(struct store *s, int64_t at, uid_t actor_uid, const char *actor,
+                       int64_t grant_id, const char *event, const char *details,
+                       int64_t *ret_seq)
+{
+        _cleanup_(held_release) struct held tail = { 0 }, ins = { 0 };
+        char prev[HASH_HEX_LEN + 1], hash[HASH_HEX_LEN + 1];
+        struct audit_fields e;
+        int64_t last = 0;
+        int r, rc;
+
+        /* Reading the tail and appending must be one atomic step, and the event
+         * must live or die with the state change it records. */
+        if (sqlite3_get_autocommit(s->db))
+                return store_fail(s, -EINVAL, "audit event outside a transaction");
+        if (!actor || strlen(actor) > JIT_USER_MAX)
+                return store_fail(s, -EINVAL, "invalid audit actor");
+        if (!event || !*event || strlen(event) > AUDIT_EVENT_MAX)
+                return store_fail(s, -EINVAL, "invalid audit event name");
+        if (!details)
+                details = "{}";
+
+        /* Asked every time rather than cached: a rowid lookup costs little, and
+         * there is no cache to get wrong after a rollback. */
+        r = stmt_acquire(s, STMT_AUDIT_TAIL, &tail);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(tail.st);
+        if (rc == SQLITE_ROW) {
+                const unsigned char *h = sqlite3_column_text(tail.st, 1);
+
+                last = sqlite3_column_int64(tail.st, 0);
+                if (!is_hash(h, sqlite3_column_bytes(tail.st, 1)))
+                        return store_fail(s, -EBADMSG, "audit event %" PRId64 " has a malformed hash", last);
+                memcpy(prev, h, HASH_HEX_LEN);
+        } else if (rc == SQLITE_DONE) {
+                memset(prev, '0', HASH_HEX_LEN);
+        } else {
+                return store_sqlite_fail(s, rc, "audit tail");
+        }
+        prev[HASH_HEX_LEN] = '\0';
+        held_release(&tail);
+        if (last < 0 || last == INT64_MAX)
+                return store_fail(s, -EBADMSG, "audit sequence out of range");
+
+        e = (struct audit_fields) {
+                .seq = last + 1, .at = at, .actor_uid = (int64_t) actor_uid, .grant_id = grant_id,
+                .actor = actor, .actor_len = strlen(actor),
+                .event = event, .event_len = strlen(event),
+                .details = details, .details_len = strlen(details),
+        };
+        r = audit_hash(prev, &e, hash);
+        if (r < 0)
+                return store_fail(s, r, "audit hash failed");
+
+        r = stmt_acquire(s, STMT_AUDIT_INSERT, &ins);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, ins.st, 1, e.seq)) < 0 ||
+            (r = bind_int(s, ins.st, 2, at)) < 0 ||
+            (r = bind_int(s, ins.st, 3, e.actor_uid)) < 0 ||
+            (r = bind_text(s, ins.st, 4, actor)) < 0 ||
+            (r = bind_time(s, ins.st, 5, grant_id)) < 0 ||
+            (r = bind_text(s, ins.st, 6, event)) < 0 ||
+            (r = bind_text(s, ins.st, 7, details)) < 0 ||
+            (r = bind_text(s, ins.st, 8, prev)) < 0 ||
+            (r = bind_text(s, ins.st, 9, hash)) < 0 ||
+            (r = step_done(s, ins.st, "append audit event")) < 0)
+                return r;
+        if (ret_seq)
+                *ret_seq = e.seq;
+        return 0;
+}
+
+static int read_audit(struct store *s, sqlite3_stmt *st, struct audit_event *e)
+{
+        int64_t v;
+        int r;
+
+        memset(e, 0, sizeof(*e));
+        if ((r = column_int(s, st, 0, 1, INT64_MAX, &e->seq)) < 0 ||
+            (r = column_int(s, st, 1, INT64_MIN, INT64_MAX, &e->at)) < 0 ||
+            (r = column_int(s, st, 2, 0, UINT32_MAX, &v)) < 0)
+                return r;
+        e->actor_uid = (uid_t) v;
+        if ((r = column_field(s, st, 3, e->actor, sizeof(e->actor))) < 0 ||
+            (r = column_time(s, st, 4, &e->grant_id)) < 0 ||
+            (r = column_field(s, st, 5, e->event, sizeof(e->event))) < 0 ||
+            (r = column_field(s, st, 7, e->prev_hash, sizeof(e->prev_hash))) < 0 ||
+            (r = column_field(s, st, 8, e->hash, sizeof(e->hash))) < 0)
+                return r;
+        if (sqlite3_column_type(st, 6) != SQLITE_TEXT)
+                return store_fail(s, -EBADMSG, "audit event %" PRId64 " has no details", e->seq);
+        e->details = (char *) sqlite3_column_text(st, 6);
+        if (!e->details)
+                return store_fail(s, -ENOMEM, "out of memory reading audit details");
+        return 0;
+}
+
+int store_audit_foreach(struct store *s, int64_t since, int64_t grant_id,
+                        int (*cb)(const struct audit_event *e, void *userdata), void *userdata)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        struct audit_event e;
+        int r, rc;
+
+        if (!cb)
+                return -EINVAL;
+        r = stmt_acquire(s, STMT_AUDIT_FOREACH + (since ? 1 : 0) + (grant_id ? 2 : 0), &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_named_int(s, h.st, ":since", since, false)) < 0 ||
+            (r = bind_named_int(s, h.st, ":grant", grant_id, false)) < 0)
+                return r;
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                r = read_audit(s, h.st, &e);
+                if (r < 0)
+                        return r;
+                r = cb(&e, userdata);
+                if (r < 0)
+                        return r;
+        }
+        return rc == SQLITE_DONE ? 0 : store_sqlite_fail(s, rc, "list audit events");
+}
+
+/* Column text and length, or NULL when the column is not text at all. */
+static const char *column_raw(sqlite3_stmt *st, int col, size_t *ret_len)
+{
+        const char *v;
+
+        if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+                return NULL;
+        v = (const char *) sqlite3_column_text(st, col);
+        *ret_len = (size_t) sqlite3_column_bytes(st, col);
+        return v;
+}
+
+/*
+ * Checks each row, in seq order, for: a gap in seq (deleted rows), a prev_hash
+ * that is not the previous row's hash (rows inserted, replayed or reordered),
+ * and a hash that does not match the row's own fields (row edited). Rows are
+ * read raw, not through struct audit_event, so that a forged over-long field
+ * is reported as a broken chain rather than as a read error.
+ *
+ * What the chain cannot show: the newest rows deleted from the end (nothing
+ * after them points back), or a chain recomputed from the edited row onwards
+ * by someone who can write the file (the hash has no key). Every event is also
+ * sent to the journal with its hash; that copy, kept off this host, is the
+ * defence against both.
+ */
+int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_size)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        char prev[HASH_HEX_LEN + 1], hash[HASH_HEX_LEN + 1], reason[128];
+        int64_t expect = 1, bad = 0;
+        int r, rc;
+
+        memset(prev, '0', HASH_HEX_LEN);
+        prev[HASH_HEX_LEN] = '\0';
+        r = stmt_acquire(s, STMT_AUDIT_VERIFY, &h);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                struct audit_fields e = { 0 };
+                const char *row_prev, *row_hash;
+                size_t prev_len = 0, hash_len = 0;
+                bool typed;
+
+                e.seq = sqlite3_column_int64(h.st, 0);
+                if (e.seq > expect) {
+                        bad = expect;
+                        snprintf(reason, sizeof(reason), "event %" PRId64 " is missing (deleted)", expect);
+                        break;
+                }
+                row_prev = column_raw(h.st, 7, &prev_len);
+                if (e.seq < expect || !row_prev || prev_len != HASH_HEX_LEN ||
+                    memcmp(row_prev, prev, HASH_HEX_LEN) != 0) {
+                        bad = e.seq;
+                        if (e.seq == 1 || e.seq < expect)
+                                snprintf(reason, sizeof(reason), "event %" PRId64
+                                         " does not start the chain (inserted or reordered)", e.seq);
+                        else
+                                snprintf(reason, sizeof(reason), "event %" PRId64 " does not chain to event %"
+                                         PRId64 " (inserted or reordered)", e.seq, e.seq - 1);
+                        break;
+                }
+                typed = sqlite3_column_type(h.st, 1) == SQLITE_INTEGER &&
+                        sqlite3_column_type(h.st, 2) == SQLITE_INTEGER &&
+                        (sqlite3_column_type(h.st, 4) == SQLITE_INTEGER ||
+                         sqlite3_column_type(h.st, 4) == SQLITE_NULL);
+                e.at = sqlite3_column_int64(h.st, 1);
+                e.actor_uid = sqlite3_column_int64(h.st, 2);
+                e.grant_id = sqlite3_column_int64(h.st, 4);
+                e.actor = column_raw(h.st, 3, &e.actor_len);
+                e.event = column_raw(h.st, 5, &e.event_len);
+                e.details = column_raw(h.st, 6, &e.details_len);
+                row_hash = column_raw(h.st, 8, &hash_len);
+                if (!typed || !e.actor || !e.event || !e.details) {
+                        bad = e.seq;
+                        snprintf(reason, sizeof(reason), "event %" PRId64 " was edited", e.seq);
+                        break;
+                }
+                r = audit_hash(prev, &e, hash);
+                if (r < 0)
+                        return store_fail(s, r, "audit hash failed");
+                if (!row_hash || hash_len != HASH_HEX_LEN || memcmp(row_hash, hash, HASH_HEX_LEN) != 0) {
+                        bad = e.seq;
+                        snprintf(reason, sizeof(reason), "event %" PRId64 " was edited", e.seq);
+                        break;
+                }
+                memcpy(prev, row_hash, HASH_HEX_LEN);
+                expect = e.seq + 1;
+        }
+        if (bad == 0 && rc != SQLITE_DONE)
+                return store_sqlite_fail(s, rc, "verify audit");
+
+        if (bad != 0) {
+                if (ret_seq)
+                        *ret_seq = bad;
+                if (why && why_size > 0)
+                        snprintf(why, why_size, "%s", reason);
+                return store_fail(s, -EBADMSG, "audit chain broken: %s", reason);
+        }
+        if (ret_seq)
+                *ret_seq = expect - 1;
+        if (why && why_size > 0)
+                why[0] = '\0';
+        return 0;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The SQLite store: grants, approvals, sessions and the audit log, in one
+ * database file (WAL). Prepared statements with bound parameters only. A state
+ * change and its audit event are written in one transaction: callers bracket
+ * them with store_begin()/store_commit() (store_rollback() on any failure).
+ * Returns 0 or a negative errno; nothing here logs.
+ */
+#ifndef JITD_STORE_H
+#define JITD_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "grant.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+struct store;
+
+/* Open (creating the file 0600 and the schema when new, migrating an older
+ * schema, refusing a newer one with -EPROTONOSUPPORT). */
+int store_open(const char *path, struct store **ret);
+void store_free(struct store *s);
+/* A one-line description of the last SQLite error, for the caller's log. */
+const char *store_last_error(const struct store *s);
+
+int store_begin(struct store *s);     /* BEGIN IMMEDIATE */
+int store_commit(struct store *s);
+void store_rollback(struct store *s); /* safe to call when no transaction is open */
+
+/* Insert g (g->id ignored); sets g->id on success. */
+int store_grant_insert(struct store *s, struct jit_grant *g);
+/* Overwrite every column of the grant with id g->id. -ENOENT if absent. */
+int store_grant_update(struct store *s, const struct jit_grant *g);
+/* -ENOENT if absent. */
+int store_grant_get(struct store *s, int64_t id, struct jit_grant *ret);
+
+struct store_filter {
+        const char *user;           /* NULL: any */
+        const char *role;           /* NULL: any */
+        unsigned states;            /* GRANT_STATE_MASK bits; 0 = any */
+        int64_t since;              /* requested_at >= since; 0 = any */
+        int64_t limit;              /* 0 = no limit */
+};
+/* Calls cb for each matching grant in id order; a negative return from cb
+ * stops the walk and is returned. */
+int store_grant_foreach(struct store *s, const struct store_filter *f,
+                        int (*cb)(const struct jit_grant *g, void *userdata), void *userdata);
+/* The earliest time something must happen: min(expires_at of active,
+ * starts_at of scheduled). -ENOENT when there is nothing to wait for. */
+int store_next_deadline(struct store *s, int64_t *ret);
+
+/* Record one approver's decision. -EEXIST if that uid already decided this grant. */
+int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char *name,
+                       bool approve, const char *note, int64_t at);
+/* How many distinct approvals (approve == true) the grant has. */
+int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret);
+
+/* Append one audit event; details is a JSON object text (NULL = "{}"). The
+ * hash chain (SHA-256 over the previous hash and this event's fields) is kept
+ * here. grant_id 0 = not about a grant. Sets *ret_seq when not NULL.
+ * Must run inside store_begin()/store_commit() (-EINVAL otherwise). */
+int store_audit_append(struct store *s, int64_t at, uid_t actor_uid, const char *actor,
+                       int64_t grant_id, const char *event, const char *details,
+                       int64_t *ret_seq);
+
+struct audit_event {
+        int64_t seq;
+        int64_t at;
+        uid_t actor_uid;
+        char actor[JIT_USER_MAX + 1];
+        int64_t grant_id;
+        char event[32];
+        char *details;              /* JSON text, valid during the callback only */
+        char prev_hash[65];
+        char hash[65];
+};
+int store_audit_foreach(struct store *s, int64_t since, int64_t grant_id,
+                        int (*cb)(const struct audit_event *e, void *userdata), void *userdata);
+
+/* Walk the chain; 0 when intact, -EBADMSG when broken, with *ret_seq the first
+ * bad seq and why a one-line explanation ("event 12 was edited", "event 7 is
+ * missing (deleted)", "event 9 does not chain to event 8 (inserted or
+ * reordered)"). When intact, *ret_seq is the last seq checked (0: empty log)
+ * and why is "". ret_seq and why may be NULL. */
+int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_size);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The question pam_jit asks jitd, and what the answer means. No PAM here:
+ * pam_jit.c collects the PAM items, calls decide(), and maps the result to a
+ * PAM code, a syslog line and a message for the user. */
+#ifndef PAM_JIT_DECIDE_H
+#define PAM_JIT_DECIDE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum decide_phase {
+        DECIDE_AUTH,            /* PROTO_REQ_CHECK */
+        DECIDE_ACCOUNT,         /* PROTO_REQ_CHECK */
+        DECIDE_SESSION_OPEN,    /* PROTO_REQ_SESSION_OPEN */
+        DECIDE_SESSION_CLOSE,   /* PROTO_REQ_SESSION_CLOSE */
+};
+
+enum decide_result {
+        DECIDE_ALLOW,           /* check: active grant; session: registered */
+        DECIDE_DENY,            /* check: a role covers the subject, no active grant */
+        DECIDE_IGNORE,          /* check: no role covers the subject; session: nothing to register */
+        DECIDE_NO_USER,         /* the subject item is unset or empty */
+        DECIDE_BAD_INPUT,       /* a name or item jitd cannot be asked about; fail closed */
+        DECIDE_FAIL,            /* jitd unreachable, timed out, refused, or answered nonsense */
+};
+
+/* The PAM items the decision depends on; any may be NULL. */
+struct decide_items {
+        const char *service;
+        const char *user;
+        const char *ruser;
+        const char *tty;
+        const char *rhost;
+};
+
+struct decide_outcome {
+        enum decide_result result;
+        const char *subject;            /* the user asked about (points into items), or NULL */
+        uint64_t decision;              /* raw PF_DECISION of a check reply, 0 if none */
+        uint64_t elapsed_us;            /* time spent talking to jitd */
+        bool has_message;
+        char message[1025];             /* jitd's line for the user (PF_MESSAGE) */
+        char why[512];                  /* for the log: what went wrong (NO_USER, BAD_INPUT, FAIL),
+                                         * or what jitd said when it answered IGNORE to a session */
+};
+
+/* Who the question is about. In the session phase of sudo (service "sudo",
+ * "sudo-i", ...) PAM_USER is the target user and PAM_RUSER the person who ran
+ * sudo, so the subject is PAM_RUSER; everywhere else it is PAM_USER. */
+const char *decide_subject(enum decide_phase phase, const struct decide_items *it);
+
+/* Ask jitd at socket_path, waiting timeout_ms at most in total. Always fills
+ * *out. */
+void decide(enum decide_phase phase, const struct decide_items *it, const char *socket_path,
+            int timeout_ms, struct decide_outcome *out);
+
+/* "allow", "deny", ... for debug lines. */
+const char *decide_result_name(enum decide_result r);
+
+#endif

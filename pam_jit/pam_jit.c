@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pam_jit: the PAM entry points. Each one reads its options, hands the PAM
+ * items to decide() (decide.c asks jitd), and turns the outcome into a PAM
+ * code, at most one syslog line and at most one line for the user.
+ *
+ * Fail closed: in auth and account, anything but a clear answer from jitd is
+ * PAM_PERM_DENIED. The session phase is registration for teardown, not the
+ * lock (the stack lists it optional), so there a failure is PAM_SESSION_ERR.
+ *
+ * pam_syslog already prefixes "pam_jit(SERVICE:PHASE): ", so the lines here
+ * do not repeat the module name; the lines for the user do, because they
+ * appear amid sudo's or sshd's own output.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <syslog.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "decide.h"
+#include "options.h"
+
+#define MSG_UNAVAILABLE "pam_jit: elevation service unavailable; access denied"
+#define MSG_REFUSED     "pam_jit: access denied (see the system log)"
+
+static void load_options(pam_handle_t *pamh, int argc, const char **argv, struct pam_jit_options *o)
+{
+        options_init(o);
+        for (int i = 0; i < argc; i++) {
+                char why[256];
+
+                if (!argv[i])
+                        continue;
+                if (options_parse_arg(o, argv[i], why, sizeof(why)) < 0)
+                        pam_syslog(pamh, LOG_ERR, "%s; ignored", why);
+        }
+}
+
+static const char *item_str(pam_handle_t *pamh, int type)
+{
+        const void *v = NULL;
+
+        if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+                return NULL;
+        return v;
+}
+
+static void collect_items(pam_handle_t *pamh, struct decide_items *it)
+{
+        /* pam_get_item, not pam_get_user: this module never prompts for a
+         * user name; an unset PAM_USER is an error of the stack. */
+        it->service = item_str(pamh, PAM_SERVICE);
+        it->user = item_str(pamh, PAM_USER);
+        it->ruser = item_str(pamh, PAM_RUSER);
+        it->tty = item_str(pamh, PAM_TTY);
+        it->rhost = item_str(pamh, PAM_RHOST);
+}
+
+static void run(pam_handle_t *pamh, enum decide_phase phase, int argc, const char **argv,
+                struct pam_jit_options *o, struct decide_items *it, struct decide_outcome *out)
+{
+        static const char *const phase_names[] = {
+                [DECIDE_AUTH] = "auth",
+                [DECIDE_ACCOUNT] = "account",
+                [DECIDE_SESSION_OPEN] = "session-open",
+                [DECIDE_SESSION_CLOSE] = "session-close",
+        };
+
+        load_options(pamh, argc, argv, o);
+        collect_items(pamh, it);
+        decide(phase, it, o->socket, o->timeout_ms, out);
+        if (o->debug)
+                pam_syslog(pamh, LOG_DEBUG, "%s: subject=%s service=%s decision=%s elapsed=%lluus%s%s",
+                           phase_names[phase], out->subject && out->result != DECIDE_BAD_INPUT ? out->subject : "-",
+                           it->service ? it->service : "-", decide_result_name(out->result),
+                           (unsigned long long) out->elapsed_us, out->why[0] ? " why=" : "", out->why);
+}
+
+/* auth and account: the same question, the same answer. */
+static int check_access(pam_handle_t *pamh, enum decide_phase phase, int flags, int argc, const char **argv)
+{
+        struct pam_jit_options o;
+        struct decide_items it;
+        struct decide_outcome out;
+        bool silent = flags & PAM_SILENT;
+
+        run(pamh, phase, argc, argv, &o, &it, &out);
+
+        switch (out.result) {
+        case DECIDE_ALLOW:
+                return PAM_SUCCESS;
+        case DECIDE_DENY:
+                if (!silent) {
+                        if (out.has_message)
+                                (void) pam_error(pamh, "%s", out.message);
+                        else
+                                (void) pam_error(pamh, "pam_jit: no active elevation for %s; "
+                                                 "request one with 'jitctl request'", out.subject);
+                }
+                return PAM_PERM_DENIED;
+        case DECIDE_IGNORE:
+                if (!o.strict)
+                        return PAM_IGNORE;
+                /* The denial is this module's choice, not jitd's: leave a trace. */
+                pam_syslog(pamh, LOG_NOTICE, "%s is not covered by any role for %s; denying (strict)",
+                           out.subject, it.service);
+                if (!silent)
+                        (void) pam_error(pamh, "%s", out.has_message ? out.message :
+                                         "pam_jit: no elevation role covers you here; access denied");
+                return PAM_PERM_DENIED;
+        case DECIDE_NO_USER:
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                return PAM_USER_UNKNOWN;
+        case DECIDE_BAD_INPUT:
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                if (!silent)
+                        (void) pam_error(pamh, "%s", MSG_REFUSED);
+                return PAM_PERM_DENIED;
+        case DECIDE_FAIL:
+        default:
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                if (!silent)
+                        (void) pam_error(pamh, "%s", MSG_UNAVAILABLE);
+                return PAM_PERM_DENIED;
+        }
+}
+
+static int session(pam_handle_t *pamh, enum decide_phase phase, int argc, const char **argv)
+{
+        struct pam_jit_options o;
+        struct decide_items it;
+        struct decide_outcome out;
+
+        run(pamh, phase, argc, argv, &o, &it, &out);
+
+        switch (out.result) {
+        case DECIDE_ALLOW:
+                return PAM_SUCCESS;
+        case DECIDE_IGNORE:
+                return PAM_IGNORE;
+        case DECIDE_NO_USER:
+                pam_syslog(pamh, LOG_ERR, "%s; session not registered", out.why);
+                return PAM_USER_UNKNOWN;
+        case DECIDE_DENY:
+        case DECIDE_BAD_INPUT:
+        case DECIDE_FAIL:
+        default:
+                pam_syslog(pamh, LOG_ERR, "%s; session not %s", out.why,
+                           phase == DECIDE_SESSION_OPEN ? "registered" : "unregistered");
+                return PAM_SESSION_ERR;
+        }
+}
+
+int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        /*
+         * The `prompt` option is parsed and stored but not acted on yet. The
+         * prompting flow belongs here: on DECIDE_DENY with o.prompt set, ask
+         * "Ticket for elevation on HOST: " with pam_prompt(PAM_PROMPT_ECHO_ON),
+         * send a request for the user (and o.role when set) to jitd, and decide
+         * again. Until then auth gives the same answer as account.
+         */
+        return check_access(pamh, DECIDE_AUTH, flags, argc, argv);
+}
+
+int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        /* No credentials to set: the grant is enforced by sudoers and account. */
+        (void) pamh;
+        (void) flags;
+        (void) argc;
+        (void) argv;
+        return PAM_IGNORE;
+}
+
+int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        return check_access(pamh, DECIDE_ACCOUNT, flags, argc, argv);
+}
+
+int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void) flags;
+        return session(pamh, DECIDE_SESSION_OPEN, argc, argv);
+}
+
+int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+        (void) flags;
+        return session(pamh, DECIDE_SESSION_CLOSE, argc, argv);
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Shared pieces of the integration stories: a private directory with copies of
+# the built programs, real test users, a real jitd on a temporary socket and
+# database, and TAP-style "ok N - ..." / "not ok N - ..." reporting.
+# Nothing here touches /etc/pam.d, /etc/sudoers or /etc/sudoers.d.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build
+N=0
+FAILED=0
+CREATED_USERS=()
+CREATED_GROUPS=()
+JITD_PID=
+
+[ "$(id -u)" -eq 0 ] || { echo "# integration tests need root (they create test users)"; exit 1; }
+
+cleanup() {
+        local rc=$?
+        jitd_stop
+        for u in "${CREATED_USERS[@]}"; do userdel -f "$u" >/dev/null 2>&1; done
+        for g in "${CREATED_GROUPS[@]}"; do groupdel "$g" >/dev/null 2>&1; done
+        [ -n "${T:-}" ] && [ -d "$T" ] && rm -rf "$T"
+        exit "$rc"
+}
+
+# A private world: $T holds the config, socket, database and copies of the
+# programs (so test users can run them whatever the checkout's permissions).
+jt_setup() {
+        T=$(mktemp -d /tmp/jit-test.XXXXXX)
+        chmod 0755 "$T"
+        trap cleanup EXIT
+        mkdir -p "$T/bin" "$T/pam" "$T/db"
+        install -m 0755 "$BUILD/jitd" "$BUILD/jitctl" "$BUILD/tests/pamcheck" "$BUILD/tests/rawsend" "$T/bin/"
+        install -m 0644 "$BUILD/pam_jit.so" "$T/bin/"
+        SOCK=$T/jitd.sock
+        CONF=$T/jitd.conf
+        DB=$T/db/jitd.db
+}
+
+group_add() {  # group_add NAME
+        getent group "$1" >/dev/null && return 0
+        groupadd "$1" && CREATED_GROUPS+=("$1")
+}
+
+user_add() {  # user_add NAME [GROUP,...]
+        local name=$1 groups=${2:-}
+        if ! getent passwd "$name" >/dev/null; then
+                useradd -M -N -s /bin/bash -d /nonexistent "$name" || return 1
+                CREATED_USERS+=("$name")
+        fi
+        [ -n "$groups" ] && usermod -a -G "$groups" "$name"
+        return 0
+}
+
+# Write the config from stdin; root-owned and not writable by others, as jitd demands.
+config_write() {
+        cat >"$CONF"
+        chmod 0644 "$CONF"
+}
+
+jitd_start() {
+        "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+        JITD_PID=$!
+        for _ in $(seq 1 100); do
+                [ -S "$SOCK" ] && return 0
+                kill -0 "$JITD_PID" 2>/dev/null || break
+                sleep 0.05
+        done
+        echo "# jitd did not start:"; sed 's/^/#   /' "$T/jitd.log"
+        return 1
+}
+
+jitd_stop() {
+        if [ -n "${JITD_PID:-}" ]; then
+                kill -CONT "$JITD_PID" 2>/dev/null
+                kill "$JITD_PID" 2>/dev/null
+                wait "$JITD_PID" 2>/dev/null
+                JITD_PID=
+        fi
+}
+
+as() {  # as USER CMD...: run as a real test user, no environment carried over
+        local user=$1; shift
+        if [ "$user" = root ]; then "$@"; else runuser -u "$user" -- "$@"; fi
+}
+
+jc() {  # jc USER ARGS...: jitctl as USER against the test jitd
+        local user=$1; shift
+        as "$user" "$T/bin/jitctl" -s "$SOCK" "$@"
+}
+
+# A PAM service file in the private confdir; pam_jit first, then what follows.
+pam_service() {  # pam_service NAME "module options" [extra lines...]
+        local name=$1 opts=$2; shift 2
+        {
+                echo "auth     required $T/bin/pam_jit.so socket=$SOCK $opts"
+                echo "account  required $T/bin/pam_jit.so socket=$SOCK $opts"
+                for l in "$@"; do echo "$l"; done
+                echo "account  required pam_permit.so"
+                echo "session  optional $T/bin/pam_jit.so socket=$SOCK $opts"
+        } >"$T/pam/$name"
+}
+
+pam_check() {  # pam_check SERVICE USER [pamcheck args]: account phase through real libpam
+        "$T/bin/pamcheck" "$T/pam" "$@"
+}
+
+ok() { N=$((N + 1)); echo "ok $N - $1"; }
+not_ok() {
+        N=$((N + 1)); FAILED=$((FAILED + 1))
+        echo "not ok $N - $1"
+        [ -n "${2:-}" ] && sed 's/^/#   /' <<<"$2"
+        return 0
+}
+
+# expect RC DESCRIPTION [PATTERN] -- CMD...: exit status RC, and output
+# (stdout+stderr) matching the extended regex PATTERN when given.
+expect() {
+        local want=$1 desc=$2 pattern=
+        shift 2
+        if [ "$1" != -- ]; then pattern=$1; shift; fi
+        shift
+        local out rc
+        out=$("$@" 2>&1); rc=$?
+        if [ "$rc" -ne "$want" ]; then
+                not_ok "$desc" "expected exit $want, got $rc: $*"$'\n'"$out"
+        elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+                not_ok "$desc" "output does not match /$pattern/: $*"$'\n'"$out"
+        else
+                ok "$desc"
+        fi
+        LAST_OUT=$out
+}
+
+# Wire-format builders for hand-made frames (see doc/PROTOCOL.md).
+le16() { printf '%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+le64() { printf '%s%s' "$(le32 $(($1 & 0xffffffff)))" "$(le32 $(($1 >> 32 & 0xffffffff)))"; }
+fstr() { local hex; hex=$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n'); printf '%02x%s%s' "$1" "$(le16 $((${#hex} / 2)))" "$hex"; }
+fu64() { printf '%02x0800%s' "$1" "$(le64 "$2")"; }
+frame() {  # frame TYPE PAYLOAD-HEX [VERSION]
+        printf '4454494a%02x%02x0000%s%s' "${3:-1}" "$1" "$(le32 $((${#2} / 2)))" "$2"
+}
+
+# Count rows in the database (for "nothing was written" checks).
+db_count() { sqlite3 "$DB" "SELECT count(*) FROM $1"; }
+
+finish() {
+        echo "# $N cases, $FAILED failed"
+        [ "$FAILED" -eq 0 ]
+}
