@@ -760,8 +760,9 @@ static void check_role(struct parser *ps, const struct role *r)
                 for (char **i = r->approvers; *i; i++)
                         groups = groups || (*i)[0] == '%';
                 if (!groups && r->approvals > strv_length(r->approvers))
-                        perr(ps, r->line, "role '%s': approvals = %u but only %zu approvers are listed",
-                             r->name, r->approvals, strv_length(r->approvers));
+                        perr(ps, r->line, "role '%s': approvals = %u but approvers names only %zu %s",
+                             r->name, r->approvals, strv_length(r->approvers),
+                             strv_length(r->approvers) == 1 ? "user" : "users");
         }
 }
 
@@ -839,7 +840,8 @@ static bool begin_section(struct parser *ps, const char *s)
         ps->section_name = NULL;
 
         if (len < 2 || s[len - 1] != ']') {
-                perr(ps, ps->lineno, "syntax error: '[' without a closing ']'");
+                perr(ps, ps->lineno, strchr(s, ']') ? "syntax error: text after ']'"
+                                                    : "syntax error: '[' without a closing ']'");
                 return false;
         }
         copy = strndup(s + 1, len - 2);

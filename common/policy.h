@@ -49,7 +49,8 @@ bool policy_is_admin(const struct config *c, const struct principal *p);
 /* May p use break-glass for role r? */
 bool policy_break_glass_ok(const struct role *r, const struct principal *p);
 
-/* Does any role cover (p, service, host): p eligible, host and service match?
+/* Does any role cover (p, service, host): p eligible (or on its break_glass
+ * list), host and service match?
  * Used for the PAM decision: not covered -> ignore. */
 bool policy_covers(const struct config *c, const struct principal *p, const char *service,
                    const char *host);

@@ -76,7 +76,7 @@ static const struct {
         [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) },
         [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) },
         [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
-        [PROTO_REQ_SESSION_CLOSE] = { "session-close", F(PF_USER) | F(PF_SERVICE) },
+        [PROTO_REQ_SESSION_CLOSE] = { "session-close", F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REQ_EXTEND]        = { "extend",        F(PF_ID) | F(PF_DURATION) | F(PF_REASON) },
         [PROTO_REQ_BREAK_GLASS]   = { "break-glass",   F(PF_ROLE) | F(PF_REASON) | F(PF_DURATION) },
         [PROTO_REQ_REVIEW]        = { "review",        F(PF_ID) | F(PF_FLAGS) | F(PF_NOTE) },

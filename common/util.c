@@ -151,7 +151,8 @@ int strv_split(const char *s, char sep, char ***ret)
         if (!v)
                 return -ENOMEM;
         while (p && *p) {
-                const char *end = strchr(p, sep);
+                /* strchr() finds the terminator for sep == '\0'. */
+                const char *end = sep ? strchr(p, sep) : NULL;
                 const char *b = p, *e = end ? end : p + strlen(p);
                 char **nv;
 

@@ -315,32 +315,35 @@ void output_grant_show(FILE *f, const struct jit_grant *g, int64_t now)
         output_kv(f, w, "review", g->review);
 }
 
-void output_grant_summary(FILE *f, const struct jit_grant *g, const char *message, int64_t now)
+void output_grant_summary(FILE *f, const struct jit_grant *g, int64_t now)
 {
         char a[OUTPUT_TIME_MAX], b[OUTPUT_TIME_MAX];
-        unsigned given, needed;
+        unsigned given = output_approvals_given(g), needed = g->approvals_needed;
 
         fprintf(f, "grant %lld for ", (long long) g->id);
         output_fputs_safe(g->role, f);
-        fprintf(f, " is %s", grant_state_to_string(g->state));
         switch (g->state) {
         case GRANT_PENDING:
-                given = output_approvals_given(g);
-                needed = g->approvals_needed;
-                if (needed > given)
-                        fprintf(f, ": needs %u more approval%s", needed - given, needed - given == 1 ? "" : "s");
+                if (needed > given && given == 0)
+                        fprintf(f, " is pending: needs %u approval%s", needed, needed == 1 ? "" : "s");
+                else if (needed > given)
+                        /* Said to the approver whose approval was not the last one. */
+                        fprintf(f, " is still pending: %u of %u approvals, needs %u more", given, needed,
+                                needed - given);
                 else if (g->approval[0]) {
-                        fputs(": waiting for ", f);
+                        fputs(" is pending: waiting for ", f);
                         output_fputs_safe(g->approval, f);
                         fputs(" approval", f);
-                }
+                } else
+                        fputs(" is pending", f);
                 break;
         case GRANT_SCHEDULED:
                 output_local_time(g->starts_at, false, a, sizeof(a));
                 output_local_time(g->expires_at, false, b, sizeof(b));
-                fprintf(f, " from %s until %s", a, b);
+                fprintf(f, " is scheduled from %s until %s", a, b);
                 break;
         case GRANT_ACTIVE:
+                fputs(" is active", f);
                 if (g->expires_at > 0) {
                         output_local_time(g->expires_at, false, a, sizeof(a));
                         output_time_left(g, now, b, sizeof(b));
@@ -348,17 +351,15 @@ void output_grant_summary(FILE *f, const struct jit_grant *g, const char *messag
                 }
                 break;
         default:
+                fprintf(f, " is %s", grant_state_to_string(g->state));
                 if (g->end_reason[0]) {
                         fputs(": ", f);
                         output_fputs_safe(g->end_reason, f);
                 }
                 break;
         }
-        if (message && message[0]) {
-                fputs(" (", f);
-                output_fputs_safe(message, f);
-                fputc(')', f);
-        }
+        if (g->break_glass)
+                fputs(" [break-glass]", f);
         fputc('\n', f);
 }
 

@@ -50,10 +50,11 @@ unsigned output_approvals_given(const struct jit_grant *g);
 int output_grants_table(FILE *f, const struct jit_grant *g, size_t n, int64_t now);
 /* "key: value" lines, keys aligned, every field of the grant. */
 void output_grant_show(FILE *f, const struct jit_grant *g, int64_t now);
-/* One line saying where the grant stands, e.g. "grant 12 for web-admin is
- * active until 2026-11-23 15:04 (59m59s left)". message (from jitd; may be
- * NULL) is appended in parentheses. */
-void output_grant_summary(FILE *f, const struct jit_grant *g, const char *message, int64_t now);
+/* One line saying where the grant stands, from the grant's fields alone:
+ * "grant 12 for web-admin is pending: needs 1 approval", "... is still
+ * pending: 1 of 2 approvals, needs 1 more", "... is active until 2026-11-23
+ * 15:04 (59m59s left)", "... is denied: NOTE". */
+void output_grant_summary(FILE *f, const struct jit_grant *g, int64_t now);
 /* Aligned "key: value" line; width is the key column including the colon. */
 void output_kv(FILE *f, int width, const char *key, const char *value);
 

@@ -12,7 +12,7 @@
  * do not repeat the module name; the lines for the user do, because they
  * appear amid sudo's or sshd's own output.
  */
-#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <syslog.h>
 
@@ -84,21 +84,21 @@ static int check_access(pam_handle_t *pamh, enum decide_phase phase, int flags, 
         struct pam_jit_options o;
         struct decide_items it;
         struct decide_outcome out;
-        bool silent = flags & PAM_SILENT;
-
+        /* sudo calls account (and auth) with PAM_SILENT every time, and sudo
+         * users are the ones who most need to learn how to request: like
+         * pam_nologin, the one line explaining a denial is shown regardless. */
+        (void) flags;
         run(pamh, phase, argc, argv, &o, &it, &out);
 
         switch (out.result) {
         case DECIDE_ALLOW:
                 return PAM_SUCCESS;
         case DECIDE_DENY:
-                if (!silent) {
-                        if (out.has_message)
-                                (void) pam_error(pamh, "%s", out.message);
-                        else
-                                (void) pam_error(pamh, "pam_jit: no active elevation for %s; "
-                                                 "request one with 'jitctl request'", out.subject);
-                }
+                if (out.has_message)
+                        (void) pam_error(pamh, "%s", out.message);
+                else
+                        (void) pam_error(pamh, "pam_jit: no active elevation for %s; "
+                                         "request one with 'jitctl request'", out.subject);
                 return PAM_PERM_DENIED;
         case DECIDE_IGNORE:
                 if (!o.strict)
@@ -106,23 +106,20 @@ static int check_access(pam_handle_t *pamh, enum decide_phase phase, int flags, 
                 /* The denial is this module's choice, not jitd's: leave a trace. */
                 pam_syslog(pamh, LOG_NOTICE, "%s is not covered by any role for %s; denying (strict)",
                            out.subject, it.service);
-                if (!silent)
-                        (void) pam_error(pamh, "%s", out.has_message ? out.message :
-                                         "pam_jit: no elevation role covers you here; access denied");
+                (void) pam_error(pamh, "%s", out.has_message ? out.message :
+                                 "pam_jit: no elevation role covers you here; access denied");
                 return PAM_PERM_DENIED;
         case DECIDE_NO_USER:
                 pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
                 return PAM_USER_UNKNOWN;
         case DECIDE_BAD_INPUT:
                 pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
-                if (!silent)
-                        (void) pam_error(pamh, "%s", MSG_REFUSED);
+                (void) pam_error(pamh, "%s", MSG_REFUSED);
                 return PAM_PERM_DENIED;
         case DECIDE_FAIL:
         default:
                 pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
-                if (!silent)
-                        (void) pam_error(pamh, "%s", MSG_UNAVAILABLE);
+                (void) pam_error(pamh, "%s", MSG_UNAVAILABLE);
                 return PAM_PERM_DENIED;
         }
 }

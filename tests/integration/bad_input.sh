@@ -26,6 +26,7 @@ jitd_start || exit 1
 pam_service sudo "timeout=400"
 
 expect 0 "a valid request is accepted" "pending" -- jc jt_alice request -r web-admin -t CHG1 -m "baseline"
+jc jt_alice cancel 1 >/dev/null
 grants=$(db_count grants); events=$(db_count audit)
 unchanged() {
         if [ "$(db_count grants)" = "$grants" ] && [ "$(db_count audit)" = "$events" ]; then
@@ -34,7 +35,6 @@ unchanged() {
                 not_ok "$1: nothing was written" "grants $(db_count grants) (was $grants), audit $(db_count audit) (was $events)"
         fi
 }
-jc jt_alice cancel 1 >/dev/null
 
 for d in -5m 0 0s 1x 99999999d 90 "1h 30m" ""; do
         expect 2 "duration '$d' is a usage error" "duration" -- jc jt_alice request -r web-admin -d "$d"
@@ -96,6 +96,9 @@ colour = blue
 [role:a]
 members = jt_alice
 member = jt_bob
+
+[role:b]
+members = jt_alice
 default_duration = 2h
 max_duration = 1h
 
@@ -105,8 +108,8 @@ EOF2
 chmod 0644 "$bad"
 expect 1 "jitd --check reports an unknown key with file:line" "bad.conf:3: .*colour" -- "$T/bin/jitd" -c "$bad" --check
 expect 1 "... and a misspelt role key" "bad.conf:7: .*member" -- "$T/bin/jitd" -c "$bad" --check
-expect 1 "... and max_duration below default_duration" "bad.conf:5: .*max_duration" -- "$T/bin/jitd" -c "$bad" --check
-expect 1 "... and a duplicate role" "bad.conf:11: .*(duplicate|already)" -- "$T/bin/jitd" -c "$bad" --check
+expect 1 "... and max_duration below default_duration" "bad.conf:9: .*max_duration" -- "$T/bin/jitd" -c "$bad" --check
+expect 1 "... and a duplicate role" "bad.conf:14: .*(duplicate|already)" -- "$T/bin/jitd" -c "$bad" --check
 expect 1 "jitd refuses to start with a broken config" "refusing to start" -- "$T/bin/jitd" -c "$bad"
 [ ! -e "$T/other.sock" ] && ok "no socket was created by the refused start" || not_ok "no socket from a refused start"
 chmod 0666 "$bad"

@@ -77,7 +77,7 @@ expect 0 "alice requests web-admin with a ticket and waits for approval" \
 id1=$(jc jt_alice list --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 expect 1 "a pending grant does not let alice through" "waiting for approval" -- pam_check sudo jt_alice
 expect 1 "alice cannot approve her own request" "cannot approve your own request" -- jc jt_alice approve "$id1"
-expect 1 "carol, not an approver, cannot approve" "not an approver for role web-admin" -- jc jt_carol approve "$id1"
+expect 1 "carol, an approver of nothing, cannot approve (nor learn the grant exists)" "no grant $id1" -- jc jt_carol approve "$id1"
 expect 1 "carol cannot even see alice's grant" "no grant $id1" -- jc jt_carol show "$id1"
 expect 0 "bob (in %jt_sec) approves" "active" -- jc jt_bob approve "$id1" -m "looks fine"
 expect 1 "bob cannot approve twice" "not pending" -- jc jt_bob approve "$id1"

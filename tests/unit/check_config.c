@@ -462,6 +462,12 @@ START_TEST(test_err_unclosed_section)
 }
 END_TEST
 
+START_TEST(test_err_text_after_section)
+{
+        expect_only("[jitd] host = a\n", 1, "syntax error: text after ']'");
+}
+END_TEST
+
 START_TEST(test_err_indented_is_not_continuation)
 {
         expect_only(OK_ROLE "hosts = web01,\n    web02\n", 5,
@@ -728,7 +734,7 @@ END_TEST
 
 START_TEST(test_err_approvals_more_than_approvers)
 {
-        expect_only(OK_ROLE "approvals = 2\n", 1, "role 'r': approvals = 2 but only 1 approvers are listed");
+        expect_only(OK_ROLE "approvals = 2\n", 1, "role 'r': approvals = 2 but approvers names only 1 user");
 }
 END_TEST
 
@@ -936,6 +942,7 @@ static Suite *config_suite(void)
         tcase_add_test(bad, test_err_key_outside_section);
         tcase_add_test(bad, test_err_syntax);
         tcase_add_test(bad, test_err_unclosed_section);
+        tcase_add_test(bad, test_err_text_after_section);
         tcase_add_test(bad, test_err_indented_is_not_continuation);
         tcase_add_test(bad, test_err_missing_key_name);
         tcase_add_test(bad, test_err_duplicate_role);
