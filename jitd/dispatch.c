@@ -33,6 +33,8 @@ static const struct handler handlers[] = {
         { PROTO_REQ_REVOKE,  ACCESS_ADMIN, handle_revoke },
         { PROTO_REQ_LIST,    ACCESS_ANY,   handle_list },      /* own, or all for approvers/admins */
         { PROTO_REQ_SHOW,    ACCESS_ANY,   handle_show },      /* own, or all for approvers/admins */
+        { PROTO_REQ_SESSION_OPEN,  ACCESS_ROOT, handle_session_open },
+        { PROTO_REQ_SESSION_CLOSE, ACCESS_ROOT, handle_session_close },
 };
 
 static const struct handler *handler_find(unsigned type)

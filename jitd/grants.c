@@ -80,26 +80,62 @@ static void details_int(json_object *o, const char *k, int64_t v)
         json_object_object_add(o, k, json_object_new_int64(v));
 }
 
-static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a, int64_t now)
+/* Activation writes the drop-in before the state: a grant is never active
+ * without its rule. When the drop-in cannot be written the grant stays as it
+ * was, the failure is audited in the same transaction, and -EAGAIN tells the
+ * caller to commit that and report why (reconciliation retries later). */
+static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a, int64_t now,
+                    char *why, size_t why_size)
 {
+        const struct role *r = config_find_role(d->config, g->role);
+        struct jit_grant next = *g;
         json_object *det = details_new();
-        int r;
+        int ret;
 
-        if (!g->approved_at)
-                g->approved_at = now;
-        g->state = GRANT_ACTIVE;
+        if (!next.approved_at)
+                next.approved_at = now;
+        next.state = GRANT_ACTIVE;
         /* The clock starts at activation, not at request. */
-        g->starts_at = now;
-        g->expires_at = now + (int64_t) g->duration;
-        r = store_grant_update(d->store, g);
-        if (r >= 0) {
-                details_str(det, "approval", g->approval);
-                details_int(det, "starts_at", g->starts_at);
-                details_int(det, "expires_at", g->expires_at);
-                r = audit(d, t, a, g, "activated", det);
+        next.starts_at = now;
+        next.expires_at = now + (int64_t) next.duration;
+        ret = r ? enforce_install(d, &next, r, why, why_size) : -ENOENT;
+        if (!r)
+                snprintf(why, why_size, "role %s no longer exists", g->role);
+        if (ret < 0) {
+                details_str(det, "why", why);
+                ret = audit(d, t, a, g, "activation-failed", det);
+                json_object_put(det);
+                return ret < 0 ? ret : -EAGAIN;
+        }
+        ret = store_grant_update(d->store, &next);
+        if (ret >= 0) {
+                details_str(det, "approval", next.approval);
+                details_int(det, "starts_at", next.starts_at);
+                details_int(det, "expires_at", next.expires_at);
+                ret = audit(d, t, a, &next, "activated", det);
         }
         json_object_put(det);
-        return r;
+        if (ret < 0) {
+                /* The transaction will roll back: take the rule away again. */
+                enforce_end(d, &next);
+                return ret;
+        }
+        *g = next;
+        return 0;
+}
+
+static int commit_or_rollback(struct jitd *d, struct txn *t, int r);
+
+/* Commit (also when activation failed: its audit event and whatever led up to
+ * it stand), re-arm the timer, and pass -EAGAIN through. */
+static int finish(struct jitd *d, struct txn *t, int r)
+{
+        bool failed_activation = r == -EAGAIN;
+
+        r = commit_or_rollback(d, t, failed_activation ? 0 : r);
+        if (r >= 0)
+                grants_rearm_timer(d);
+        return r < 0 ? r : failed_activation ? -EAGAIN : 0;
 }
 
 static int commit_or_rollback(struct jitd *d, struct txn *t, int r)
@@ -114,7 +150,8 @@ static int commit_or_rollback(struct jitd *d, struct txn *t, int r)
         return r;
 }
 
-int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a)
+int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
+                  char *why, size_t why_size)
 {
         struct txn t = {};
         int64_t now = now_realtime();
@@ -137,15 +174,12 @@ int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, con
                 json_object_put(det);
         }
         if (ret >= 0 && r->approval == APPROVAL_AUTO)
-                ret = activate(d, &t, g, &actor_jitd, now);
-        ret = commit_or_rollback(d, &t, ret);
-        if (ret >= 0)
-                grants_rearm_timer(d);
-        return ret;
+                ret = activate(d, &t, g, &actor_jitd, now, why, why_size);
+        return finish(d, &t, ret);
 }
 
 int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
-                   const char *note)
+                   const char *note, char *why, size_t why_size)
 {
         struct txn t = {};
         int64_t now = now_realtime();
@@ -177,11 +211,8 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
                 json_object_put(det);
         }
         if (ret >= 0 && have >= g->approvals_needed)
-                ret = activate(d, &t, g, a, now);
-        ret = commit_or_rollback(d, &t, ret);
-        if (ret >= 0)
-                grants_rearm_timer(d);
-        return ret;
+                ret = activate(d, &t, g, a, now, why, why_size);
+        return finish(d, &t, ret);
 }
 
 static int end_one(struct jitd *d, struct txn *t, struct jit_grant *g, enum grant_state to,
@@ -214,9 +245,11 @@ int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const s
                 return r;
         r = end_one(d, &t, g, to, a, reason, now_realtime());
         r = commit_or_rollback(d, &t, r);
-        if (r >= 0)
-                grants_rearm_timer(d);
-        return r;
+        if (r < 0)
+                return r;
+        grants_rearm_timer(d);
+        enforce_end(d, g);
+        return 0;
 }
 
 struct due {
@@ -267,14 +300,28 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
                 r = store_grant_get(d->store, due.ids[i], &g);
                 if (r < 0)
                         break;
-                if (g.state == GRANT_SCHEDULED)
-                        r = activate(d, &t, &g, &actor_jitd, now);
-                else
+                if (g.state == GRANT_SCHEDULED) {
+                        char why[256];
+
+                        r = activate(d, &t, &g, &actor_jitd, now, why, sizeof(why));
+                        if (r == -EAGAIN) {
+                                log_msg(LOG_ERR, "grant %lld could not start: %s", (long long) g.id, why);
+                                r = 0;
+                        }
+                        due.ids[i] = 0;
+                } else
                         r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd,
                                     "expired", now);
                 done++;
         }
         r = commit_or_rollback(d, &t, r);
+        /* Committed: now take the privilege away on the host. */
+        for (size_t i = 0; r >= 0 && i < due.n; i++) {
+                struct jit_grant g;
+
+                if (due.ids[i] && store_grant_get(d->store, due.ids[i], &g) >= 0)
+                        enforce_end(d, &g);
+        }
         if (r >= 0 && done > ELEMENTSOF(t.logs))
                 log_msg(LOG_NOTICE, "%zu grants reached their deadline", done);
 out:

@@ -13,6 +13,7 @@
 
 #include "duration.h"
 #include "jitd.h"
+#include "teardown.h"
 
 static struct actor actor_of(const struct request *req)
 {
@@ -128,28 +129,50 @@ static const struct role *first_covering_role(const struct config *c, const stru
         return NULL;
 }
 
+/* The user and service of a PAM request, validated; false after replying. */
+static bool pam_subject(struct request *req, const char **ret_user, const char **ret_service)
+{
+        const char *user = proto_get_str(req->msg, PF_USER);
+        const char *service = proto_get_str(req->msg, PF_SERVICE);
+
+        if (!user || !valid_user_name(user)) {
+                reply_error(req, EINVAL, "%s needs a valid user name", proto_type_name(req->msg->type));
+                return false;
+        }
+        if (!service || !valid_service_name(service)) {
+                reply_error(req, EINVAL, "%s needs a valid service name", proto_type_name(req->msg->type));
+                return false;
+        }
+        *ret_user = user;
+        *ret_service = service;
+        return true;
+}
+
+/* The grants of user that bear on service here: the active one that lets
+ * the user through, if any, and a pending one to mention. */
+static int grants_for_service(struct jitd *d, const char *user, const char *service, struct check_walk *ret)
+{
+        struct store_filter f = { .user = user, .states = GRANT_STATES_OPEN };
+
+        *ret = (struct check_walk) { .config = d->config, .service = service, .host = d->config->host,
+                                     .now = now_realtime() };
+        return store_grant_foreach(d->store, &f, check_one, ret);
+}
+
 void handle_check(struct request *req)
 {
         const struct config *c = req->d->config;
-        const char *user = proto_get_str(req->msg, PF_USER);
-        const char *service = proto_get_str(req->msg, PF_SERVICE);
-        struct store_filter f = { .user = user, .states = GRANT_STATES_OPEN };
-        struct check_walk w = { .config = c, .service = service, .host = c->host, .now = now_realtime() };
+        const char *user, *service;
+        struct check_walk w;
         struct principal *p = NULL;
         const struct role *covering = NULL;
         struct proto_msg m;
         char msg[512], when[64];
         int r;
 
-        if (!user || !valid_user_name(user)) {
-                reply_error(req, EINVAL, "check needs a valid user name");
+        if (!pam_subject(req, &user, &service))
                 return;
-        }
-        if (!service || !valid_service_name(service)) {
-                reply_error(req, EINVAL, "check needs a valid service name");
-                return;
-        }
-        r = store_grant_foreach(req->d->store, &f, check_one, &w);
+        r = grants_for_service(req->d, user, service, &w);
         if (r < 0) {
                 reply_store_failure(req, r, "reading grants");
                 return;
@@ -320,7 +343,12 @@ void handle_request(struct request *req)
         g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
         approval_format(r->approval, g.approval, sizeof(g.approval));
 
-        ret = grants_create(d, &g, r, &a);
+        ret = grants_create(d, &g, r, &a, why, sizeof(why));
+        if (ret == -EAGAIN) {
+                reply_error(req, EIO, "grant %lld for %s could not be activated: %s; it stays pending and "
+                            "jitd retries", (long long) g.id, r->name, why);
+                return;
+        }
         if (ret < 0) {
                 reply_store_failure(req, ret, "storing the request");
                 return;
@@ -368,12 +396,17 @@ void handle_approve(struct request *req)
         const struct role *r;
         struct jit_grant g;
         int64_t id;
-        char msg[256];
+        char msg[256], why[256];
         int ret;
 
         if (!get_id(req, &id) || !load_grant(req, id, &g) || !(r = approver_checks(req, &g, "approve")))
                 return;
-        ret = grants_approve(req->d, &g, r, &a, note);
+        ret = grants_approve(req->d, &g, r, &a, note, why, sizeof(why));
+        if (ret == -EAGAIN) {
+                reply_error(req, EIO, "grant %lld approved, but it could not be activated: %s; it stays "
+                            "pending and jitd retries", (long long) id, why);
+                return;
+        }
         if (ret == -EEXIST) {
                 reply_error(req, EALREADY, "you already approved grant %lld", (long long) id);
                 return;
@@ -616,4 +649,105 @@ void handle_show(struct request *req)
         if (!get_id(req, &id) || !load_grant(req, id, &g))
                 return;
         reply_grant(req, &g, NULL);
+}
+
+/* Sessions: the peer is the process that opened the PAM session (sudo, or
+ * sshd's per-connection process); its pid comes from SO_PEERCRED, never from
+ * the message. Children it forks afterwards are caught by the teardown
+ * mechanism (cgroup or systemd scope). */
+void handle_session_open(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *user, *service, *tty = proto_get_str(req->msg, PF_TTY);
+        const char *rhost = proto_get_str(req->msg, PF_RHOST);
+        struct jit_session x = { .pid = req->cred.pid, .opened_at = now_realtime() };
+        _cleanup_free_ char *handle = NULL;
+        struct check_walk w;
+        struct proto_msg m;
+        int r;
+
+        if (!pam_subject(req, &user, &service))
+                return;
+        r = grants_for_service(d, user, service, &w);
+        if (r < 0) {
+                reply_store_failure(req, r, "reading grants");
+                return;
+        }
+        if (!w.allowed) {
+                reply_error(req, ENOENT, "%s holds no active grant for %s", user, service);
+                return;
+        }
+        x.grant_id = w.allow.id;
+        strcpy_checked(x.service, sizeof(x.service), service);
+        if (tty)
+                snprintf(x.tty, sizeof(x.tty), "%s", tty);
+        if (rhost)
+                snprintf(x.rhost, sizeof(x.rhost), "%s", rhost);
+        r = store_begin(d->store);
+        if (r >= 0)
+                r = store_session_insert(d->store, &x);
+        if (r >= 0)
+                r = store_commit(d->store);
+        else
+                store_rollback(d->store);
+        if (r < 0) {
+                reply_store_failure(req, r, "registering the session");
+                return;
+        }
+        r = teardown_attach(d->teardown, x.grant_id, (uint64_t) x.id, x.pid, &handle);
+        if (r < 0) {
+                log_msg(LOG_ERR, "grant %lld: cannot attach session %lld (pid %d) for teardown: %s",
+                        (long long) x.grant_id, (long long) x.id, (int) x.pid, strerror(-r));
+                if (store_begin(d->store) >= 0) {
+                        if (store_session_close(d->store, x.id, now_realtime(), "attach failed") >= 0)
+                                store_commit(d->store);
+                        else
+                                store_rollback(d->store);
+                }
+                reply_error(req, EIO, "cannot register the session: %s", strerror(-r));
+                return;
+        }
+        if (store_begin(d->store) >= 0) {
+                if (store_session_set_handle(d->store, x.id, handle) >= 0)
+                        store_commit(d->store);
+                else
+                        store_rollback(d->store);
+        }
+        log_msg(LOG_INFO, "grant %lld: session %lld opened by %s via %s (pid %d%s%s)", (long long) x.grant_id,
+                (long long) x.id, user, service, (int) x.pid, rhost ? " from " : "", rhost ? rhost : "");
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_u64(&m, PF_ID, (uint64_t) x.id);
+        reply_msg(req, &m);
+}
+
+void handle_session_close(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *user, *service;
+        struct jit_session x;
+        struct proto_msg m;
+        int r;
+
+        if (!pam_subject(req, &user, &service))
+                return;
+        r = store_session_find_open(d->store, req->cred.pid, &x);
+        if (r == -ENOENT) {
+                reply_error(req, ENOENT, "no open session for pid %d", (int) req->cred.pid);
+                return;
+        }
+        r = r < 0 ? r : store_begin(d->store);
+        if (r >= 0) {
+                r = store_session_close(d->store, x.id, now_realtime(), "closed");
+                if (r >= 0)
+                        r = store_commit(d->store);
+                else
+                        store_rollback(d->store);
+        }
+        if (r < 0) {
+                reply_store_failure(req, r, "closing the session");
+                return;
+        }
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_u64(&m, PF_ID, (uint64_t) x.id);
+        reply_msg(req, &m);
 }

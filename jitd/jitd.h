@@ -23,10 +23,12 @@ struct jitd {
         char *config_path;
         struct config *config;
         struct store *store;
+        struct teardown *teardown;
         int epoll_fd;
         int listen_fd;
         bool listen_fd_ours;        /* bound by us (unlink at exit), not socket-activated */
-        int timer_fd;
+        int timer_fd;               /* CLOCK_REALTIME: the next grant deadline */
+        int reconcile_fd;           /* CLOCK_MONOTONIC: periodic reconciliation */
         int signal_fd;
         struct conn *conns;         /* doubly linked */
         unsigned n_conns;
@@ -71,13 +73,23 @@ struct actor {
         const char *name;
 };
 extern const struct actor actor_jitd;
-int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a);
+/* grants_create and grants_approve return -EAGAIN when the grant should have
+ * become active but its drop-in could not be written: what led up to it is
+ * committed, the grant stays pending, and why says what went wrong. */
+int grants_create(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
+                  char *why, size_t why_size);
 int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, const struct actor *a,
-                   const char *note);
+                   const char *note, char *why, size_t why_size);
 int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
                const char *reason);
 int grants_process_deadlines(struct jitd *d, int64_t now);
 int grants_rearm_timer(struct jitd *d);
+
+/* enforce.c: the host side of grants. */
+bool enforce_role_needs_sudoers(const struct role *r);
+int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size);
+int enforce_end(struct jitd *d, const struct jit_grant *g);
+void enforce_reconcile(struct jitd *d);
 
 /* handlers.c */
 void handle_ping(struct request *req);
@@ -90,5 +102,7 @@ void handle_release(struct request *req);
 void handle_revoke(struct request *req);
 void handle_list(struct request *req);
 void handle_show(struct request *req);
+void handle_session_open(struct request *req);
+void handle_session_close(struct request *req);
 
 #endif

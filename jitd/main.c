@@ -17,11 +17,16 @@
 #include <unistd.h>
 
 #include "jitd.h"
+#include "sudoers.h"
+#include "teardown.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
 /* Tags for the non-connection fds in epoll: their addresses are unique. */
-static const char tag_listen, tag_timer, tag_signal;
+static const char tag_listen, tag_timer, tag_signal, tag_reconcile;
+
+/* How often drop-ins and sessions are checked against the database. */
+#define RECONCILE_INTERVAL_SEC 120
 
 static void usage(FILE *f)
 {
@@ -113,6 +118,14 @@ static int epoll_add(int epfd, int fd, const void *tag)
         return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+static bool needs_sudoers(const struct config *c)
+{
+        for (size_t i = 0; i < c->n_roles; i++)
+                if (enforce_role_needs_sudoers(&c->roles[i]))
+                        return true;
+        return false;
+}
+
 static int setup(struct jitd *d)
 {
         sigset_t mask;
@@ -128,8 +141,20 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "cannot open database %s: %s", d->config->database, strerror(-r));
                 return r;
         }
+        if (needs_sudoers(d->config) && (r = sudoers_dir_check(d->config->sudoers_dir)) < 0) {
+                log_msg(LOG_ERR, "sudoers_dir %s: %s", d->config->sudoers_dir,
+                        r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
+                return r;
+        }
+        r = teardown_new(d->config->teardown, NULL, &d->teardown);
+        if (r < 0) {
+                log_msg(LOG_ERR, "teardown mechanism unavailable: %s", strerror(-r));
+                return r;
+        }
+        log_msg(LOG_INFO, "sessions are torn down with %s", teardown_mode_name(d->teardown));
         d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+        d->reconcile_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -137,7 +162,7 @@ static int setup(struct jitd *d)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         signal(SIGPIPE, SIG_IGN);
-        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->signal_fd < 0) {
+        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->reconcile_fd < 0 || d->signal_fd < 0) {
                 log_msg(LOG_ERR, "cannot set up the event loop: %m");
                 return -errno;
         }
@@ -149,8 +174,16 @@ static int setup(struct jitd *d)
         }
         if ((r = epoll_add(d->epoll_fd, d->listen_fd, &tag_listen)) < 0 ||
             (r = epoll_add(d->epoll_fd, d->timer_fd, &tag_timer)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->signal_fd, &tag_signal)) < 0)
+            (r = epoll_add(d->epoll_fd, d->signal_fd, &tag_signal)) < 0 ||
+            (r = epoll_add(d->epoll_fd, d->reconcile_fd, &tag_reconcile)) < 0)
                 return r;
+        {
+                struct itimerspec its = { .it_value = { RECONCILE_INTERVAL_SEC, 0 },
+                                          .it_interval = { RECONCILE_INTERVAL_SEC, 0 } };
+
+                if (timerfd_settime(d->reconcile_fd, 0, &its, NULL) < 0)
+                        return -errno;
+        }
         return 0;
 }
 
@@ -205,12 +238,24 @@ static void on_timer(struct jitd *d)
         grants_process_deadlines(d, now_realtime());
 }
 
+static void on_reconcile(struct jitd *d)
+{
+        uint64_t ticks;
+
+        if (read(d->reconcile_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+                log_msg(LOG_ERR, "reconcile timer: %m");
+        enforce_reconcile(d);
+}
+
 static int run(struct jitd *d)
 {
         struct epoll_event evs[64];
 
-        /* Grants that ended while we were down end now. */
+        /* Grants that ended while we were down end now (and lose their
+         * drop-ins and sessions); then the host is made to match the
+         * database. */
         grants_process_deadlines(d, now_realtime());
+        enforce_reconcile(d);
         sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu roles", d->config->socket, d->config->n_roles);
         log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu roles)", JIT_VERSION, d->config->socket,
                 d->config->host, d->config->n_roles);
@@ -235,11 +280,13 @@ static int run(struct jitd *d)
                                 on_timer(d);
                         else if (p == &tag_signal)
                                 on_signal(d);
+                        else if (p == &tag_reconcile)
+                                on_reconcile(d);
                         else
                                 server_conn_event(d, p, evs[i].events);
                         /* A connection freed above may still have an event
                          * later in this batch: stop and poll afresh. */
-                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen)
+                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen && p != &tag_reconcile)
                                 break;
                 }
         }
@@ -257,7 +304,7 @@ int main(int argc, char **argv)
                 { "version", no_argument,       NULL, 'V' },
                 {}
         };
-        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .signal_fd = -1 };
+        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .reconcile_fd = -1, .signal_fd = -1 };
         const char *path = JIT_DEFAULT_CONFIG;
         bool check = false;
         int c, r;
@@ -297,6 +344,9 @@ int main(int argc, char **argv)
                 close(d.epoll_fd);
         if (d.timer_fd >= 0)
                 close(d.timer_fd);
+        if (d.reconcile_fd >= 0)
+                close(d.reconcile_fd);
+        teardown_free(d.teardown);
         if (d.signal_fd >= 0)
                 close(d.signal_fd);
         config_free(d.config);

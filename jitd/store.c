@@ -81,6 +81,22 @@ static const char *const migrations[] = {
         ") STRICT;"
         "CREATE INDEX audit_grant ON audit (grant_id);"
         "CREATE INDEX audit_at ON audit (at);",
+        /* 1 -> 2: sessions opened under a grant, so that they can be torn down
+         * when it ends, also after a jitd restart (handle says how). */
+        "CREATE TABLE sessions ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  grant_id INTEGER NOT NULL REFERENCES grants (id),"
+        "  pid INTEGER NOT NULL CHECK (pid > 0),"
+        "  service TEXT NOT NULL,"
+        "  tty TEXT NOT NULL DEFAULT '',"
+        "  rhost TEXT NOT NULL DEFAULT '',"
+        "  handle TEXT NOT NULL DEFAULT '',"
+        "  opened_at INTEGER NOT NULL,"
+        "  closed_at INTEGER,"                /* NULL while open */
+        "  end_reason TEXT NOT NULL DEFAULT ''"
+        ") STRICT;"
+        "CREATE INDEX sessions_grant_open ON sessions (grant_id, closed_at);"
+        "CREATE INDEX sessions_pid_open ON sessions (pid, closed_at);",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -95,6 +111,7 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration st
 #define GRANT_ORDER  " ORDER BY id LIMIT :limit"
 
 #define AUDIT_COLUMNS "seq, at, actor_uid, actor, grant_id, event, details, prev_hash, hash"
+#define SESSION_COLUMNS "id, grant_id, pid, service, tty, rhost, handle, opened_at, closed_at"
 
 enum stmt_id {
         STMT_BEGIN,
@@ -121,6 +138,12 @@ enum stmt_id {
         STMT_AUDIT_FOREACH_GRANT,
         STMT_AUDIT_FOREACH_GRANT_SINCE,
         STMT_AUDIT_VERIFY,
+        STMT_SESSION_INSERT,
+        STMT_SESSION_SET_HANDLE,
+        STMT_SESSION_CLOSE,
+        STMT_SESSION_BY_PID,
+        STMT_SESSION_OPEN_ALL,
+        STMT_SESSION_OPEN_GRANT,
         STMT_MAX_,
 };
 
@@ -170,6 +193,20 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant AND at >= :since "
                 "ORDER BY seq",
         [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+        [STMT_SESSION_INSERT] =
+                "INSERT INTO sessions (grant_id, pid, service, tty, rhost, handle, opened_at) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [STMT_SESSION_SET_HANDLE] = "UPDATE sessions SET handle = ?2 WHERE id = ?1",
+        [STMT_SESSION_CLOSE] =
+                "UPDATE sessions SET closed_at = ?2, end_reason = ?3 WHERE id = ?1 AND closed_at IS NULL",
+        [STMT_SESSION_BY_PID] =
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE pid = ?1 AND closed_at IS NULL "
+                "ORDER BY id DESC LIMIT 1",
+        [STMT_SESSION_OPEN_ALL] =
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE closed_at IS NULL ORDER BY id",
+        [STMT_SESSION_OPEN_GRANT] =
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE grant_id = ?1 AND closed_at IS NULL "
+                "ORDER BY id",
 };
 
 struct store {
@@ -1172,5 +1209,129 @@ int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_
                 *ret_seq = expect - 1;
         if (why && why_size > 0)
                 why[0] = '\0';
+        return 0;
+}
+
+static int read_session(struct store *s, sqlite3_stmt *st, struct jit_session *ret)
+{
+        struct jit_session x = { 0 };
+        int64_t pid;
+        int r;
+
+        x.id = sqlite3_column_int64(st, 0);
+        x.grant_id = sqlite3_column_int64(st, 1);
+        if ((r = column_int(s, st, 2, 1, INT32_MAX, &pid)) < 0 ||
+            (r = column_field(s, st, 3, x.service, sizeof(x.service))) < 0 ||
+            (r = column_field(s, st, 4, x.tty, sizeof(x.tty))) < 0 ||
+            (r = column_field(s, st, 5, x.rhost, sizeof(x.rhost))) < 0 ||
+            (r = column_field(s, st, 6, x.handle, sizeof(x.handle))) < 0 ||
+            (r = column_time(s, st, 7, &x.opened_at)) < 0 ||
+            (r = column_time(s, st, 8, &x.closed_at)) < 0)
+                return r;
+        x.pid = (pid_t) pid;
+        *ret = x;
+        return 0;
+}
+
+int store_session_insert(struct store *s, struct jit_session *x)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (x->pid <= 0 || !x->grant_id)
+                return store_fail(s, -EINVAL, "invalid session");
+        r = stmt_acquire(s, STMT_SESSION_INSERT, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, x->grant_id)) < 0 ||
+            (r = bind_int(s, h.st, 2, x->pid)) < 0 ||
+            (r = bind_field(s, h.st, 3, x->service, sizeof(x->service), "service")) < 0 ||
+            (r = bind_field(s, h.st, 4, x->tty, sizeof(x->tty), "tty")) < 0 ||
+            (r = bind_field(s, h.st, 5, x->rhost, sizeof(x->rhost), "rhost")) < 0 ||
+            (r = bind_field(s, h.st, 6, x->handle, sizeof(x->handle), "handle")) < 0 ||
+            (r = bind_int(s, h.st, 7, x->opened_at)) < 0)
+                return r;
+        r = step_done(s, h.st, "insert session");
+        if (r < 0)
+                return r;
+        x->id = sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+int store_session_set_handle(struct store *s, int64_t id, const char *handle)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!handle || strlen(handle) >= sizeof(((struct jit_session *) 0)->handle))
+                return store_fail(s, -EINVAL, "invalid session handle");
+        r = stmt_acquire(s, STMT_SESSION_SET_HANDLE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_text(s, h.st, 2, handle)) < 0)
+                return r;
+        return step_done(s, h.st, "set session handle");
+}
+
+int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!reason)
+                reason = "";
+        if (strlen(reason) > JIT_REASON_MAX)
+                return store_fail(s, -EINVAL, "session end reason too long");
+        r = stmt_acquire(s, STMT_SESSION_CLOSE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_int(s, h.st, 2, at)) < 0 ||
+            (r = bind_text(s, h.st, 3, reason)) < 0)
+                return r;
+        return step_done(s, h.st, "close session");
+}
+
+int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_SESSION_BY_PID, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, pid);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "find session");
+        return read_session(s, h.st, ret);
+}
+
+int store_session_foreach_open(struct store *s, int64_t grant_id,
+                               int (*cb)(const struct jit_session *x, void *userdata), void *userdata)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, grant_id ? STMT_SESSION_OPEN_GRANT : STMT_SESSION_OPEN_ALL, &h);
+        if (r < 0)
+                return r;
+        if (grant_id && (r = bind_int(s, h.st, 1, grant_id)) < 0)
+                return r;
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                struct jit_session x;
+
+                r = read_session(s, h.st, &x);
+                if (r < 0)
+                        return r;
+                r = cb(&x, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return store_sqlite_fail(s, rc, "walk sessions");
         return 0;
 }

@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 
@@ -86,5 +86,31 @@ int store_audit_foreach(struct store *s, int64_t since, int64_t grant_id,
  * reordered)"). When intact, *ret_seq is the last seq checked (0: empty log)
  * and why is "". ret_seq and why may be NULL. */
 int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_size);
+
+/* A session opened under a grant (PAM open_session), so that it can be
+ * killed when the grant ends. handle is what teardown needs to find it again
+ * (a cgroup, a systemd scope, or a pid with its start time). */
+struct jit_session {
+        int64_t id;
+        int64_t grant_id;
+        pid_t pid;
+        char service[JIT_SERVICE_MAX + 1];
+        char tty[JIT_TTY_MAX + 1];
+        char rhost[JIT_HOST_MAX + 1];
+        char handle[128];
+        int64_t opened_at;
+        int64_t closed_at;              /* 0 while open */
+};
+
+/* Sets x->id. */
+int store_session_insert(struct store *s, struct jit_session *x);
+int store_session_set_handle(struct store *s, int64_t id, const char *handle);
+/* Marks an open session closed; closing a closed one changes nothing. */
+int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason);
+/* The newest open session of pid; -ENOENT if none. */
+int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret);
+/* Open sessions of a grant (grant_id 0: of every grant), in id order. */
+int store_session_foreach_open(struct store *s, int64_t grant_id,
+                               int (*cb)(const struct jit_session *x, void *userdata), void *userdata);
 
 #endif

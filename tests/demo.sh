@@ -27,6 +27,7 @@ config_write <<EOF2
 [jitd]
 socket = $SOCK
 database = $DB
+sudoers_dir = $T/sudoers.d
 host = web01
 
 [role:web-admin]

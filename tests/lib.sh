@@ -30,7 +30,8 @@ jt_setup() {
         T=$(mktemp -d /tmp/jit-test.XXXXXX)
         chmod 0755 "$T"
         trap cleanup EXIT
-        mkdir -p "$T/bin" "$T/pam" "$T/db"
+        mkdir -p "$T/bin" "$T/pam" "$T/db" "$T/sudoers.d"
+        chmod 0750 "$T/sudoers.d"
         install -m 0755 "$BUILD/jitd" "$BUILD/jitctl" "$BUILD/tests/pamcheck" "$BUILD/tests/rawsend" "$T/bin/"
         install -m 0644 "$BUILD/pam_jit.so" "$T/bin/"
         SOCK=$T/jitd.sock
@@ -63,7 +64,8 @@ jitd_start() {
         "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
         JITD_PID=$!
         for _ in $(seq 1 100); do
-                [ -S "$SOCK" ] && return 0
+                # Answered means the loop runs: start-up reconciliation is done.
+                [ -S "$SOCK" ] && "$T/bin/jitctl" -s "$SOCK" status >/dev/null 2>&1 && return 0
                 kill -0 "$JITD_PID" 2>/dev/null || break
                 sleep 0.05
         done
@@ -150,3 +152,42 @@ finish() {
         echo "# $N cases, $FAILED failed"
         [ "$FAILED" -eq 0 ]
 }
+
+# Re-run the calling script inside a private mount namespace, where test
+# files can be bind-mounted over /etc/sudoers and /etc/pam.d/* without the
+# host ever seeing them; the mounts vanish with the namespace.
+in_private_namespace() {
+        if [ -z "${JIT_IN_NAMESPACE:-}" ]; then
+                exec unshare --mount --propagation private env JIT_IN_NAMESPACE=1 bash "$0" "$@"
+        fi
+}
+
+# Bind a file over a system path inside the private namespace only.
+bind_over() {  # bind_over FILE TARGET
+        [ -n "${JIT_IN_NAMESPACE:-}" ] || { echo "# bind_over outside a private namespace refused"; exit 1; }
+        mount --bind "$1" "$2"
+}
+
+# A sudoers for the namespace: nothing but root and the test drop-in directory.
+sudoers_write() {
+        cat >"$T/sudoers" <<EOS
+Defaults env_reset
+Defaults !lecture
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+root ALL=(ALL:ALL) ALL
+@includedir $T/sudoers.d
+EOS
+        chmod 0440 "$T/sudoers"
+}
+
+# Wait up to $2 seconds (default 5) for a command to succeed.
+wait_for() {  # wait_for SECONDS CMD...
+        local deadline=$(( $(date +%s%N) + ${1} * 1000000000 )); shift
+        while ! "$@" >/dev/null 2>&1; do
+                [ "$(date +%s%N)" -ge "$deadline" ] && return 1
+                sleep 0.05
+        done
+}
+
+# Milliseconds since the epoch.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

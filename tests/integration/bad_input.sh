@@ -12,6 +12,7 @@ config_write <<EOF2
 [jitd]
 socket = $SOCK
 database = $DB
+sudoers_dir = $T/sudoers.d
 host = testhost
 
 [role:web-admin]

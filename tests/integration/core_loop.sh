@@ -16,6 +16,7 @@ config_write <<EOF2
 [jitd]
 socket = $SOCK
 database = $DB
+sudoers_dir = $T/sudoers.d
 host = testhost
 admin_group = jt_admins
 

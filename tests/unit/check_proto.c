@@ -86,7 +86,7 @@ static const struct type_def {
                                                     M(PF_SINCE) },
         { PROTO_REQ_SHOW,          "show",          M(PF_ID) },
         { PROTO_REQ_SESSION_OPEN,  "session-open",  M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
-        { PROTO_REQ_SESSION_CLOSE, "session-close", M(PF_USER) | M(PF_SERVICE) },
+        { PROTO_REQ_SESSION_CLOSE, "session-close", M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
         { PROTO_REQ_EXTEND,        "extend",        M(PF_ID) | M(PF_DURATION) | M(PF_REASON) },
         { PROTO_REQ_BREAK_GLASS,   "break-glass",   M(PF_ROLE) | M(PF_REASON) | M(PF_DURATION) },
         { PROTO_REQ_REVIEW,        "review",        M(PF_ID) | M(PF_FLAGS) | M(PF_NOTE) },
@@ -1024,11 +1024,12 @@ START_TEST(test_decode_not_allowed)
         ck_assert_int_eq(decode_raw(&raw, &m, why, sizeof(why)), -EBADMSG);
         ck_assert_str_eq(why, "field 'id' not allowed in 'ping'");
 
-        raw_start(&raw, PROTO_REQ_SESSION_CLOSE);
-        raw_str(&raw, PF_TTY, "pts/0");
+        raw_start(&raw, PROTO_REQ_CHECK);
+        raw_str(&raw, PF_USER, "alice");
+        raw_str(&raw, PF_ROLE, "dba");
         raw_fix(&raw);
         ck_assert_int_eq(decode_raw(&raw, &m, why, sizeof(why)), -EBADMSG);
-        ck_assert_str_eq(why, "field 'tty' not allowed in 'session-close'");
+        ck_assert_str_eq(why, "field 'role' not allowed in 'check'");
 }
 END_TEST
 

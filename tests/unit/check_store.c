@@ -188,7 +188,7 @@ START_TEST(test_open_pragmas)
         raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
         ck_assert_str_eq(mode, "wal");
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 5);
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 7);
         sqlite3_close(db);
         store_free(s);
 }
@@ -258,7 +258,12 @@ START_TEST(test_open_newer_version_refused)
 
         store_free(s);
         db = raw_open();
-        raw_exec(db, "PRAGMA user_version = 2");
+        {
+                char sql[64];
+
+                snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION + 1);
+                raw_exec(db, sql);
+        }
         sqlite3_close(db);
 
         s = (struct store *) 0x1;
@@ -266,7 +271,7 @@ START_TEST(test_open_newer_version_refused)
         ck_assert_ptr_eq(s, (struct store *) 0x1);
         /* Refused without being changed. */
         db = raw_open();
-        ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 2);
+        ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION + 1);
         sqlite3_close(db);
 }
 END_TEST

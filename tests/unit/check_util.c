@@ -207,7 +207,7 @@ START_TEST(test_host)
         };
         static const char *const bad[] = {
                 "", "-web", ".web", "_web", "web 01", "web/01", "web:22", "[::1]", "::1", "web\n",
-                "w\xc3\xa9" "b", "web,db", "web;db", "web$", "web\t", "web\x7f", "web@x",
+                "wéb", "web,db", "web;db", "web$", "web\t", "web\x7f", "web@x",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
@@ -228,7 +228,7 @@ START_TEST(test_service)
         };
         static const char *const bad[] = {
                 "", "../sudo", "/etc/pam.d/sudo", "sudo i", "sudo\n", "-sudo", ".sudo", "_sudo", "sudo;", "sudo$",
-                "s\xc3\xbc" "do", "sudo:", "sudo,su",
+                "südo", "sudo:", "sudo,su",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
@@ -337,6 +337,14 @@ START_TEST(test_strv_split_heap)
         strv_free(v);
         assert_split(s, '\0', whole, 1);
         free(s);
+        /* Bytes after the terminator are not the string's. */
+        {
+                static const char *const first[] = { "a b" };
+                const char buf[] = "a b\0zz,yy";
+
+                assert_split(buf, '\0', first, 1);
+                assert_split(buf, ',', first, 1);
+        }
 
         /* Many items. */
         {

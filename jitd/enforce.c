@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Making grants real on the host: the sudoers drop-in while a grant is active,
+ * its removal and the killing of the grant's sessions when it ends, and the
+ * reconciliation that repairs both after a crash or behind-the-back edits.
+ *
+ * Order at the end of a grant: the state change is committed first (so PAM's
+ * second lock closes at once), then the drop-in goes, then the sessions die. A
+ * crash between those steps is repaired by enforce_reconcile() at the next
+ * start: drop-ins without an active grant are removed, sessions of ended
+ * grants are killed.
+ */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "jitd.h"
+#include "sudoers.h"
+#include "teardown.h"
+
+/* Does the role need a sudoers rule? Only roles that gate sudo get one: a role
+ * for sshd or login must not hand out sudo as a side effect. */
+bool enforce_role_needs_sudoers(const struct role *r)
+{
+        for (char **s = r ? r->services : NULL; s && *s; s++)
+                if (strncmp(*s, "sudo", 4) == 0)
+                        return true;
+        return false;
+}
+
+int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size)
+{
+        _cleanup_free_ char *text = NULL;
+        int ret;
+
+        if (!enforce_role_needs_sudoers(r))
+                return 0;
+        ret = sudoers_render(g, r, &text);
+        if (ret < 0) {
+                snprintf(why, size, "cannot render the sudoers rule: %s", strerror(-ret));
+                return ret;
+        }
+        ret = sudoers_install(d->config->sudoers_dir, g->id, text, d->config->visudo);
+        if (ret == -EBADMSG)
+                snprintf(why, size, "visudo rejected the sudoers drop-in");
+        else if (ret == -EPERM)
+                snprintf(why, size, "%s is not root-owned or is writable by group or others",
+                         d->config->sudoers_dir);
+        else if (ret < 0)
+                snprintf(why, size, "cannot write the sudoers drop-in in %s: %s", d->config->sudoers_dir,
+                         strerror(-ret));
+        return ret;
+}
+
+struct session_list {
+        struct jit_session *v;
+        size_t n, cap;
+};
+
+static int collect_open(const struct jit_session *x, void *userdata)
+{
+        struct session_list *l = userdata;
+
+        if (l->n == l->cap) {
+                size_t cap = l->cap ? l->cap * 2 : 16;
+                struct jit_session *v = realloc(l->v, cap * sizeof(*v));
+
+                if (!v)
+                        return -ENOMEM;
+                l->v = v;
+                l->cap = cap;
+        }
+        l->v[l->n++] = *x;
+        return 0;
+}
+
+/* Kill every open session of the grant and close those that died; a session
+ * that could not be killed stays open so that reconciliation tries again. */
+static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, unsigned *ret_killed)
+{
+        struct session_list l = {};
+        int64_t now = now_realtime();
+        unsigned killed = 0;
+        int r, err = 0;
+
+        r = store_session_foreach_open(d->store, grant_id, collect_open, &l);
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                int k = teardown_kill(d->teardown, l.v[i].handle);
+
+                if (k < 0) {
+                        log_msg(LOG_ERR, "grant %lld: cannot kill session %lld (pid %d, %s): %s",
+                                (long long) grant_id, (long long) l.v[i].id, (int) l.v[i].pid, l.v[i].handle,
+                                strerror(-k));
+                        err = k;
+                        l.v[i].id = 0;
+                } else
+                        killed++;
+        }
+        if (r >= 0 && killed) {
+                r = store_begin(d->store);
+                for (size_t i = 0; r >= 0 && i < l.n; i++)
+                        if (l.v[i].id)
+                                r = store_session_close(d->store, l.v[i].id, now, reason);
+                if (r >= 0)
+                        r = store_commit(d->store);
+                else
+                        store_rollback(d->store);
+        }
+        free(l.v);
+        *ret_killed = killed;
+        return r < 0 ? r : err;
+}
+
+int enforce_end(struct jitd *d, const struct jit_grant *g)
+{
+        unsigned killed = 0;
+        int r, ret = 0;
+
+        r = sudoers_remove(d->config->sudoers_dir, g->id);
+        if (r < 0) {
+                log_msg(LOG_ERR, "grant %lld: cannot remove %s/jit-%lld: %s", (long long) g->id,
+                        d->config->sudoers_dir, (long long) g->id, strerror(-r));
+                ret = r;
+        }
+        r = end_sessions(d, g->id, grant_state_to_string(g->state), &killed);
+        if (r < 0)
+                ret = r;
+        if (killed)
+                log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) g->id, g->user,
+                        g->role, grant_state_to_string(g->state), killed, killed == 1 ? "" : "s");
+        return ret;
+}
+
+/* An audit event outside a state change (reconciliation repairs). */
+static void audit_repair(struct jitd *d, const struct jit_grant *g, int64_t id, const char *event,
+                         const char *what)
+{
+        json_object *det = json_object_new_object();
+        int r;
+
+        json_object_object_add(det, "what", json_object_new_string(what));
+        r = store_begin(d->store);
+        if (r >= 0)
+                r = store_audit_append(d->store, now_realtime(), 0, "jitd", g ? g->id : id, event,
+                                       json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN), NULL);
+        if (r >= 0)
+                r = store_commit(d->store);
+        else
+                store_rollback(d->store);
+        if (r >= 0)
+                log_event(LOG_WARNING, event, g, 0, "jitd",
+                          json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN));
+        else
+                log_msg(LOG_ERR, "cannot audit %s: %s", event, store_last_error(d->store));
+        json_object_put(det);
+}
+
+static void reconcile_dropins(struct jitd *d)
+{
+        _cleanup_free_ int64_t *ids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = sudoers_list(d->config->sudoers_dir, &ids, &n);
+        if (r < 0 && r != -ENOENT) {
+                log_msg(LOG_ERR, "reconcile: cannot list %s: %s", d->config->sudoers_dir, strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct jit_grant g;
+                bool have = store_grant_get(d->store, ids[i], &g) >= 0;
+                const struct role *role = have ? config_find_role(d->config, g.role) : NULL;
+
+                if (have && g.state == GRANT_ACTIVE && enforce_role_needs_sudoers(role))
+                        continue;
+                r = sudoers_remove(d->config->sudoers_dir, ids[i]);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "reconcile: cannot remove jit-%lld: %s", (long long) ids[i], strerror(-r));
+                        continue;
+                }
+                audit_repair(d, have ? &g : NULL, ids[i], "dropin-removed",
+                             !have ? "drop-in of an unknown grant" : g.state == GRANT_ACTIVE ?
+                             "role no longer gates sudo" : "drop-in of a grant that is not active");
+        }
+}
+
+static int restore_one(const struct jit_grant *g, void *userdata)
+{
+        struct jitd *d = userdata;
+        const struct role *r = config_find_role(d->config, g->role);
+        _cleanup_free_ char *want = NULL, *have = NULL;
+        char why[256];
+        int ret;
+
+        if (!enforce_role_needs_sudoers(r) || sudoers_render(g, r, &want) < 0)
+                return 0;
+        ret = sudoers_read(d->config->sudoers_dir, g->id, &have);
+        if (ret >= 0 && strcmp(want, have) == 0)
+                return 0;
+        if (enforce_install(d, g, r, why, sizeof(why)) < 0) {
+                log_msg(LOG_ERR, "reconcile: grant %lld: %s", (long long) g->id, why);
+                return 0;
+        }
+        audit_repair(d, g, g->id, "dropin-restored", ret == -ENOENT ? "drop-in was missing" : "drop-in was altered");
+        return 0;
+}
+
+/* Sessions of grants that are no longer active die now (jitd may have
+ * crashed between ending a grant and killing them); sessions whose processes
+ * are gone are closed. */
+static void reconcile_sessions(struct jitd *d)
+{
+        struct session_list l = {};
+        int64_t now = now_realtime();
+        int r;
+
+        r = store_session_foreach_open(d->store, 0, collect_open, &l);
+        if (r < 0)
+                log_msg(LOG_ERR, "reconcile: reading sessions: %s", strerror(-r));
+        for (size_t i = 0; r >= 0 && i < l.n; i++) {
+                const struct jit_session *x = &l.v[i];
+                struct jit_grant g;
+                bool alive = false;
+                const char *reason;
+
+                if (store_grant_get(d->store, x->grant_id, &g) >= 0 && g.state == GRANT_ACTIVE) {
+                        if (teardown_alive(d->teardown, x->handle, &alive) < 0 || alive)
+                                continue;
+                        reason = "session ended";
+                } else {
+                        if (teardown_kill(d->teardown, x->handle) < 0) {
+                                log_msg(LOG_ERR, "reconcile: cannot kill session %lld of grant %lld",
+                                        (long long) x->id, (long long) x->grant_id);
+                                continue;
+                        }
+                        log_msg(LOG_NOTICE, "reconcile: killed session %lld (pid %d) of ended grant %lld",
+                                (long long) x->id, (int) x->pid, (long long) x->grant_id);
+                        reason = "killed: grant ended";
+                }
+                if (store_begin(d->store) >= 0) {
+                        if (store_session_close(d->store, x->id, now, reason) >= 0)
+                                store_commit(d->store);
+                        else
+                                store_rollback(d->store);
+                }
+        }
+        free(l.v);
+}
+
+void enforce_reconcile(struct jitd *d)
+{
+        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) };
+        int r;
+
+        reconcile_dropins(d);
+        r = store_grant_foreach(d->store, &f, restore_one, d);
+        if (r < 0)
+                log_msg(LOG_ERR, "reconcile: %s", store_last_error(d->store));
+        reconcile_sessions(d);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The sudoers drop-in of one grant: <dir>/jit-<grant id>, mode 0440 root:root,
+ * one comment line and one rule that carries its own NOTBEFORE/NOTAFTER so
+ * that sudo stops honouring it on time even when jitd is down.
+ *
+ * Everything returns 0 or a negative errno and nothing here logs. Strings
+ * handed back are malloc'd; release them with free().
+ *
+ * sudoers_install() forks visudo and waits for that child by pid, so the
+ * caller must not set SIGCHLD to SIG_IGN nor reap with waitpid(-1) elsewhere.
+ */
+#ifndef JITD_SUDOERS_H
+#define JITD_SUDOERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "grant.h"
+
+/* Largest drop-in we write or read back. */
+#define SUDOERS_FILE_MAX (64 * 1024)
+
+/* The drop-in text for g under role r (r->name must equal g->role). Every
+ * input is re-validated so that no byte can change the sudoers grammar:
+ * -EINVAL for a bad user, runas, command, role, ticket, id, or a window that
+ * is empty or outside 1970..9999. */
+int sudoers_render(const struct jit_grant *g, const struct role *r, char **ret_text);
+
+/* dir must be a directory (not a symlink to one), owned by root, not group or
+ * world writable: -ENOENT, -ENOTDIR (symlinks included), -EPERM. */
+int sudoers_dir_check(const char *dir);
+
+/* Atomically make <dir>/jit-<grant_id> hold text: a temporary file that sudo
+ * ignores, checked with `visudo -cf` (visudo must be an absolute path), then
+ * renamed over whatever stood there (a planted symlink is replaced, never
+ * followed). -EBADMSG: visudo rejected the text. -ETIMEDOUT: visudo hung.
+ * -ENOENT: dir or visudo missing. Write errors come through as they are
+ * (-ENOSPC). On failure nothing new is left in dir. */
+int sudoers_install(const char *dir, int64_t grant_id, const char *text, const char *visudo);
+
+/* Remove <dir>/jit-<grant_id>. 0 when it (or dir) is already gone. The
+ * directory is not vetted: removing a rule never grants anything. */
+int sudoers_remove(const char *dir, int64_t grant_id);
+
+/* Read <dir>/jit-<grant_id> back for reconciliation. -ENOENT when missing;
+ * -ELOOP for a symlink; -EPERM when it is not a regular file, 0440 root:root;
+ * -EFBIG over SUDOERS_FILE_MAX; -EBADMSG when it holds a NUL byte. Any error
+ * but -ENOENT means "not what jitd wrote": reinstall it. dir is vetted as by
+ * sudoers_dir_check(). */
+int sudoers_read(const char *dir, int64_t grant_id, char **ret_text);
+
+/* Ids of every entry named jit-<id> in dir (canonical decimal, id > 0),
+ * ascending; other names are ignored. *ret_ids is NULL when there are none.
+ * Like sudoers_remove(), the directory is not vetted, but a missing one is
+ * -ENOENT here. */
+int sudoers_list(const char *dir, int64_t **ret_ids, size_t *ret_n);
+
+#endif
