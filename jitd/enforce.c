@@ -11,11 +11,16 @@
  * grants are killed.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
+#include "duration.h"
 #include "jitd.h"
 #include "sudoers.h"
 #include "teardown.h"
@@ -131,6 +136,64 @@ int enforce_end(struct jitd *d, const struct jit_grant *g)
                 log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) g->id, g->user,
                         g->role, grant_state_to_string(g->state), killed, killed == 1 ? "" : "s");
         return ret;
+}
+
+/* The terminal of a session, as PAM named it: "/dev/pts/3", "pts/3" or
+ * "tty1". sshd says "ssh", which names no terminal: such sessions get no
+ * notice. Only /dev/pts/N and /dev/ttyN are ever opened. */
+static bool session_tty_path(const char *tty, char *buf, size_t size)
+{
+        const char *rest;
+        size_t digits;
+
+        if (strncmp(tty, "/dev/", 5) == 0)
+                tty += 5;
+        if (strncmp(tty, "pts/", 4) == 0)
+                rest = tty + 4;
+        else if (strncmp(tty, "tty", 3) == 0)
+                rest = tty + 3;
+        else
+                return false;
+        digits = strspn(rest, "0123456789");
+        if (digits == 0 || digits > 6 || rest[digits] != '\0')
+                return false;
+        return snprintf(buf, size, "/dev/%s", tty) < (int) size;
+}
+
+static int warn_session(const struct jit_session *x, void *userdata)
+{
+        const char *text = userdata;
+        char path[32];
+        struct stat st;
+        int fd;
+
+        if (!session_tty_path(x->tty, path, sizeof(path)))
+                return 0;
+        /* Non-blocking: a terminal that does not drain must not stall jitd. */
+        fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return 0;
+        if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode))
+                (void) !write(fd, text, strlen(text));
+        close(fd);
+        return 0;
+}
+
+void enforce_warn(struct jitd *d, const struct jit_grant *g)
+{
+        char text[256], when[32], left[32];
+        time_t t = (time_t) g->expires_at;
+        struct tm tm;
+        int64_t now = now_realtime();
+
+        if (!gmtime_r(&t, &tm) || !strftime(when, sizeof(when), "%H:%M:%S UTC", &tm))
+                snprintf(when, sizeof(when), "%lld", (long long) g->expires_at);
+        duration_format(g->expires_at > now ? (uint64_t) (g->expires_at - now) : 0, left, sizeof(left));
+        snprintf(text, sizeof(text),
+                 "\r\n*** jit: your elevation (grant %lld, role %s) ends at %s, in %s; this session will be "
+                 "closed then. ***\r\n", (long long) g->id, g->role, when, left);
+        store_session_foreach_open(d->store, g->id, warn_session, text);
+        log_msg(LOG_INFO, "grant %lld ends in %s: its sessions were warned", (long long) g->id, left);
 }
 
 /* An audit event outside a state change (reconciliation repairs). */

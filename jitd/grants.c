@@ -278,6 +278,33 @@ static int collect_due(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+struct warn_walk {
+        struct jitd *d;
+        int64_t from, to;
+};
+
+static int warn_one(const struct jit_grant *g, void *userdata)
+{
+        struct warn_walk *w = userdata;
+
+        if (g->expires_at > w->from && g->expires_at <= w->to)
+                enforce_warn(w->d, g);
+        return 0;
+}
+
+/* warn_before: every active grant whose end falls within warn_before of now
+ * and was not warned yet gets its notice; warned_until remembers how far. */
+static void process_warnings(struct jitd *d, int64_t now)
+{
+        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) };
+        struct warn_walk w = { .d = d, .from = d->warned_until, .to = now + (int64_t) d->config->warn_before };
+
+        if (!d->config->warn_before || w.to <= w.from)
+                return;
+        store_grant_foreach(d->store, &f, warn_one, &w);
+        d->warned_until = w.to;
+}
+
 /* Everything that is due is handled in one transaction: ten thousand grants
  * ending in the same second cost one fsync, not ten thousand. */
 int grants_process_deadlines(struct jitd *d, int64_t now)
@@ -288,6 +315,7 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
         size_t done = 0;
         int r;
 
+        process_warnings(d, now);
         r = store_grant_foreach(d->store, &f, collect_due, &due);
         if (r < 0 || due.n == 0)
                 goto out;
@@ -335,7 +363,7 @@ out:
 int grants_rearm_timer(struct jitd *d)
 {
         struct itimerspec its = {};
-        int64_t deadline = 0;
+        int64_t deadline = 0, expiry;
         int r;
 
         r = store_next_deadline(d->store, &deadline);
@@ -343,6 +371,15 @@ int grants_rearm_timer(struct jitd *d)
                 return r;
         if (r == -ENOENT)
                 deadline = 0;
+        if (d->config->warn_before &&
+            store_next_expiry_after(d->store, d->warned_until, &expiry) >= 0) {
+                int64_t warn_at = expiry - (int64_t) d->config->warn_before;
+
+                if (warn_at < 1)
+                        warn_at = 1;
+                if (!deadline || warn_at < deadline)
+                        deadline = warn_at;
+        }
         if (deadline == d->armed_deadline)
                 return 0;
         its.it_value.tv_sec = deadline;

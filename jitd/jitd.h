@@ -34,6 +34,7 @@ struct jitd {
         unsigned n_conns;
         uint64_t tick;              /* bumps per request, for least-recently-used eviction */
         int64_t armed_deadline;     /* what timer_fd is set to; 0 = disarmed */
+        int64_t warned_until;       /* grants expiring up to here were warned (warn_before) */
         bool quit;
 };
 
@@ -89,6 +90,8 @@ int grants_rearm_timer(struct jitd *d);
 bool enforce_role_needs_sudoers(const struct role *r);
 int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size);
 int enforce_end(struct jitd *d, const struct jit_grant *g);
+/* Write the end-of-grant notice to the terminals of the grant's sessions. */
+void enforce_warn(struct jitd *d, const struct jit_grant *g);
 void enforce_reconcile(struct jitd *d);
 
 /* handlers.c */

@@ -254,6 +254,7 @@ static int run(struct jitd *d)
         /* Grants that ended while we were down end now (and lose their
          * drop-ins and sessions); then the host is made to match the
          * database. */
+        d->warned_until = now_realtime();
         grants_process_deadlines(d, now_realtime());
         enforce_reconcile(d);
         sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu roles", d->config->socket, d->config->n_roles);

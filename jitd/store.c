@@ -138,6 +138,7 @@ enum stmt_id {
         STMT_AUDIT_FOREACH_GRANT,
         STMT_AUDIT_FOREACH_GRANT_SINCE,
         STMT_AUDIT_VERIFY,
+        STMT_NEXT_EXPIRY_AFTER,
         STMT_SESSION_INSERT,
         STMT_SESSION_SET_HANDLE,
         STMT_SESSION_CLOSE,
@@ -193,6 +194,8 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant AND at >= :since "
                 "ORDER BY seq",
         [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+        [STMT_NEXT_EXPIRY_AFTER] =
+                "SELECT min(expires_at) FROM grants WHERE state = 'active' AND expires_at > ?1",
         [STMT_SESSION_INSERT] =
                 "INSERT INTO sessions (grant_id, pid, service, tty, rhost, handle, opened_at) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -1333,5 +1336,25 @@ int store_session_foreach_open(struct store *s, int64_t grant_id,
         }
         if (rc != SQLITE_DONE)
                 return store_sqlite_fail(s, rc, "walk sessions");
+        return 0;
+}
+
+int store_next_expiry_after(struct store *s, int64_t after, int64_t *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_NEXT_EXPIRY_AFTER, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, after);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "next expiry");
+        if (sqlite3_column_type(h.st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        *ret = sqlite3_column_int64(h.st, 0);
         return 0;
 }

@@ -52,6 +52,10 @@ int store_grant_foreach(struct store *s, const struct store_filter *f,
  * starts_at of scheduled). -ENOENT when there is nothing to wait for. */
 int store_next_deadline(struct store *s, int64_t *ret);
 
+/* The earliest expires_at of an active grant that is later than after
+ * (warn_before notices). -ENOENT when there is none. */
+int store_next_expiry_after(struct store *s, int64_t after, int64_t *ret);
+
 /* Record one approver's decision. -EEXIST if that uid already decided this grant. */
 int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char *name,
                        bool approve, const char *note, int64_t at);

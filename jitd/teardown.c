@@ -96,6 +96,16 @@ static void sleep_ms(int ms)
                 ;
 }
 
+static int strdup_to(const char *s, char **ret)
+{
+        char *copy = strdup(s);
+
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
 static int write_string(const char *path, const char *s)
 {
         size_t n = strlen(s);
@@ -215,6 +225,47 @@ static int cgroup_setup(const char *root)
         return 0;
 }
 
+/* jitd (re)started from a session under a grant ("sudo service jitd
+ * restart" on a host without systemd) is born in that session's cgroup and
+ * would kill itself with it, so it moves up to cgroot first. */
+static int cgroup_leave_sessions(const char *cgroot)
+{
+        _cleanup_free_ char *mount = NULL, *line = NULL, *procs = NULL;
+        const char *rel, *own = NULL;
+        size_t cap = 0, n;
+        FILE *f;
+        int r;
+
+        /* /proc/self/cgroup names cgroups from the top of the mount; cgroot
+         * may be a cgroup below it (tests). */
+        r = cgroup2_find_mount(&mount);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        n = strlen(mount);
+        if (strcmp(cgroot, mount) == 0)
+                rel = "";
+        else if (strncmp(cgroot, mount, n) == 0 && cgroot[n] == '/')
+                rel = cgroot + n;
+        else
+                return 0;
+        f = fopen("/proc/self/cgroup", "re");
+        if (!f)
+                return -errno;
+        while (getline(&line, &cap, f) > 0)
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        own = line + 3;
+                        break;
+                }
+        fclose(f);
+        n = strlen(rel);
+        if (!own || strncmp(own, rel, n) != 0 || strncmp(own + n, "/jit/", 5) != 0)
+                return 0;
+        if (asprintf(&procs, "%s/cgroup.procs", cgroot) < 0)
+                return -ENOMEM;
+        return write_string(procs, "0");        /* "0": the writing process */
+}
+
 /* "g<grant>-s<session>" back from a handle; -EINVAL unless canonical. */
 static int cgroup_parse_handle(const char *handle, char *name, size_t size)
 {
@@ -274,7 +325,7 @@ static int cgroup_wait_empty(const char *dir, int64_t deadline)
                 return fd;
         for (;;) {
                 struct pollfd p = { .fd = fd, .events = POLLPRI };
-                bool populated;
+                bool populated = false;
                 int ms;
 
                 r = cgroup_populated(fd, &populated);
@@ -527,8 +578,10 @@ static int pid_parse_handle(const char *handle, pid_t *ret_pid, uint64_t *ret_st
 }
 
 /* A pidfd for pid, only if it is still the process that started at start:
- * once the pidfd is open, the stat read afterwards is of that process or of
- * nothing, so a later signal cannot reach a successor. -ESRCH otherwise. */
+ * once the pidfd is open, a stat read afterwards that shows that start time
+ * is of the process the pidfd pins (a successor on the same pid would have
+ * started later), so no signal through it can reach a successor. -ESRCH
+ * otherwise. */
 static int pidfd_open_checked(pid_t pid, uint64_t start, struct proc_info *ret)
 {
         struct proc_info pi;
@@ -821,7 +874,7 @@ static int systemd_bus(sd_bus **ret)
 static int systemd_attach(int64_t grant_id, uint64_t session_id, pid_t pid, char **ret)
 {
         _cleanup_(sd_bus_close_unrefp) sd_bus *bus = NULL;
-        _cleanup_free_ char *handle = NULL, *description = NULL;
+        _cleanup_free_ char *description = NULL;
         char unit[TEARDOWN_HANDLE_MAX];
         int r;
 
@@ -830,17 +883,13 @@ static int systemd_attach(int64_t grant_id, uint64_t session_id, pid_t pid, char
                 return r;
         if (asprintf(&description, "pam_jit session %" PRIu64 " of grant %" PRId64, session_id, grant_id) < 0)
                 return -ENOMEM;
-        handle = strdup(unit);
-        if (!handle)
-                return -ENOMEM;
         r = systemd_bus(&bus);
         if (r < 0)
                 return r;
         r = teardown_systemd_attach(bus, unit, pid, description);
         if (r < 0)
                 return r;
-        *ret = TAKE_PTR(handle);
-        return 0;
+        return strdup_to(unit, ret);
 }
 
 static int systemd_kill(const char *unit)
@@ -903,6 +952,10 @@ int teardown_new(enum teardown_mode mode, const char *cgroup_root_override, stru
                 if (r == -ENOENT)
                         r = 0;
         }
+        /* Best effort: staying inside only matters if that session ends
+         * while this jitd runs, and then the kill says so. */
+        if (r >= 0 && t->cgroot)
+                (void) cgroup_leave_sessions(t->cgroot);
         if (r >= 0)
                 switch (mode) {
                 case TEARDOWN_AUTO:
@@ -972,8 +1025,7 @@ int teardown_attach(struct teardown *t, int64_t grant_id, uint64_t session_id, p
         case TEARDOWN_PIDFD:
                 return pidfd_attach(pid, ret_handle);
         case TEARDOWN_NONE:
-                *ret_handle = strdup("");
-                return *ret_handle ? 0 : -ENOMEM;
+                return strdup_to("", ret_handle);
         case TEARDOWN_AUTO:
                 break;
         }

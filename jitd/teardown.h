@@ -24,9 +24,10 @@
  * A grant holder is root: a root process can always leave its cgroup or scope
  * on purpose. Teardown ends what a session leaves running, it is no sandbox.
  *
- * Every call blocks (cgroup and pidfd kills wait up to 1 s for the processes
- * to die, systemd calls up to 5 s for the bus). Returns 0 or a negative errno;
- * nothing here logs; ret_* are set only on success.
+ * Every call blocks: cgroup and pidfd kills wait up to 1 s for the processes
+ * to die, systemd calls up to 5 s per bus round trip (a kill is StopUnit, its
+ * job, and KillUnit when that fails). Returns 0 or a negative errno; nothing
+ * here logs; ret_* are set only on success.
  */
 #ifndef JITD_TEARDOWN_H
 #define JITD_TEARDOWN_H
@@ -45,7 +46,10 @@ struct teardown;
  * mount with a usable jit/ subtree and cgroup.kill exists, else pidfd. An
  * explicit mode that cannot work here is -EOPNOTSUPP. cgroup_root_override
  * replaces the cgroup2 mount found in /proc/self/mountinfo (tests; NULL in
- * production). In cgroup mode <root>/jit is created (0755) here. */
+ * production). In cgroup mode <root>/jit is created (0755) here. A caller
+ * that finds itself inside a session's cgroup (jitd restarted from a sudo
+ * session) moves itself to the root of the hierarchy, so as not to kill
+ * itself with that session. */
 int teardown_new(enum teardown_mode mode, const char *cgroup_root_override, struct teardown **ret);
 void teardown_free(struct teardown *t);
 /* "systemd", "cgroup", "pidfd" or "none": the resolved mode. */

@@ -20,7 +20,8 @@ cleanup() {
         jitd_stop
         for u in "${CREATED_USERS[@]}"; do userdel -f "$u" >/dev/null 2>&1; done
         for g in "${CREATED_GROUPS[@]}"; do groupdel "$g" >/dev/null 2>&1; done
-        [ -n "${T:-}" ] && [ -d "$T" ] && rm -rf "$T"
+        if [ -n "${JIT_KEEP:-}" ]; then echo "# kept $T"
+        elif [ -n "${T:-}" ] && [ -d "$T" ]; then rm -rf "$T"; fi
         exit "$rc"
 }
 
@@ -60,10 +61,16 @@ config_write() {
         chmod 0644 "$CONF"
 }
 
+# JIT_VALGRIND=1 runs jitd under valgrind; its report lands in $T/valgrind.*
 jitd_start() {
-        "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+        if [ -n "${JIT_VALGRIND:-}" ]; then
+                valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+                        --log-file="${JIT_VALGRIND_LOG:-$T/valgrind}.%p" "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+        else
+                "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+        fi
         JITD_PID=$!
-        for _ in $(seq 1 100); do
+        for _ in $(seq 1 400); do
                 # Answered means the loop runs: start-up reconciliation is done.
                 [ -S "$SOCK" ] && "$T/bin/jitctl" -s "$SOCK" status >/dev/null 2>&1 && return 0
                 kill -0 "$JITD_PID" 2>/dev/null || break

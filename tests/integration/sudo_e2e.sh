@@ -18,6 +18,7 @@ socket = $SOCK
 database = $DB
 sudoers_dir = $T/sudoers.d
 host = testhost
+warn_before = 2s
 
 [role:ops]
 members   = jt_alice
@@ -43,7 +44,7 @@ bind_over "$T/sudoers" /etc/sudoers
 bind_over "$T/pam-sudo" /etc/pam.d/sudo
 jitd_start || exit 1
 M=$$    # markers unique to this run, so that stray processes cannot confuse it
-trap 'rc=$?; pkill -f "sleep 61[34].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; pkill -f "sleep 61[345].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
 open_sessions() { sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $1 AND closed_at IS NULL"; }
 
 sudo_as() { as "$1" sudo -n "${@:2}"; }
@@ -106,6 +107,19 @@ wait_for 3 bash -c "! pgrep -f '[s]leep 614.1$M'" && ok "the restarted jitd kill
 $(sqlite3 "$DB" 'SELECT * FROM sessions') $(tail -n 12 "$T/jitd.log")"
 [ ! -e "$T/sudoers.d/jit-$id3" ] && ok "and removed the drop-in" || not_ok "restarted jitd removed the drop-in"
 expect 0 "the grant is expired" "state: +expired" -- jc jt_alice show "$id3"
+
+# warn_before: a session on a terminal is told before its grant ends.
+expect 0 "alice requests a 4s grant" "pending" -- jc jt_alice request -r ops -d 4s
+id5=$(grant_id)
+jc jt_bob approve "$id5" >/dev/null
+typescript=$(as jt_alice script -qfec "sudo -n sleep 615.1$M" /dev/null 2>&1)
+if grep -q "jit: your elevation (grant $id5, role ops) ends at" <<<"$typescript"; then
+        ok "the terminal of the sudo session got the end-of-grant notice"
+else
+        not_ok "end-of-grant notice on the terminal" "$(cat -v <<<"$typescript") $(sqlite3 "$DB" "SELECT tty FROM sessions WHERE grant_id = $id5") $(grep -E 'warned|grant=$id5|grant $id5' "$T/jitd.log")"
+fi
+expect 0 "and the session was still closed at the end" "^1$" -- \
+        sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $id5 AND end_reason = 'expired'"
 
 # A drop-in planted by hand, and one altered behind jitd's back, are repaired.
 expect 0 "alice gets a grant again" "pending" -- jc jt_alice request -r ops -d 1h
