@@ -110,7 +110,7 @@ integration: tests
 asan:
 	@$(MAKE) --no-print-directory clean
 	@$(MAKE) --no-print-directory SAN=address,undefined OPT='-O1 -g' tests
-	@ASAN_OPTIONS=detect_leaks=1 bash tests/run.sh
+	@ASAN_OPTIONS=detect_leaks=1 JIT_SANITIZED=1 bash tests/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -81,8 +81,9 @@ static int collect_open(const struct jit_session *x, void *userdata)
         return 0;
 }
 
-/* Kill every open session of the grant and close those that died; a session
- * that could not be killed stays open so that reconciliation tries again. */
+/* Kill every session of the grant not yet torn down, closed ones included (a
+ * closed sudo session may have left `cmd &` behind), and mark those that died;
+ * a session that could not be killed stays live so reconciliation retries. */
 static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, unsigned *ret_killed)
 {
         struct session_list l = {};
@@ -90,7 +91,7 @@ static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, un
         unsigned killed = 0;
         int r, err = 0;
 
-        r = store_session_foreach_open(d->store, grant_id, collect_open, &l);
+        r = store_session_foreach_live(d->store, grant_id, collect_open, &l);
         for (size_t i = 0; r >= 0 && i < l.n; i++) {
                 int k = teardown_kill(d->teardown, l.v[i].handle);
 
@@ -107,7 +108,7 @@ static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, un
                 r = store_begin(d->store);
                 for (size_t i = 0; r >= 0 && i < l.n; i++)
                         if (l.v[i].id)
-                                r = store_session_close(d->store, l.v[i].id, now, reason);
+                                r = store_session_torn_down(d->store, l.v[i].id, now, reason);
                 if (r >= 0)
                         r = store_commit(d->store);
                 else
@@ -167,7 +168,7 @@ static int warn_session(const struct jit_session *x, void *userdata)
         struct stat st;
         int fd;
 
-        if (!session_tty_path(x->tty, path, sizeof(path)))
+        if (x->closed_at || !session_tty_path(x->tty, path, sizeof(path)))
                 return 0;
         /* Non-blocking: a terminal that does not drain must not stall jitd. */
         fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
@@ -192,7 +193,7 @@ void enforce_warn(struct jitd *d, const struct jit_grant *g)
         snprintf(text, sizeof(text),
                  "\r\n*** jit: your elevation (grant %lld, role %s) ends at %s, in %s; this session will be "
                  "closed then. ***\r\n", (long long) g->id, g->role, when, left);
-        store_session_foreach_open(d->store, g->id, warn_session, text);
+        store_session_foreach_live(d->store, g->id, warn_session, text);
         log_msg(LOG_INFO, "grant %lld ends in %s: its sessions were warned", (long long) g->id, left);
 }
 
@@ -270,44 +271,41 @@ static int restore_one(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
-/* Sessions of grants that are no longer active die now (jitd may have
- * crashed between ending a grant and killing them); sessions whose processes
- * are gone are closed. */
+/* Sessions of grants that are no longer active are torn down now (jitd may
+ * have crashed between ending a grant and killing them); open sessions of
+ * active grants whose processes are all gone are marked closed. */
 static void reconcile_sessions(struct jitd *d)
 {
         struct session_list l = {};
         int64_t now = now_realtime();
         int r;
 
-        r = store_session_foreach_open(d->store, 0, collect_open, &l);
+        r = store_session_foreach_live(d->store, 0, collect_open, &l);
         if (r < 0)
                 log_msg(LOG_ERR, "reconcile: reading sessions: %s", strerror(-r));
         for (size_t i = 0; r >= 0 && i < l.n; i++) {
                 const struct jit_session *x = &l.v[i];
                 struct jit_grant g;
-                bool alive = false;
-                const char *reason;
+                bool alive = true, active;
 
-                if (store_grant_get(d->store, x->grant_id, &g) >= 0 && g.state == GRANT_ACTIVE) {
-                        if (teardown_alive(d->teardown, x->handle, &alive) < 0 || alive)
+                active = store_grant_get(d->store, x->grant_id, &g) >= 0 && g.state == GRANT_ACTIVE;
+                if (active) {
+                        if (x->closed_at || teardown_alive(d->teardown, x->handle, &alive) < 0 || alive)
                                 continue;
-                        reason = "session ended";
-                } else {
-                        if (teardown_kill(d->teardown, x->handle) < 0) {
-                                log_msg(LOG_ERR, "reconcile: cannot kill session %lld of grant %lld",
-                                        (long long) x->id, (long long) x->grant_id);
-                                continue;
-                        }
-                        log_msg(LOG_NOTICE, "reconcile: killed session %lld (pid %d) of ended grant %lld",
+                } else if (teardown_kill(d->teardown, x->handle) < 0) {
+                        log_msg(LOG_ERR, "reconcile: cannot kill session %lld of grant %lld", (long long) x->id,
+                                (long long) x->grant_id);
+                        continue;
+                } else
+                        log_msg(LOG_NOTICE, "reconcile: tore down session %lld (pid %d) of ended grant %lld",
                                 (long long) x->id, (int) x->pid, (long long) x->grant_id);
-                        reason = "killed: grant ended";
-                }
-                if (store_begin(d->store) >= 0) {
-                        if (store_session_close(d->store, x->id, now, reason) >= 0)
-                                store_commit(d->store);
-                        else
-                                store_rollback(d->store);
-                }
+                if (store_begin(d->store) < 0)
+                        continue;
+                if ((active ? store_session_close(d->store, x->id, now, "session ended")
+                            : store_session_torn_down(d->store, x->id, now, "killed: grant ended")) >= 0)
+                        store_commit(d->store);
+                else
+                        store_rollback(d->store);
         }
         free(l.v);
 }

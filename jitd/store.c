@@ -93,9 +93,13 @@ static const char *const migrations[] = {
         "  handle TEXT NOT NULL DEFAULT '',"
         "  opened_at INTEGER NOT NULL,"
         "  closed_at INTEGER,"                /* NULL while open */
-        "  end_reason TEXT NOT NULL DEFAULT ''"
+        "  end_reason TEXT NOT NULL DEFAULT '',"
+        /* A closed session may have left processes behind (sudo sh -c
+         * 'x &'): only its teardown at the end of the grant settles it. */
+        "  torn_down_at INTEGER"
         ") STRICT;"
-        "CREATE INDEX sessions_grant_open ON sessions (grant_id, closed_at);"
+        "CREATE INDEX sessions_grant_live ON sessions (grant_id, torn_down_at);"
+        "CREATE INDEX sessions_live ON sessions (torn_down_at);"
         "CREATE INDEX sessions_pid_open ON sessions (pid, closed_at);",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
@@ -142,6 +146,7 @@ enum stmt_id {
         STMT_SESSION_INSERT,
         STMT_SESSION_SET_HANDLE,
         STMT_SESSION_CLOSE,
+        STMT_SESSION_TORN_DOWN,
         STMT_SESSION_BY_PID,
         STMT_SESSION_OPEN_ALL,
         STMT_SESSION_OPEN_GRANT,
@@ -202,13 +207,16 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_SESSION_SET_HANDLE] = "UPDATE sessions SET handle = ?2 WHERE id = ?1",
         [STMT_SESSION_CLOSE] =
                 "UPDATE sessions SET closed_at = ?2, end_reason = ?3 WHERE id = ?1 AND closed_at IS NULL",
+        [STMT_SESSION_TORN_DOWN] =
+                "UPDATE sessions SET torn_down_at = ?2, closed_at = coalesce(closed_at, ?2), "
+                "end_reason = CASE WHEN closed_at IS NULL THEN ?3 ELSE end_reason END WHERE id = ?1",
         [STMT_SESSION_BY_PID] =
                 "SELECT " SESSION_COLUMNS " FROM sessions WHERE pid = ?1 AND closed_at IS NULL "
                 "ORDER BY id DESC LIMIT 1",
         [STMT_SESSION_OPEN_ALL] =
-                "SELECT " SESSION_COLUMNS " FROM sessions WHERE closed_at IS NULL ORDER BY id",
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE torn_down_at IS NULL ORDER BY id",
         [STMT_SESSION_OPEN_GRANT] =
-                "SELECT " SESSION_COLUMNS " FROM sessions WHERE grant_id = ?1 AND closed_at IS NULL "
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE grant_id = ?1 AND torn_down_at IS NULL "
                 "ORDER BY id",
 };
 
@@ -1313,7 +1321,25 @@ int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret)
         return read_session(s, h.st, ret);
 }
 
-int store_session_foreach_open(struct store *s, int64_t grant_id,
+int store_session_torn_down(struct store *s, int64_t id, int64_t at, const char *reason)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!reason)
+                reason = "";
+        if (strlen(reason) > JIT_REASON_MAX)
+                return store_fail(s, -EINVAL, "session end reason too long");
+        r = stmt_acquire(s, STMT_SESSION_TORN_DOWN, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_int(s, h.st, 2, at)) < 0 ||
+            (r = bind_text(s, h.st, 3, reason)) < 0)
+                return r;
+        return step_done(s, h.st, "tear down session");
+}
+
+int store_session_foreach_live(struct store *s, int64_t grant_id,
                                int (*cb)(const struct jit_session *x, void *userdata), void *userdata)
 {
         _cleanup_(held_release) struct held h = { 0 };

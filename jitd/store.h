@@ -113,8 +113,12 @@ int store_session_set_handle(struct store *s, int64_t id, const char *handle);
 int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason);
 /* The newest open session of pid; -ENOENT if none. */
 int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret);
-/* Open sessions of a grant (grant_id 0: of every grant), in id order. */
-int store_session_foreach_open(struct store *s, int64_t grant_id,
+/* The session's processes were killed at the end of its grant: it is
+ * settled (and closed, with reason, if it was still open). */
+int store_session_torn_down(struct store *s, int64_t id, int64_t at, const char *reason);
+/* Sessions not yet torn down, open or closed, of a grant (grant_id 0: of
+ * every grant), in id order. */
+int store_session_foreach_live(struct store *s, int64_t grant_id,
                                int (*cb)(const struct jit_session *x, void *userdata), void *userdata);
 
 #endif

@@ -375,6 +375,8 @@ static int cgroup_remove_tree(int parent_fd, const char *name, unsigned depth)
         return 0;
 }
 
+static int cgroup_kill(struct teardown *t, const char *handle);
+
 static int cgroup_attach(struct teardown *t, int64_t grant_id, uint64_t session_id, pid_t pid, char **ret)
 {
         _cleanup_free_ char *jit = NULL, *dir = NULL, *procs = NULL, *handle = NULL;
@@ -393,8 +395,11 @@ static int cgroup_attach(struct teardown *t, int64_t grant_id, uint64_t session_
         if (!created && errno != EEXIST)
                 return -errno;
         /* Left over from a database that handed out the same ids before (a
-         * reinstall, another jitd): reusing an empty one is harmless, joining
-         * processes of another session is not. */
+         * reinstall, a wiped state directory): session ids are never reused
+         * within one database, so whatever still runs in there belongs to a
+         * session nobody tracks any more, whose grant is long gone. Joining
+         * it is wrong and leaving it running keeps privilege alive: kill it,
+         * then take the name. */
         if (!created) {
                 fd = cgroup_open_events(dir);
                 r = fd < 0 ? fd : cgroup_populated(fd, &populated);
@@ -402,8 +407,14 @@ static int cgroup_attach(struct teardown *t, int64_t grant_id, uint64_t session_
                         close(fd);
                 if (r < 0)
                         return r;
-                if (populated)
-                        return -EEXIST;
+                if (populated) {
+                        r = cgroup_kill(t, handle);
+                        if (r < 0)
+                                return r;
+                        created = mkdir(dir, 0755) == 0;
+                        if (!created && errno != EEXIST)
+                                return -errno;
+                }
         }
         snprintf(num, sizeof(num), "%d", (int) pid);
         r = write_string(procs, num);

@@ -59,7 +59,10 @@ const char *teardown_cgroup_root(const struct teardown *t);
 
 /* Put pid (still alive, not PID 1, not jitd) under teardown as session
  * session_id of grant grant_id (> 0). *ret_handle is malloc'ed. -ESRCH when
- * pid is gone (and nothing is left behind). */
+ * pid is gone (and nothing is left behind); -EEXIST when a systemd scope of
+ * that name already exists. A cgroup of that name that still holds processes
+ * is left from an older database (ids are never reused within one): its
+ * processes are killed and the name taken over. */
 int teardown_attach(struct teardown *t, int64_t grant_id, uint64_t session_id, pid_t pid, char **ret_handle);
 /* Kill every process of the session and release what attach created.
  * Already gone: 0. Signals sent but something still alive after the wait:

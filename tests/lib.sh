@@ -163,6 +163,15 @@ finish() {
 # Re-run the calling script inside a private mount namespace, where test
 # files can be bind-mounted over /etc/sudoers and /etc/pam.d/* without the
 # host ever seeing them; the mounts vanish with the namespace.
+# Real sudo and sshd load pam_jit.so; an ASan-built module cannot be loaded
+# into programs built without ASan, so `make asan` skips those stories.
+needs_plain_pam_module() {
+        if [ -n "${JIT_SANITIZED:-}" ]; then
+                echo "# skipped under sanitizers: real sudo/sshd cannot load an ASan-built pam_jit.so"
+                exit 0
+        fi
+}
+
 in_private_namespace() {
         if [ -z "${JIT_IN_NAMESPACE:-}" ]; then
                 exec unshare --mount --propagation private env JIT_IN_NAMESPACE=1 bash "$0" "$@"

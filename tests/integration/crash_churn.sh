@@ -4,6 +4,7 @@
 # jit-* drop-in without an active grant, no ended grant usable through real
 # sudo, and no grant that was reported active lost.
 . "$(dirname "$0")/../lib.sh"
+needs_plain_pam_module
 in_private_namespace "$@"
 jt_setup
 

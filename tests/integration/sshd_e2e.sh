@@ -3,6 +3,7 @@
 # mount namespace: a gated user cannot log in without a grant, can with one,
 # and is disconnected when it ends.
 . "$(dirname "$0")/../lib.sh"
+needs_plain_pam_module
 in_private_namespace "$@"
 jt_setup
 

@@ -5,6 +5,7 @@
 # killed by SIGKILL, sudo still refuses after NOTAFTER and the restarted jitd
 # kills what survived and removes the drop-in.
 . "$(dirname "$0")/../lib.sh"
+needs_plain_pam_module
 in_private_namespace "$@"
 jt_setup
 
@@ -44,7 +45,7 @@ bind_over "$T/sudoers" /etc/sudoers
 bind_over "$T/pam-sudo" /etc/pam.d/sudo
 jitd_start || exit 1
 M=$$    # markers unique to this run, so that stray processes cannot confuse it
-trap 'rc=$?; pkill -f "sleep 61[345].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; pkill -f "sleep 61[3-6].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
 open_sessions() { sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $1 AND closed_at IS NULL"; }
 
 sudo_as() { as "$1" sudo -n "${@:2}"; }
@@ -77,6 +78,19 @@ fi
 [ ! -e "$T/sudoers.d/jit-$id" ] && ok "the drop-in is gone" || not_ok "the drop-in is gone"
 expect 1 "after expiry sudo refuses again" "" -- sudo_as jt_alice true
 expect 0 "the grant is expired" "state: +expired" -- jc jt_alice show "$id"
+
+# A command left running in the background by a sudo that has returned (its
+# session is closed), double-forked and setsid'ed to escape, dies too.
+expect 0 "alice requests a 3s grant" "pending" -- jc jt_alice request -r ops -d 3s
+idb=$(grant_id)
+jc jt_bob approve "$idb" >/dev/null
+as jt_alice sudo -n sh -c "setsid sh -c 'sleep 616.1$M &' </dev/null >/dev/null 2>&1" </dev/null >/dev/null 2>&1
+if wait_for 3 pgrep -f "sleep 616.1$M"; then ok "sudo returned, leaving a setsid'ed background command"
+else not_ok "the background command started"; fi
+expect 0 "sudo's session is closed" "^1$" -- \
+        sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $idb AND closed_at IS NOT NULL"
+wait_for 6 bash -c "! pgrep -f '[s]leep 616.1$M'" && ok "the escaped background command died with the grant" \
+        || not_ok "escaped background command died with the grant" "$(pgrep -af 'sleep 616' || true)"
 
 # pam_jit is the second lock: a drop-in that survives its grant opens nothing.
 expect 0 "alice gets a new grant" "pending" -- jc jt_alice request -r ops -d 1h

@@ -188,7 +188,7 @@ START_TEST(test_open_pragmas)
         raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
         ck_assert_str_eq(mode, "wal");
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 7);
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 8);
         sqlite3_close(db);
         store_free(s);
 }
@@ -1224,6 +1224,117 @@ START_TEST(test_ten_thousand_grants)
 }
 END_TEST
 
+static int count_session(const struct jit_session *x, void *userdata)
+{
+        (void) x;
+        (*(int *) userdata)++;
+        return 0;
+}
+
+START_TEST(test_sessions)
+{
+        struct store *s = open_store();
+        int64_t g1 = insert_grant(s, "alice", "web", GRANT_ACTIVE);
+        int64_t g2 = insert_grant(s, "bob", "web", GRANT_ACTIVE);
+        struct jit_session a = { .grant_id = g1, .pid = 4242, .opened_at = 100 }, b = a, c = a, got;
+        int n = 0;
+
+        snprintf(a.service, sizeof(a.service), "sudo");
+        snprintf(a.tty, sizeof(a.tty), "/dev/pts/1");
+        b.pid = 4243;
+        snprintf(b.service, sizeof(b.service), "sshd");
+        snprintf(b.rhost, sizeof(b.rhost), "192.0.2.7");
+        c.grant_id = g2;
+        c.pid = 4244;
+        ck_assert_int_eq(store_session_insert(s, &a), 0);
+        ck_assert_int_eq(store_session_insert(s, &b), 0);
+        ck_assert_int_eq(store_session_insert(s, &c), 0);
+        ck_assert_int_gt(b.id, a.id);
+        ck_assert_int_eq(store_session_set_handle(s, a.id, "cgroup:/jit/g1-s1"), 0);
+
+        ck_assert_int_eq(store_session_find_open(s, 4242, &got), 0);
+        ck_assert_int_eq(got.id, a.id);
+        ck_assert_str_eq(got.handle, "cgroup:/jit/g1-s1");
+        ck_assert_str_eq(got.tty, "/dev/pts/1");
+        ck_assert_int_eq(got.closed_at, 0);
+        ck_assert_int_eq(store_session_find_open(s, 9999, &got), -ENOENT);
+
+        /* Closing keeps the session live (its background processes still
+         * have to die with the grant); tearing down settles it. */
+        ck_assert_int_eq(store_session_close(s, a.id, 200, "closed"), 0);
+        ck_assert_int_eq(store_session_find_open(s, 4242, &got), -ENOENT);
+        ck_assert_int_eq(store_session_foreach_live(s, g1, count_session, &n), 0);
+        ck_assert_int_eq(n, 2);
+        ck_assert_int_eq(store_session_torn_down(s, a.id, 300, "expired"), 0);
+        ck_assert_int_eq(store_session_torn_down(s, b.id, 300, "expired"), 0);
+        n = 0;
+        ck_assert_int_eq(store_session_foreach_live(s, g1, count_session, &n), 0);
+        ck_assert_int_eq(n, 0);
+        n = 0;
+        ck_assert_int_eq(store_session_foreach_live(s, 0, count_session, &n), 0);
+        ck_assert_int_eq(n, 1);
+        store_free(s);
+
+        {
+                sqlite3 *db = raw_open();
+
+                /* A session closed normally keeps its own reason; one torn
+                 * down while open gets the grant's. */
+                ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sessions WHERE end_reason = 'closed'"), 1);
+                ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sessions WHERE end_reason = 'expired' "
+                                             "AND closed_at = 300"), 1);
+                sqlite3_close(db);
+        }
+}
+END_TEST
+
+START_TEST(test_session_refuses_bad_input)
+{
+        struct store *s = open_store();
+        struct jit_session x = { .grant_id = 1, .pid = 0 };
+        char big[200];
+
+        ck_assert_int_eq(store_session_insert(s, &x), -EINVAL);
+        x.pid = 10;
+        x.grant_id = 12345;          /* no such grant: the foreign key says no */
+        snprintf(x.service, sizeof(x.service), "sudo");
+        ck_assert_int_lt(store_session_insert(s, &x), 0);
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        ck_assert_int_eq(store_session_set_handle(s, 1, big), -EINVAL);
+        store_free(s);
+}
+END_TEST
+
+/* A version 1 database (before sessions) is migrated in place, data kept. */
+START_TEST(test_migrate_from_v1)
+{
+        struct store *s = open_store();
+        struct jit_grant g;
+        int64_t id = insert_grant(s, "alice", "web", GRANT_ACTIVE);
+        sqlite3 *db;
+
+        store_free(s);
+        db = raw_open();
+        raw_exec(db, "DROP TABLE sessions; PRAGMA user_version = 1");
+        sqlite3_close(db);
+
+        s = open_store();
+        ck_assert_int_eq(store_grant_get(s, id, &g), 0);
+        ck_assert_str_eq(g.user, "alice");
+        {
+                struct jit_session x = { .grant_id = id, .pid = 77, .opened_at = 1 };
+
+                snprintf(x.service, sizeof(x.service), "sudo");
+                ck_assert_int_eq(store_session_insert(s, &x), 0);
+        }
+        store_free(s);
+        db = raw_open();
+        ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
+        sqlite3_close(db);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
         Suite *su = suite_create("store");
@@ -1277,6 +1388,13 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_audit_forged_append_detected);
         tcase_add_test(tc, test_audit_reorder_detected);
         tcase_add_test(tc, test_audit_malformed_row_detected);
+        suite_add_tcase(su, tc);
+
+        tc = tcase_create("sessions");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_sessions);
+        tcase_add_test(tc, test_session_refuses_bad_input);
+        tcase_add_test(tc, test_migrate_from_v1);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("scale");
