@@ -320,4 +320,5 @@ void enforce_reconcile(struct jitd *d)
         if (r < 0)
                 log_msg(LOG_ERR, "reconcile: %s", store_last_error(d->store));
         reconcile_sessions(d);
+        grants_retry_activation(d);
 }

@@ -278,6 +278,63 @@ static int collect_due(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+struct ready_walk {
+        struct jitd *d;
+        int64_t *ids;
+        size_t n, cap;
+};
+
+/* A pending grant whose approvals are complete should be active: its
+ * activation failed before (drop-in not writable) or jitd died half-way. */
+static int collect_ready(const struct jit_grant *g, void *userdata)
+{
+        struct ready_walk *w = userdata;
+        const struct role *r = config_find_role(w->d->config, g->role);
+        unsigned have = 0;
+
+        if (!r || (r->approval & APPROVAL_TICKET))
+                return 0;       /* ticket approval is re-checked by the ticket poll */
+        if ((r->approval & APPROVAL_PEER) &&
+            (store_approval_count(w->d->store, g->id, &have) < 0 || have < g->approvals_needed))
+                return 0;
+        if (w->n == w->cap) {
+                size_t cap = w->cap ? w->cap * 2 : 16;
+                int64_t *ids = realloc(w->ids, cap * sizeof(*ids));
+
+                if (!ids)
+                        return -ENOMEM;
+                w->ids = ids;
+                w->cap = cap;
+        }
+        w->ids[w->n++] = g->id;
+        return 0;
+}
+
+int grants_retry_activation(struct jitd *d)
+{
+        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_PENDING) };
+        struct ready_walk w = { .d = d };
+        int r;
+
+        r = store_grant_foreach(d->store, &f, collect_ready, &w);
+        for (size_t i = 0; r >= 0 && i < w.n; i++) {
+                struct txn t = {};
+                struct jit_grant g;
+                char why[256];
+                int ret;
+
+                if (store_grant_get(d->store, w.ids[i], &g) < 0 || store_begin(d->store) < 0)
+                        continue;
+                ret = finish(d, &t, activate(d, &t, &g, &actor_jitd, now_realtime(), why, sizeof(why)));
+                if (ret == -EAGAIN)
+                        log_msg(LOG_WARNING, "grant %lld still cannot be activated: %s", (long long) g.id, why);
+                else if (ret >= 0)
+                        log_msg(LOG_NOTICE, "grant %lld activated on retry", (long long) g.id);
+        }
+        free(w.ids);
+        return r;
+}
+
 struct warn_walk {
         struct jitd *d;
         int64_t from, to;

@@ -84,6 +84,9 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
 int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
                const char *reason);
 int grants_process_deadlines(struct jitd *d, int64_t now);
+/* Activate pending grants whose approvals are complete but whose activation
+ * failed earlier (reconciliation calls this). */
+int grants_retry_activation(struct jitd *d);
 int grants_rearm_timer(struct jitd *d);
 
 /* enforce.c: the host side of grants. */

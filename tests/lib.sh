@@ -28,6 +28,10 @@ cleanup() {
 # A private world: $T holds the config, socket, database and copies of the
 # programs (so test users can run them whatever the checkout's permissions).
 jt_setup() {
+        # One story at a time on a machine: they share test user names and
+        # the cgroup subtree. The lock goes with the process.
+        exec 9>/tmp/jit-integration.lock
+        flock 9
         T=$(mktemp -d /tmp/jit-test.XXXXXX)
         chmod 0755 "$T"
         trap cleanup EXIT
