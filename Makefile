@@ -2,7 +2,9 @@
 #   make            build everything into build/
 #   make check      build and run every test (installs apt dependencies when missing, as root)
 #   make demo       play the whole story in a sandbox
-#   make install    DESTDIR=... PREFIX=...
+#   make install    DESTDIR=... PREFIX=... (programs, PAM module, man pages, units, completion,
+#                   and /etc/jit/jitd.conf only where there is none)
+#   make uninstall  the same DESTDIR and PREFIX
 #   make bench      benchmarks (not part of check)
 
 VERSION     := 0.1.0
@@ -15,6 +17,7 @@ SBINDIR     ?= $(PREFIX)/sbin
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man
 UNITDIR     ?= /lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 
 CC          ?= cc
 PKG_CONFIG  ?= pkg-config
@@ -116,35 +119,62 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo.sh
 
+# jitbench (tests/bench/) links jitd's store and sudoers code, to write
+# databases and drop-ins exactly as jitd would.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_JITD := $(B)/obj/jitd/store.o $(B)/obj/jitd/sudoers.o
+$(B)/bench/jitbench: $(BENCH_SRC) tests/bench/jitbench.h $(BENCH_JITD) $(B)/libjitcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -pthread -pie $(LDHARDEN) -o $@ $(BENCH_SRC) $(BENCH_JITD) \
+		$(B)/libjitcommon.a $(JITD_LIBS)
+
 bench: deps
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory all $(B)/bench/jitbench
 	@bash tests/bench.sh
+
+# Everything `make install` puts in place, and where. The example config is
+# installed only where no jitd.conf exists yet, and `make uninstall` removes
+# it only while it is still the unchanged example: an admin's config is theirs.
+MANPAGES    := $(wildcard man/*.1 man/*.5 man/*.8)
+UNITS       := $(wildcard systemd/*.service systemd/*.socket)
+COMPLETION  := contrib/jitctl.bash-completion
+CONFDIR     := $(SYSCONFDIR)/jit
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability -Icommon -D_GNU_SOURCE \
 		--suppress=missingIncludeSystem common jitd jitctl pam_jit
-	mandoc -Tlint -W warning man/*.[158]
-	shellcheck -S warning tests/*.sh tests/integration/*.sh .ci/run
+	mandoc -Tlint -W warning $(MANPAGES)
+	shellcheck -S warning tests/*.sh tests/integration/*.sh .ci/run contrib/*.bash-completion
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PAMDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/jit
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(CONFDIR) $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(B)/jitd $(DESTDIR)$(SBINDIR)/jitd
 	install -m 0755 $(B)/jitctl $(DESTDIR)$(BINDIR)/jitctl
 	install -m 0644 $(B)/pam_jit.so $(DESTDIR)$(PAMDIR)/pam_jit.so
-	for m in $(wildcard man/*.1); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
-	for m in $(wildcard man/*.5); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man5/; done
-	for m in $(wildcard man/*.8); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done
-	for u in $(wildcard systemd/*.service systemd/*.socket); do install -m 0644 $$u $(DESTDIR)$(UNITDIR)/; done
-	[ -e $(DESTDIR)$(SYSCONFDIR)/jit/jitd.conf ] || install -m 0644 jitd.conf.example $(DESTDIR)$(SYSCONFDIR)/jit/jitd.conf
+	for m in $(MANPAGES); do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
+	for u in $(UNITS); do install -m 0644 $$u $(DESTDIR)$(UNITDIR)/; done
+	install -m 0644 $(COMPLETION) $(DESTDIR)$(COMPLETIONDIR)/jitctl
+	@if [ -e $(DESTDIR)$(CONFDIR)/jitd.conf ]; then \
+		echo "keeping the existing $(DESTDIR)$(CONFDIR)/jitd.conf"; \
+	else \
+		echo "install -m 0644 jitd.conf.example $(DESTDIR)$(CONFDIR)/jitd.conf"; \
+		install -m 0644 jitd.conf.example $(DESTDIR)$(CONFDIR)/jitd.conf; \
+	fi
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/jitd $(DESTDIR)$(BINDIR)/jitctl $(DESTDIR)$(PAMDIR)/pam_jit.so
-	for m in $(notdir $(wildcard man/*.1)); do rm -f $(DESTDIR)$(MANDIR)/man1/$$m; done
-	for m in $(notdir $(wildcard man/*.5)); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
-	for m in $(notdir $(wildcard man/*.8)); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
-	for u in $(notdir $(wildcard systemd/*.service systemd/*.socket)); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	for m in $(MANPAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+	for u in $(notdir $(UNITS)); do rm -f $(DESTDIR)$(UNITDIR)/$$u; done
+	rm -f $(DESTDIR)$(COMPLETIONDIR)/jitctl
+	@if cmp -s jitd.conf.example $(DESTDIR)$(CONFDIR)/jitd.conf; then \
+		echo "rm -f $(DESTDIR)$(CONFDIR)/jitd.conf"; \
+		rm -f $(DESTDIR)$(CONFDIR)/jitd.conf; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/jitd.conf ]; then \
+		echo "keeping $(DESTDIR)$(CONFDIR)/jitd.conf: it is not the unchanged example"; \
+	fi
+	-rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || true
 
 clean:
 	rm -rf $(B)

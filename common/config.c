@@ -233,6 +233,7 @@ static void ticket_clear(struct ticket_config *t)
         free(t->window_end);
         free(t->hosts);
         free(t->ca_file);
+        free(t->project);
 }
 
 void config_free(struct config *c)
@@ -656,6 +657,20 @@ static void parse_pointer(struct parser *ps, const struct key *k, void *target, 
         set_string(ps, FIELD(target, k, char *), value);
 }
 
+/* GitLab's project id or full path; the engine URL-encodes it ('/' -> %2F), so
+ * '%' is refused to keep "already encoded" from being encoded twice. */
+static void parse_project(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        size_t n = strlen(value);
+
+        if (n == 0 || n > 255 || value[0] == '/' || value[n - 1] == '/' ||
+            strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") != n) {
+                perr(ps, ps->lineno, "%s: '%s' is not a project id or path (like 42 or group/repo)", k->name, value);
+                return;
+        }
+        set_string(ps, FIELD(target, k, char *), value);
+}
+
 #define PRINCIPALS "a user name or %group"
 #define JITD(n, p, f)   .name = n, .parse = p, .offset = offsetof(struct config, f)
 #define ROLE(n, p, f)   .name = n, .parse = p, .offset = offsetof(struct role, f)
@@ -724,6 +739,7 @@ static const struct key ticket_keys[] = {
         { TICKET("timeout", parse_duration, timeout) },
         { TICKET("pending_timeout", parse_duration, pending_timeout) },
         { TICKET("ca_file", parse_path, ca_file) },
+        { TICKET("project", parse_project, project) },
 };
 
 _Static_assert(ELEMENTSOF(jitd_keys) <= KEYS_MAX, "key_line too small");
@@ -1049,6 +1065,11 @@ static void check_ticket(struct parser *ps)
         } else if (!t->url) {
                 perr(ps, ps->ticket_line, "provider %s needs url", t->provider);
         }
+        /* Asked only once the URL itself is right: a wrong url already says
+         * the lookup cannot be built. */
+        if (!t->project && t->url && url_has_scheme(t->url, t->allow_http) &&
+            ((t->lookup && strstr(t->lookup, "{project}")) || (strcmp(t->provider, "gitlab") == 0 && !t->lookup)))
+                perr(ps, ps->ticket_line, "provider %s needs project (like 42 or group/repo)", t->provider);
 }
 
 int config_load(const char *path, struct config **ret, struct config_errors *e)

@@ -62,6 +62,7 @@ struct ticket_config {
         uint64_t timeout;           /* default 10s */
         uint64_t pending_timeout;   /* default 1d */
         char *ca_file;
+        char *project;              /* gitlab: numeric id or group/subgroup/name, for {project} */
 };
 
 struct config {

@@ -86,6 +86,8 @@ static const struct {
         [PROTO_REQ_RELOAD]        = { "reload",        0 },
         [PROTO_REQ_STATUS]        = { "status",        0 },
         [PROTO_REQ_ROLES]         = { "roles",         0 },
+        [PROTO_REQ_REQUEST_FOR]   = { "request-for",   F(PF_USER) | F(PF_SERVICE) | F(PF_ROLE) | F(PF_TICKET) |
+                                                       F(PF_TIMEOUT) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REP_OK]            = { "ok",            F(PF_ID) | F(PF_MESSAGE) | F(PF_VERSION) | F(PF_NOW) |
                                                        F(PF_HOST) | F(PF_COUNT) | F(PF_DETAILS) | F(PF_USER) |
                                                        F(PF_UID) | F(PF_HASH) },

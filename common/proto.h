@@ -74,6 +74,7 @@ enum proto_type {
         PROTO_REQ_RELOAD,          /* admins */
         PROTO_REQ_STATUS,          /* anyone */
         PROTO_REQ_ROLES,           /* anyone: roles I may request here */
+        PROTO_REQ_REQUEST_FOR,     /* root: pam_jit's prompt asks for USER's elevation with a ticket */
         PROTO_REQ_LAST_,
         /* replies */
         PROTO_REP_OK = 64,

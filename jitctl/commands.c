@@ -61,6 +61,18 @@ const struct cmd_verb cmd_verbs[] = {
         { "status", cmd_status, ":hs:", 0, "", 0, 0, false,
           "status",
           "is jitd up, and your open grants" },
+        { "review", cmd_review, ":hs:m:", CMD_L_ACCEPT | CMD_L_REJECT | CMD_L_JSON, "", 0, 1, true,
+          "review [ID --accept|--reject -m NOTE]",
+          "break-glass grants awaiting review, or settle one (admins, not the grant's user)" },
+        { "audit", cmd_audit, ":hs:", CMD_L_SINCE | CMD_L_GRANT | CMD_L_JSON, "", 0, 1, false,
+          "audit [--since TIME] [--grant ID] [--json] | audit verify",
+          "the audit trail (admins); verify checks its hash chain" },
+        { "reload", cmd_reload, ":hs:", 0, "", 0, 0, false,
+          "reload",
+          "re-read jitd.conf; a broken one is refused and the old one stays (admins)" },
+        { "report", cmd_report, ":hs:", CMD_L_SINCE | CMD_L_JSON | CMD_L_PROMETHEUS, "", 0, 0, false,
+          "report [--since TIME] [--json | --prometheus]",
+          "governance figures: standing sudo rules, grants, approval and revocation times, break-glass" },
         {}
 };
 
@@ -70,6 +82,11 @@ enum {
         OPT_USER,
         OPT_STATE,
         OPT_JSON,
+        OPT_SINCE,
+        OPT_GRANT,
+        OPT_ACCEPT,
+        OPT_REJECT,
+        OPT_PROMETHEUS,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -91,6 +108,11 @@ static const struct option long_options[] = {
         { "user",     required_argument, NULL, OPT_USER },
         { "state",    required_argument, NULL, OPT_STATE },
         { "json",     no_argument,       NULL, OPT_JSON },
+        { "since",    required_argument, NULL, OPT_SINCE },
+        { "grant",    required_argument, NULL, OPT_GRANT },
+        { "accept",   no_argument,       NULL, OPT_ACCEPT },
+        { "reject",   no_argument,       NULL, OPT_REJECT },
+        { "prometheus", no_argument,     NULL, OPT_PROMETHEUS },
         {}
 };
 
@@ -272,6 +294,15 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_USER: a.user = optarg; break;
                 case OPT_STATE: a.state = optarg; break;
                 case OPT_JSON: a.json = true; break;
+                case OPT_SINCE: a.since = optarg; break;
+                case OPT_GRANT:
+                        r = jitctl_parse_id(optarg, &a.grant);
+                        if (r < 0)
+                                return usage_error(ctx, v, "invalid grant ID '%s': a positive whole number", optarg);
+                        break;
+                case OPT_ACCEPT: a.accept = true; break;
+                case OPT_REJECT: a.reject = true; break;
+                case OPT_PROMETHEUS: a.prometheus = true; break;
                 default: break;
                 }
         }
@@ -365,6 +396,57 @@ static int call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struc
         if (r < 0)
                 return report_transport(ctx, r);
         return check_reply(ctx, rep, expected);
+}
+
+int jitctl_call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct proto_msg *rep,
+                int expected)
+{
+        return call(ctx, req, rep, (enum proto_type) expected);
+}
+
+void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsay(ctx->err, fmt, ap);
+        va_end(ap);
+}
+
+int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int expected,
+                  int (*cb)(const struct proto_msg *m, void *userdata), void *userdata)
+{
+        struct proto_msg rep;
+        int fd = -1, r;
+
+        r = client_connect(ctx->socket, now_monotonic_ms() + ctx->timeout_ms, &fd);
+        if (r >= 0)
+                r = client_send(fd, req, now_monotonic_ms() + ctx->timeout_ms);
+        if (r < 0) {
+                r = report_transport(ctx, r);
+                goto out;
+        }
+        for (;;) {
+                r = client_recv(fd, &rep, now_monotonic_ms() + ctx->timeout_ms);
+                if (r < 0) {
+                        r = report_transport(ctx, r);
+                        break;
+                }
+                if (rep.type == PROTO_REP_END) {
+                        r = 0;
+                        break;
+                }
+                r = check_reply(ctx, &rep, (enum proto_type) expected);
+                if (r < 0)
+                        break;
+                r = cb(&rep, userdata);
+                if (r < 0)
+                        break;
+        }
+out:
+        if (fd >= 0)
+                close(fd);
+        return r;
 }
 
 static int decode_grant(const struct jitctl_ctx *ctx, const struct proto_msg *rep, struct jit_grant *g)
@@ -527,9 +609,19 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
         if (r < 0)
                 return r;
         /* The line is made from the grant, not from the reply's message:
-         * jitd's message says the same in fewer facts (no expiry, no time
-         * left), and two lines saying one thing is noise. */
+         * jitd's message mostly says the same in fewer facts (no expiry, no
+         * time left). It is shown too when it tells what the grant alone
+         * cannot: what a ticket said, that an extension waits, break-glass. */
         output_grant_summary(ctx->out, &g, reply_now(&rep));
+        {
+                const char *msg = proto_get_str(&rep, PF_MESSAGE);
+
+                if (msg && strncmp(msg, "grant ", 6) != 0 && strchr(msg, ' ')) {
+                        fputs("  ", ctx->out);
+                        output_fputs_safe(msg, ctx->out);
+                        fputc('\n', ctx->out);
+                }
+        }
         if (type != PROTO_REQ_REQUEST || a.wait == 0)
                 return 0;
         switch (g.state) {
@@ -821,7 +913,16 @@ int cmd_status(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         output_fputs_safe(user ? user : "?", ctx->out);
         if (proto_get_u64(&rep, PF_UID, &uid))
                 fprintf(ctx->out, " (uid %llu)", (unsigned long long) uid);
-        fputs("\n\n", ctx->out);
+        fputs("\n", ctx->out);
+        {
+                uint64_t overdue = 0;
+
+                /* jitd tells admins only. */
+                if (proto_get_u64(&rep, PF_COUNT, &overdue) && overdue > 0)
+                        fprintf(ctx->out, "warning: %llu break-glass review%s overdue: see jitctl review\n",
+                                (unsigned long long) overdue, overdue == 1 ? "" : "s");
+        }
+        fputs("\n", ctx->out);
 
         /* Open grants only (no PROTO_F_ALL), and only mine: approvers and
          * admins would otherwise get everyone's. */

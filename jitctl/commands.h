@@ -48,6 +48,11 @@ enum {
         CMD_L_USER  = 1 << 2,
         CMD_L_STATE = 1 << 3,
         CMD_L_JSON  = 1 << 4,
+        CMD_L_SINCE = 1 << 5,
+        CMD_L_GRANT = 1 << 6,
+        CMD_L_ACCEPT = 1 << 7,
+        CMD_L_REJECT = 1 << 8,
+        CMD_L_PROMETHEUS = 1 << 9,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -59,7 +64,9 @@ struct jitctl_args {
         const char *role, *ticket, *message, *user, *state, *service;
         uint64_t duration;      /* 0: not given */
         uint64_t wait;          /* seconds; 0: no --wait */
-        bool all, json;
+        bool all, json, accept, reject, prometheus;
+        const char *since;      /* --since as given: a duration ago ("7d") or a date (YYYY-MM-DD) */
+        int64_t grant;          /* --grant ID; 0: not given */
         int64_t id;             /* 0: not given */
         const char *pos[2];
         size_t npos;
@@ -74,6 +81,18 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
 /* A grant ID: decimal digits only, 1..INT64_MAX. -EINVAL or -ERANGE. */
 int jitctl_parse_id(const char *s, int64_t *ret);
 
+struct proto_msg;
+/* One request, one reply of the expected type; failures said on ctx->err
+ * and returned as CMD_E_*. */
+int jitctl_call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct proto_msg *rep,
+                int expected);
+/* One request, a stream of replies of the expected type closed by END; cb
+ * sees each one (a negative return stops). */
+int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int expected,
+                  int (*cb)(const struct proto_msg *m, void *userdata), void *userdata);
+/* "jitctl: ..." on ctx->err, control characters made visible. */
+void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 int cmd_request(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
@@ -86,5 +105,11 @@ int cmd_extend(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
 int cmd_break_glass(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_check(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_status(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_reload(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+/* --since: a duration ago ("7d") or a local date ("2026-11-01"). */
+int jitctl_parse_since(const char *s, int64_t now, int64_t *ret);
 
 #endif

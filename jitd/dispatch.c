@@ -35,6 +35,14 @@ static const struct handler handlers[] = {
         { PROTO_REQ_SHOW,    ACCESS_ANY,   handle_show },      /* own, or all for approvers/admins */
         { PROTO_REQ_SESSION_OPEN,  ACCESS_ROOT, handle_session_open },
         { PROTO_REQ_SESSION_CLOSE, ACCESS_ROOT, handle_session_close },
+        { PROTO_REQ_REQUEST_FOR,   ACCESS_ROOT, handle_request_for },
+        { PROTO_REQ_EXTEND,        ACCESS_ANY,   handle_extend },        /* own grant */
+        { PROTO_REQ_BREAK_GLASS,   ACCESS_ANY,   handle_break_glass },   /* the role's break_glass list */
+        { PROTO_REQ_REVIEW,        ACCESS_ADMIN, handle_review },        /* never one's own grant */
+        { PROTO_REQ_AUDIT,         ACCESS_ADMIN, handle_audit },
+        { PROTO_REQ_AUDIT_VERIFY,  ACCESS_ADMIN, handle_audit_verify },
+        { PROTO_REQ_RELOAD,        ACCESS_ADMIN, handle_reload },
+        { PROTO_REQ_REPORT,        ACCESS_ANY,   handle_report },        /* admins and approvers */
 };
 
 static const struct handler *handler_find(unsigned type)

@@ -119,11 +119,50 @@ static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, un
         return r < 0 ? r : err;
 }
 
+static int64_t now_realtime_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The evidence for time-to-revoke: from the grant's end (its expiry, or the
+ * moment it was revoked or released) to the moment its privilege was gone. */
+static void audit_teardown(struct jitd *d, const struct jit_grant *g, unsigned killed, int err)
+{
+        int64_t end = g->state == GRANT_EXPIRED && g->expires_at ? g->expires_at : g->ended_at;
+        int64_t done = now_realtime_ms();
+        json_object *det = json_object_new_object();
+        const char *text;
+        int r;
+
+        json_object_object_add(det, "end", json_object_new_int64(end));
+        json_object_object_add(det, "done_ms", json_object_new_int64(done));
+        json_object_object_add(det, "latency_ms", json_object_new_int64(done - end * 1000));
+        json_object_object_add(det, "sessions_killed", json_object_new_int64(killed));
+        json_object_object_add(det, "complete", json_object_new_boolean(err >= 0));
+        text = json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN);
+        r = store_begin(d->store);
+        if (r >= 0)
+                r = store_audit_append(d->store, done / 1000, 0, "jitd", g->id, "torn-down", text, NULL);
+        if (r >= 0)
+                r = store_commit(d->store);
+        else
+                store_rollback(d->store);
+        if (r < 0)
+                log_msg(LOG_ERR, "grant %lld: cannot audit its teardown: %s", (long long) g->id,
+                        store_last_error(d->store));
+        json_object_put(det);
+}
+
 int enforce_end(struct jitd *d, const struct jit_grant *g)
 {
         unsigned killed = 0;
         int r, ret = 0;
 
+        if (!grant_state_is_open(g->state))
+                ticketflow_note(d, g);
         r = sudoers_remove(d->config->sudoers_dir, g->id);
         if (r < 0) {
                 log_msg(LOG_ERR, "grant %lld: cannot remove %s/jit-%lld: %s", (long long) g->id,
@@ -133,6 +172,7 @@ int enforce_end(struct jitd *d, const struct jit_grant *g)
         r = end_sessions(d, g->id, grant_state_to_string(g->state), &killed);
         if (r < 0)
                 ret = r;
+        audit_teardown(d, g, killed, ret);
         if (killed)
                 log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) g->id, g->user,
                         g->role, grant_state_to_string(g->state), killed, killed == 1 ? "" : "s");

@@ -57,8 +57,10 @@ static void txn_flush_logs(struct txn *t, bool committed)
         for (size_t i = 0; i < t->n; i++) {
                 struct pending_log *l = &t->logs[i];
 
+                /* Break-glass is the emergency path: it pages somebody. */
                 if (committed)
-                        log_event(LOG_NOTICE, l->event, &l->g, l->a.uid, l->a.name, l->details);
+                        log_event(strcmp(l->event, "break-glass") == 0 ? LOG_ALERT : LOG_NOTICE, l->event, &l->g,
+                                  l->a.uid, l->a.name, l->details);
                 free(l->details);
         }
         t->n = 0;
@@ -83,9 +85,14 @@ static void details_int(json_object *o, const char *k, int64_t v)
 /* Activation writes the drop-in before the state: a grant is never active
  * without its rule. When the drop-in cannot be written the grant stays as it
  * was, the failure is audited in the same transaction, and -EAGAIN tells the
- * caller to commit that and report why (reconciliation retries later). */
-static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a, int64_t now,
-                    char *why, size_t why_size)
+ * caller to commit that and report why (reconciliation retries later).
+ *
+ * A change window (from a ticket; 0 = none) bounds the grant: it starts no
+ * earlier than win_start (scheduled until then, the drop-in's NOTBEFORE says
+ * the same) and ends no later than win_end. The clock starts at activation,
+ * not at request. -ETIME when the window is already over. */
+static int activate_window(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a,
+                           int64_t now, int64_t win_start, int64_t win_end, char *why, size_t why_size)
 {
         const struct role *r = config_find_role(d->config, g->role);
         struct jit_grant next = *g;
@@ -94,10 +101,16 @@ static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const st
 
         if (!next.approved_at)
                 next.approved_at = now;
-        next.state = GRANT_ACTIVE;
-        /* The clock starts at activation, not at request. */
-        next.starts_at = now;
-        next.expires_at = now + (int64_t) next.duration;
+        next.starts_at = win_start > now ? win_start : now;
+        next.expires_at = next.starts_at + (int64_t) next.duration;
+        if (win_end && next.expires_at > win_end)
+                next.expires_at = win_end;
+        if (next.expires_at <= next.starts_at || next.expires_at <= now) {
+                snprintf(why, why_size, "the ticket's change window is already over");
+                json_object_put(det);
+                return -ETIME;
+        }
+        next.state = next.starts_at > now ? GRANT_SCHEDULED : GRANT_ACTIVE;
         ret = r ? enforce_install(d, &next, r, why, why_size) : -ENOENT;
         if (!r)
                 snprintf(why, why_size, "role %s no longer exists", g->role);
@@ -112,7 +125,7 @@ static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const st
                 details_str(det, "approval", next.approval);
                 details_int(det, "starts_at", next.starts_at);
                 details_int(det, "expires_at", next.expires_at);
-                ret = audit(d, t, a, &next, "activated", det);
+                ret = audit(d, t, a, &next, next.state == GRANT_ACTIVE ? "activated" : "scheduled", det);
         }
         json_object_put(det);
         if (ret < 0) {
@@ -121,7 +134,31 @@ static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const st
                 return ret;
         }
         *g = next;
+        ticketflow_note(d, g);
         return 0;
+}
+
+static int activate(struct jitd *d, struct txn *t, struct jit_grant *g, const struct actor *a, int64_t now,
+                    char *why, size_t why_size)
+{
+        return activate_window(d, t, g, a, now, 0, 0, why, why_size);
+}
+
+/* A scheduled grant reaches its start: its drop-in (with NOTBEFORE) is in
+ * place since it was scheduled; only the state changes. */
+static int start_scheduled(struct jitd *d, struct txn *t, struct jit_grant *g)
+{
+        json_object *det = details_new();
+        int r;
+
+        g->state = GRANT_ACTIVE;
+        r = store_grant_update(d->store, g);
+        if (r >= 0) {
+                details_int(det, "expires_at", g->expires_at);
+                r = audit(d, t, &actor_jitd, g, "activated", det);
+        }
+        json_object_put(det);
+        return r;
 }
 
 static int commit_or_rollback(struct jitd *d, struct txn *t, int r);
@@ -187,7 +224,6 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
         json_object *det;
         int ret;
 
-        (void) r;
         ret = store_begin(d->store);
         if (ret < 0)
                 return ret;
@@ -210,7 +246,9 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
                 ret = audit(d, &t, a, g, "approved", det);
                 json_object_put(det);
         }
-        if (ret >= 0 && have >= g->approvals_needed)
+        /* With ticket approval too, the ticket has the last word: the
+         * caller asks it, and its answer activates. */
+        if (ret >= 0 && have >= g->approvals_needed && !(r->approval & APPROVAL_TICKET))
                 ret = activate(d, &t, g, a, now, why, why_size);
         return finish(d, &t, ret);
 }
@@ -310,6 +348,147 @@ static int collect_ready(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+/* Break-glass: no ticket, no approver, active at once, flagged for review.
+ * It must work with the ticket system down, so nothing here asks it. */
+int grants_break_glass(struct jitd *d, struct jit_grant *g, const struct actor *a, char *why, size_t why_size)
+{
+        struct txn t = {};
+        int64_t now = now_realtime();
+        json_object *det;
+        int ret;
+
+        g->state = GRANT_PENDING;
+        g->requested_at = now;
+        g->break_glass = true;
+        snprintf(g->review, sizeof(g->review), "pending");
+        snprintf(g->approval, sizeof(g->approval), "break-glass");
+        ret = store_begin(d->store);
+        if (ret < 0)
+                return ret;
+        ret = store_grant_insert(d->store, g);
+        if (ret >= 0) {
+                det = details_new();
+                details_str(det, "reason", g->reason);
+                details_int(det, "duration", (int64_t) g->duration);
+                ret = audit(d, &t, a, g, "break-glass", det);
+                json_object_put(det);
+        }
+        if (ret >= 0)
+                ret = activate(d, &t, g, a, now, why, why_size);
+        return finish(d, &t, ret);
+}
+
+/* A single-use grant (uses = 1) whose session closed: it ends a second from
+ * now through the normal expiry, not at once, because the process that
+ * closes the session (sudo, sshd) is itself in that session's cgroup and is
+ * still returning from close_session. */
+int grants_use_up(struct jitd *d, struct jit_grant *g, const struct actor *a)
+{
+        struct txn t = {};
+        json_object *det;
+        int64_t end = now_realtime() + 1;
+        int r;
+
+        if (g->expires_at <= end)
+                return 0;
+        r = store_begin(d->store);
+        if (r < 0)
+                return r;
+        det = details_new();
+        details_int(det, "was_until", g->expires_at);
+        g->expires_at = end;
+        r = store_grant_update(d->store, g);
+        if (r >= 0)
+                r = audit(d, &t, a, g, "used-up", det);
+        json_object_put(det);
+        r = commit_or_rollback(d, &t, r);
+        if (r >= 0)
+                grants_rearm_timer(d);
+        return r;
+}
+
+/* Settle the review of a break-glass grant. */
+int grants_review(struct jitd *d, struct jit_grant *g, bool accept, const struct actor *a, const char *note)
+{
+        struct txn t = {};
+        json_object *det;
+        int r;
+
+        snprintf(g->review, sizeof(g->review), "%s", accept ? "accepted" : "rejected");
+        r = store_begin(d->store);
+        if (r < 0)
+                return r;
+        r = store_grant_update(d->store, g);
+        if (r >= 0) {
+                det = details_new();
+                details_str(det, "decision", g->review);
+                details_str(det, "note", note);
+                r = audit(d, &t, a, g, "reviewed", det);
+                json_object_put(det);
+        }
+        r = commit_or_rollback(d, &t, r);
+        return r;
+}
+
+/* Push the end of an active grant out by duration (the caller checked the
+ * role's limits and approvals); the drop-in's NOTAFTER follows. */
+int grants_extend(struct jitd *d, struct jit_grant *g, uint64_t duration, const struct actor *a, const char *reason,
+                  char *why, size_t why_size)
+{
+        const struct role *r = config_find_role(d->config, g->role);
+        struct jit_grant next = *g;
+        struct txn t = {};
+        json_object *det;
+        int ret;
+
+        next.expires_at = g->expires_at + (int64_t) duration;
+        next.duration = g->duration + duration;
+        ret = r ? enforce_install(d, &next, r, why, why_size) : -ENOENT;
+        if (ret < 0)
+                return ret;
+        ret = store_begin(d->store);
+        if (ret >= 0)
+                ret = store_grant_update(d->store, &next);
+        if (ret >= 0) {
+                det = details_new();
+                details_str(det, "reason", reason);
+                details_int(det, "added", (int64_t) duration);
+                details_int(det, "from", g->expires_at);
+                details_int(det, "until", next.expires_at);
+                ret = audit(d, &t, a, &next, "extended", det);
+                json_object_put(det);
+        }
+        ret = commit_or_rollback(d, &t, ret);
+        if (ret < 0) {
+                /* Put the old NOTAFTER back: the database still says so. */
+                char ignored[64];
+
+                enforce_install(d, g, r, ignored, sizeof(ignored));
+                return ret;
+        }
+        *g = next;
+        grants_rearm_timer(d);
+        ticketflow_note(d, g);
+        return 0;
+}
+
+int grants_activate_window(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
+                           size_t why_size)
+{
+        struct txn t = {};
+        int r = store_begin(d->store);
+
+        if (r < 0)
+                return r;
+        r = activate_window(d, &t, g, &actor_jitd, now_realtime(), win_start, win_end, why, why_size);
+        if (r == -ETIME) {
+                store_rollback(d->store);
+                txn_flush_logs(&t, false);
+                return r;
+        }
+        return finish(d, &t, r);
+}
+
 int grants_retry_activation(struct jitd *d)
 {
         struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_PENDING) };
@@ -386,13 +565,7 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
                 if (r < 0)
                         break;
                 if (g.state == GRANT_SCHEDULED) {
-                        char why[256];
-
-                        r = activate(d, &t, &g, &actor_jitd, now, why, sizeof(why));
-                        if (r == -EAGAIN) {
-                                log_msg(LOG_ERR, "grant %lld could not start: %s", (long long) g.id, why);
-                                r = 0;
-                        }
+                        r = start_scheduled(d, &t, &g);
                         due.ids[i] = 0;
                 } else
                         r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd,

@@ -15,12 +15,16 @@
 #include "jitd.h"
 #include "teardown.h"
 
-static struct actor actor_of(const struct request *req)
+/* How long a request or approval waits for the ticket system's first answer
+ * before replying "pending" (jitctl's own timeout is 10 s). */
+#define TICKET_REPLY_WAIT_MS 5000
+
+struct actor request_actor(const struct request *req)
 {
         return (struct actor) { .uid = req->peer->uid, .name = req->peer->name };
 }
 
-static bool get_id(struct request *req, int64_t *ret)
+bool request_get_id(struct request *req, int64_t *ret)
 {
         uint64_t v;
 
@@ -43,7 +47,7 @@ static bool may_see_all(const struct request *req)
 
 /* Load a grant the peer is allowed to see. A grant the peer may not see is
  * reported as missing, so ids do not leak who holds what. */
-static bool load_grant(struct request *req, int64_t id, struct jit_grant *ret)
+bool request_load_grant(struct request *req, int64_t id, struct jit_grant *ret)
 {
         int r = store_grant_get(req->d->store, id, ret);
 
@@ -68,10 +72,24 @@ static void format_time(int64_t t, char *buf, size_t size)
                 snprintf(buf, size, "%lld", (long long) t);
 }
 
-static void reply_store_failure(struct request *req, int r, const char *what)
+void reply_store_failure(struct request *req, int r, const char *what)
 {
         log_msg(LOG_ERR, "%s: %s", what, store_last_error(req->d->store));
         reply_error(req, r == -ENOSPC ? ENOSPC : EIO, "%s failed: nothing was changed", what);
+}
+
+struct overdue_walk {
+        int64_t cutoff;
+        uint64_t n;
+};
+
+static int count_overdue(const struct jit_grant *g, void *userdata)
+{
+        struct overdue_walk *w = userdata;
+
+        if (g->break_glass && strcmp(g->review, "pending") == 0 && g->requested_at <= w->cutoff)
+                w->n++;
+        return 0;
 }
 
 void handle_ping(struct request *req)
@@ -79,6 +97,14 @@ void handle_ping(struct request *req)
         struct proto_msg m;
 
         proto_init(&m, PROTO_REP_OK);
+        /* Admins are told how many break-glass reviews are overdue. */
+        if (policy_is_admin(req->d->config, req->peer)) {
+                struct store_filter f = { .states = GRANT_STATES_ALL };
+                struct overdue_walk w = { .cutoff = now_realtime() - (int64_t) req->d->config->review_within };
+
+                if (store_grant_foreach(req->d->store, &f, count_overdue, &w) >= 0)
+                        proto_set_u64(&m, PF_COUNT, w.n);
+        }
         proto_set_str(&m, PF_VERSION, JIT_VERSION);
         proto_set_u64(&m, PF_NOW, (uint64_t) now_realtime());
         proto_set_str(&m, PF_HOST, req->d->config->host);
@@ -130,7 +156,7 @@ static const struct role *first_covering_role(const struct config *c, const stru
 }
 
 /* The user and service of a PAM request, validated; false after replying. */
-static bool pam_subject(struct request *req, const char **ret_user, const char **ret_service)
+bool request_pam_subject(struct request *req, const char **ret_user, const char **ret_service)
 {
         const char *user = proto_get_str(req->msg, PF_USER);
         const char *service = proto_get_str(req->msg, PF_SERVICE);
@@ -170,7 +196,7 @@ void handle_check(struct request *req)
         char msg[512], when[64];
         int r;
 
-        if (!pam_subject(req, &user, &service))
+        if (!request_pam_subject(req, &user, &service))
                 return;
         r = grants_for_service(req->d, user, service, &w);
         if (r < 0) {
@@ -206,6 +232,7 @@ void handle_check(struct request *req)
                                  covering->ticket == TICKET_REQUIRED ? " -t TICKET" : "");
                 proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
                 proto_set_str(&m, PF_ROLE, w.has_pending ? w.pending.role : covering->name);
+                proto_set_str(&m, PF_HOST, c->host);
         } else {
                 snprintf(msg, sizeof(msg), "%s is not covered by any role for %s on %s", user, service, c->host);
                 proto_set_u64(&m, PF_DECISION, PROTO_DECISION_IGNORE);
@@ -231,8 +258,9 @@ static int find_open(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
-/* Without -r: the only role the peer may request here. */
-static const struct role *pick_role(struct request *req)
+/* Without -r: the only role who may request here (that gates service, when
+ * one is given). */
+static const struct role *pick_role(struct request *req, const struct principal *who, const char *service)
 {
         const struct config *c = req->d->config;
         const struct role *found = NULL;
@@ -240,7 +268,8 @@ static const struct role *pick_role(struct request *req)
         size_t n = 0;
 
         for (size_t i = 0; i < c->n_roles; i++) {
-                if (!policy_eligible(&c->roles[i], req->peer, c->host, NULL, 0))
+                if (!policy_eligible(&c->roles[i], who, c->host, NULL, 0) ||
+                    (service && !policy_service_matches(&c->roles[i], service)))
                         continue;
                 found = &c->roles[i];
                 if (n++)
@@ -248,7 +277,8 @@ static const struct role *pick_role(struct request *req)
                 strncat(names, found->name, sizeof(names) - strlen(names) - 1);
         }
         if (n == 0) {
-                reply_error(req, EPERM, "%s is not eligible for any role on host %s", req->peer->name, c->host);
+                reply_error(req, EPERM, "%s is not eligible for any role on host %s%s%s", who->name, c->host,
+                            service ? " for " : "", service ? service : "");
                 return NULL;
         }
         if (n > 1) {
@@ -258,16 +288,24 @@ static const struct role *pick_role(struct request *req)
         return found;
 }
 
-void handle_request(struct request *req)
+/* A request for an elevation, from the user (request) or from pam_jit's
+ * prompt in the user's name (request-for). */
+struct new_request {
+        const struct principal *who;
+        const char *role_name, *ticket, *reason;
+        const char *service;        /* request-for: the role must gate it */
+        int reply_wait_ms;          /* how long the reply may wait for the ticket system */
+};
+
+static void request_grant(struct request *req, const struct new_request *nr)
 {
         struct jitd *d = req->d;
         const struct config *c = d->config;
-        const char *role_name = proto_get_str(req->msg, PF_ROLE);
-        const char *ticket = proto_get_str(req->msg, PF_TICKET);
-        const char *reason = proto_get_str(req->msg, PF_REASON);
-        struct store_filter f = { .user = req->peer->name, .states = GRANT_STATES_OPEN };
+        const struct principal *who = nr->who;
+        const char *role_name = nr->role_name, *ticket = nr->ticket, *reason = nr->reason;
+        struct store_filter f = { .user = who->name, .states = GRANT_STATES_OPEN };
         struct open_walk ow = {};
-        struct actor a = actor_of(req);
+        struct actor a = { .uid = who->uid, .name = who->name };
         struct jit_grant g = {};
         const struct role *r;
         uint64_t requested = 0, duration;
@@ -284,10 +322,14 @@ void handle_request(struct request *req)
                         reply_error(req, ENOENT, "no role '%s' on host %s", role_name, c->host);
                         return;
                 }
-        } else if (!(r = pick_role(req)))
+        } else if (!(r = pick_role(req, who, nr->service)))
                 return;
 
-        if (!policy_eligible(r, req->peer, c->host, why, sizeof(why))) {
+        if (nr->service && !policy_service_matches(r, nr->service)) {
+                reply_error(req, EPERM, "role %s does not gate %s", r->name, nr->service);
+                return;
+        }
+        if (!policy_eligible(r, who, c->host, why, sizeof(why))) {
                 reply_error(req, EPERM, "not eligible for role %s on host %s: %s", r->name, c->host, why);
                 return;
         }
@@ -314,9 +356,13 @@ void handle_request(struct request *req)
                 reply_error(req, -ret, "role %s: %s", r->name, why);
                 return;
         }
-        if (r->approval & APPROVAL_TICKET && (!c->ticket.provider || strcmp(c->ticket.provider, "none") == 0)) {
+        if (ticketflow_needed(r) && !d->tickets) {
                 reply_error(req, EOPNOTSUPP, "role %s needs ticket approval but no [ticket] provider is configured",
                             r->name);
+                return;
+        }
+        if (ticketflow_needed(r) && (!ticket || !ticket[0])) {
+                reply_error(req, EINVAL, "role %s is approved through its ticket: give one with -t TICKET", r->name);
                 return;
         }
         /* One open grant per user and role: a second request is almost always
@@ -333,8 +379,8 @@ void handle_request(struct request *req)
                 return;
         }
 
-        strcpy_checked(g.user, sizeof(g.user), req->peer->name);
-        g.uid = req->peer->uid;
+        strcpy_checked(g.user, sizeof(g.user), who->name);
+        g.uid = who->uid;
         strcpy_checked(g.host, sizeof(g.host), c->host);
         strcpy_checked(g.role, sizeof(g.role), r->name);
         strcpy_checked(g.ticket, sizeof(g.ticket), ticket ? ticket : "");
@@ -353,6 +399,18 @@ void handle_request(struct request *req)
                 reply_store_failure(req, ret, "storing the request");
                 return;
         }
+        if (ticketflow_needed(r)) {
+                /* Answer with what the ticket says, not a bare "pending":
+                 * the reply waits for the first lookup (a few seconds at
+                 * most; after that the grant goes on waiting without us). */
+                ret = ticketflow_check(d, &g);
+                if (ret >= 0) {
+                        ticketflow_defer(req, g.id, nr->reply_wait_ms);
+                        return;
+                }
+                log_msg(LOG_WARNING, "grant %lld: cannot look ticket %s up: %s", (long long) g.id, g.ticket,
+                        strerror(-ret));
+        }
         duration_format(g.duration, dbuf, sizeof(dbuf));
         if (g.state == GRANT_ACTIVE)
                 snprintf(msg, sizeof(msg), "grant %lld for %s is active for %s", (long long) g.id, r->name, dbuf);
@@ -360,6 +418,56 @@ void handle_request(struct request *req)
                 snprintf(msg, sizeof(msg), "grant %lld for %s is pending: needs %u approval%s", (long long) g.id,
                          r->name, g.approvals_needed, g.approvals_needed == 1 ? "" : "s");
         reply_grant(req, &g, msg);
+}
+
+void handle_request(struct request *req)
+{
+        struct new_request nr = {
+                .who = req->peer,
+                .role_name = proto_get_str(req->msg, PF_ROLE),
+                .ticket = proto_get_str(req->msg, PF_TICKET),
+                .reason = proto_get_str(req->msg, PF_REASON),
+                .reply_wait_ms = TICKET_REPLY_WAIT_MS,
+        };
+
+        request_grant(req, &nr);
+}
+
+/* pam_jit's prompt (sudo's auth phase, as root): the user typed a ticket. The
+ * reply waits for the ticket system at most as long as the module does. */
+void handle_request_for(struct request *req)
+{
+        const char *user, *service, *ticket = proto_get_str(req->msg, PF_TICKET);
+        struct principal *who = NULL;
+        struct new_request nr;
+        char reason[64];
+        uint64_t timeout = TICKET_REPLY_WAIT_MS;
+
+        if (!request_pam_subject(req, &user, &service))
+                return;
+        if (!ticket || !ticket[0]) {
+                reply_error(req, EINVAL, "a ticket is required");
+                return;
+        }
+        if (principal_from_name(user, &who) < 0) {
+                reply_error(req, ENOENT, "no user %s", user);
+                return;
+        }
+        proto_get_u64(req->msg, PF_TIMEOUT, &timeout);
+        /* Leave the module time to read the answer before its own deadline. */
+        timeout = timeout > TICKET_REPLY_WAIT_MS ? TICKET_REPLY_WAIT_MS : timeout;
+        timeout = timeout > 200 ? timeout - 150 : timeout / 2;
+        snprintf(reason, sizeof(reason), "asked for at the %s prompt", service);
+        nr = (struct new_request) {
+                .who = who,
+                .role_name = proto_get_str(req->msg, PF_ROLE),
+                .ticket = ticket,
+                .reason = reason,
+                .service = service,
+                .reply_wait_ms = (int) timeout,
+        };
+        request_grant(req, &nr);
+        principal_free(who);
 }
 
 /* Approve and deny share their checks: the grant is pending, its role still
@@ -372,11 +480,6 @@ static const struct role *approver_checks(struct request *req, struct jit_grant 
                 reply_error(req, EPERM, "you cannot %s your own request (grant %lld)", verb, (long long) g->id);
                 return NULL;
         }
-        if (g->state != GRANT_PENDING) {
-                reply_error(req, EALREADY, "grant %lld is %s, not pending", (long long) g->id,
-                            grant_state_to_string(g->state));
-                return NULL;
-        }
         r = config_find_role(req->d->config, g->role);
         if (!r) {
                 reply_error(req, ENOENT, "role %s of grant %lld no longer exists", g->role, (long long) g->id);
@@ -386,20 +489,28 @@ static const struct role *approver_checks(struct request *req, struct jit_grant 
                 reply_error(req, EPERM, "%s is not an approver for role %s", req->peer->name, r->name);
                 return NULL;
         }
+        if (g->state != GRANT_PENDING) {
+                /* An active grant may have an extension waiting. */
+                if (strcmp(verb, "approve") == 0 && extension_approve(req, g, r))
+                        return NULL;
+                reply_error(req, EALREADY, "grant %lld is %s, not pending", (long long) g->id,
+                            grant_state_to_string(g->state));
+                return NULL;
+        }
         return r;
 }
 
 void handle_approve(struct request *req)
 {
         const char *note = proto_get_str(req->msg, PF_NOTE);
-        struct actor a = actor_of(req);
+        struct actor a = request_actor(req);
         const struct role *r;
         struct jit_grant g;
         int64_t id;
         char msg[256], why[256];
         int ret;
 
-        if (!get_id(req, &id) || !load_grant(req, id, &g) || !(r = approver_checks(req, &g, "approve")))
+        if (!request_get_id(req, &id) || !request_load_grant(req, id, &g) || !(r = approver_checks(req, &g, "approve")))
                 return;
         ret = grants_approve(req->d, &g, r, &a, note, why, sizeof(why));
         if (ret == -EAGAIN) {
@@ -415,6 +526,10 @@ void handle_approve(struct request *req)
                 reply_store_failure(req, ret, "storing the approval");
                 return;
         }
+        if (g.state == GRANT_PENDING && ticketflow_needed(r) && ticketflow_check(req->d, &g) >= 0) {
+                ticketflow_defer(req, g.id, TICKET_REPLY_WAIT_MS);
+                return;
+        }
         if (g.state == GRANT_ACTIVE)
                 snprintf(msg, sizeof(msg), "grant %lld approved: active", (long long) id);
         else
@@ -425,19 +540,19 @@ void handle_approve(struct request *req)
 void handle_deny(struct request *req)
 {
         const char *note = proto_get_str(req->msg, PF_NOTE);
-        struct actor a = actor_of(req);
+        struct actor a = request_actor(req);
         struct jit_grant g;
         char reason[JIT_REASON_MAX + 1];
         int64_t id;
         int ret;
 
-        if (!get_id(req, &id))
+        if (!request_get_id(req, &id))
                 return;
         if (!note || !note[0]) {
                 reply_error(req, EINVAL, "a denial needs a note saying why");
                 return;
         }
-        if (!load_grant(req, id, &g) || !approver_checks(req, &g, "deny"))
+        if (!request_load_grant(req, id, &g) || !approver_checks(req, &g, "deny"))
                 return;
         snprintf(reason, sizeof(reason), "denied by %s: %s", req->peer->name, note);
         ret = grants_end(req->d, &g, GRANT_DENIED, &a, reason);
@@ -450,12 +565,12 @@ void handle_deny(struct request *req)
 
 void handle_cancel(struct request *req)
 {
-        struct actor a = actor_of(req);
+        struct actor a = request_actor(req);
         struct jit_grant g;
         int64_t id;
         int ret;
 
-        if (!get_id(req, &id) || !load_grant(req, id, &g))
+        if (!request_get_id(req, &id) || !request_load_grant(req, id, &g))
                 return;
         if (g.uid != req->peer->uid) {
                 reply_error(req, EPERM, "grant %lld is not yours to cancel", (long long) id);
@@ -494,13 +609,13 @@ static int collect_active(const struct jit_grant *g, void *userdata)
 
 void handle_release(struct request *req)
 {
-        struct actor a = actor_of(req);
+        struct actor a = request_actor(req);
         struct jit_grant g;
         int64_t id;
         int ret;
 
         if (proto_has(req->msg, PF_ID)) {
-                if (!get_id(req, &id) || !load_grant(req, id, &g))
+                if (!request_get_id(req, &id) || !request_load_grant(req, id, &g))
                         return;
         } else {
                 struct store_filter f = { .user = req->peer->name,
@@ -543,19 +658,19 @@ void handle_release(struct request *req)
 void handle_revoke(struct request *req)
 {
         const char *reason = proto_get_str(req->msg, PF_REASON);
-        struct actor a = actor_of(req);
+        struct actor a = request_actor(req);
         struct jit_grant g;
         char text[JIT_REASON_MAX + 1];
         int64_t id;
         int ret;
 
-        if (!get_id(req, &id))
+        if (!request_get_id(req, &id))
                 return;
         if (!reason || !reason[0]) {
                 reply_error(req, EINVAL, "a revocation needs a reason");
                 return;
         }
-        if (!load_grant(req, id, &g))
+        if (!request_load_grant(req, id, &g))
                 return;
         if (!grant_state_is_open(g.state)) {
                 reply_error(req, EALREADY, "grant %lld already ended (%s)", (long long) id,
@@ -646,7 +761,7 @@ void handle_show(struct request *req)
         struct jit_grant g;
         int64_t id;
 
-        if (!get_id(req, &id) || !load_grant(req, id, &g))
+        if (!request_get_id(req, &id) || !request_load_grant(req, id, &g))
                 return;
         reply_grant(req, &g, NULL);
 }
@@ -666,7 +781,7 @@ void handle_session_open(struct request *req)
         struct proto_msg m;
         int r;
 
-        if (!pam_subject(req, &user, &service))
+        if (!request_pam_subject(req, &user, &service))
                 return;
         r = grants_for_service(d, user, service, &w);
         if (r < 0) {
@@ -728,7 +843,7 @@ void handle_session_close(struct request *req)
         struct proto_msg m;
         int r;
 
-        if (!pam_subject(req, &user, &service))
+        if (!request_pam_subject(req, &user, &service))
                 return;
         r = store_session_find_open(d->store, req->cred.pid, &x);
         if (r == -ENOENT) {
@@ -746,6 +861,15 @@ void handle_session_close(struct request *req)
         if (r < 0) {
                 reply_store_failure(req, r, "closing the session");
                 return;
+        }
+        {
+                struct jit_grant g;
+                const struct role *role;
+
+                if (store_grant_get(d->store, x.grant_id, &g) >= 0 && g.state == GRANT_ACTIVE &&
+                    (role = config_find_role(d->config, g.role)) && role->uses == 1 &&
+                    grants_use_up(d, &g, &actor_jitd) < 0)
+                        log_msg(LOG_ERR, "grant %lld: single use, but ending it failed", (long long) g.id);
         }
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_ID, (uint64_t) x.id);

@@ -29,10 +29,17 @@ struct jitd {
         bool listen_fd_ours;        /* bound by us (unlink at exit), not socket-activated */
         int timer_fd;               /* CLOCK_REALTIME: the next grant deadline */
         int reconcile_fd;           /* CLOCK_MONOTONIC: periodic reconciliation */
+        int metrics_fd;             /* CLOCK_MONOTONIC: metrics_file every minute (when set) */
         int signal_fd;
         struct conn *conns;         /* doubly linked */
         unsigned n_conns;
         uint64_t tick;              /* bumps per request, for least-recently-used eviction */
+        uint64_t conn_serial;       /* last connection serial handed out */
+        struct ticket_engine *tickets;  /* NULL: no ticket system */
+        int ticket_poll_fd;         /* CLOCK_MONOTONIC: re-check tickets every `poll` */
+        int deferred_fd;            /* CLOCK_MONOTONIC: deadline of the oldest deferred reply */
+        struct deferred *deferred;  /* replies waiting for a ticket lookup */
+        struct lookup_ctx *lookups; /* lookups in flight (freed at shutdown if unanswered) */
         int64_t armed_deadline;     /* what timer_fd is set to; 0 = disarmed */
         int64_t warned_until;       /* grants expiring up to here were warned (warn_before) */
         bool quit;
@@ -59,6 +66,9 @@ int server_listen(struct jitd *d);
 void server_close(struct jitd *d);
 int server_accept(struct jitd *d);
 void server_conn_event(struct jitd *d, struct conn *c, uint32_t events);
+uint64_t conn_serial(const struct conn *c);
+/* NULL when that connection is gone. */
+struct conn *server_find_conn(struct jitd *d, uint64_t serial);
 /* Queue one reply on the request's connection. */
 int reply_msg(struct request *req, const struct proto_msg *m);
 int reply_error(struct request *req, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -84,10 +94,30 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
 int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
                const char *reason);
 int grants_process_deadlines(struct jitd *d, int64_t now);
+/* Break-glass: an active grant at once, flagged for review; -EAGAIN as above. */
+int grants_break_glass(struct jitd *d, struct jit_grant *g, const struct actor *a, char *why, size_t why_size);
+/* uses = 1: the grant's first session closed; it ends within a second. */
+int grants_use_up(struct jitd *d, struct jit_grant *g, const struct actor *a);
+int grants_review(struct jitd *d, struct jit_grant *g, bool accept, const struct actor *a, const char *note);
+/* Move an active grant's end out by duration; the drop-in follows. */
+int grants_extend(struct jitd *d, struct jit_grant *g, uint64_t duration, const struct actor *a, const char *reason,
+                  char *why, size_t why_size);
+/* Activate g inside a change window (0 = unbounded): scheduled when it starts
+ * later. -ETIME: the window is over; -EAGAIN: drop-in failed (audited). */
+int grants_activate_window(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
+                           size_t why_size);
 /* Activate pending grants whose approvals are complete but whose activation
  * failed earlier (reconciliation calls this). */
 int grants_retry_activation(struct jitd *d);
 int grants_rearm_timer(struct jitd *d);
+
+/* reload.c */
+/* config_load() of a file that must be root-owned and not group/world
+ * writable; every problem in e. */
+int config_load_trusted(const char *path, struct config **ret, struct config_errors *e);
+/* Re-read the config: on any error the old one stays and why lists the
+ * errors; on success why says what changed. */
+int jitd_reload(struct jitd *d, char *why, size_t size);
 
 /* enforce.c: the host side of grants. */
 bool enforce_role_needs_sudoers(const struct role *r);
@@ -97,10 +127,33 @@ int enforce_end(struct jitd *d, const struct jit_grant *g);
 void enforce_warn(struct jitd *d, const struct jit_grant *g);
 void enforce_reconcile(struct jitd *d);
 
+/* ticketflow.c: grants approved by a ticket system. */
+bool ticketflow_needed(const struct role *r);
+int ticketflow_setup(struct jitd *d, char *why, size_t size);
+void ticketflow_shutdown(struct jitd *d);
+int ticketflow_check(struct jitd *d, const struct jit_grant *g);
+/* Hold the reply to req until grant_id's ticket answers, or timeout_ms. */
+void ticketflow_defer(struct request *req, int64_t grant_id, int timeout_ms);
+/* Post the grant's new state to its ticket (comment = yes). */
+void ticketflow_note(struct jitd *d, const struct jit_grant *g);
+void ticketflow_on_engine(struct jitd *d);
+void ticketflow_on_poll(struct jitd *d);
+void ticketflow_on_deferred(struct jitd *d);
+
+/* handlers.c: helpers shared by the handler files. Each replies (an error)
+ * itself when it returns false. */
+struct actor request_actor(const struct request *req);
+bool request_get_id(struct request *req, int64_t *ret);
+/* Only grants the peer may see: others are "no grant N". */
+bool request_load_grant(struct request *req, int64_t id, struct jit_grant *ret);
+bool request_pam_subject(struct request *req, const char **ret_user, const char **ret_service);
+void reply_store_failure(struct request *req, int r, const char *what);
+
 /* handlers.c */
 void handle_ping(struct request *req);
 void handle_check(struct request *req);
 void handle_request(struct request *req);
+void handle_request_for(struct request *req);
 void handle_approve(struct request *req);
 void handle_deny(struct request *req);
 void handle_cancel(struct request *req);
@@ -110,5 +163,19 @@ void handle_list(struct request *req);
 void handle_show(struct request *req);
 void handle_session_open(struct request *req);
 void handle_session_close(struct request *req);
+
+/* governance.c */
+void handle_break_glass(struct request *req);
+void handle_review(struct request *req);
+void handle_audit(struct request *req);
+void handle_audit_verify(struct request *req);
+void handle_reload(struct request *req);
+void handle_extend(struct request *req);
+void handle_report(struct request *req);
+void governance_write_metrics(struct jitd *d);
+void governance_arm_metrics(struct jitd *d);
+/* approve on an active grant with a pending extension; true when it replied. */
+bool extension_approve(struct request *req, struct jit_grant *g, const struct role *r);
+void extension_ticket_approved(struct jitd *d, struct jit_grant *g);
 
 #endif

@@ -13,17 +13,20 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <syslog.h>
+#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "jitd.h"
 #include "sudoers.h"
 #include "teardown.h"
+#include "ticket.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
 /* Tags for the non-connection fds in epoll: their addresses are unique. */
-static const char tag_listen, tag_timer, tag_signal, tag_reconcile;
+static const char tag_listen, tag_timer, tag_signal, tag_reconcile, tag_tickets, tag_ticket_poll, tag_deferred,
+        tag_metrics;
 
 /* How often drop-ins and sessions are checked against the database. */
 #define RECONCILE_INTERVAL_SEC 120
@@ -39,58 +42,15 @@ static void usage(FILE *f)
                 JIT_DEFAULT_CONFIG);
 }
 
-/* The config decides who gets root: it must be a regular file owned by root
- * and writable by nobody else. Tests run as root, so the rule holds there too. */
-static int config_file_trusted(const char *path, char *why, size_t size)
-{
-        struct stat st;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-
-        if (fd < 0) {
-                snprintf(why, size, "%s: cannot open: %s", path, strerror(errno));
-                return -errno;
-        }
-        if (fstat(fd, &st) < 0) {
-                int r = -errno;
-
-                close(fd);
-                snprintf(why, size, "%s: cannot stat: %s", path, strerror(-r));
-                return r;
-        }
-        close(fd);
-        if (!S_ISREG(st.st_mode)) {
-                snprintf(why, size, "%s: not a regular file", path);
-                return -EINVAL;
-        }
-        if (st.st_uid != 0) {
-                snprintf(why, size, "%s: owned by uid %u, must be owned by root", path, (unsigned) st.st_uid);
-                return -EPERM;
-        }
-        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-                snprintf(why, size, "%s: writable by group or others (mode %04o); chmod go-w it", path,
-                         (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        return 0;
-}
-
 /* Load and check; on any problem print every error and return <0. */
 static int load_config(const char *path, struct config **ret)
 {
         struct config_errors e = {};
-        char why[512];
         int r;
 
-        r = config_file_trusted(path, why, sizeof(why));
-        if (r < 0) {
-                fprintf(stderr, "%s\n", why);
-                return r;
-        }
-        r = config_load(path, ret, &e);
+        r = config_load_trusted(path, ret, &e);
         for (size_t i = 0; i < e.n; i++)
                 fprintf(stderr, "%s\n", e.lines[i]);
-        if (r < 0 && e.n == 0)
-                fprintf(stderr, "%s: %s\n", path, strerror(-r));
         config_errors_clear(&e);
         return r;
 }
@@ -146,6 +106,15 @@ static int setup(struct jitd *d)
                         r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
                 return r;
         }
+        {
+                char why[512] = "";
+
+                r = ticketflow_setup(d, why, sizeof(why));
+                if (r < 0) {
+                        log_msg(LOG_ERR, "[ticket]: %s", why[0] ? why : strerror(-r));
+                        return r;
+                }
+        }
         r = teardown_new(d->config->teardown, NULL, &d->teardown);
         if (r < 0) {
                 log_msg(LOG_ERR, "teardown mechanism unavailable: %s", strerror(-r));
@@ -155,6 +124,7 @@ static int setup(struct jitd *d)
         d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
         d->reconcile_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        d->metrics_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
@@ -162,7 +132,7 @@ static int setup(struct jitd *d)
         sigprocmask(SIG_BLOCK, &mask, NULL);
         d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         signal(SIGPIPE, SIG_IGN);
-        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->reconcile_fd < 0 || d->signal_fd < 0) {
+        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->reconcile_fd < 0 || d->metrics_fd < 0 || d->signal_fd < 0) {
                 log_msg(LOG_ERR, "cannot set up the event loop: %m");
                 return -errno;
         }
@@ -175,7 +145,13 @@ static int setup(struct jitd *d)
         if ((r = epoll_add(d->epoll_fd, d->listen_fd, &tag_listen)) < 0 ||
             (r = epoll_add(d->epoll_fd, d->timer_fd, &tag_timer)) < 0 ||
             (r = epoll_add(d->epoll_fd, d->signal_fd, &tag_signal)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->reconcile_fd, &tag_reconcile)) < 0)
+            (r = epoll_add(d->epoll_fd, d->reconcile_fd, &tag_reconcile)) < 0 ||
+            (r = epoll_add(d->epoll_fd, d->deferred_fd, &tag_deferred)) < 0 ||
+            (r = epoll_add(d->epoll_fd, d->metrics_fd, &tag_metrics)) < 0)
+                return r;
+        governance_arm_metrics(d);
+        if (d->tickets && ((r = epoll_add(d->epoll_fd, ticket_engine_fd(d->tickets), &tag_tickets)) < 0 ||
+                           (r = epoll_add(d->epoll_fd, d->ticket_poll_fd, &tag_ticket_poll)) < 0))
                 return r;
         {
                 struct itimerspec its = { .it_value = { RECONCILE_INTERVAL_SEC, 0 },
@@ -189,27 +165,12 @@ static int setup(struct jitd *d)
 
 static void reload(struct jitd *d)
 {
-        struct config *c = NULL;
+        char why[2048];
 
-        if (load_config(d->config_path, &c) < 0) {
-                log_msg(LOG_ERR, "reload: %s has errors (printed above); the old configuration stays in force",
-                        d->config_path);
-                return;
-        }
-        if (strcmp(c->socket, d->config->socket) != 0 || strcmp(c->database, d->config->database) != 0)
-                log_msg(LOG_WARNING, "reload: socket and database changes take effect at the next start");
-        free(c->socket);
-        free(c->database);
-        c->socket = strdup(d->config->socket);
-        c->database = strdup(d->config->database);
-        if (!c->socket || !c->database) {
-                config_free(c);
-                log_msg(LOG_ERR, "reload: out of memory; the old configuration stays in force");
-                return;
-        }
-        config_free(d->config);
-        d->config = c;
-        log_msg(LOG_NOTICE, "configuration reloaded: %zu roles", c->n_roles);
+        if (jitd_reload(d, why, sizeof(why)) < 0)
+                log_msg(LOG_ERR, "reload refused, the old configuration stays in force: %s", why);
+        else
+                log_msg(LOG_NOTICE, "%s", why);
 }
 
 static void on_signal(struct jitd *d)
@@ -283,11 +244,26 @@ static int run(struct jitd *d)
                                 on_signal(d);
                         else if (p == &tag_reconcile)
                                 on_reconcile(d);
+                        else if (p == &tag_tickets)
+                                ticketflow_on_engine(d);
+                        else if (p == &tag_ticket_poll)
+                                ticketflow_on_poll(d);
+                        else if (p == &tag_deferred)
+                                ticketflow_on_deferred(d);
+                        else if (p == &tag_metrics) {
+                                uint64_t ticks;
+
+                                (void) !read(d->metrics_fd, &ticks, sizeof(ticks));
+                                governance_write_metrics(d);
+                        }
                         else
                                 server_conn_event(d, p, evs[i].events);
                         /* A connection freed above may still have an event
                          * later in this batch: stop and poll afresh. */
-                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen && p != &tag_reconcile)
+                        /* ...and so may a ticket answer (it replies to
+                         * waiting connections). */
+                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen && p != &tag_reconcile &&
+                            p != &tag_metrics)
                                 break;
                 }
         }
@@ -305,7 +281,9 @@ int main(int argc, char **argv)
                 { "version", no_argument,       NULL, 'V' },
                 {}
         };
-        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .reconcile_fd = -1, .signal_fd = -1 };
+        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .reconcile_fd = -1, .metrics_fd = -1,
+                          .signal_fd = -1,
+                          .ticket_poll_fd = -1, .deferred_fd = -1 };
         const char *path = JIT_DEFAULT_CONFIG;
         bool check = false;
         int c, r;
@@ -335,6 +313,12 @@ int main(int argc, char **argv)
                 config_free(d.config);
                 return 0;
         }
+        /* Once, before any thread or transfer exists (libcurl's rule). */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "jitd: cannot initialise libcurl\n");
+                config_free(d.config);
+                return EXIT_RUNTIME;
+        }
         d.config_path = strdup(path);
         r = d.config_path ? setup(&d) : -ENOMEM;
         if (r >= 0)
@@ -347,10 +331,14 @@ int main(int argc, char **argv)
                 close(d.timer_fd);
         if (d.reconcile_fd >= 0)
                 close(d.reconcile_fd);
+        if (d.metrics_fd >= 0)
+                close(d.metrics_fd);
         teardown_free(d.teardown);
+        ticketflow_shutdown(&d);
         if (d.signal_fd >= 0)
                 close(d.signal_fd);
         config_free(d.config);
         free(d.config_path);
+        curl_global_cleanup();
         return r < 0 ? EXIT_RUNTIME : 0;
 }

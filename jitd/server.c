@@ -29,6 +29,7 @@ struct frame {
 struct conn {
         struct conn *prev, *next;
         int fd;
+        uint64_t serial;            /* unique for jitd's lifetime: deferred replies find us by it */
         struct ucred cred;
         uint64_t last_used;
         struct frame *out_head, *out_tail;
@@ -216,6 +217,7 @@ int server_accept(struct jitd *d)
                         continue;
                 }
                 c->last_used = ++d->tick;
+                c->serial = ++d->conn_serial;
                 c->next = d->conns;
                 if (d->conns)
                         d->conns->prev = c;
@@ -364,4 +366,17 @@ void server_conn_event(struct jitd *d, struct conn *c, uint32_t events)
         }
         if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
                 conn_read(d, c);
+}
+
+uint64_t conn_serial(const struct conn *c)
+{
+        return c->serial;
+}
+
+struct conn *server_find_conn(struct jitd *d, uint64_t serial)
+{
+        for (struct conn *c = d->conns; c; c = c->next)
+                if (c->serial == serial)
+                        return c;
+        return NULL;
 }

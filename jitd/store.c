@@ -100,7 +100,16 @@ static const char *const migrations[] = {
         ") STRICT;"
         "CREATE INDEX sessions_grant_live ON sessions (grant_id, torn_down_at);"
         "CREATE INDEX sessions_live ON sessions (torn_down_at);"
-        "CREATE INDEX sessions_pid_open ON sessions (pid, closed_at);",
+        "CREATE INDEX sessions_pid_open ON sessions (pid, closed_at);"
+        /* At most one extension waits per grant: the user asked for more
+         * time, the role's approval has to say yes again. */
+        "CREATE TABLE extensions ("
+        "  grant_id INTEGER PRIMARY KEY REFERENCES grants (id),"
+        "  duration INTEGER NOT NULL CHECK (duration > 0),"
+        "  reason TEXT NOT NULL DEFAULT '',"
+        "  requested_at INTEGER NOT NULL,"
+        "  approvers TEXT NOT NULL DEFAULT ''"
+        ") STRICT;",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -143,6 +152,9 @@ enum stmt_id {
         STMT_AUDIT_FOREACH_GRANT_SINCE,
         STMT_AUDIT_VERIFY,
         STMT_NEXT_EXPIRY_AFTER,
+        STMT_EXT_PUT,
+        STMT_EXT_GET,
+        STMT_EXT_DEL,
         STMT_SESSION_INSERT,
         STMT_SESSION_SET_HANDLE,
         STMT_SESSION_CLOSE,
@@ -199,6 +211,12 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant AND at >= :since "
                 "ORDER BY seq",
         [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+        [STMT_EXT_PUT] =
+                "INSERT INTO extensions (grant_id, duration, reason, requested_at, approvers) "
+                "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (grant_id) DO UPDATE SET duration = ?2, reason = ?3, "
+                "requested_at = ?4, approvers = ?5",
+        [STMT_EXT_GET] = "SELECT duration, reason, requested_at, approvers FROM extensions WHERE grant_id = ?1",
+        [STMT_EXT_DEL] = "DELETE FROM extensions WHERE grant_id = ?1",
         [STMT_NEXT_EXPIRY_AFTER] =
                 "SELECT min(expires_at) FROM grants WHERE state = 'active' AND expires_at > ?1",
         [STMT_SESSION_INSERT] =
@@ -1383,4 +1401,65 @@ int store_next_expiry_after(struct store *s, int64_t after, int64_t *ret)
                 return -ENOENT;
         *ret = sqlite3_column_int64(h.st, 0);
         return 0;
+}
+
+int store_extension_put(struct store *s, const struct jit_extension *x)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (x->duration == 0 || x->duration > INT64_MAX)
+                return store_fail(s, -EINVAL, "invalid extension");
+        r = stmt_acquire(s, STMT_EXT_PUT, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, x->grant_id)) < 0 ||
+            (r = bind_int(s, h.st, 2, (int64_t) x->duration)) < 0 ||
+            (r = bind_field(s, h.st, 3, x->reason, sizeof(x->reason), "reason")) < 0 ||
+            (r = bind_int(s, h.st, 4, x->requested_at)) < 0 ||
+            (r = bind_field(s, h.st, 5, x->approvers, sizeof(x->approvers), "approvers")) < 0)
+                return r;
+        return step_done(s, h.st, "store extension");
+}
+
+int store_extension_get(struct store *s, int64_t grant_id, struct jit_extension *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        struct jit_extension x = { .grant_id = grant_id };
+        int64_t duration;
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_EXT_GET, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, grant_id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "read extension");
+        if ((r = column_int(s, h.st, 0, 1, INT64_MAX, &duration)) < 0 ||
+            (r = column_field(s, h.st, 1, x.reason, sizeof(x.reason))) < 0 ||
+            (r = column_time(s, h.st, 2, &x.requested_at)) < 0 ||
+            (r = column_field(s, h.st, 3, x.approvers, sizeof(x.approvers))) < 0)
+                return r;
+        x.duration = (uint64_t) duration;
+        *ret = x;
+        return 0;
+}
+
+int store_extension_delete(struct store *s, int64_t grant_id)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        r = stmt_acquire(s, STMT_EXT_DEL, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, grant_id);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "delete extension");
 }

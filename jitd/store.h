@@ -121,4 +121,19 @@ int store_session_torn_down(struct store *s, int64_t id, int64_t at, const char 
 int store_session_foreach_live(struct store *s, int64_t grant_id,
                                int (*cb)(const struct jit_session *x, void *userdata), void *userdata);
 
+/* An extension waiting for the role's approval. */
+struct jit_extension {
+        int64_t grant_id;
+        uint64_t duration;
+        char reason[JIT_REASON_MAX + 1];
+        int64_t requested_at;
+        char approvers[JIT_LIST_MAX + 1];       /* comma-separated, so far */
+};
+
+/* Insert or replace the grant's pending extension. */
+int store_extension_put(struct store *s, const struct jit_extension *x);
+/* -ENOENT when none waits. */
+int store_extension_get(struct store *s, int64_t grant_id, struct jit_extension *ret);
+int store_extension_delete(struct store *s, int64_t grant_id);
+
 #endif

@@ -15,6 +15,10 @@
  * Secrets: the token is read from token_file at ticket_engine_new() (root-owned,
  * not group/world readable, else -EPERM with a reason) and never appears in
  * any string this module hands back.
+ *
+ * The program calls curl_global_init() once before ticket_engine_new(), and
+ * ignores SIGPIPE: transfers run with CURLOPT_NOSIGNAL, so a TLS peer that
+ * hangs up mid-write would otherwise kill the process.
  */
 #ifndef JITD_TICKET_H
 #define JITD_TICKET_H
@@ -63,7 +67,9 @@ void ticket_engine_process(struct ticket_engine *e);
 /* Look a ticket up for user (the requester binding is checked against user
  * through `requester` and `user_map`). cb is called exactly once, later, from
  * ticket_engine_process() (never from inside this call). -EINVAL for a ticket
- * that does not match the URL-safe pattern (it is URL-encoded anyway). */
+ * that does not match the URL-safe pattern (it is URL-encoded anyway), or a
+ * user that is not a valid user name. Callbacks may call ticket_lookup(),
+ * ticket_cancel() and ticket_comment(), not ticket_engine_free(). */
 int ticket_lookup(struct ticket_engine *e, const char *ticket, const char *user, ticket_done_fn cb,
                   void *userdata);
 /* Cancel every pending callback carrying this userdata (the caller's object
@@ -72,8 +78,16 @@ void ticket_cancel(struct ticket_engine *e, void *userdata);
 
 /* Post a note to the ticket through the system's comment API when `comment =
  * yes` (fire and forget: failures are retried a few times, then logged by the
- * caller through the optional log callback). */
+ * caller through the optional log callback). With comment = no it does
+ * nothing and returns 0. -EINVAL for a ticket as ticket_lookup() refuses it,
+ * or a text with control characters other than newline and tab, or longer
+ * than 8 KiB. */
 int ticket_comment(struct ticket_engine *e, const char *ticket, const char *text);
+
+/* Optional: told once when a note is given up (after its retries, or at once
+ * for an answer that retrying cannot fix). why never holds the token. */
+typedef void (*ticket_log_fn)(void *userdata, const char *ticket, const char *why);
+void ticket_engine_set_log(struct ticket_engine *e, ticket_log_fn fn, void *userdata);
 
 /* How often to re-check (the `poll` key), seconds. */
 uint64_t ticket_engine_poll_interval(const struct ticket_engine *e);

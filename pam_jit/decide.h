@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util.h"
+
 enum decide_phase {
         DECIDE_AUTH,            /* PROTO_REQ_CHECK */
         DECIDE_ACCOUNT,         /* PROTO_REQ_CHECK */
@@ -40,6 +42,7 @@ struct decide_outcome {
         uint64_t elapsed_us;            /* time spent talking to jitd */
         bool has_message;
         char message[1025];             /* jitd's line for the user (PF_MESSAGE) */
+        char host[JIT_HOST_MAX + 1];    /* the host jitd decides for (PF_HOST of a check reply), or "" */
         char why[512];                  /* for the log: what went wrong (NO_USER, BAD_INPUT, FAIL),
                                          * or what jitd said when it answered IGNORE to a session */
 };
@@ -56,5 +59,35 @@ void decide(enum decide_phase phase, const struct decide_items *it, const char *
 
 /* "allow", "deny", ... for debug lines. */
 const char *decide_result_name(enum decide_result r);
+
+/* The `prompt` flow: after a DENY in the auth phase the user typed a ticket,
+ * and jitd is asked to request a grant in the subject's name (request-for). */
+enum request_result {
+        REQUEST_ACTIVE,         /* the grant is active now */
+        REQUEST_WAITING,        /* the grant is pending or scheduled */
+        REQUEST_REFUSED,        /* jitd said no: a grant in another state, or an error reply */
+        REQUEST_BAD_TICKET,     /* the answer is no ticket number; jitd was not asked */
+        REQUEST_BAD_INPUT,      /* a PAM item cannot be sent; jitd was not asked */
+        REQUEST_FAIL,           /* jitd unreachable, timed out, or answered nonsense */
+};
+
+struct request_outcome {
+        enum request_result result;
+        uint64_t id;                    /* the grant's id, 0 if none */
+        uint64_t elapsed_us;            /* time spent talking to jitd */
+        char line[1280];                /* the one line for the user: ACTIVE, WAITING, REFUSED, BAD_TICKET */
+        char why[512];                  /* for the log: BAD_INPUT, FAIL; for debug: REFUSED */
+};
+
+/* Ask jitd at socket_path to request a grant for subject with ticket (and
+ * role, unless NULL or ""), waiting timeout_ms at most, a budget of its own:
+ * the time the user took to type is not jitd's. jitd is told how much of it
+ * is left (PF_TIMEOUT) so that it answers "still pending" in time instead of
+ * letting the module give up. Always fills *out. */
+void decide_request_for(const struct decide_items *it, const char *subject, const char *ticket, const char *role,
+                        const char *socket_path, int timeout_ms, struct request_outcome *out);
+
+/* "active", "waiting", ... for debug lines. */
+const char *request_result_name(enum request_result r);
 
 #endif

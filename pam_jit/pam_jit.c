@@ -2,7 +2,10 @@
 /*
  * pam_jit: the PAM entry points. Each one reads its options, hands the PAM
  * items to decide() (decide.c asks jitd), and turns the outcome into a PAM
- * code, at most one syslog line and at most one line for the user.
+ * code, at most one syslog line and at most one line for the user. With
+ * the `prompt` option, a denied auth first asks for a ticket and has jitd
+ * request a grant with it (decide_request_for); the one line then tells how
+ * that went.
  *
  * Fail closed: in auth and account, anything but a clear answer from jitd is
  * PAM_PERM_DENIED. The session phase is registration for teardown, not the
@@ -14,6 +17,8 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
@@ -78,47 +83,111 @@ static void run(pam_handle_t *pamh, enum decide_phase phase, int argc, const cha
                            (unsigned long long) out->elapsed_us, out->why[0] ? " why=" : "", out->why);
 }
 
-/* auth and account: the same question, the same answer. */
-static int check_access(pam_handle_t *pamh, enum decide_phase phase, int flags, int argc, const char **argv)
+/* The one line explaining a denial. With `prompt` it is shown only when the
+ * prompt got no answer: after a ticket, the line is about the request. */
+static void say_denied(pam_handle_t *pamh, const struct decide_outcome *out)
 {
-        struct pam_jit_options o;
-        struct decide_items it;
-        struct decide_outcome out;
+        if (out->has_message)
+                (void) pam_error(pamh, "%s", out->message);
+        else
+                (void) pam_error(pamh, "pam_jit: no active elevation for %s; "
+                                 "request one with 'jitctl request'", out->subject);
+}
+
+/* auth and account: the same question, the same answer (auth may then go on
+ * to the prompt, see pam_sm_authenticate). */
+static int check_result(pam_handle_t *pamh, const struct pam_jit_options *o, const struct decide_items *it,
+                        const struct decide_outcome *out)
+{
         /* sudo calls account (and auth) with PAM_SILENT every time, and sudo
          * users are the ones who most need to learn how to request: like
-         * pam_nologin, the one line explaining a denial is shown regardless. */
-        (void) flags;
-        run(pamh, phase, argc, argv, &o, &it, &out);
-
-        switch (out.result) {
+         * pam_nologin, the one line explaining a denial is shown regardless,
+         * and so is every line of the prompt flow. */
+        switch (out->result) {
         case DECIDE_ALLOW:
                 return PAM_SUCCESS;
         case DECIDE_DENY:
-                if (out.has_message)
-                        (void) pam_error(pamh, "%s", out.message);
-                else
-                        (void) pam_error(pamh, "pam_jit: no active elevation for %s; "
-                                         "request one with 'jitctl request'", out.subject);
+                say_denied(pamh, out);
                 return PAM_PERM_DENIED;
         case DECIDE_IGNORE:
-                if (!o.strict)
+                if (!o->strict)
                         return PAM_IGNORE;
                 /* The denial is this module's choice, not jitd's: leave a trace. */
                 pam_syslog(pamh, LOG_NOTICE, "%s is not covered by any role for %s; denying (strict)",
-                           out.subject, it.service);
-                (void) pam_error(pamh, "%s", out.has_message ? out.message :
+                           out->subject, it->service);
+                (void) pam_error(pamh, "%s", out->has_message ? out->message :
                                  "pam_jit: no elevation role covers you here; access denied");
                 return PAM_PERM_DENIED;
         case DECIDE_NO_USER:
-                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out->why);
                 return PAM_USER_UNKNOWN;
         case DECIDE_BAD_INPUT:
-                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out->why);
                 (void) pam_error(pamh, "%s", MSG_REFUSED);
                 return PAM_PERM_DENIED;
         case DECIDE_FAIL:
         default:
-                pam_syslog(pamh, LOG_ERR, "%s; denying", out.why);
+                pam_syslog(pamh, LOG_ERR, "%s; denying", out->why);
+                (void) pam_error(pamh, "%s", MSG_UNAVAILABLE);
+                return PAM_PERM_DENIED;
+        }
+}
+
+/*
+ * The `prompt` flow, after a DENY in auth: ask for a ticket, have jitd
+ * request a grant with it in the subject's name, and say the outcome in one
+ * line. Only an active grant lets the user through; anything else denies, and
+ * failures of jitd fail closed as in the check.
+ */
+static int request_with_ticket(pam_handle_t *pamh, const struct pam_jit_options *o, const struct decide_items *it,
+                               const struct decide_outcome *check)
+{
+        struct request_outcome rq;
+        char *answer = NULL;
+        int r;
+
+        r = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &answer, "Ticket for elevation on %s: ",
+                       check->host[0] ? check->host : "this host");
+        if (r != PAM_SUCCESS || !answer || !*answer) {
+                /* No answer (Enter, Ctrl-D, sudo -n, no terminal): the user
+                 * did not ask for anything; the denial stands as it was. */
+                if (o->debug)
+                        pam_syslog(pamh, LOG_DEBUG, "ticket prompt: %s", r != PAM_SUCCESS ?
+                                   pam_strerror(pamh, r) : "no answer");
+                free(answer);
+                say_denied(pamh, check);
+                return PAM_PERM_DENIED;
+        }
+
+        decide_request_for(it, check->subject, answer, o->role, o->socket, o->timeout_ms, &rq);
+        /* Users used to sudo's password prompt may type a password here: it
+         * is neither logged nor left behind in freed memory. */
+        explicit_bzero(answer, strlen(answer));
+        free(answer);
+        if (o->debug)
+                pam_syslog(pamh, LOG_DEBUG, "request-for: subject=%s service=%s role=%s result=%s grant=%llu "
+                           "elapsed=%lluus%s%s", check->subject, it->service, o->role[0] ? o->role : "-",
+                           request_result_name(rq.result), (unsigned long long) rq.id,
+                           (unsigned long long) rq.elapsed_us, rq.why[0] ? " why=" : "", rq.why);
+
+        switch (rq.result) {
+        case REQUEST_ACTIVE:
+                (void) pam_info(pamh, "%s", rq.line);
+                return PAM_SUCCESS;
+        case REQUEST_WAITING:
+        case REQUEST_REFUSED:
+        case REQUEST_BAD_TICKET:
+                /* jitd's considered answer, or the user's typing: audited by
+                 * jitd or nobody's business; no log line. */
+                (void) pam_error(pamh, "%s", rq.line);
+                return PAM_PERM_DENIED;
+        case REQUEST_BAD_INPUT:
+                pam_syslog(pamh, LOG_ERR, "%s; denying", rq.why);
+                (void) pam_error(pamh, "%s", MSG_REFUSED);
+                return PAM_PERM_DENIED;
+        case REQUEST_FAIL:
+        default:
+                pam_syslog(pamh, LOG_ERR, "%s; denying", rq.why);
                 (void) pam_error(pamh, "%s", MSG_UNAVAILABLE);
                 return PAM_PERM_DENIED;
         }
@@ -152,14 +221,18 @@ static int session(pam_handle_t *pamh, enum decide_phase phase, int argc, const 
 
 int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-        /*
-         * The `prompt` option is parsed and stored but not acted on yet. The
-         * prompting flow belongs here: on DECIDE_DENY with o.prompt set, ask
-         * "Ticket for elevation on HOST: " with pam_prompt(PAM_PROMPT_ECHO_ON),
-         * send a request for the user (and o.role when set) to jitd, and decide
-         * again. Until then auth gives the same answer as account.
-         */
-        return check_access(pamh, DECIDE_AUTH, flags, argc, argv);
+        struct pam_jit_options o;
+        struct decide_items it;
+        struct decide_outcome out;
+
+        (void) flags;   /* PAM_SILENT included: see check_result */
+        run(pamh, DECIDE_AUTH, argc, argv, &o, &it, &out);
+        /* Only a user a role covers is asked: one with no role at all
+         * (IGNORE) is no business of this module, and a failure of jitd is
+         * no moment to ask for anything. */
+        if (out.result == DECIDE_DENY && o.prompt)
+                return request_with_ticket(pamh, &o, &it, &out);
+        return check_result(pamh, &o, &it, &out);
 }
 
 int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
@@ -174,7 +247,15 @@ int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-        return check_access(pamh, DECIDE_ACCOUNT, flags, argc, argv);
+        struct pam_jit_options o;
+        struct decide_items it;
+        struct decide_outcome out;
+
+        /* Never prompts, `prompt` or not: account runs even with NOPASSWD
+         * and for every gated service, where nobody may be there to answer. */
+        (void) flags;
+        run(pamh, DECIDE_ACCOUNT, argc, argv, &o, &it, &out);
+        return check_result(pamh, &o, &it, &out);
 }
 
 int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

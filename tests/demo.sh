@@ -3,7 +3,7 @@
 # users. Nothing on the host's PAM or sudoers configuration is touched.
 . "$(dirname "$0")/lib.sh"
 set +u
-if [ -t 1 ]; then B=$'\e[1m'; C=$'\e[36m'; G=$'\e[32m'; R=$'\e[31m'; Z=$'\e[0m'; else B= C= G= R= Z=; fi
+if [ -t 1 ]; then B=$'\e[1m'; C=$'\e[36m'; G=$'\e[32m'; R=$'\e[31m'; Z=$'\e[0m'; else B='' C='' G='' R='' Z=''; fi
 step() { printf '\n%s== %s%s\n' "$B" "$*" "$Z"; }
 run() {  # run USER CMD...: show and run a command as a user
         local user=$1; shift

@@ -143,6 +143,7 @@ expect() {
         else
                 ok "$desc"
         fi
+        # shellcheck disable=SC2034 # for the stories that source this file
         LAST_OUT=$out
 }
 

@@ -3,7 +3,7 @@
 # integration stories (tests/integration/*.sh), then prints one summary line:
 # "N passed, N failed". Usage: run.sh [unit|integration] [NAME-FILTER]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 what=${1:-all}
 filter=${2:-}

@@ -140,7 +140,7 @@ n=$(jc jt_carol list --all --json | python3 -c 'import json,sys; d=json.load(sys
 [ "$n" = "1 True" ] && ok "carol's list --all shows only her own grant" || not_ok "carol sees only her own" "$n"
 expect 0 "the expired grant keeps who approved it and when" '"approvers":\["jt_bob"\]' -- jc jt_dave show "$id1" --json
 audit=$(sqlite3 "$DB" "SELECT group_concat(event, ' ') FROM (SELECT event FROM audit WHERE grant_id = $id1 ORDER BY seq)")
-[ "$audit" = "requested approved activated expired" ] && ok "every state change of grant $id1 is an audit event" \
+[ "$audit" = "requested approved activated expired torn-down" ] && ok "every state change of grant $id1 is an audit event" \
         || not_ok "audit events of grant $id1" "$audit"
 
 # jitd restarts with its state.

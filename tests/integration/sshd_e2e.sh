@@ -57,6 +57,7 @@ bind_over "$T/pam-sshd" /etc/pam.d/sshd
 jitd_start || exit 1
 /usr/sbin/sshd -f "$T/sshd_config" -D -e 2>"$T/sshd.log" &
 SSHD_PID=$!
+# shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; kill "$SSHD_PID" 2>/dev/null; (exit $rc); cleanup' EXIT
 wait_for 5 bash -c "ss -ltn | grep -q ':$port '" || { echo "# sshd did not start"; cat "$T/sshd.log"; exit 1; }
 

@@ -45,6 +45,7 @@ bind_over "$T/sudoers" /etc/sudoers
 bind_over "$T/pam-sudo" /etc/pam.d/sudo
 jitd_start || exit 1
 M=$$    # markers unique to this run, so that stray processes cannot confuse it
+# shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; pkill -f "sleep 61[3-6].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
 open_sessions() { sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $1 AND closed_at IS NULL"; }
 

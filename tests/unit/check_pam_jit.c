@@ -122,31 +122,58 @@ static void log_dump(void)
 
 /* ---- conversation ----------------------------------------------------- */
 
+/* Every message the module sends, prompts included, in order. A prompt is
+ * answered with `answer`; with answer NULL the conversation fails, as sudo's
+ * does with -n or without a terminal. */
 struct conv_log {
         int n;
         int style[8];
         char text[8][1200];
+        int prompts;
+        const char *answer;
+        int answer_delay_ms;          /* how long the "user" takes to type */
 };
+
+static bool is_prompt(int style)
+{
+        return style == PAM_PROMPT_ECHO_ON || style == PAM_PROMPT_ECHO_OFF;
+}
 
 static int conv_fn(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
         struct conv_log *c = data;
+        bool fail = false;
 
         for (int i = 0; i < n; i++) {
-                /* pam_jit must never prompt in this issue. */
-                if (msg[i]->msg_style == PAM_PROMPT_ECHO_ON || msg[i]->msg_style == PAM_PROMPT_ECHO_OFF)
-                        return PAM_CONV_ERR;
                 /* pam_debug (the ignore marker) announces itself; not ours. */
                 if (msg[i]->msg_style == PAM_TEXT_INFO && strstr(msg[i]->msg, "=module_unknown"))
                         continue;
+                if (is_prompt(msg[i]->msg_style)) {
+                        c->prompts++;
+                        fail = fail || !c->answer;
+                }
                 if (c->n < (int) ELEMENTSOF(c->style)) {
                         c->style[c->n] = msg[i]->msg_style;
                         snprintf(c->text[c->n], sizeof(c->text[0]), "%s", msg[i]->msg);
                         c->n++;
                 }
         }
+        if (fail)
+                return PAM_CONV_ERR;
+        if (c->answer_delay_ms > 0) {
+                struct timespec ts = { c->answer_delay_ms / 1000, (long) (c->answer_delay_ms % 1000) * 1000000L };
+
+                nanosleep(&ts, NULL);
+        }
         *resp = calloc((size_t) n, sizeof(**resp));
-        return *resp ? PAM_SUCCESS : PAM_BUF_ERR;
+        if (!*resp)
+                return PAM_BUF_ERR;
+        for (int i = 0; i < n; i++)
+                if (is_prompt(msg[i]->msg_style)) {
+                        (*resp)[i].resp = strdup(c->answer);
+                        ck_assert_ptr_nonnull((*resp)[i].resp);
+                }
+        return PAM_SUCCESS;
 }
 
 /* ---- fake jitd -------------------------------------------------------- */
@@ -168,6 +195,27 @@ enum fake_mode {
         FAKE_HANG,            /* never answers */
 };
 
+/* How the fake answers request-for, whatever the mode for the rest. */
+enum rf_mode {
+        RF_GRANT,             /* a grant record built from struct fake_rf */
+        RF_ERROR,             /* PROTO_REP_ERROR {err, message} */
+        RF_DECISION,          /* a decision: no answer to request-for */
+        RF_GARBLED,
+        RF_CLOSE,             /* closes without a reply */
+        RF_HANG,              /* never answers */
+};
+
+struct fake_rf {
+        enum rf_mode mode;
+        int delay_ms;                 /* before answering */
+        uint64_t id;
+        char state[17];
+        uint64_t expires_at;          /* 0: absent */
+        uint64_t starts_at;           /* 0: absent */
+        uint64_t err;
+        char message[1025];           /* "": absent */
+};
+
 struct fake {
         char path[PATH_MAX];
         int lfd;
@@ -177,10 +225,15 @@ struct fake {
         enum fake_mode mode;
         uint64_t err;
         char message[1025];
+        char host[JIT_HOST_MAX + 1];  /* PF_HOST of decision replies; "": absent */
+        int delay_ms;                 /* before answering anything but request-for */
+        struct fake_rf rf;
         int requests;                 /* datagrams received */
         bool decoded;                 /* the last one decoded */
         char why[256];
         struct proto_msg last;
+        int rf_requests;              /* request-for messages received */
+        struct proto_msg rf_last;     /* the last of them */
 };
 
 static int wait_readable(struct fake *f, int fd)
@@ -199,6 +252,29 @@ static int wait_readable(struct fake *f, int fd)
         }
 }
 
+/* Sleep, but wake up for fake_stop. */
+static void fake_sleep(struct fake *f, int ms)
+{
+        struct pollfd p = { .fd = f->stop[0], .events = POLLIN };
+        int64_t end = now_monotonic_ms() + ms;
+
+        for (int64_t left = ms; left > 0; left = end - now_monotonic_ms()) {
+                int n = poll(&p, 1, (int) left);
+
+                if (n > 0 || (n < 0 && errno != EINTR))
+                        return;
+        }
+}
+
+/* Until the client gives up and hangs up, or the test ends. */
+static void fake_hang(struct fake *f, int cfd)
+{
+        uint8_t buf[64];
+
+        while (wait_readable(f, cfd) == 0 && recv(cfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+                ;
+}
+
 static void fake_reply(int fd, const struct proto_msg *m, int damage)
 {
         uint8_t buf[PROTO_MAX_FRAME];
@@ -212,11 +288,65 @@ static void fake_reply(int fd, const struct proto_msg *m, int damage)
         (void) send(fd, buf, len, MSG_NOSIGNAL);
 }
 
+/* request-for: what jitd's handler would answer, from f->rf. The grant
+ * echoes the role and ticket it was asked for, as jitd's does. */
+static void fake_serve_request_for(struct fake *f, int cfd, const struct proto_msg *req)
+{
+        struct proto_msg m;
+        struct fake_rf rf;
+        const char *role = proto_get_str(req, PF_ROLE);
+
+        pthread_mutex_lock(&f->lock);
+        rf = f->rf;
+        pthread_mutex_unlock(&f->lock);
+        fake_sleep(f, rf.delay_ms);
+
+        switch (rf.mode) {
+        case RF_GRANT:
+                proto_init(&m, PROTO_REP_GRANT);
+                proto_set_u64(&m, PF_ID, rf.id);
+                proto_set_str(&m, PF_USER, proto_get_str(req, PF_USER));
+                proto_set_str(&m, PF_ROLE, role ? role : "web-admin");
+                proto_set_str(&m, PF_TICKET, proto_get_str(req, PF_TICKET));
+                proto_set_str(&m, PF_STATE, rf.state);
+                if (rf.expires_at)
+                        proto_set_u64(&m, PF_EXPIRES_AT, rf.expires_at);
+                if (rf.starts_at)
+                        proto_set_u64(&m, PF_STARTS_AT, rf.starts_at);
+                if (rf.message[0])
+                        proto_set_str(&m, PF_MESSAGE, rf.message);
+                fake_reply(cfd, &m, 0);
+                break;
+        case RF_ERROR:
+                proto_init(&m, PROTO_REP_ERROR);
+                proto_set_u64(&m, PF_ERRNO, rf.err);
+                if (rf.message[0])
+                        proto_set_str(&m, PF_MESSAGE, rf.message);
+                fake_reply(cfd, &m, 0);
+                break;
+        case RF_DECISION:
+                proto_init(&m, PROTO_REP_DECISION);
+                proto_set_u64(&m, PF_DECISION, PROTO_DECISION_ALLOW);
+                fake_reply(cfd, &m, 0);
+                break;
+        case RF_GARBLED:
+                (void) send(cfd, "HTTP/1.0 200 OK\r\n\r\nallow", 24, MSG_NOSIGNAL);
+                break;
+        case RF_CLOSE:
+                break;
+        case RF_HANG:
+                fake_hang(f, cfd);
+                break;
+        }
+}
+
 static void fake_serve(struct fake *f, int cfd)
 {
         uint8_t buf[PROTO_MAX_FRAME + 1];
         struct proto_msg m;
         enum fake_mode mode;
+        bool request_for;
+        int delay_ms;
         ssize_t n;
 
         if (wait_readable(f, cfd) < 0)
@@ -227,9 +357,20 @@ static void fake_serve(struct fake *f, int cfd)
         pthread_mutex_lock(&f->lock);
         f->requests++;
         f->decoded = proto_decode(buf, (size_t) n, &f->last, f->why, sizeof(f->why)) == 0;
+        request_for = f->decoded && f->last.type == PROTO_REQ_REQUEST_FOR;
+        if (request_for) {
+                f->rf_requests++;
+                f->rf_last = f->last;
+        }
         mode = f->mode;
+        delay_ms = f->delay_ms;
         pthread_mutex_unlock(&f->lock);
 
+        if (request_for) {
+                fake_serve_request_for(f, cfd, &f->rf_last);
+                return;
+        }
+        fake_sleep(f, delay_ms);
         switch (mode) {
         case FAKE_ALLOW:
         case FAKE_BAD_VERSION:
@@ -244,6 +385,8 @@ static void fake_serve(struct fake *f, int cfd)
                 proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
                 if (f->message[0])
                         proto_set_str(&m, PF_MESSAGE, f->message);
+                if (f->host[0])
+                        proto_set_str(&m, PF_HOST, f->host);
                 fake_reply(cfd, &m, 0);
                 break;
         case FAKE_IGNORE:
@@ -284,9 +427,7 @@ static void fake_serve(struct fake *f, int cfd)
         case FAKE_NONE:
                 break;
         case FAKE_HANG:
-                /* Until the client gives up and hangs up, or the test ends. */
-                while (wait_readable(f, cfd) == 0 && recv(cfd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
-                        ;
+                fake_hang(f, cfd);
                 break;
         }
 }
@@ -347,6 +488,63 @@ static void fake_set(struct fake *f, enum fake_mode mode, uint64_t err, const ch
         f->err = err;
         snprintf(f->message, sizeof(f->message), "%s", message ? message : "");
         pthread_mutex_unlock(&f->lock);
+}
+
+/* The grant the fake answers request-for with. */
+static void fake_set_grant(struct fake *f, uint64_t id, const char *state, uint64_t expires_at,
+                           const char *message)
+{
+        pthread_mutex_lock(&f->lock);
+        f->rf.mode = RF_GRANT;
+        f->rf.id = id;
+        snprintf(f->rf.state, sizeof(f->rf.state), "%s", state ? state : "");
+        f->rf.expires_at = expires_at;
+        snprintf(f->rf.message, sizeof(f->rf.message), "%s", message ? message : "");
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void fake_set_rf(struct fake *f, enum rf_mode mode, uint64_t err, const char *message)
+{
+        pthread_mutex_lock(&f->lock);
+        f->rf.mode = mode;
+        f->rf.err = err;
+        snprintf(f->rf.message, sizeof(f->rf.message), "%s", message ? message : "");
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void fake_set_starts(struct fake *f, uint64_t starts_at)
+{
+        pthread_mutex_lock(&f->lock);
+        f->rf.starts_at = starts_at;
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void fake_set_host(struct fake *f, const char *host)
+{
+        pthread_mutex_lock(&f->lock);
+        snprintf(f->host, sizeof(f->host), "%s", host ? host : "");
+        pthread_mutex_unlock(&f->lock);
+}
+
+static void fake_set_delays(struct fake *f, int check_ms, int request_for_ms)
+{
+        pthread_mutex_lock(&f->lock);
+        f->delay_ms = check_ms;
+        f->rf.delay_ms = request_for_ms;
+        pthread_mutex_unlock(&f->lock);
+}
+
+/* A copy of the last request-for the fake received, and how many so far. */
+static int fake_last_rf(struct fake *f, struct proto_msg *ret)
+{
+        int n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->rf_requests;
+        if (n > 0 && ret)
+                *ret = f->rf_last;
+        pthread_mutex_unlock(&f->lock);
+        return n;
 }
 
 /* A copy of what the fake received last, and how many datagrams so far. */
@@ -607,7 +805,8 @@ START_TEST(test_authenticate_same_as_account)
         struct t t;
 
         t_init(&t, FAKE_ALLOW);
-        t_start(&t, "jit-test", "alice", "prompt role=web-admin");
+        t_start(&t, "jit-test", "alice", "role=web-admin");
+        t.conv.answer = "CHG1234";      /* would be taken if asked; must not be */
         ck_assert_pam(seen(pam_authenticate(t.pamh, 0)), PAM_SUCCESS);
         fake_set(t.fake, FAKE_DENY, 0, "request one");
         ck_assert_pam(seen(pam_authenticate(t.pamh, 0)), PAM_PERM_DENIED);
@@ -617,6 +816,9 @@ START_TEST(test_authenticate_same_as_account)
         fake_set(t.fake, FAKE_GARBLED, 0, NULL);
         ck_assert_pam(seen(pam_authenticate(t.pamh, 0)), PAM_PERM_DENIED);
         ck_assert_int_eq(log_count(), 1);
+        /* Without `prompt`, auth never asks. */
+        ck_assert_int_eq(t.conv.prompts, 0);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
         t_done(&t);
 }
 END_TEST
@@ -968,6 +1170,420 @@ START_TEST(test_session_results)
 }
 END_TEST
 
+/* ---- the ticket prompt (auth with `prompt`) --------------------------- */
+
+#define DENIAL "no active grant for web-admin; run: jitctl request -r web-admin -t TICKET"
+#define NOT_A_TICKET "pam_jit: that is not a ticket number"
+
+/* sudo's auth phase with `prompt`: jitd denies (a role covers alice, no
+ * grant), and the "user" will answer the prompt with `answer`. */
+static void prompt_init(struct t *t, const char *args, const char *answer)
+{
+        char text[256];
+
+        t_init(t, FAKE_DENY);
+        fake_set(t->fake, FAKE_DENY, 0, DENIAL);
+        fake_set_host(t->fake, "web01.example.org");
+        xfmt(text, sizeof(text), "prompt %s", args ? args : "");
+        t_start(t, "sudo", "alice", text);
+        t->conv.answer = answer;
+}
+
+static int authenticate(struct t *t)
+{
+        /* sudo always passes PAM_SILENT: nothing may depend on it. */
+        return seen(pam_authenticate(t->pamh, PAM_SILENT));
+}
+
+/* The prompt came first, then exactly one line of the given style. */
+static void assert_prompt_then(struct t *t, const char *host, int style, const char *text)
+{
+        char want[300];
+
+        if (t->conv.n != 2)
+                for (int i = 0; i < t->conv.n; i++)
+                        fprintf(stderr, "  conv[%d] %d %s\n", i, t->conv.style[i], t->conv.text[i]);
+        ck_assert_int_eq(t->conv.n, 2);
+        ck_assert_int_eq(t->conv.prompts, 1);
+        ck_assert_int_eq(t->conv.style[0], PAM_PROMPT_ECHO_ON);
+        xfmt(want, sizeof(want), "Ticket for elevation on %s: ", host);
+        ck_assert_str_eq(t->conv.text[0], want);
+        ck_assert_int_eq(t->conv.style[1], style);
+        ck_assert_str_eq(t->conv.text[1], text);
+}
+
+/* What the module prints for a time: HH:MM local, the date first when it is
+ * not today. Computed here the same way so the test holds across midnight. */
+static void local_hhmm(uint64_t t, char *buf, size_t size)
+{
+        time_t when = (time_t) t, now = time(NULL);
+        struct tm tw, tn;
+
+        ck_assert_ptr_nonnull(localtime_r(&when, &tw));
+        ck_assert_ptr_nonnull(localtime_r(&now, &tn));
+        ck_assert_uint_gt(strftime(buf, size, tw.tm_year == tn.tm_year && tw.tm_yday == tn.tm_yday ?
+                                   "%H:%M" : "%Y-%m-%d %H:%M", &tw), 0);
+}
+
+START_TEST(test_prompt_active)
+{
+        struct t t;
+        struct proto_msg m;
+        uint64_t expires = (uint64_t) now_realtime() + 3600, timeout = 0;
+        char when[32], want[256];
+
+        prompt_init(&t, "role=web-admin", "CHG1234");
+        set_item(&t, PAM_TTY, "/dev/pts/4");
+        set_item(&t, PAM_RHOST, "192.0.2.9");
+        fake_set_grant(t.fake, 42, "active", expires, "ticket CHG1234 is approved: grant active");
+        ck_assert_pam(authenticate(&t), PAM_SUCCESS);
+
+        local_hhmm(expires, when, sizeof(when));
+        xfmt(want, sizeof(want), "pam_jit: grant 42 for web-admin is active until %s (ticket CHG1234)", when);
+        assert_prompt_then(&t, "web01.example.org", PAM_TEXT_INFO, want);
+
+        /* The check, then the request-for with everything jitd needs. */
+        ck_assert_int_eq(fake_last(t.fake, NULL), 2);
+        ck_assert_int_eq(fake_last_rf(t.fake, &m), 1);
+        ck_assert_uint_eq(m.type, PROTO_REQ_REQUEST_FOR);
+        ck_assert_str_eq(proto_get_str(&m, PF_USER), "alice");
+        ck_assert_str_eq(proto_get_str(&m, PF_SERVICE), "sudo");
+        ck_assert_str_eq(proto_get_str(&m, PF_TICKET), "CHG1234");
+        ck_assert_str_eq(proto_get_str(&m, PF_ROLE), "web-admin");
+        ck_assert_str_eq(proto_get_str(&m, PF_TTY), "/dev/pts/4");
+        ck_assert_str_eq(proto_get_str(&m, PF_RHOST), "192.0.2.9");
+        /* What is left of the module's budget once connected. */
+        ck_assert(proto_get_u64(&m, PF_TIMEOUT, &timeout));
+        ck_assert_uint_le(timeout, TIMEOUT_MS);
+        ck_assert_uint_ge(timeout, TIMEOUT_MS - 100);
+        /* A grant is jitd's business and audited there. */
+        ck_assert_int_eq(log_count(), 0);
+        t_done(&t);
+}
+END_TEST
+
+/* No host in the decision (an older jitd), no role option, no expiry. */
+START_TEST(test_prompt_defaults)
+{
+        struct t t;
+        struct proto_msg m;
+
+        prompt_init(&t, NULL, "INC-7");
+        fake_set_host(t.fake, NULL);
+        fake_set_grant(t.fake, 3, "active", 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_SUCCESS);
+        assert_prompt_then(&t, "this host", PAM_TEXT_INFO, "pam_jit: grant 3 for web-admin is active (ticket INC-7)");
+        ck_assert_int_eq(fake_last_rf(t.fake, &m), 1);
+        ck_assert(!proto_has(&m, PF_ROLE));     /* jitd picks the user's only role */
+        ck_assert(!proto_has(&m, PF_TTY));
+        ck_assert(!proto_has(&m, PF_RHOST));
+        t_done(&t);
+}
+END_TEST
+
+/* A host name that is no host name is not shown. */
+START_TEST(test_prompt_odd_host)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "");
+        fake_set_host(t.fake, "web01 (production)");
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "this host", PAM_ERROR_MSG, DENIAL);
+        t_done(&t);
+}
+END_TEST
+
+/* Every state but active denies, with one line saying why. */
+static void prompt_waiting(const char *state, uint64_t starts_at, const char *message, const char *want)
+{
+        struct t t;
+
+        prompt_init(&t, "role=web-admin", "CHG1");
+        fake_set_grant(t.fake, 7, state, 0, message);
+        fake_set_starts(t.fake, starts_at);
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG, want);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 1);
+        ck_assert_int_eq(log_count(), 0);
+        t_done(&t);
+}
+
+START_TEST(test_prompt_pending)
+{
+        prompt_waiting("pending", 0, "ticket CHG1 is In Progress: waiting for it to be approved",
+                       "pam_jit: grant 7 is pending: ticket CHG1 is In Progress: waiting for it to be approved");
+        /* jitd's line names the grant already: not twice. */
+        prompt_waiting("pending", 0, "grant 7 for web-admin is pending: needs 1 approval",
+                       "pam_jit: grant 7 for web-admin is pending: needs 1 approval");
+        prompt_waiting("pending", 0, NULL, "pam_jit: grant 7 is pending; follow it with 'jitctl show 7'");
+}
+END_TEST
+
+START_TEST(test_prompt_scheduled)
+{
+        uint64_t starts = (uint64_t) now_realtime() + 1800;
+        char when[32], want[128];
+
+        prompt_waiting("scheduled", starts, "ticket CHG1 is approved: grant scheduled",
+                       "pam_jit: grant 7 is scheduled: ticket CHG1 is approved: grant scheduled");
+        local_hhmm(starts, when, sizeof(when));
+        xfmt(want, sizeof(want), "pam_jit: grant 7 is scheduled to start at %s", when);
+        prompt_waiting("scheduled", starts, NULL, want);
+}
+END_TEST
+
+START_TEST(test_prompt_denied_state)
+{
+        prompt_waiting("denied", 0, "ticket CHG1: Closed", "pam_jit: grant 7 is denied: ticket CHG1: Closed");
+        prompt_waiting("expired", 0, NULL, "pam_jit: grant 7 is expired");
+}
+END_TEST
+
+START_TEST(test_prompt_error_reply)
+{
+        struct t t;
+
+        prompt_init(&t, "role=web-admin", "CHG1");
+        fake_set_rf(t.fake, RF_ERROR, EPERM, "alice may not request web-admin on web01");
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG,
+                           "pam_jit: alice may not request web-admin on web01");
+        /* jitd's answer, audited there: not the log's. */
+        ck_assert_int_eq(log_count(), 0);
+
+        t.conv.n = t.conv.prompts = 0;
+        fake_set_rf(t.fake, RF_ERROR, ENOENT, NULL);
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG,
+                           "pam_jit: elevation request refused: No such file or directory");
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 2);
+        t_done(&t);
+}
+END_TEST
+
+/* Enter on an empty line, or no answer at all (sudo -n, no terminal): the
+ * denial stands as the check gave it, and jitd is not asked for anything. */
+START_TEST(test_prompt_no_answer)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "");
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG, DENIAL);
+
+        t.conv.n = t.conv.prompts = 0;
+        t.conv.answer = NULL;
+        ck_assert_int_eq(log_count(), 0);
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG, DENIAL);
+        /* libpam's own pam_prompt says so; the module adds nothing. */
+        assert_one_log("conversation failed");
+
+        ck_assert_int_eq(fake_last(t.fake, NULL), 2);   /* two checks */
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
+        t_done(&t);
+}
+END_TEST
+
+/* Anything but a ticket number is refused here, before jitd, and is not
+ * echoed (a user used to sudo may type a password). */
+START_TEST(test_prompt_bad_ticket)
+{
+        static const char *const bad[] = {
+                "CHG 1234", "CHG1234;id", "CHG1\n", "CHG1\nJan 1 fake: root", " CHG1", "CHG1 ", "-CHG1",
+                "$(id)", "CHG1`id`", "CHG1|id", "../../etc/passwd?x=1", "CHG1&x=1", "tic\x7fket", "CHG1\t",
+                "hunter2!", "\xc3\xa9t\xc3\xa9", NULL /* JIT_TICKET_MAX + 1 characters */,
+        };
+        char longest[JIT_TICKET_MAX + 2];
+        struct t t;
+
+        memset(longest, 'A', sizeof(longest) - 1);
+        longest[sizeof(longest) - 1] = '\0';
+        prompt_init(&t, NULL, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                t.conv.n = t.conv.prompts = 0;
+                t.conv.answer = bad[i] ? bad[i] : longest;
+                ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+                ck_assert_int_eq(t.conv.n, 2);
+                ck_assert_int_eq(t.conv.style[1], PAM_ERROR_MSG);
+                ck_assert_msg(strncmp(t.conv.text[1], NOT_A_TICKET, strlen(NOT_A_TICKET)) == 0,
+                              "answer %zu: %s", i, t.conv.text[1]);
+                ck_assert_ptr_null(strstr(t.conv.text[1], t.conv.answer));
+                ck_assert_ptr_null(strchr(t.conv.text[1], '\n'));
+        }
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
+        ck_assert_int_eq(log_count(), 0);
+
+        /* The longest ticket that is one still goes. */
+        t.conv.n = t.conv.prompts = 0;
+        longest[JIT_TICKET_MAX] = '\0';
+        t.conv.answer = longest;
+        fake_set_grant(t.fake, 9, "pending", 0, "waiting");
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        ck_assert_str_eq(t.conv.text[1], "pam_jit: grant 9 is pending: waiting");
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 1);
+        t_done(&t);
+}
+END_TEST
+
+/* jitd hangs on the request: denied within the module's timeout. */
+START_TEST(test_prompt_hang)
+{
+        struct t t;
+        int64_t start, took;
+
+        prompt_init(&t, NULL, "CHG1");
+        fake_set_rf(t.fake, RF_HANG, 0, NULL);
+        start = now_monotonic_ms();
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        took = now_monotonic_ms() - start;
+        ck_assert_int_ge(took, TIMEOUT_MS - 10);
+        ck_assert_int_lt(took, TIMEOUT_MS + 300);
+        assert_one_log("did not answer within 300 ms; denying");
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG, UNAVAILABLE);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 1);
+        t_done(&t);
+}
+END_TEST
+
+/* The check and the request each get the whole timeout, and the user's
+ * typing counts against neither: 200 + (typing 400) + 200 ms passes a
+ * 300 ms timeout. */
+START_TEST(test_prompt_fresh_budget)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "CHG1");
+        t.conv.answer_delay_ms = 400;
+        fake_set_delays(t.fake, 200, 200);
+        fake_set_grant(t.fake, 5, "active", 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_SUCCESS);
+        assert_prompt_then(&t, "web01.example.org", PAM_TEXT_INFO,
+                           "pam_jit: grant 5 for web-admin is active (ticket CHG1)");
+        ck_assert_int_eq(log_count(), 0);
+        t_done(&t);
+}
+END_TEST
+
+/* Anything but a grant or an error from jitd: fail closed, one log line. */
+static void prompt_fail_closed(enum rf_mode mode, uint64_t id, const char *state, const char *why)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "CHG1");
+        if (mode == RF_GRANT)
+                fake_set_grant(t.fake, id, state, 0, NULL);
+        else
+                fake_set_rf(t.fake, mode, 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        assert_one_log(why);
+        ck_assert_ptr_nonnull(log_find("; denying"));
+        assert_prompt_then(&t, "web01.example.org", PAM_ERROR_MSG, UNAVAILABLE);
+        t_done(&t);
+}
+
+START_TEST(test_prompt_fail_closed)
+{
+        prompt_fail_closed(RF_GARBLED, 0, NULL, "not a jitd protocol version 1 message");
+        prompt_fail_closed(RF_CLOSE, 0, NULL, "closed the connection without a reply");
+        prompt_fail_closed(RF_DECISION, 0, NULL, "request-for request with an unexpected 'decision'");
+        prompt_fail_closed(RF_GRANT, 0, "active", "carries no grant id or state");
+        prompt_fail_closed(RF_GRANT, 4, "", "carries no grant id or state");
+}
+END_TEST
+
+/* jitd went away between the check and the request. */
+START_TEST(test_prompt_jitd_gone)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "CHG1");
+        t.conv.answer_delay_ms = 1;
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);       /* warm: the fake answers */
+        fake_stop(t.fake);
+        t.fake = NULL;
+        logs.n = 0;
+        t.conv.n = t.conv.prompts = 0;
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        /* No check answer, so no prompt at all. */
+        ck_assert_int_eq(t.conv.prompts, 0);
+        assert_one_log("unreachable");
+        assert_one_error_msg(&t, UNAVAILABLE);
+        t_done(&t);
+}
+END_TEST
+
+/* No role covers the user: not this module's business, nothing asked. */
+START_TEST(test_prompt_not_for_ignore)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "CHG1");
+        fake_set(t.fake, FAKE_IGNORE, 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_IGNORE);
+        ck_assert_int_eq(t.conv.prompts, 0);
+        ck_assert_int_eq(t.conv.n, 0);
+        t_end_pam(&t);
+
+        t_start(&t, "sudo", "alice", "prompt strict");
+        ck_assert_pam(authenticate(&t), PAM_PERM_DENIED);
+        ck_assert_int_eq(t.conv.prompts, 0);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
+        t_done(&t);
+}
+END_TEST
+
+/* An active grant: nothing to ask. */
+START_TEST(test_prompt_not_for_allow)
+{
+        struct t t;
+
+        prompt_init(&t, NULL, "CHG1");
+        fake_set(t.fake, FAKE_ALLOW, 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_SUCCESS);
+        ck_assert_int_eq(t.conv.n, 0);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
+        t_done(&t);
+}
+END_TEST
+
+/* account runs for every gated service, NOPASSWD included: it never asks. */
+START_TEST(test_prompt_never_in_account)
+{
+        struct t t;
+
+        prompt_init(&t, "role=web-admin", "CHG1");
+        fake_set_grant(t.fake, 1, "active", 0, NULL);
+        ck_assert_pam(account(&t, PAM_SILENT), PAM_PERM_DENIED);
+        assert_one_error_msg(&t, DENIAL);
+        ck_assert_int_eq(t.conv.prompts, 0);
+        ck_assert_int_eq(fake_last_rf(t.fake, NULL), 0);
+        t_done(&t);
+}
+END_TEST
+
+START_TEST(test_prompt_debug_line)
+{
+        struct t t;
+        const struct log_line *l;
+
+        prompt_init(&t, "debug role=web-admin", "CHG1234");
+        fake_set_grant(t.fake, 42, "active", 0, NULL);
+        ck_assert_pam(authenticate(&t), PAM_SUCCESS);
+        ck_assert_int_eq(log_count(), 0);
+        l = log_find("request-for: subject=alice service=sudo role=web-admin result=active grant=42 elapsed=");
+        if (!l)
+                log_dump();
+        ck_assert_ptr_nonnull(l);
+        ck_assert_int_eq(l->prio, LOG_DEBUG);
+        /* What the user typed stays out of the log, debug or not. */
+        for (int i = 0; i < logs.n; i++)
+                ck_assert_ptr_null(strstr(logs.line[i].text, "CHG1234"));
+        t_done(&t);
+}
+END_TEST
+
 /* ---- options ---------------------------------------------------------- */
 
 START_TEST(test_unknown_option_and_bad_value)
@@ -1129,6 +1745,9 @@ START_TEST(test_no_fd_leak)
                 FAKE_ALLOW, FAKE_DENY, FAKE_IGNORE, FAKE_ERROR, FAKE_GARBLED, FAKE_BAD_VERSION,
                 FAKE_TRUNCATED, FAKE_WRONG_TYPE, FAKE_CLOSE, FAKE_HANG, FAKE_OK,
         };
+        static const enum rf_mode rf_modes[] = {
+                RF_GRANT, RF_GRANT, RF_ERROR, RF_DECISION, RF_GARBLED, RF_CLOSE, RF_HANG, RF_GRANT,
+        };
         struct t t;
         char dead[160];
         int before, after;
@@ -1148,6 +1767,20 @@ START_TEST(test_no_fd_leak)
                 (void) pam_open_session(t.pamh, 0);
                 (void) pam_close_session(t.pamh, 0);
         }
+        t_end_pam(&t);
+
+        /* The prompt flow, every way the request can end. */
+        fake_set(t.fake, FAKE_DENY, 0, "x");
+        t_start(&t, "sudo", "alice", "timeout=50 prompt role=web-admin");
+        for (size_t i = 0; i < ELEMENTSOF(rf_modes); i++) {
+                t.conv.answer = i % 3 == 2 ? "bad ticket" : "CHG1";
+                fake_set_rf(t.fake, rf_modes[i], EPERM, "x");
+                if (rf_modes[i] == RF_GRANT)
+                        fake_set_grant(t.fake, 1, i % 2 ? "active" : "pending", 0, NULL);
+                (void) pam_authenticate(t.pamh, PAM_SILENT);
+        }
+        t.conv.answer = NULL;
+        (void) pam_authenticate(t.pamh, PAM_SILENT);
         t_end_pam(&t);
         fake_stop(t.fake);
         t.fake = NULL;
@@ -1242,6 +1875,27 @@ static Suite *pam_jit_suite(void)
         tcase_add_test(tc, test_sudo_session_without_ruser);
         tcase_add_test(tc, test_sshd_session_subject_is_user);
         tcase_add_test(tc, test_session_results);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("prompt");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_prompt_active);
+        tcase_add_test(tc, test_prompt_defaults);
+        tcase_add_test(tc, test_prompt_odd_host);
+        tcase_add_test(tc, test_prompt_pending);
+        tcase_add_test(tc, test_prompt_scheduled);
+        tcase_add_test(tc, test_prompt_denied_state);
+        tcase_add_test(tc, test_prompt_error_reply);
+        tcase_add_test(tc, test_prompt_no_answer);
+        tcase_add_test(tc, test_prompt_bad_ticket);
+        tcase_add_test(tc, test_prompt_hang);
+        tcase_add_test(tc, test_prompt_fresh_budget);
+        tcase_add_test(tc, test_prompt_fail_closed);
+        tcase_add_test(tc, test_prompt_jitd_gone);
+        tcase_add_test(tc, test_prompt_not_for_ignore);
+        tcase_add_test(tc, test_prompt_not_for_allow);
+        tcase_add_test(tc, test_prompt_never_in_account);
+        tcase_add_test(tc, test_prompt_debug_line);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("options");

@@ -1316,7 +1316,7 @@ START_TEST(test_migrate_from_v1)
 
         store_free(s);
         db = raw_open();
-        raw_exec(db, "DROP TABLE sessions; PRAGMA user_version = 1");
+        raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; PRAGMA user_version = 1");
         sqlite3_close(db);
 
         s = open_store();

@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# make bench: every figure of BENCHMARKS.md, measured in one run on this
+# machine, each beside what it is compared with (alternating where both run
+# in the same process), then one table on stdout and BENCHMARKS.md written.
+#
+#   1 decision latency   CHECK round trips (what pam_jit sends) against jitd
+#                        with 1k and 100k grants, 1 and 8 clients, beside a
+#                        bare SOCK_SEQPACKET echo server (the floor)
+#   2 sudo overhead      real `sudo -n true` with pam_jit, with pam_permit, and
+#                        with pam_exec asking an HTTP endpoint (alternating)
+#   3 isolation          decision latency while 50 ticket lookups hang 5 s
+#   4 revocation         one grant; 10,000 grants ending in the same second
+#   5 throughput         auto-approved requests to active, per second
+#   6 footprint          RSS idle and with 100k grants; wake-ups when idle
+#
+# Like the integration stories it runs as root, takes the machine-wide lock,
+# creates its own users (jb_*) and removes them, and touches /etc/sudoers and
+# /etc/pam.d/sudo only inside a private mount namespace.
+# Environment: JB_ONLY="decision sudo ..." runs some sections only (footprint,
+# decision, sudo, throughput, revoke, isolation); JB_QUICK=1 uses small sizes;
+# JB_KEEP=1 keeps the work directory.
+. "$(dirname "$0")/lib.sh"
+in_private_namespace "$@"
+
+exec 9>/tmp/jit-integration.lock
+flock 9
+
+T=$(mktemp -d /tmp/jit-bench.XXXXXX)
+chmod 0755 "$T"
+BIN=$T/bin
+RES=$T/results.txt
+PIDS=()
+mkdir -p "$BIN"
+install -m 0755 "$BUILD/jitd" "$BUILD/jitctl" "$BUILD/bench/jitbench" "$ROOT/tests/bench/httpd.py" \
+        "$ROOT/tests/bench/httpcheck.sh" "$BIN/"
+install -m 0644 "$BUILD/pam_jit.so" "$BIN/"
+: >"$RES"
+
+QUICK=${JB_QUICK:-}
+N_BIG=100000 N_SMALL=1000 N_REVOKE=10000 SUDO_ITER=200 ROUNDS=5 CALLS=4000
+if [ -n "$QUICK" ]; then
+        N_BIG=10000 N_SMALL=1000 N_REVOKE=500 SUDO_ITER=30 ROUNDS=2 CALLS=1000
+fi
+
+bench_cleanup() {
+        local rc=$? pid cgroot db h
+        for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+        for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+        # Session cgroups that jitd made and that outlive it (their grants
+        # never ended): empty by now, removed so that nothing is left behind.
+        cgroot=$(findmnt -n -t cgroup2 -o TARGET 2>/dev/null | head -n 1)
+        for db in "$T"/*/db/jitd.db; do
+                [ -n "$cgroot" ] && [ -f "$db" ] || continue
+                while read -r h; do
+                        [[ "$h" == cgroup:/jit/g*-s* ]] && rmdir "$cgroot/jit/${h#cgroup:/jit/}" 2>/dev/null
+                done < <(sqlite3 "$db" "SELECT handle FROM sessions WHERE torn_down_at IS NULL" 2>/dev/null)
+        done
+        [ -n "${JB_KEEP:-}" ] && export JIT_KEEP=1
+        (exit "$rc")
+        cleanup
+}
+trap bench_cleanup EXIT
+
+say() { echo "# [$(printf %3d "$SECONDS") s] $*"; }
+want() { [ -z "${JB_ONLY:-}" ] || [[ " $JB_ONLY " == *" $1 "* ]]; }
+# jitbench prints "R name key=value ..." lines; they are kept in $RES.
+jb() { "$BIN/jitbench" "$@" | tee -a "$RES"; }
+res() {  # res NAME KEY: a figure from the results
+        awk -v n="$1" -v k="$2" '$1 == "R" && $2 == n {
+                for (i = 3; i <= NF; i++) { split($i, a, "="); if (a[1] == k) v = a[2] } }
+                END { print (v == "" ? "-" : v) }' "$RES"
+}
+note() { echo "R $*" >>"$RES"; }
+
+# ---- users and instances ------------------------------------------------
+USERS=() NOGRANT=(jb_n0 jb_n1)
+for i in $(seq -w 0 19); do USERS+=("jb_u$i"); done
+for u in "${USERS[@]}" "${NOGRANT[@]}"; do
+        # Left by an interrupted run: ours by name, so removed and made anew.
+        getent passwd "$u" >/dev/null && userdel -f "$u" >/dev/null 2>&1
+done
+getent group jb_users >/dev/null && groupdel jb_users >/dev/null 2>&1
+group_add jb_users || exit 1
+for u in "${USERS[@]}" "${NOGRANT[@]}"; do user_add "$u" jb_users || exit 1; done
+CHECK_USERS=$(IFS=:; echo "${USERS[*]:0:10}")
+HANG_USERS=$(IFS=:; echo "${USERS[*]:10:10}")
+ALL_USERS=$(IFS=,; echo "${USERS[*]}")
+
+role() {  # role NAME SERVICES APPROVAL [extra lines...]
+        local name=$1 services=$2 approval=$3; shift 3
+        printf '\n[role:%s]\nmembers = %%jb_users\nservices = %s\napproval = %s\n' "$name" "$services" "$approval"
+        printf 'runas = root\ncommands = ALL\nnopasswd = yes\ndefault_duration = 1h\nmax_duration = 2d\n'
+        for l in "$@"; do echo "$l"; done
+}
+
+# instance NAME: a directory with jitd.conf (roles from stdin), db/, sudoers.d/.
+instance() {
+        local d=$T/$1
+        mkdir -p "$d/db" "$d/sudoers.d"
+        chmod 0750 "$d/sudoers.d"
+        {
+                printf '[jitd]\nsocket = %s\ndatabase = %s\nsudoers_dir = %s\nhost = benchhost\n' \
+                        "$d/jitd.sock" "$d/db/jitd.db" "$d/sudoers.d"
+                cat
+        } >"$d/jitd.conf"
+        chmod 0644 "$d/jitd.conf"
+}
+
+declare -A JPID
+start() {  # start NAME: jitd on the instance, ready when it answers
+        local d=$T/$1
+        "$BIN/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" &
+        JPID[$1]=$!
+        PIDS+=("$!")
+        for _ in $(seq 1 1200); do
+                "$BIN/jitctl" -s "$d/jitd.sock" status >/dev/null 2>&1 && return 0
+                kill -0 "${JPID[$1]}" 2>/dev/null || break
+                sleep 0.05
+        done
+        echo "# jitd $1 did not start:"; sed 's/^/#   /' "$d/jitd.log" | tail -n 20
+        return 1
+}
+stop() { kill "${JPID[$1]}" 2>/dev/null; wait "${JPID[$1]}" 2>/dev/null; }
+
+history_roles() {
+        role ops sudo auto "ticket = none"
+        role shell sshd peer "approvers = root" "ticket = none"
+}
+
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null; }
+ctxt() {  # voluntary + involuntary context switches of every thread of PID
+        cat /proc/"$1"/task/*/status 2>/dev/null |
+                awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+footprint() {  # footprint LABEL NAME
+        local pid=${JPID[$2]}
+        note "rss.$1 rss_kib=$(status_kib "$pid" VmRSS) hwm_kib=$(status_kib "$pid" VmHWM)" \
+                "anon_kib=$(status_kib "$pid" RssAnon) file_kib=$(status_kib "$pid" RssFile)"
+}
+
+say "work directory $T"
+history_roles | instance idle
+role one sudo auto "ticket = none" >>"$T/idle/jitd.conf"
+history_roles | instance 1k
+history_roles | instance 100k
+say "populating: $N_SMALL and $N_BIG grants ($((N_SMALL / 10)) and $((N_BIG / 10)) users)"
+jb populate --config "$T/1k/jitd.conf" --db "$T/1k/db/jitd.db" --dropins "$T/1k/sudoers.d" \
+        --ended "$((N_SMALL - 200))" --users "$((N_SMALL / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+jb populate --config "$T/100k/jitd.conf" --db "$T/100k/db/jitd.db" --dropins "$T/100k/sudoers.d" \
+        --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+start idle || exit 1
+start 1k || exit 1
+start 100k || exit 1
+"$BIN/jitbench" echo "$T/echo.sock" &
+PIDS+=("$!")
+wait_for 5 test -S "$T/echo.sock" || { echo "# the echo server did not start"; exit 1; }
+
+# ---- 6 footprint, idle --------------------------------------------------
+if want footprint; then
+        say "footprint: idle for 10 s"
+        sleep 1
+        for n in idle 1k 100k; do footprint "idle-$n" "$n"; done
+        declare -A c0
+        for n in idle 1k 100k; do c0[$n]=$(ctxt "${JPID[$n]}"); done
+        sleep 10
+        for n in idle 1k 100k; do
+                note "wakeups.$n switches=$(( $(ctxt "${JPID[$n]}") - ${c0[$n]} )) seconds=10"
+        done
+fi
+
+# ---- 1 decision latency -------------------------------------------------
+if want decision; then
+        say "decision latency: echo, 1k, 100k (allow) and 100k (deny: no grant), 1 and 8 clients, $ROUNDS rounds"
+        jb latency --rounds "$ROUNDS" --calls "$CALLS" --clients 1,8 --modes call,persist \
+                --target "echo|$T/echo.sock|x|any" \
+                --target "j1k|$T/1k/jitd.sock|$CHECK_USERS|allow" \
+                --target "j100k|$T/100k/jitd.sock|$CHECK_USERS|allow" \
+                --target "j100kdeny|$T/100k/jitd.sock|jb_n0:jb_n1|deny"
+        footprint after-100k 100k
+fi
+
+# ---- 2 sudo overhead ----------------------------------------------------
+if want sudo; then
+        say "sudo overhead: pam_jit / pam_permit / pam_exec+curl, $SUDO_ITER rounds each"
+        command -v curl >/dev/null || { apt-get install -y -qq --no-install-recommends curl >/dev/null 2>&1; }
+        python3 "$BIN/httpd.py" "$T/http-check.port" &
+        PIDS+=("$!")
+        wait_for 5 test -s "$T/http-check.port" || { echo "# the HTTP endpoint did not start"; exit 1; }
+        port=$(cat "$T/http-check.port")
+        cat >"$T/sudoers" <<EOS
+Defaults env_reset
+Defaults !lecture
+Defaults secure_path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+root ALL=(ALL:ALL) ALL
+@includedir $T/1k/sudoers.d
+EOS
+        chmod 0440 "$T/sudoers"
+        sock=$T/1k/jitd.sock
+        printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession optional %s socket=%s\nsession required pam_permit.so\n' \
+                "$BIN/pam_jit.so" "$sock" "$BIN/pam_jit.so" "$sock" >"$T/pam-a"
+        printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' \
+                "$BIN/pam_jit.so" "$sock" >"$T/pam-a1"
+        printf 'auth required pam_permit.so\naccount required pam_permit.so\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' >"$T/pam-b"
+        printf 'auth required pam_permit.so\naccount required pam_exec.so quiet %s %s\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' \
+                "$BIN/httpcheck.sh" "$port" >"$T/pam-c"
+        cp "$T/pam-b" "$T/pam-sudo"
+        bind_over "$T/sudoers" /etc/sudoers
+        bind_over "$T/pam-sudo" /etc/pam.d/sudo
+        jb sudo --user "${USERS[0]}" --pam "$T/pam-sudo" --iterations "$SUDO_ITER" --warmup 10 \
+                --variant "pam_jit=$T/pam-a" --variant "pam_jit_account=$T/pam-a1" --variant "pam_permit=$T/pam-b" \
+                --variant "pam_exec=$T/pam-c"
+        umount /etc/pam.d/sudo /etc/sudoers
+fi
+
+# ---- 5 throughput -------------------------------------------------------
+if want throughput; then
+        tproles=()
+        for i in $(seq -w 0 24); do tproles+=("tp$i"); done
+        for r in "${tproles[@]}"; do role "$r" sudo auto "ticket = none"; done | instance tp
+        start tp || exit 1
+        footprint idle-empty-tp tp
+        say "throughput: ${#USERS[@]} users x ${#tproles[@]} roles, auto-approved"
+        jb throughput --socket "$T/tp/jitd.sock" --users "$ALL_USERS" --roles "$(IFS=,; echo "${tproles[*]}")"
+        note "dropins.tp count=$(find "$T/tp/sudoers.d" -name 'jit-*' | wc -l)"
+        dropin=$(find "$T/1k/sudoers.d" -name 'jit-*' | head -n 1)
+        jb visudo /usr/sbin/visudo "$dropin" 100
+        stop tp
+fi
+
+# ---- 4 revocation -------------------------------------------------------
+if want revoke; then
+        say "revocation: one grant, 5 trials"
+        jb revoke-one --socket "$T/idle/jitd.sock" --user "${USERS[0]}" --role one --dropins "$T/idle/sudoers.d" \
+                --duration 2 --trials 5
+        say "revocation: $N_REVOKE grants ending in the same second, one live session each"
+        role rv sudo auto "ticket = none" | instance rv
+        jb populate --config "$T/rv/jitd.conf" --db "$T/rv/db/jitd.db" --dropins "$T/rv/sudoers.d" --role rv \
+                --active-synthetic "$N_REVOKE" --active-prefix jbr >/dev/null || exit 1
+        jb revoke-many --jitd "$BIN/jitd" --config "$T/rv/jitd.conf" --socket "$T/rv/jitd.sock" \
+                --db "$T/rv/db/jitd.db" --dropins "$T/rv/sudoers.d" --role rv --prefix jbr --n "$N_REVOKE" \
+                --lead "${JB_LEAD:-15}" --log "$T/rv/jitd.log"
+fi
+
+# ---- 3 isolation --------------------------------------------------------
+if want isolation; then
+        say "isolation: decision latency with and without 50 ticket lookups hanging 5 s"
+        python3 "$BIN/httpd.py" "$T/http-slow.port" 5 &
+        PIDS+=("$!")
+        wait_for 5 test -s "$T/http-slow.port" || { echo "# the slow ticket server did not start"; exit 1; }
+        sport=$(cat "$T/http-slow.port")
+        {
+                history_roles
+                for i in 1 2 3 4 5; do role "tk$i" jbtk ticket "ticket = required"; done
+                printf '\n[ticket]\nprovider = http\nurl = http://127.0.0.1:%s\nallow_http = yes\n' "$sport"
+                printf 'lookup = {url}/ticket/{ticket}\nstatus = /status\napproved = approved\nclosed = closed\n'
+                printf 'timeout = 10s\npoll = 1h\n'
+        } | instance iso
+        if ! "$BIN/jitd" -c "$T/iso/jitd.conf" --check >"$T/iso/check.log" 2>&1; then
+                note "iso.skipped reason=config"
+                say "isolation NOT RUN: jitd refuses a [ticket] provider=http config:"; sed 's/^/#   /' "$T/iso/check.log"
+        else
+                jb populate --config "$T/iso/jitd.conf" --db "$T/iso/db/jitd.db" --dropins "$T/iso/sudoers.d" \
+                        --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+                if start iso; then
+                        jb isolation --target "iso|$T/iso/jitd.sock|$CHECK_USERS|allow" --clients 8 --rounds 3 \
+                                --window-ms 3500 --hang 50 --hang-users "$HANG_USERS" --hang-roles tk1:tk2:tk3:tk4:tk5 \
+                                --hang-service jbtk --timeout-ms 5000
+                        note "iso.server $(curl -fsS "http://127.0.0.1:$sport/stats" | tr -d '{}" ' | tr ',:' ' =')"
+                        stop iso
+                else
+                        note "iso.skipped reason=start"
+                        say "isolation NOT RUN: jitd with a [ticket] provider did not start"
+                fi
+        fi
+fi
+
+# ---- report -------------------------------------------------------------
+bash "$ROOT/tests/bench/report.sh" "$RES" "$ROOT/BENCHMARKS.md" "$ROOT"
