@@ -622,6 +622,9 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                         fputc('\n', ctx->out);
                 }
         }
+        /* A request the ticket system turned down at once was refused. */
+        if (type == PROTO_REQ_REQUEST && !grant_state_is_open(g.state))
+                return CMD_E_FAILED;
         if (type != PROTO_REQ_REQUEST || a.wait == 0)
                 return 0;
         switch (g.state) {

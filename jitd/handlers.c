@@ -192,6 +192,7 @@ void handle_check(struct request *req)
         struct check_walk w;
         struct principal *p = NULL;
         const struct role *covering = NULL;
+        bool covered = false;
         struct proto_msg m;
         char msg[512], when[64];
         int r;
@@ -216,22 +217,30 @@ void handle_check(struct request *req)
                 reply_msg(req, &m);
                 return;
         }
-        if (principal_from_name(user, &p) >= 0)
+        if (principal_from_name(user, &p) >= 0) {
                 covering = first_covering_role(c, p, service, c->host);
+                /* Someone only on a break_glass list is gated too: without a
+                 * grant they must be denied, not left to the rest of the stack. */
+                covered = covering || policy_covers(c, p, service, c->host);
+        }
         principal_free(p);
-        if (covering || w.has_pending) {
+        if (covered || w.has_pending) {
                 if (w.has_pending)
                         snprintf(msg, sizeof(msg), "pam_jit: grant %lld for role %s on %s is %s; see: jitctl show %lld",
                                  (long long) w.pending.id, w.pending.role, c->host,
                                  w.pending.state == GRANT_PENDING ? "waiting for approval" : "scheduled",
                                  (long long) w.pending.id);
-                else
+                else if (covering)
                         snprintf(msg, sizeof(msg),
                                  "pam_jit: no active elevation for %s on %s; request one: jitctl request -r %s%s",
                                  user, c->host, covering->name,
                                  covering->ticket == TICKET_REQUIRED ? " -t TICKET" : "");
+                else
+                        snprintf(msg, sizeof(msg), "pam_jit: no active elevation for %s on %s; in an emergency: "
+                                 "jitctl break-glass -r ROLE -m REASON", user, c->host);
                 proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
-                proto_set_str(&m, PF_ROLE, w.has_pending ? w.pending.role : covering->name);
+                if (w.has_pending || covering)
+                        proto_set_str(&m, PF_ROLE, w.has_pending ? w.pending.role : covering->name);
                 proto_set_str(&m, PF_HOST, c->host);
         } else {
                 snprintf(msg, sizeof(msg), "%s is not covered by any role for %s on %s", user, service, c->host);

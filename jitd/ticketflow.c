@@ -214,7 +214,12 @@ static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_resul
         unsigned have = 0;
         int ret;
 
-        snprintf(msg, sizeof(msg), "ticket %s: %s", g->ticket, res->why[0] ? res->why : res->status);
+        /* The engine's verdicts already name the ticket ("ticket X is
+         * Closed"); its transport errors do not. */
+        if (strncmp(res->why, "ticket ", 7) == 0)
+                snprintf(msg, sizeof(msg), "%s", res->why);
+        else
+                snprintf(msg, sizeof(msg), "ticket %s: %s", g->ticket, res->why[0] ? res->why : res->status);
         if (g->state == GRANT_PENDING) {
                 switch (res->verdict) {
                 case TICKET_APPROVED:

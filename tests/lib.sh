@@ -69,9 +69,10 @@ config_write() {
 jitd_start() {
         if [ -n "${JIT_VALGRIND:-}" ]; then
                 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
-                        --log-file="${JIT_VALGRIND_LOG:-$T/valgrind}.%p" "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+                        --log-file="${JIT_VALGRIND_LOG:-$T/valgrind}.%p" "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" 9>&- &
         else
-                "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" &
+                # 9>&-: a jitd that outlives its test must not hold the lock.
+                "$T/bin/jitd" -c "$CONF" 2>>"$T/jitd.log" 9>&- &
         fi
         JITD_PID=$!
         for _ in $(seq 1 400); do
@@ -212,3 +213,26 @@ wait_for() {  # wait_for SECONDS CMD...
 
 # Milliseconds since the epoch.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# A test CA, a certificate for 127.0.0.1 signed by it (and one from another
+# CA), and tests/ticketd.py serving every ticket system's API over https.
+# Sets TICKETD (pid), HTTPS (port), CTL (control URL).
+ticketd_start() {  # ticketd_start TOKEN REQUESTER
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=jit test CA" \
+                -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/srv.key" -out "$T/srv.csr" >/dev/null 2>&1
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$T/san.ext"
+        openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+                -extfile "$T/san.ext" -out "$T/srv.pem" >/dev/null 2>&1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout "$T/other.key" \
+                -out "$T/other.pem" >/dev/null 2>&1
+        python3 "$ROOT/tests/ticketd.py" --tls "$T/srv.pem" "$T/srv.key" --token "$1" --requester "$2" \
+                --port-file "$T/ports" >/dev/null 2>"$T/ticketd.log" 9>&- &
+        TICKETD=$!
+        wait_for 10 grep -q '^https ' "$T/ports" || { echo "# ticketd did not start"; cat "$T/ticketd.log"; return 1; }
+        HTTPS=$(awk '$1 == "https" { print $2 }' "$T/ports")
+        CTL="http://127.0.0.1:$(awk '$1 == "http" { print $2 }' "$T/ports")/_control"
+}
+
+# Set a test ticket: ticket ID JSON (see tests/ticketd.py).
+ticket() { curl -fsS -X POST -H 'Content-Type: application/json' -d "$2" "$CTL/ticket/$1" >/dev/null; }

@@ -64,6 +64,7 @@ int retime(const char *conf, const char *db, const char *dropins, const char *ro
 /* Messages as pam_jit builds them. */
 int msg_pam(struct proto_msg *m, enum proto_type type, const char *user, const char *service);
 
+int cmd_ready(int argc, char **argv);
 int cmd_populate(int argc, char **argv);
 int cmd_retime(int argc, char **argv);
 int cmd_echo(int argc, char **argv);

@@ -11,6 +11,7 @@ static const struct {
         int (*fn)(int argc, char **argv);
         const char *what;
 } commands[] = {
+        { "ready",       cmd_ready,        "wait until jitd answers a ping (SOCKET [TIMEOUT_MS])" },
         { "populate",    cmd_populate,     "fill a jitd database with grants (and their drop-ins)" },
         { "retime",      cmd_retime,       "move the end of a role's active grants (jitd stopped)" },
         { "echo",        cmd_echo,         "a bare SOCK_SEQPACKET echo server: the floor" },

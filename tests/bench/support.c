@@ -229,3 +229,12 @@ int msg_pam(struct proto_msg *m, enum proto_type type, const char *user, const c
         r = proto_set_str(m, PF_USER, user);
         return r < 0 ? r : proto_set_str(m, PF_SERVICE, service);
 }
+
+int cmd_ready(int argc, char **argv)
+{
+        if (argc < 2 || argc > 3) {
+                fprintf(stderr, "usage: jitbench ready SOCKET [TIMEOUT_MS]\n");
+                return 2;
+        }
+        return jitd_wait_ready(argv[1], argc == 3 ? (int) opt_long("TIMEOUT_MS", argv[2], 1, 3600000) : 10000) < 0;
+}
