@@ -204,3 +204,21 @@ int strv_join(char *const *v, const char *sep, char **ret)
         *ret = s;
         return 0;
 }
+
+int array_reserve(void **v, size_t *cap, size_t n, size_t size)
+{
+        size_t ncap;
+        void *nv;
+
+        if (n < *cap)
+                return 0;
+        ncap = *cap ? *cap * 2 : 16;
+        if (ncap <= n)
+                ncap = n + 1;
+        nv = reallocarray(*v, ncap, size);
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        *cap = ncap;
+        return 0;
+}

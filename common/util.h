@@ -52,6 +52,10 @@ int64_t now_monotonic_ms(void);
 /* Copy with truncation check: -ENAMETOOLONG when src does not fit. */
 int strcpy_checked(char *dst, size_t size, const char *src);
 
+/* Room for element n (0-based) in a growing array of size-byte elements:
+ * doubles *cap as needed. 0 or -ENOMEM (the array is left as it was). */
+int array_reserve(void **v, size_t *cap, size_t n, size_t size);
+
 /* "a, b ,c" -> NULL-terminated vector {"a","b","c"}; empty items dropped.
  * Returns 0 or -ENOMEM. */
 int strv_split(const char *s, char sep, char ***ret);

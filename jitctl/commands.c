@@ -73,6 +73,9 @@ const struct cmd_verb cmd_verbs[] = {
         { "report", cmd_report, ":hs:", CMD_L_SINCE | CMD_L_JSON | CMD_L_PROMETHEUS, "", 0, 0, false,
           "report [--since TIME] [--json | --prometheus]",
           "governance figures: standing sudo rules, grants, approval and revocation times, break-glass" },
+        { "doctor", cmd_doctor, ":hs:c:", CMD_L_PAM_DIR | CMD_L_SUDOERS | CMD_L_JSON, "", 0, 0, false,
+          "doctor [-c CONFIG] [--pam-dir DIR] [--sudoers FILE] [--json]",
+          "is this host set up right: config, jitd, PAM stacks, sudoers, ticket system, clock, teardown" },
         {}
 };
 
@@ -87,6 +90,8 @@ enum {
         OPT_ACCEPT,
         OPT_REJECT,
         OPT_PROMETHEUS,
+        OPT_PAM_DIR,
+        OPT_SUDOERS,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -113,6 +118,9 @@ static const struct option long_options[] = {
         { "accept",   no_argument,       NULL, OPT_ACCEPT },
         { "reject",   no_argument,       NULL, OPT_REJECT },
         { "prometheus", no_argument,     NULL, OPT_PROMETHEUS },
+        { "config",   required_argument, NULL, 'c' },
+        { "pam-dir",  required_argument, NULL, OPT_PAM_DIR },
+        { "sudoers",  required_argument, NULL, OPT_SUDOERS },
         {}
 };
 
@@ -303,6 +311,9 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_ACCEPT: a.accept = true; break;
                 case OPT_REJECT: a.reject = true; break;
                 case OPT_PROMETHEUS: a.prometheus = true; break;
+                case 'c': a.config = optarg; break;
+                case OPT_PAM_DIR: a.pam_dir = optarg; break;
+                case OPT_SUDOERS: a.sudoers = optarg; break;
                 default: break;
                 }
         }
@@ -681,60 +692,43 @@ int cmd_break_glass(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, 
 /* Send a LIST and collect the stream of grants up to END. Each message gets
  * its own timeout, so a long listing is not cut short, but a jitd that stops
  * talking mid-stream is. *ret_now: jitd's clock from the first grant. */
-static int fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req,
-                        struct jit_grant **ret, size_t *ret_n, int64_t *ret_now)
+struct grant_vec {
+        const struct jitctl_ctx *ctx;
+        struct jit_grant *v;
+        size_t n, cap;
+        int64_t now;
+};
+
+static int collect_grant(const struct proto_msg *m, void *userdata)
 {
-        struct jit_grant *v = NULL;
-        size_t n = 0, cap = 0;
-        int64_t now = 0;
-        struct proto_msg rep;
-        int fd = -1, r;
+        struct grant_vec *gv = userdata;
+        int r;
 
-        r = client_connect(ctx->socket, now_monotonic_ms() + ctx->timeout_ms, &fd);
-        if (r >= 0)
-                r = client_send(fd, req, now_monotonic_ms() + ctx->timeout_ms);
+        if (array_reserve((void **) &gv->v, &gv->cap, gv->n, sizeof(*gv->v)) < 0)
+                return -ENOMEM;
+        r = decode_grant(gv->ctx, m, &gv->v[gv->n]);
+        if (r < 0)
+                return r;
+        if (gv->n++ == 0)
+                gv->now = reply_now(m);
+        return 0;
+}
+
+int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
+                        size_t *ret_n, int64_t *ret_now)
+{
+        struct grant_vec gv = { .ctx = ctx };
+        int r;
+
+        r = jitctl_stream(ctx, req, PROTO_REP_GRANT, collect_grant, &gv);
         if (r < 0) {
-                r = report_transport(ctx, r);
-                goto out;
+                free(gv.v);
+                return r;
         }
-        for (;;) {
-                r = client_recv(fd, &rep, now_monotonic_ms() + ctx->timeout_ms);
-                if (r < 0) {
-                        r = report_transport(ctx, r);
-                        goto out;
-                }
-                if (rep.type == PROTO_REP_END)
-                        break;
-                r = check_reply(ctx, &rep, PROTO_REP_GRANT);
-                if (r < 0)
-                        goto out;
-                if (n == cap) {
-                        size_t ncap = cap ? cap * 2 : 16;
-                        struct jit_grant *nv = reallocarray(v, ncap, sizeof(*v));
-
-                        if (!nv) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        v = nv;
-                        cap = ncap;
-                }
-                r = decode_grant(ctx, &rep, &v[n]);
-                if (r < 0)
-                        goto out;
-                if (n++ == 0)
-                        now = reply_now(&rep);
-        }
-        *ret = v;
-        v = NULL;
-        *ret_n = n;
-        *ret_now = now ? now : now_realtime();
-        r = 0;
-out:
-        free(v);
-        if (fd >= 0)
-                close(fd);
-        return r;
+        *ret = gv.v;
+        *ret_n = gv.n;
+        *ret_now = gv.now ? gv.now : now_realtime();
+        return 0;
 }
 
 static int print_grants(const struct jitctl_ctx *ctx, const struct jit_grant *g, size_t n, int64_t now,
@@ -773,7 +767,7 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
             (r = set_str(ctx, &req, PF_STATE, a.state)) < 0 ||
             (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0)
                 return r;
-        r = fetch_grants(ctx, &req, &g, &n, &now);
+        r = jitctl_fetch_grants(ctx, &req, &g, &n, &now);
         if (r < 0)
                 return r;
         return print_grants(ctx, g, n, now, a.json, "no grants");
@@ -933,7 +927,7 @@ int cmd_status(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         r = set_str(ctx, &req, PF_USER, user);
         if (r < 0)
                 return r;
-        r = fetch_grants(ctx, &req, &g, &n, &list_now);
+        r = jitctl_fetch_grants(ctx, &req, &g, &n, &list_now);
         if (r < 0)
                 return r;
         return print_grants(ctx, g, n, list_now, false, "no open grants");

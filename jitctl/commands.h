@@ -53,6 +53,8 @@ enum {
         CMD_L_ACCEPT = 1 << 7,
         CMD_L_REJECT = 1 << 8,
         CMD_L_PROMETHEUS = 1 << 9,
+        CMD_L_PAM_DIR = 1 << 10,
+        CMD_L_SUDOERS = 1 << 11,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -68,6 +70,7 @@ struct jitctl_args {
         const char *since;      /* --since as given: a duration ago ("7d") or a date (YYYY-MM-DD) */
         int64_t grant;          /* --grant ID; 0: not given */
         int64_t id;             /* 0: not given */
+        const char *config, *pam_dir, *sudoers;     /* doctor: -c, --pam-dir, --sudoers */
         const char *pos[2];
         size_t npos;
 };
@@ -90,6 +93,10 @@ int jitctl_call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struc
  * sees each one (a negative return stops). */
 int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int expected,
                   int (*cb)(const struct proto_msg *m, void *userdata), void *userdata);
+/* A stream of grants into a fresh array (free it); ret_now is jitd's clock. */
+struct jit_grant;
+int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
+                        size_t *ret_n, int64_t *ret_now);
 /* "jitctl: ..." on ctx->err, control characters made visible. */
 void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -109,6 +116,7 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
 int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_reload(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_doctor(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 /* --since: a duration ago ("7d") or a local date ("2026-11-01"). */
 int jitctl_parse_since(const char *s, int64_t now, int64_t *ret);
 

@@ -147,30 +147,6 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
         return r;
 }
 
-struct review_list {
-        struct jit_grant *v;
-        size_t n, cap;
-};
-
-static int review_one(const struct proto_msg *m, void *userdata)
-{
-        struct review_list *l = userdata;
-
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 8;
-                struct jit_grant *v = reallocarray(l->v, cap, sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                l->v = v;
-                l->cap = cap;
-        }
-        if (grant_from_proto(m, &l->v[l->n]) < 0)
-                return CMD_E_FAILED;
-        l->n++;
-        return 0;
-}
-
 int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         struct jitctl_args a;
@@ -183,23 +159,24 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 return r > 0 ? 0 : r;
         proto_init(&req, PROTO_REQ_REVIEW);
         if (!a.id) {
-                struct review_list l = {};
+                _cleanup_free_ struct jit_grant *grants = NULL;
+                size_t n = 0;
+                int64_t now;
 
                 if (a.accept || a.reject || a.message) {
                         jitctl_say(ctx, "--accept, --reject and -m go with a grant ID");
                         return CMD_E_USAGE;
                 }
-                r = jitctl_stream(ctx, &req, PROTO_REP_GRANT, review_one, &l);
-                if (r >= 0) {
-                        if (a.json)
-                                r = output_grants_json(ctx->out, l.v, l.n);
-                        else if (l.n == 0)
-                                fprintf(ctx->out, "no break-glass grant awaits review\n");
-                        else
-                                r = output_grants_table(ctx->out, l.v, l.n, now_realtime());
+                r = jitctl_fetch_grants(ctx, &req, &grants, &n, &now);
+                if (r < 0)
+                        return r;
+                if (a.json)
+                        return output_grants_json(ctx->out, grants, n);
+                if (n == 0) {
+                        fprintf(ctx->out, "no break-glass grant awaits review\n");
+                        return 0;
                 }
-                free(l.v);
-                return r;
+                return output_grants_table(ctx->out, grants, n, now);
         }
         if (a.accept == a.reject || !a.message || !a.message[0]) {
                 jitctl_say(ctx, "review ID needs exactly one of --accept and --reject, and -m NOTE");

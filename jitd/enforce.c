@@ -68,15 +68,8 @@ static int collect_open(const struct jit_session *x, void *userdata)
 {
         struct session_list *l = userdata;
 
-        if (l->n == l->cap) {
-                size_t cap = l->cap ? l->cap * 2 : 16;
-                struct jit_session *v = realloc(l->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                l->v = v;
-                l->cap = cap;
-        }
+        if (array_reserve((void **) &l->v, &l->cap, l->n, sizeof(*l->v)) < 0)
+                return -ENOMEM;
         l->v[l->n++] = *x;
         return 0;
 }

@@ -303,15 +303,8 @@ static int collect_due(const struct jit_grant *g, void *userdata)
         if (!((g->state == GRANT_ACTIVE && g->expires_at <= due->now) ||
               (g->state == GRANT_SCHEDULED && g->starts_at <= due->now)))
                 return 0;
-        if (due->n == due->cap) {
-                size_t cap = due->cap ? due->cap * 2 : 64;
-                int64_t *ids = realloc(due->ids, cap * sizeof(*ids));
-
-                if (!ids)
-                        return -ENOMEM;
-                due->ids = ids;
-                due->cap = cap;
-        }
+        if (array_reserve((void **) &due->ids, &due->cap, due->n, sizeof(*due->ids)) < 0)
+                return -ENOMEM;
         due->ids[due->n++] = g->id;
         return 0;
 }
@@ -335,15 +328,8 @@ static int collect_ready(const struct jit_grant *g, void *userdata)
         if ((r->approval & APPROVAL_PEER) &&
             (store_approval_count(w->d->store, g->id, &have) < 0 || have < g->approvals_needed))
                 return 0;
-        if (w->n == w->cap) {
-                size_t cap = w->cap ? w->cap * 2 : 16;
-                int64_t *ids = realloc(w->ids, cap * sizeof(*ids));
-
-                if (!ids)
-                        return -ENOMEM;
-                w->ids = ids;
-                w->cap = cap;
-        }
+        if (array_reserve((void **) &w->ids, &w->cap, w->n, sizeof(*w->ids)) < 0)
+                return -ENOMEM;
         w->ids[w->n++] = g->id;
         return 0;
 }

@@ -104,15 +104,8 @@ static int collect_ineligible(const struct jit_grant *g, void *userdata)
         principal_free(p);
         if (ok)
                 return 0;
-        if (w->n == w->cap) {
-                size_t cap = w->cap ? w->cap * 2 : 8;
-                struct jit_grant *v = realloc(w->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                w->v = v;
-                w->cap = cap;
-        }
+        if (array_reserve((void **) &w->v, &w->cap, w->n, sizeof(*w->v)) < 0)
+                return -ENOMEM;
         w->v[w->n++] = *g;
         return 0;
 }

@@ -680,15 +680,8 @@ static int tree_add(struct tree *tr, const struct proc_info *seen)
         struct proc_info pi = { 0 };
         int fd;
 
-        if (tr->n == tr->cap) {
-                size_t cap = tr->cap ? tr->cap * 2 : 16;
-                struct member *v = realloc(tr->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                tr->v = v;
-                tr->cap = cap;
-        }
+        if (array_reserve((void **) &tr->v, &tr->cap, tr->n, sizeof(*tr->v)) < 0)
+                return -ENOMEM;
         fd = pidfd_open_checked(seen->pid, seen->start, &pi);
         if (fd < 0)
                 return fd == -ESRCH ? 0 : fd;

@@ -194,15 +194,8 @@ static int collect_named(const struct jit_grant *g, void *userdata)
         if (strcmp(g->ticket, w->ctx->ticket) != 0 || strcmp(g->user, w->ctx->user) != 0 ||
             !ticketflow_needed(config_find_role(w->d->config, g->role)))
                 return 0;
-        if (w->n == w->cap) {
-                size_t cap = w->cap ? w->cap * 2 : 4;
-                int64_t *ids = realloc(w->ids, cap * sizeof(*ids));
-
-                if (!ids)
-                        return -ENOMEM;
-                w->ids = ids;
-                w->cap = cap;
-        }
+        if (array_reserve((void **) &w->ids, &w->cap, w->n, sizeof(*w->ids)) < 0)
+                return -ENOMEM;
         w->ids[w->n++] = g->id;
         return 0;
 }
@@ -308,15 +301,8 @@ static int collect_ticket_grants(const struct jit_grant *g, void *userdata)
 
         if (!ticketflow_needed(config_find_role(w->d->config, g->role)))
                 return 0;
-        if (w->n == w->cap) {
-                size_t cap = w->cap ? w->cap * 2 : 16;
-                struct jit_grant *v = realloc(w->v, cap * sizeof(*v));
-
-                if (!v)
-                        return -ENOMEM;
-                w->v = v;
-                w->cap = cap;
-        }
+        if (array_reserve((void **) &w->v, &w->cap, w->n, sizeof(*w->v)) < 0)
+                return -ENOMEM;
         w->v[w->n++] = *g;
         return 0;
 }

@@ -107,9 +107,10 @@ instance() {
 }
 
 declare -A JPID
-start() {  # start NAME: jitd on the instance, ready when it answers
-        local d=$T/$1
-        "$BIN/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" &
+start() {  # start NAME [CPU]: jitd on the instance (pinned to CPU), ready when it answers
+        local d=$T/$1 pin=()
+        [ -n "${2:-}" ] && pin=(taskset -c "$2")
+        "${pin[@]}" "$BIN/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" &
         JPID[$1]=$!
         PIDS+=("$!")
         for _ in $(seq 1 600); do
@@ -148,10 +149,12 @@ jb populate --config "$T/1k/jitd.conf" --db "$T/1k/db/jitd.db" --dropins "$T/1k/
         --ended "$((N_SMALL - 200))" --users "$((N_SMALL / 10))" --active "$ALL_USERS" >/dev/null || exit 1
 jb populate --config "$T/100k/jitd.conf" --db "$T/100k/db/jitd.db" --dropins "$T/100k/sudoers.d" \
         --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+# The servers of the decision runs share vCPU 0, so that "client on the
+# same vCPU" and "client on the other vCPU" mean the same for all of them.
 start idle || exit 1
-start 1k || exit 1
-start 100k || exit 1
-"$BIN/jitbench" echo "$T/echo.sock" &
+start 1k 0 || exit 1
+start 100k 0 || exit 1
+taskset -c 0 "$BIN/jitbench" echo "$T/echo.sock" &
 PIDS+=("$!")
 wait_for 5 test -S "$T/echo.sock" || { echo "# the echo server did not start"; exit 1; }
 
@@ -170,13 +173,20 @@ fi
 
 # ---- 1 decision latency -------------------------------------------------
 if want decision; then
-        say "decision latency: echo, 1k, 100k (allow) and 100k (deny: no grant), 1 and 8 clients, $ROUNDS rounds"
-        jb latency --rounds "$ROUNDS" --calls "$CALLS" --clients 1,8 --modes call,persist \
-                --target "echo|$T/echo.sock|x|any" \
-                --target "j1k|$T/1k/jitd.sock|$CHECK_USERS|allow" \
-                --target "j100k|$T/100k/jitd.sock|$CHECK_USERS|allow" \
-                --target "j100kdeny|$T/100k/jitd.sock|jb_n0:jb_n1|deny"
+        targets=(--target "echo|$T/echo.sock|x|any"
+                 --target "j1k|$T/1k/jitd.sock|$CHECK_USERS|allow"
+                 --target "j100k|$T/100k/jitd.sock|$CHECK_USERS|allow"
+                 --target "j100kdeny|$T/100k/jitd.sock|jb_n0:jb_n1|deny")
+        say "decision latency, 1 client on the servers' vCPU: echo, 1k, 100k, 100k deny; $ROUNDS rounds"
+        jb latency --tag same --cpu 0 --clients 1 --rounds "$ROUNDS" --calls "$CALLS" "${targets[@]}"
+        say "decision latency, 1 client on the other vCPU"
+        jb latency --tag cross --cpu 1 --clients 1 --rounds "$ROUNDS" --calls "$CALLS" "${targets[@]}"
+        say "decision latency, 8 clients, not pinned"
+        jb latency --tag free --clients 8 --rounds "$ROUNDS" --calls "$CALLS" "${targets[@]}"
         footprint after-100k 100k
+        say "admin ping (jitctl status) at 1k and 100k grants"
+        jb ping j1k "$T/1k/jitd.sock" 5
+        jb ping j100k "$T/100k/jitd.sock" 5
 fi
 
 # ---- 2 sudo overhead ----------------------------------------------------
@@ -195,11 +205,19 @@ root ALL=(ALL:ALL) ALL
 @includedir $T/1k/sudoers.d
 EOS
         chmod 0440 "$T/sudoers"
+        # The same jitd with teardown = pidfd: sessions registered, no cgroup move.
+        { history_roles; printf '\n'; } | instance sp
+        sed -i 's/^host = benchhost$/host = benchhost\nteardown = pidfd/' "$T/sp/jitd.conf"
+        jb populate --config "$T/sp/jitd.conf" --db "$T/sp/db/jitd.db" --dropins "$T/sp/sudoers.d" \
+                --ended 100 --users 10 --active "${USERS[0]}" >/dev/null || exit 1
+        start sp 0 || exit 1
+        echo "@includedir $T/sp/sudoers.d" >>"$T/sudoers"
         sock=$T/1k/jitd.sock
         printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession optional %s socket=%s\nsession required pam_permit.so\n' \
                 "$BIN/pam_jit.so" "$sock" "$BIN/pam_jit.so" "$sock" >"$T/pam-a"
         printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' \
                 "$BIN/pam_jit.so" "$sock" >"$T/pam-a1"
+        sed "s|socket=$sock|socket=$T/sp/jitd.sock|g" "$T/pam-a" >"$T/pam-a2"
         printf 'auth required pam_permit.so\naccount required pam_permit.so\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' >"$T/pam-b"
         printf 'auth required pam_permit.so\naccount required pam_exec.so quiet %s %s\naccount required pam_permit.so\nsession optional pam_permit.so\nsession required pam_permit.so\n' \
                 "$BIN/httpcheck.sh" "$port" >"$T/pam-c"
@@ -207,9 +225,19 @@ EOS
         bind_over "$T/sudoers" /etc/sudoers
         bind_over "$T/pam-sudo" /etc/pam.d/sudo
         jb sudo --user "${USERS[0]}" --pam "$T/pam-sudo" --iterations "$SUDO_ITER" --warmup 10 \
-                --variant "pam_jit=$T/pam-a" --variant "pam_jit_account=$T/pam-a1" --variant "pam_permit=$T/pam-b" \
-                --variant "pam_exec=$T/pam-c"
+                --variant "pam_jit=$T/pam-a" --variant "pam_jit_account=$T/pam-a1" --variant "pam_jit_pidfd=$T/pam-a2" \
+                --variant "pam_permit=$T/pam-b" --variant "pam_exec=$T/pam-c"
         umount /etc/pam.d/sudo /etc/sudoers
+        stop sp
+        cgroot=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+        if [ -n "$cgroot" ] && [ -d "$cgroot/jit" ]; then
+                say "cgroup migration cost: spaced like sudo calls (20 ms apart), and back to back"
+                jb cgmove "$cgroot/jit" 50 20 | sed 's/^R cgroup\./R cgroup.spaced./' >/dev/null
+                sed -i 's/^R cgroup\.\(mkdir\|move\) /R cgroup.spaced.\1 /' "$RES"
+                jb cgmove "$cgroot/jit" 50 0 >/dev/null
+                sed -i 's/^R cgroup\.\(mkdir\|move\) /R cgroup.b2b.\1 /' "$RES"
+                grep '^R cgroup\.' "$RES"
+        fi
 fi
 
 # ---- 5 throughput -------------------------------------------------------
@@ -261,9 +289,9 @@ if want isolation; then
         else
                 jb populate --config "$T/iso/jitd.conf" --db "$T/iso/db/jitd.db" --dropins "$T/iso/sudoers.d" \
                         --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
-                if start iso; then
-                        jb isolation --target "iso|$T/iso/jitd.sock|$CHECK_USERS|allow" --clients 8 --rounds 3 \
-                                --window-ms 3500 --hang 50 --hang-users "$HANG_USERS" --hang-roles tk1:tk2:tk3:tk4:tk5 \
+                if start iso 0; then
+                        jb isolation --target "iso|$T/iso/jitd.sock|$CHECK_USERS|allow" --cpu 0 --rounds 3 \
+                                --window-ms 1500 --hang 50 --hang-users "$HANG_USERS" --hang-roles tk1:tk2:tk3:tk4:tk5 \
                                 --hang-service jbtk --timeout-ms 5000
                         note "iso.server $(curl -fsS "http://127.0.0.1:$sport/stats" | tr -d '{}" ' | tr ',:' ' =')"
                         stop iso

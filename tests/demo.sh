@@ -25,6 +25,7 @@ group_add demo_sec; group_add demo_oncall; group_add demo_admins
 user_add demo_alice demo_oncall
 user_add demo_bob "demo_sec,demo_admins"
 ticketd_start s3cret demo_alice >/dev/null || exit 1
+# shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; kill "$TICKETD" 2>/dev/null; (exit $rc); cleanup' EXIT
 printf 's3cret\n' >"$T/token"; chmod 0600 "$T/token"
 config_write <<EOF2

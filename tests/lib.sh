@@ -216,7 +216,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # A test CA, a certificate for 127.0.0.1 signed by it (and one from another
 # CA), and tests/ticketd.py serving every ticket system's API over https.
-# Sets TICKETD (pid), HTTPS (port), CTL (control URL).
+# Sets TICKETD (pid), HTTPS (port), CTL (control URL) for the caller.
+# shellcheck disable=SC2034
 ticketd_start() {  # ticketd_start TOKEN REQUESTER
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=jit test CA" \
                 -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1

@@ -11,9 +11,11 @@
  * Isolation: the same measurement on a jitd with a ticket system, alternating
  * rounds without and with N requests whose ticket lookups hang.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,66 @@ struct target {
         char *sock;
         char **users;
         int expect;             /* enum proto_decision; 0: any reply (the echo) */
+        pid_t server;           /* who listens (SO_PEERCRED), for its CPU time */
 };
+
+/* The pid that listens on sock: SO_PEERCRED of a connection names it. */
+static pid_t server_pid(const char *sock)
+{
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
+        int fd;
+
+        if (client_connect(sock, now_monotonic_ms() + CALL_TIMEOUT_MS, &fd) < 0)
+                return 0;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                cred.pid = 0;
+        close(fd);
+        return cred.pid;
+}
+
+/* Nanoseconds a process has run on a CPU, all its threads
+ * (/proc/PID/task/TID/schedstat, first field); 0 when unknown. */
+static int64_t server_cpu_ns(pid_t pid)
+{
+        char path[64];
+        struct dirent *de;
+        int64_t total = 0;
+        DIR *d;
+
+        if (pid <= 0)
+                return 0;
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        if (!d)
+                return 0;
+        while ((de = readdir(d))) {
+                char p[300];
+                long long ns;
+                FILE *f;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                snprintf(p, sizeof(p), "/proc/%d/task/%s/schedstat", (int) pid, de->d_name);
+                f = fopen(p, "re");
+                if (f && fscanf(f, "%lld", &ns) == 1)
+                        total += ns;
+                if (f)
+                        fclose(f);
+        }
+        closedir(d);
+        return total;
+}
+
+static void pin_to_cpu(long cpu)
+{
+        cpu_set_t set;
+
+        CPU_ZERO(&set);
+        CPU_SET((int) cpu, &set);
+        if (sched_setaffinity(0, sizeof(set), &set) < 0)
+                perror("jitbench: sched_setaffinity");
+}
 
 struct worker {
         pthread_t thread;
@@ -120,11 +181,11 @@ out:
 /* One run: clients threads, calls split among them (or each until
  * duration_ns has passed), samples merged into out. */
 static int run_once(const struct target *t, const char *service, int clients, bool persistent, long calls,
-                    int64_t duration_ns, struct samples *out, long *errors)
+                    int64_t duration_ns, struct samples *out, long *errors, int64_t *cpu_ns)
 {
         struct worker w[MAX_CLIENTS];
         pthread_barrier_t start;
-        int64_t until = 0;
+        int64_t until = 0, cpu0 = server_cpu_ns(t->server);
 
         pthread_barrier_init(&start, NULL, (unsigned) clients + 1);
         for (int i = 0; i < clients; i++) {
@@ -150,6 +211,8 @@ static int run_once(const struct target *t, const char *service, int clients, bo
                 samples_free(&w[i].s);
         }
         pthread_barrier_destroy(&start);
+        if (cpu_ns)
+                *cpu_ns += server_cpu_ns(t->server) - cpu0;
         return 0;
 }
 
@@ -175,7 +238,7 @@ static int parse_target(const char *spec, struct target *ret)
                 return -EINVAL;
         }
         *ret = (struct target) { .name = strdup(v[0]), .sock = strdup(v[1]), .users = list_split(v[2], ':'),
-                                 .expect = parse_expect(v[3]) };
+                                 .expect = parse_expect(v[3]), .server = server_pid(v[1]) };
         strv_free(v);
         return ret->name && ret->sock ? 0 : -ENOMEM;
 }
@@ -244,9 +307,13 @@ int cmd_latency(int argc, char **argv)
                 { "rounds", required_argument, NULL, 'r' },
                 { "warmup", required_argument, NULL, 'w' },
                 { "service", required_argument, NULL, 's' },
+                { "cpu", required_argument, NULL, 'C' },
+                { "tag", required_argument, NULL, 'T' },
                 {}
         };
         struct target t[MAX_TARGETS];
+        const char *tag = NULL;
+        int64_t *cpu;
         size_t nt = 0, nc, nm;
         char **clients = NULL, **modes = NULL;
         const char *service = "sudo";
@@ -268,6 +335,8 @@ int cmd_latency(int argc, char **argv)
                 case 'r': rounds = opt_long("--rounds", optarg, 1, 1000); break;
                 case 'w': warmup = opt_long("--warmup", optarg, 0, 1000000); break;
                 case 's': service = optarg; break;
+                case 'C': pin_to_cpu(opt_long("--cpu", optarg, 0, CPU_SETSIZE - 1)); break;
+                case 'T': tag = optarg; break;
                 default: return 2;
                 }
         }
@@ -284,12 +353,13 @@ int cmd_latency(int argc, char **argv)
         }
         s = calloc(nt * nc * nm, sizeof(*s));
         errors = calloc(nt * nc * nm, sizeof(*errors));
-        if (!s || !errors)
+        cpu = calloc(nt * nc * nm, sizeof(*cpu));
+        if (!s || !errors || !cpu)
                 return 1;
         for (size_t i = 0; i < nt; i++) {
                 long e = 0;
 
-                run_once(&t[i], service, 1, false, warmup, 0, NULL, &e);
+                run_once(&t[i], service, 1, false, warmup, 0, NULL, &e, NULL);
         }
         for (long round = 0; round < rounds; round++)
                 for (size_t c = 0; c < nc; c++)
@@ -301,21 +371,26 @@ int cmd_latency(int argc, char **argv)
                                         int n = (int) opt_long("--clients", clients[c], 1, MAX_CLIENTS);
 
                                         run_once(&t[i], service, n, strcmp(modes[m], "persist") == 0, calls, 0,
-                                                 &s[slot], &errors[slot]);
+                                                 &s[slot], &errors[slot], &cpu[slot]);
                                 }
         for (size_t i = 0; i < nt; i++)
                 for (size_t c = 0; c < nc; c++)
                         for (size_t m = 0; m < nm; m++) {
                                 size_t slot = (i * nc + c) * nm + m;
-                                char name[128], extra[64];
+                                char name[160], extra[96];
 
-                                snprintf(name, sizeof(name), "dec.%s.c%s.%s", t[i].name, clients[c], modes[m]);
-                                snprintf(extra, sizeof(extra), "errors=%ld", errors[slot]);
+                                snprintf(name, sizeof(name), "dec.%s.c%s.%s%s%s", t[i].name, clients[c], modes[m],
+                                         tag ? "." : "", tag ? tag : "");
+                                /* The server's own CPU time per answered call: what a
+                                 * decision costs jitd, wherever it is scheduled. */
+                                snprintf(extra, sizeof(extra), "errors=%ld server_cpu_us=%.1f", errors[slot],
+                                         s[slot].n ? (double) cpu[slot] / 1e3 / (double) s[slot].n : 0.0);
                                 samples_report(name, &s[slot], false, extra);
                                 samples_free(&s[slot]);
                         }
         free(s);
         free(errors);
+        free(cpu);
         strv_free(clients);
         strv_free(modes);
         return 0;
@@ -398,7 +473,6 @@ int cmd_isolation(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "target", required_argument, NULL, 't' },
-                { "clients", required_argument, NULL, 'c' },
                 { "rounds", required_argument, NULL, 'r' },
                 { "window-ms", required_argument, NULL, 'W' },
                 { "hang", required_argument, NULL, 'n' },
@@ -407,14 +481,18 @@ int cmd_isolation(int argc, char **argv)
                 { "hang-service", required_argument, NULL, 'S' },
                 { "timeout-ms", required_argument, NULL, 'T' },
                 { "service", required_argument, NULL, 's' },
+                { "cpu", required_argument, NULL, 'C' },
                 {}
         };
         struct target t = {};
         char **users = NULL, **roles = NULL;
         const char *service = "sudo", *hang_service = "sudo";
-        long clients = 8, rounds = 3, window_ms = 3500, n = 50, timeout_ms = 5000;
-        long e_base = 0, e_hang = 0, e_req = 0, pending = 0;
-        struct samples base = {}, hung = {}, reply = {};
+        long rounds = 3, window_ms = 1500, n = 50, timeout_ms = 5000, cpu = -1;
+        long e[4] = { 0 }, e_req = 0, pending = 0;
+        int64_t cpu_ns[4] = { 0 };
+        /* [0] 1 client, no lookups; [1] 8 clients, none; [2] 1 client, lookups hang; [3] 8 clients, hang */
+        struct samples s[4] = {}, reply = {};
+        static const char *const names[4] = { "iso.c1.base", "iso.c8.base", "iso.c1.hang", "iso.c8.hang" };
         struct hang *h;
         char extra[128];
         int opt;
@@ -422,7 +500,6 @@ int cmd_isolation(int argc, char **argv)
         while ((opt = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 switch (opt) {
                 case 't': if (parse_target(optarg, &t) < 0) return 2; break;
-                case 'c': clients = opt_long("--clients", optarg, 1, MAX_CLIENTS); break;
                 case 'r': rounds = opt_long("--rounds", optarg, 1, 100); break;
                 case 'W': window_ms = opt_long("--window-ms", optarg, 100, 60000); break;
                 case 'n': n = opt_long("--hang", optarg, 1, 1000); break;
@@ -431,37 +508,92 @@ int cmd_isolation(int argc, char **argv)
                 case 'S': hang_service = optarg; break;
                 case 'T': timeout_ms = opt_long("--timeout-ms", optarg, 100, 60000); break;
                 case 's': service = optarg; break;
+                case 'C': cpu = opt_long("--cpu", optarg, 0, CPU_SETSIZE - 1); break;
                 default: return 2;
                 }
         }
         if (!t.sock || list_length(users) == 0 || list_length(roles) == 0) {
                 fprintf(stderr, "usage: jitbench isolation --target NAME|SOCKET|USERS|allow --hang-users u1:u2\n"
-                        "         --hang-roles r1:r2 [--hang 50] [--clients 8] [--rounds 3] [--window-ms 3500]\n");
+                        "         --hang-roles r1:r2 [--hang 50] [--rounds 3] [--window-ms 1500] [--cpu N]\n");
                 return 2;
         }
         h = calloc((size_t) n, sizeof(*h));
         if (!h)
                 return 1;
-        run_once(&t, service, 1, false, 500, 0, NULL, &e_base);
-        e_base = 0;
-        for (long round = 0; round < rounds; round++) {
-                int r;
+        run_once(&t, service, 1, false, 500, 0, NULL, &e[0], NULL);
+        e[0] = 0;
+        for (long round = 0; round < rounds; round++)
+                for (int hung = 0; hung < 2; hung++) {
+                        int r;
 
-                run_once(&t, service, (int) clients, false, 0, window_ms * 1000000, &base, &e_base);
-                r = hang_start(t.sock, users, roles, hang_service, n, round, timeout_ms, h);
-                if (r < 0)
-                        fprintf(stderr, "jitbench isolation: sending the hanging requests: %s\n", strerror(-r));
-                /* Let the lookups reach the ticket server. */
-                sleep_ns(200000000);
-                run_once(&t, service, (int) clients, false, 0, window_ms * 1000000, &hung, &e_hang);
-                hang_finish(t.sock, h, n, &reply, &pending, &e_req);
+                        if (hung) {
+                                r = hang_start(t.sock, users, roles, hang_service, n, round, timeout_ms, h);
+                                if (r < 0)
+                                        fprintf(stderr, "jitbench isolation: sending the hanging requests: %s\n",
+                                                strerror(-r));
+                                /* Let the lookups reach the ticket server. */
+                                sleep_ns(200000000);
+                        }
+                        /* One client pinned (if asked) like the decision runs, then 8 free. */
+                        if (cpu >= 0)
+                                pin_to_cpu(cpu);
+                        run_once(&t, service, 1, false, 0, window_ms * 1000000, &s[hung * 2], &e[hung * 2],
+                                 &cpu_ns[hung * 2]);
+                        if (cpu >= 0) {
+                                cpu_set_t all;
+
+                                CPU_ZERO(&all);
+                                for (int c = 0; c < CPU_SETSIZE; c++)
+                                        CPU_SET(c, &all);
+                                sched_setaffinity(0, sizeof(all), &all);
+                        }
+                        run_once(&t, service, 8, false, 0, window_ms * 1000000, &s[hung * 2 + 1], &e[hung * 2 + 1],
+                                 &cpu_ns[hung * 2 + 1]);
+                        if (hung)
+                                hang_finish(t.sock, h, n, &reply, &pending, &e_req);
+                }
+        for (int i = 0; i < 4; i++) {
+                snprintf(extra, sizeof(extra), "errors=%ld server_cpu_us=%.1f", e[i],
+                         s[i].n ? (double) cpu_ns[i] / 1e3 / (double) s[i].n : 0.0);
+                samples_report(names[i], &s[i], false, extra);
+                samples_free(&s[i]);
         }
-        snprintf(extra, sizeof(extra), "errors=%ld", e_base);
-        samples_report("iso.base", &base, false, extra);
-        snprintf(extra, sizeof(extra), "errors=%ld", e_hang);
-        samples_report("iso.hang", &hung, false, extra);
         snprintf(extra, sizeof(extra), "pending=%ld errors=%ld per_round=%ld", pending, e_req, n);
         samples_report("iso.requests", &reply, true, extra);
         free(h);
+        return 0;
+}
+
+/* What an admin's ping (jitctl status) costs: the loop serves nothing else
+ * meanwhile, PAM decisions included. */
+int cmd_ping(int argc, char **argv)
+{
+        struct proto_msg *req = malloc(sizeof(*req)), *rep = malloc(sizeof(*rep));
+        struct samples s = {};
+        char name[96], extra[32];
+        long n, errors = 0;
+
+        if (argc != 4 || !req || !rep) {
+                fprintf(stderr, "usage: jitbench ping NAME SOCKET N\n");
+                free(req);
+                free(rep);
+                return 2;
+        }
+        n = opt_long("N", argv[3], 1, 100000);
+        proto_init(req, PROTO_REQ_PING);
+        for (long i = 0; i < n; i++) {
+                int64_t t0 = now_ns();
+
+                if (client_call(argv[2], req, rep, 60000) < 0 || rep->type != PROTO_REP_OK)
+                        errors++;
+                else
+                        samples_add(&s, now_ns() - t0);
+        }
+        snprintf(name, sizeof(name), "ping.%s", argv[1]);
+        snprintf(extra, sizeof(extra), "errors=%ld", errors);
+        samples_report(name, &s, true, extra);
+        samples_free(&s);
+        free(req);
+        free(rep);
         return 0;
 }

@@ -14,7 +14,9 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -200,5 +202,72 @@ int cmd_visudo(int argc, char **argv)
         snprintf(extra, sizeof(extra), "fails=%ld", fails);
         samples_report("visudo", &s, true, extra);
         samples_free(&s);
+        return 0;
+}
+
+/* What session registration costs in the kernel: jitd moves the session's
+ * process into a fresh cgroup (mkdir, then its pid into cgroup.procs). A
+ * migration write-locks cgroup_threadgroup_rwsem, which waits for an RCU
+ * grace period unless the hierarchy is mounted with favordynmods; migrations
+ * spaced like sudo calls each pay it. */
+int cmd_cgmove(int argc, char **argv)
+{
+        struct samples mk = {}, mv = {};
+        long n, spacing_ms, fails = 0;
+        char extra[64];
+
+        char name[96];
+
+        if (argc != 5) {
+                fprintf(stderr, "usage: jitbench cgmove NAME CGROUP_DIR N SPACING_MS\n");
+                return 2;
+        }
+        argv++;
+        n = opt_long("N", argv[2], 1, 10000);
+        spacing_ms = opt_long("SPACING_MS", argv[3], 0, 10000);
+        for (long i = 0; i < n; i++) {
+                char dir[512], procs[600], num[24];
+                int64_t t0, t1, t2;
+                pid_t pid;
+                int fd, r = -1;
+
+                snprintf(dir, sizeof(dir), "%s/jb-%d-%ld", argv[1], (int) getpid(), i);
+                pid = fork();
+                if (pid == 0) {
+                        pause();
+                        _exit(0);
+                }
+                if (pid < 0)
+                        return 1;
+                t0 = now_ns();
+                if (mkdir(dir, 0755) == 0) {
+                        t1 = now_ns();
+                        snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+                        snprintf(num, sizeof(num), "%d", (int) pid);
+                        fd = open(procs, O_WRONLY | O_CLOEXEC);
+                        if (fd >= 0) {
+                                r = write(fd, num, strlen(num)) == (ssize_t) strlen(num) ? 0 : -1;
+                                close(fd);
+                        }
+                        t2 = now_ns();
+                        if (r == 0) {
+                                samples_add(&mk, t1 - t0);
+                                samples_add(&mv, t2 - t1);
+                        }
+                }
+                if (r < 0)
+                        fails++;
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                rmdir(dir);
+                sleep_ns(spacing_ms * 1000000);
+        }
+        snprintf(extra, sizeof(extra), "fails=%ld spacing_ms=%ld", fails, spacing_ms);
+        snprintf(name, sizeof(name), "cgroup.%s.mkdir", argv[-1 + 0] ? argv[0 - 1 + 1 - 1] : "");
+        samples_report(name, &mk, true, extra);
+        snprintf(name, sizeof(name), "cgroup.%s.move", argv[-1]);
+        samples_report(name, &mv, true, extra);
+        samples_free(&mk);
+        samples_free(&mv);
         return 0;
 }
