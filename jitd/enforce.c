@@ -98,7 +98,7 @@ static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, un
                         killed++;
         }
         if (r >= 0 && killed) {
-                r = store_begin(d->store);
+                r = store_begin_relaxed(d->store);
                 for (size_t i = 0; r >= 0 && i < l.n; i++)
                         if (l.v[i].id)
                                 r = store_session_torn_down(d->store, l.v[i].id, now, reason);
@@ -332,7 +332,7 @@ static void reconcile_sessions(struct jitd *d)
                 } else
                         log_msg(LOG_NOTICE, "reconcile: tore down session %lld (pid %d) of ended grant %lld",
                                 (long long) x->id, (int) x->pid, (long long) x->grant_id);
-                if (store_begin(d->store) < 0)
+                if (store_begin_relaxed(d->store) < 0)
                         continue;
                 if ((active ? store_session_close(d->store, x->id, now, "session ended")
                             : store_session_torn_down(d->store, x->id, now, "killed: grant ended")) >= 0)

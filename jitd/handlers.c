@@ -807,7 +807,7 @@ void handle_session_open(struct request *req)
                 snprintf(x.tty, sizeof(x.tty), "%s", tty);
         if (rhost)
                 snprintf(x.rhost, sizeof(x.rhost), "%s", rhost);
-        r = store_begin(d->store);
+        r = store_begin_relaxed(d->store);
         if (r >= 0)
                 r = store_session_insert(d->store, &x);
         if (r >= 0)
@@ -822,7 +822,7 @@ void handle_session_open(struct request *req)
         if (r < 0) {
                 log_msg(LOG_ERR, "grant %lld: cannot attach session %lld (pid %d) for teardown: %s",
                         (long long) x.grant_id, (long long) x.id, (int) x.pid, strerror(-r));
-                if (store_begin(d->store) >= 0) {
+                if (store_begin_relaxed(d->store) >= 0) {
                         if (store_session_close(d->store, x.id, now_realtime(), "attach failed") >= 0)
                                 store_commit(d->store);
                         else
@@ -831,7 +831,7 @@ void handle_session_open(struct request *req)
                 reply_error(req, EIO, "cannot register the session: %s", strerror(-r));
                 return;
         }
-        if (store_begin(d->store) >= 0) {
+        if (store_begin_relaxed(d->store) >= 0) {
                 if (store_session_set_handle(d->store, x.id, handle) >= 0)
                         store_commit(d->store);
                 else
@@ -859,7 +859,7 @@ void handle_session_close(struct request *req)
                 reply_error(req, ENOENT, "no open session for pid %d", (int) req->cred.pid);
                 return;
         }
-        r = r < 0 ? r : store_begin(d->store);
+        r = r < 0 ? r : store_begin_relaxed(d->store);
         if (r >= 0) {
                 r = store_session_close(d->store, x.id, now_realtime(), "closed");
                 if (r >= 0)

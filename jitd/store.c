@@ -130,6 +130,8 @@ enum stmt_id {
         STMT_BEGIN,
         STMT_COMMIT,
         STMT_ROLLBACK,
+        STMT_SYNC_NORMAL,
+        STMT_SYNC_FULL,
         STMT_GRANT_INSERT,
         STMT_GRANT_UPDATE,
         STMT_GRANT_GET,
@@ -169,6 +171,8 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
+        [STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+        [STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
         [STMT_GRANT_INSERT] =
                 "INSERT INTO grants (" GRANT_COLUMNS ") VALUES (NULL, " GRANT_VALUES ")",
         [STMT_GRANT_UPDATE] =
@@ -240,6 +244,7 @@ static const char *const stmt_sql[STMT_MAX_] = {
 
 struct store {
         sqlite3 *db;
+        bool relaxed;                   /* this transaction commits without fsync */
         sqlite3_stmt *stmt[STMT_MAX_];
         char error[256];
 };
@@ -743,6 +748,43 @@ int store_begin(struct store *s)
         return step_done(s, h.st, "begin");
 }
 
+/* Run one of the cached pragma statements (they cannot fail to prepare). */
+static void exec_cached(struct store *s, enum stmt_id id)
+{
+        sqlite3_stmt *st = s->stmt[id];
+
+        (void) sqlite3_step(st);
+        sqlite3_reset(st);
+}
+
+/* Session bookkeeping is written on the path of every sudo and ssh login;
+ * it need not survive a power loss (which ends the sessions too), only a
+ * jitd crash, which WAL commits survive without an fsync. Grants and their
+ * audit events keep synchronous = FULL. */
+int store_begin_relaxed(struct store *s)
+{
+        int r;
+
+        if (!sqlite3_get_autocommit(s->db))
+                return store_fail(s, -EINVAL, "a transaction is already open");
+        exec_cached(s, STMT_SYNC_NORMAL);
+        s->relaxed = true;
+        r = store_begin(s);
+        if (r < 0) {
+                exec_cached(s, STMT_SYNC_FULL);
+                s->relaxed = false;
+        }
+        return r;
+}
+
+static void end_relaxed(struct store *s)
+{
+        if (s->relaxed && sqlite3_get_autocommit(s->db)) {
+                exec_cached(s, STMT_SYNC_FULL);
+                s->relaxed = false;
+        }
+}
+
 int store_commit(struct store *s)
 {
         _cleanup_(held_release) struct held h = { 0 };
@@ -754,7 +796,10 @@ int store_commit(struct store *s)
         if (r < 0)
                 return r;
         /* On failure the transaction stays open; the caller rolls back. */
-        return step_done(s, h.st, "commit");
+        r = step_done(s, h.st, "commit");
+        held_release(&h);
+        end_relaxed(s);
+        return r;
 }
 
 void store_rollback(struct store *s)
@@ -768,6 +813,7 @@ void store_rollback(struct store *s)
         if (sqlite3_step(st) != SQLITE_DONE)
                 store_sqlite_fail(s, sqlite3_errcode(s->db), "rollback");
         sqlite3_reset(st);
+        end_relaxed(s);
 }
 
 int store_grant_insert(struct store *s, struct jit_grant *g)

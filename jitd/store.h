@@ -27,6 +27,9 @@ void store_free(struct store *s);
 const char *store_last_error(const struct store *s);
 
 int store_begin(struct store *s);     /* BEGIN IMMEDIATE */
+/* The same, committing without fsync (synchronous = NORMAL): survives a jitd
+ * crash, not a power loss. For session bookkeeping only. */
+int store_begin_relaxed(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s); /* safe to call when no transaction is open */
 

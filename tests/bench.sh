@@ -232,11 +232,8 @@ EOS
         cgroot=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
         if [ -n "$cgroot" ] && [ -d "$cgroot/jit" ]; then
                 say "cgroup migration cost: spaced like sudo calls (20 ms apart), and back to back"
-                jb cgmove "$cgroot/jit" 50 20 | sed 's/^R cgroup\./R cgroup.spaced./' >/dev/null
-                sed -i 's/^R cgroup\.\(mkdir\|move\) /R cgroup.spaced.\1 /' "$RES"
-                jb cgmove "$cgroot/jit" 50 0 >/dev/null
-                sed -i 's/^R cgroup\.\(mkdir\|move\) /R cgroup.b2b.\1 /' "$RES"
-                grep '^R cgroup\.' "$RES"
+                jb cgmove spaced "$cgroot/jit" 50 20
+                jb cgmove b2b "$cgroot/jit" 50 0
         fi
 fi
 

@@ -213,25 +213,25 @@ int cmd_visudo(int argc, char **argv)
 int cmd_cgmove(int argc, char **argv)
 {
         struct samples mk = {}, mv = {};
+        const char *label, *parent;
         long n, spacing_ms, fails = 0;
-        char extra[64];
-
-        char name[96];
+        char extra[64], name[96];
 
         if (argc != 5) {
                 fprintf(stderr, "usage: jitbench cgmove NAME CGROUP_DIR N SPACING_MS\n");
                 return 2;
         }
-        argv++;
-        n = opt_long("N", argv[2], 1, 10000);
-        spacing_ms = opt_long("SPACING_MS", argv[3], 0, 10000);
+        label = argv[1];
+        parent = argv[2];
+        n = opt_long("N", argv[3], 1, 10000);
+        spacing_ms = opt_long("SPACING_MS", argv[4], 0, 10000);
         for (long i = 0; i < n; i++) {
                 char dir[512], procs[600], num[24];
                 int64_t t0, t1, t2;
                 pid_t pid;
                 int fd, r = -1;
 
-                snprintf(dir, sizeof(dir), "%s/jb-%d-%ld", argv[1], (int) getpid(), i);
+                snprintf(dir, sizeof(dir), "%s/jb-%d-%ld", parent, (int) getpid(), i);
                 pid = fork();
                 if (pid == 0) {
                         pause();
@@ -263,9 +263,9 @@ int cmd_cgmove(int argc, char **argv)
                 sleep_ns(spacing_ms * 1000000);
         }
         snprintf(extra, sizeof(extra), "fails=%ld spacing_ms=%ld", fails, spacing_ms);
-        snprintf(name, sizeof(name), "cgroup.%s.mkdir", argv[-1 + 0] ? argv[0 - 1 + 1 - 1] : "");
+        snprintf(name, sizeof(name), "cgroup.%s.mkdir", label);
         samples_report(name, &mk, true, extra);
-        snprintf(name, sizeof(name), "cgroup.%s.move", argv[-1]);
+        snprintf(name, sizeof(name), "cgroup.%s.move", label);
         samples_report(name, &mv, true, extra);
         samples_free(&mk);
         samples_free(&mv);
