@@ -30,6 +30,7 @@ struct jitd {
         int timer_fd;               /* CLOCK_REALTIME: the next grant deadline */
         int reconcile_fd;           /* CLOCK_MONOTONIC: periodic reconciliation */
         int metrics_fd;             /* CLOCK_MONOTONIC: metrics_file every minute (when set) */
+        int watchdog_fd;            /* CLOCK_MONOTONIC: WATCHDOG=1 at half of WatchdogSec (when set) */
         int signal_fd;
         struct conn *conns;         /* doubly linked */
         unsigned n_conns;

@@ -26,7 +26,7 @@ enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
 /* Tags for the non-connection fds in epoll: their addresses are unique. */
 static const char tag_listen, tag_timer, tag_signal, tag_reconcile, tag_tickets, tag_ticket_poll, tag_deferred,
-        tag_metrics;
+        tag_metrics, tag_watchdog;
 
 /* How often drop-ins and sessions are checked against the database. */
 #define RECONCILE_INTERVAL_SEC 120
@@ -150,6 +150,21 @@ static int setup(struct jitd *d)
             (r = epoll_add(d->epoll_fd, d->metrics_fd, &tag_metrics)) < 0)
                 return r;
         governance_arm_metrics(d);
+        {
+                /* WatchdogSec=: ping from the loop itself at half the
+                 * interval, so a wedged loop is what systemd notices. */
+                uint64_t usec = 0;
+
+                if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+                        struct itimerspec its = { .it_value = { (time_t) (usec / 2000000), (long) ((usec / 2) % 1000000) * 1000 } };
+
+                        its.it_interval = its.it_value;
+                        d->watchdog_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+                        if (d->watchdog_fd < 0 || timerfd_settime(d->watchdog_fd, 0, &its, NULL) < 0 ||
+                            (r = epoll_add(d->epoll_fd, d->watchdog_fd, &tag_watchdog)) < 0)
+                                return d->watchdog_fd < 0 ? -errno : r;
+                }
+        }
         if (d->tickets && ((r = epoll_add(d->epoll_fd, ticket_engine_fd(d->tickets), &tag_tickets)) < 0 ||
                            (r = epoll_add(d->epoll_fd, d->ticket_poll_fd, &tag_ticket_poll)) < 0))
                 return r;
@@ -250,7 +265,12 @@ static int run(struct jitd *d)
                                 ticketflow_on_poll(d);
                         else if (p == &tag_deferred)
                                 ticketflow_on_deferred(d);
-                        else if (p == &tag_metrics) {
+                        else if (p == &tag_watchdog) {
+                                uint64_t ticks;
+
+                                (void) !read(d->watchdog_fd, &ticks, sizeof(ticks));
+                                sd_notify(0, "WATCHDOG=1");
+                        } else if (p == &tag_metrics) {
                                 uint64_t ticks;
 
                                 (void) !read(d->metrics_fd, &ticks, sizeof(ticks));
@@ -263,7 +283,7 @@ static int run(struct jitd *d)
                         /* ...and so may a ticket answer (it replies to
                          * waiting connections). */
                         if (p != &tag_timer && p != &tag_signal && p != &tag_listen && p != &tag_reconcile &&
-                            p != &tag_metrics)
+                            p != &tag_metrics && p != &tag_watchdog)
                                 break;
                 }
         }
@@ -282,7 +302,7 @@ int main(int argc, char **argv)
                 {}
         };
         struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .reconcile_fd = -1, .metrics_fd = -1,
-                          .signal_fd = -1,
+                          .watchdog_fd = -1, .signal_fd = -1,
                           .ticket_poll_fd = -1, .deferred_fd = -1 };
         const char *path = JIT_DEFAULT_CONFIG;
         bool check = false;
@@ -333,6 +353,8 @@ int main(int argc, char **argv)
                 close(d.reconcile_fd);
         if (d.metrics_fd >= 0)
                 close(d.metrics_fd);
+        if (d.watchdog_fd >= 0)
+                close(d.watchdog_fd);
         teardown_free(d.teardown);
         ticketflow_shutdown(&d);
         if (d.signal_fd >= 0)
