@@ -293,21 +293,6 @@ static bool valid_host_pattern(const char *s)
         return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.*?_-[]") == n;
 }
 
-/* Commands end up in a sudoers rule. Only a plain absolute path is let
- * through: no white space (arguments), no ',' ':' '=' '\\' '#' '!' '(' quotes
- * (sudoers syntax), no glob characters, and no trailing '/' (sudoers reads
- * that as "every command in this directory"). */
-static bool valid_command(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (strcmp(s, "ALL") == 0)
-                return true;
-        if (n < 2 || n >= PATH_MAX || s[0] != '/' || s[n - 1] == '/')
-                return false;
-        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == n;
-}
-
 static bool valid_item(const char *s)
 {
         return valid_text(s, JIT_LIST_MAX);
@@ -700,7 +685,7 @@ static const struct key role_keys[] = {
         { ROLE("runas", parse_list, runas),
           .valid = valid_user_name, .what = "a user name" },
         { ROLE("commands", parse_commands, commands),
-          .valid = valid_command, .what = "ALL or an absolute path (letters, digits, / . _ + - only)" },
+          .valid = valid_sudoers_command, .what = "ALL or an absolute path (letters, digits, / . _ + - only)" },
         { ROLE("nopasswd", parse_bool, nopasswd) },
         { ROLE("approval", parse_approval, approval) },
         { ROLE("approvers", parse_list, approvers),

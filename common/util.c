@@ -74,6 +74,20 @@ bool valid_service_name(const char *s)
         return valid_word(s, JIT_SERVICE_MAX, "_.-", false);
 }
 
+bool valid_sudoers_command(const char *s)
+{
+        size_t n;
+
+        if (!s)
+                return false;
+        if (strcmp(s, "ALL") == 0)
+                return true;
+        n = strlen(s);
+        if (n < 2 || n >= 4096 || s[0] != '/' || s[n - 1] == '/')
+                return false;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == n;
+}
+
 bool valid_text(const char *s, size_t max)
 {
         size_t n = 0;

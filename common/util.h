@@ -36,6 +36,12 @@ bool valid_role_name(const char *s);
  * control character, no shell or sudoers metacharacter). An empty ticket is
  * valid (it means "no ticket"); the role decides whether that is allowed. */
 bool valid_ticket(const char *s);
+/* A role's command as it goes into a sudoers rule: "ALL", or a plain absolute
+ * path of [A-Za-z0-9/._+-] with no trailing '/'. No white space (arguments),
+ * no ',' ':' '=' '\\' '#' '!' '(' or quotes (sudoers syntax), no glob, and no
+ * trailing '/' (sudoers reads that as every command in the directory). The
+ * config checks it, and the drop-in writer checks it again. */
+bool valid_sudoers_command(const char *s);
 /* Free text (reasons, notes): printable, no control characters, up to max bytes.
  * UTF-8 is passed through. */
 bool valid_text(const char *s, size_t max);

@@ -1348,7 +1348,9 @@ int store_session_set_handle(struct store *s, int64_t id, const char *handle)
         return step_done(s, h.st, "set session handle");
 }
 
-int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason)
+/* Closing and tearing down differ only in what they set. */
+static int session_end(struct store *s, enum stmt_id stmt, int64_t id, int64_t at, const char *reason,
+                       const char *what)
 {
         _cleanup_(held_release) struct held h = { 0 };
         int r;
@@ -1357,13 +1359,18 @@ int store_session_close(struct store *s, int64_t id, int64_t at, const char *rea
                 reason = "";
         if (strlen(reason) > JIT_REASON_MAX)
                 return store_fail(s, -EINVAL, "session end reason too long");
-        r = stmt_acquire(s, STMT_SESSION_CLOSE, &h);
+        r = stmt_acquire(s, stmt, &h);
         if (r < 0)
                 return r;
         if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_int(s, h.st, 2, at)) < 0 ||
             (r = bind_text(s, h.st, 3, reason)) < 0)
                 return r;
-        return step_done(s, h.st, "close session");
+        return step_done(s, h.st, what);
+}
+
+int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason)
+{
+        return session_end(s, STMT_SESSION_CLOSE, id, at, reason, "close session");
 }
 
 int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret)
@@ -1387,20 +1394,7 @@ int store_session_find_open(struct store *s, pid_t pid, struct jit_session *ret)
 
 int store_session_torn_down(struct store *s, int64_t id, int64_t at, const char *reason)
 {
-        _cleanup_(held_release) struct held h = { 0 };
-        int r;
-
-        if (!reason)
-                reason = "";
-        if (strlen(reason) > JIT_REASON_MAX)
-                return store_fail(s, -EINVAL, "session end reason too long");
-        r = stmt_acquire(s, STMT_SESSION_TORN_DOWN, &h);
-        if (r < 0)
-                return r;
-        if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_int(s, h.st, 2, at)) < 0 ||
-            (r = bind_text(s, h.st, 3, reason)) < 0)
-                return r;
-        return step_done(s, h.st, "tear down session");
+        return session_end(s, STMT_SESSION_TORN_DOWN, id, at, reason, "tear down session");
 }
 
 int store_session_foreach_live(struct store *s, int64_t grant_id,

@@ -34,20 +34,6 @@ static void closep(int *fd)
  * never let strlen() run past it. */
 #define FIELD_TERMINATED(f) (strnlen((f), sizeof(f)) < sizeof(f))
 
-/* Same rule as config.c's: no space, comma, colon, equals, bang, wildcard or
- * backslash, so the path is one sudoers Command token matching one file
- * (a trailing '/' would mean "anything in that directory"). */
-static bool valid_command(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (strcmp(s, "ALL") == 0)
-                return true;
-        if (n < 2 || n >= PATH_MAX || s[0] != '/' || s[n - 1] == '/')
-                return false;
-        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == n;
-}
-
 static int format_time(int64_t t, const char *fmt, char *buf, size_t size)
 {
         time_t tt = (time_t) t;
@@ -84,7 +70,7 @@ static int validate(const struct jit_grant *g, const struct role *r)
         if (n == 0)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++) {
-                if (!valid_command(r->commands[i]))
+                if (!valid_sudoers_command(r->commands[i]))
                         return -EINVAL;
                 /* "ALL, /bin/ls" is legal sudoers but surely not what was meant. */
                 if (n > 1 && strcmp(r->commands[i], "ALL") == 0)

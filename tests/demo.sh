@@ -61,13 +61,7 @@ poll       = 1s
 comment    = yes
 EOF2
 sudoers_write
-cat >"$T/pam-sudo" <<EOF2
-auth     required pam_permit.so
-account  required $T/bin/pam_jit.so socket=$SOCK
-account  required pam_permit.so
-session  optional $T/bin/pam_jit.so socket=$SOCK
-session  required pam_permit.so
-EOF2
+system_pam_stack "$T/pam-sudo"
 bind_over "$T/sudoers" /etc/sudoers
 bind_over "$T/pam-sudo" /etc/pam.d/sudo
 

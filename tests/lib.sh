@@ -190,6 +190,18 @@ bind_over() {  # bind_over FILE TARGET
         mount --bind "$1" "$2"
 }
 
+# The PAM stack of a real program (sudo, sshd) for the namespace: pam_jit as
+# the account lock and session registration, pam_permit for the rest.
+system_pam_stack() {  # system_pam_stack FILE
+        cat >"$1" <<EOS
+auth     required pam_permit.so
+account  required $T/bin/pam_jit.so socket=$SOCK
+account  required pam_permit.so
+session  optional $T/bin/pam_jit.so socket=$SOCK
+session  required pam_permit.so
+EOS
+}
+
 # A sudoers for the namespace: nothing but root and the test drop-in directory.
 sudoers_write() {
         cat >"$T/sudoers" <<EOS

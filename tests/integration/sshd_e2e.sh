@@ -46,13 +46,7 @@ StrictModes no
 PrintMotd no
 LogLevel VERBOSE
 EOF2
-cat >"$T/pam-sshd" <<EOF2
-auth     required pam_permit.so
-account  required $T/bin/pam_jit.so socket=$SOCK
-account  required pam_permit.so
-session  optional $T/bin/pam_jit.so socket=$SOCK
-session  required pam_permit.so
-EOF2
+system_pam_stack "$T/pam-sshd"
 bind_over "$T/pam-sshd" /etc/pam.d/sshd
 jitd_start || exit 1
 /usr/sbin/sshd -f "$T/sshd_config" -D -e 2>"$T/sshd.log" &
