@@ -136,7 +136,8 @@ ctxt() {  # voluntary + involuntary context switches of every thread of PID
 footprint() {  # footprint LABEL NAME
         local pid=${JPID[$2]}
         note "rss.$1 rss_kib=$(status_kib "$pid" VmRSS) hwm_kib=$(status_kib "$pid" VmHWM)" \
-                "anon_kib=$(status_kib "$pid" RssAnon) file_kib=$(status_kib "$pid" RssFile)"
+                "anon_kib=$(status_kib "$pid" RssAnon) file_kib=$(status_kib "$pid" RssFile)" \
+                "pss_kib=$(awk '$1 == "Pss:" { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null)"
 }
 
 say "work directory $T"

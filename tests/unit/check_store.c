@@ -188,7 +188,7 @@ START_TEST(test_open_pragmas)
         raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
         ck_assert_str_eq(mode, "wal");
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 8);
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 9);
         sqlite3_close(db);
         store_free(s);
 }
