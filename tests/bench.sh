@@ -193,7 +193,9 @@ fi
 # ---- 2 sudo overhead ----------------------------------------------------
 if want sudo; then
         say "sudo overhead: pam_jit / pam_permit / pam_exec+curl, $SUDO_ITER rounds each"
-        command -v curl >/dev/null || { apt-get install -y -qq --no-install-recommends curl >/dev/null 2>&1; }
+        # The do-it-yourself variant needs the curl program (tests/deps.sh does not install it).
+        command -v curl >/dev/null ||
+                { apt-get update -qq && apt-get install -y -qq --no-install-recommends curl; } >/dev/null 2>&1
         python3 "$BIN/httpd.py" "$T/http-check.port" &
         PIDS+=("$!")
         wait_for 5 test -s "$T/http-check.port" || { echo "# the HTTP endpoint did not start"; exit 1; }

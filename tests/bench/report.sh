@@ -130,11 +130,13 @@ machine() {
         local cpu commit fs
         cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-        [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && commit="$commit (with uncommitted changes)"
+        # This file itself does not count: every run rewrites it.
+        [ -n "$(git -C "$ROOT" status --porcelain -- . ':!BENCHMARKS.md' 2>/dev/null)" ] &&
+                commit="$commit (with uncommitted changes)"
         fs=$(df -T /tmp 2>/dev/null | awk 'NR == 2 { print $2 }')
         echo "- machine: $(nproc) CPUs, $cpu, Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit"
-        echo "- $(sudo -V 2>/dev/null | head -n 1); SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); databases on $fs (/tmp), synchronous = FULL"
+        echo "- $(sudo -V 2>/dev/null | head -n 1); SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); databases on $fs (/tmp)"
 }
 
 table() {
