@@ -168,6 +168,7 @@ enum stmt_id {
         STMT_AUDIT_FOREACH_GRANT_SINCE,
         STMT_AUDIT_VERIFY,
         STMT_NEXT_EXPIRY_AFTER,
+        STMT_OVERDUE_REVIEWS,
         STMT_EXT_PUT,
         STMT_EXT_GET,
         STMT_EXT_DEL,
@@ -238,6 +239,8 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "requested_at = ?4, approvers = ?5",
         [STMT_EXT_GET] = "SELECT duration, reason, requested_at, approvers FROM extensions WHERE grant_id = ?1",
         [STMT_EXT_DEL] = "DELETE FROM extensions WHERE grant_id = ?1",
+        [STMT_OVERDUE_REVIEWS] =
+                "SELECT count(*) FROM grants WHERE break_glass = 1 AND review = 'pending' AND requested_at <= ?1",
         [STMT_NEXT_EXPIRY_AFTER] =
                 "SELECT min(expires_at) FROM grants WHERE state = 'active' AND expires_at > ?1",
         [STMT_SESSION_INSERT] =
@@ -985,21 +988,36 @@ int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char 
         return step_done(s, h.st, "add approval");
 }
 
-int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret)
+/* A statement that binds one integer and yields one integer (or NULL:
+ * -ENOENT). */
+static int query_int_arg(struct store *s, enum stmt_id id, int64_t arg, int64_t *ret, const char *what)
 {
         _cleanup_(held_release) struct held h = { 0 };
         int r, rc;
 
-        r = stmt_acquire(s, STMT_APPROVAL_COUNT, &h);
+        r = stmt_acquire(s, id, &h);
         if (r < 0)
                 return r;
-        r = bind_int(s, h.st, 1, grant_id);
+        r = bind_int(s, h.st, 1, arg);
         if (r < 0)
                 return r;
         rc = sqlite3_step(h.st);
         if (rc != SQLITE_ROW)
-                return store_sqlite_fail(s, rc, "count approvals");
-        *ret = (unsigned) sqlite3_column_int64(h.st, 0);
+                return store_sqlite_fail(s, rc, what);
+        if (sqlite3_column_type(h.st, 0) == SQLITE_NULL)
+                return -ENOENT;
+        *ret = sqlite3_column_int64(h.st, 0);
+        return 0;
+}
+
+int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret)
+{
+        int64_t n;
+        int r = query_int_arg(s, STMT_APPROVAL_COUNT, grant_id, &n, "count approvals");
+
+        if (r < 0)
+                return r;
+        *ret = (unsigned) n;
         return 0;
 }
 
@@ -1447,21 +1465,17 @@ int store_session_foreach_live(struct store *s, int64_t grant_id,
 
 int store_next_expiry_after(struct store *s, int64_t after, int64_t *ret)
 {
-        _cleanup_(held_release) struct held h = { 0 };
-        int r, rc;
+        return query_int_arg(s, STMT_NEXT_EXPIRY_AFTER, after, ret, "next expiry");
+}
 
-        r = stmt_acquire(s, STMT_NEXT_EXPIRY_AFTER, &h);
+int store_count_overdue_reviews(struct store *s, int64_t cutoff, uint64_t *ret)
+{
+        int64_t n;
+        int r = query_int_arg(s, STMT_OVERDUE_REVIEWS, cutoff, &n, "count overdue reviews");
+
         if (r < 0)
                 return r;
-        r = bind_int(s, h.st, 1, after);
-        if (r < 0)
-                return r;
-        rc = sqlite3_step(h.st);
-        if (rc != SQLITE_ROW)
-                return store_sqlite_fail(s, rc, "next expiry");
-        if (sqlite3_column_type(h.st, 0) == SQLITE_NULL)
-                return -ENOENT;
-        *ret = sqlite3_column_int64(h.st, 0);
+        *ret = (uint64_t) n;
         return 0;
 }
 

@@ -59,6 +59,9 @@ int store_next_deadline(struct store *s, int64_t *ret);
  * (warn_before notices). -ENOENT when there is none. */
 int store_next_expiry_after(struct store *s, int64_t after, int64_t *ret);
 
+/* Break-glass grants requested at or before cutoff whose review is pending. */
+int store_count_overdue_reviews(struct store *s, int64_t cutoff, uint64_t *ret);
+
 /* Record one approver's decision. -EEXIST if that uid already decided this grant. */
 int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char *name,
                        bool approve, const char *note, int64_t at);
