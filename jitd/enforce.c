@@ -74,43 +74,17 @@ static int collect_open(const struct jit_session *x, void *userdata)
         return 0;
 }
 
-/* Kill every session of the grant not yet torn down, closed ones included (a
- * closed sudo session may have left `cmd &` behind), and mark those that died;
- * a session that could not be killed stays live so reconciliation retries. */
-static int end_sessions(struct jitd *d, int64_t grant_id, const char *reason, unsigned *ret_killed)
-{
-        struct session_list l = {};
-        int64_t now = now_realtime();
-        unsigned killed = 0;
-        int r, err = 0;
+/* Grants are taken away in chunks: the sessions and grants of one chunk are
+ * held in memory at once, so ten thousand grants ending together do not need
+ * ten thousand of each. */
+#define END_CHUNK 256
 
-        r = store_session_foreach_live(d->store, grant_id, collect_open, &l);
-        for (size_t i = 0; r >= 0 && i < l.n; i++) {
-                int k = teardown_kill(d->teardown, l.v[i].handle);
-
-                if (k < 0) {
-                        log_msg(LOG_ERR, "grant %lld: cannot kill session %lld (pid %d, %s): %s",
-                                (long long) grant_id, (long long) l.v[i].id, (int) l.v[i].pid, l.v[i].handle,
-                                strerror(-k));
-                        err = k;
-                        l.v[i].id = 0;
-                } else
-                        killed++;
-        }
-        if (r >= 0 && killed) {
-                r = store_begin_relaxed(d->store);
-                for (size_t i = 0; r >= 0 && i < l.n; i++)
-                        if (l.v[i].id)
-                                r = store_session_torn_down(d->store, l.v[i].id, now, reason);
-                if (r >= 0)
-                        r = store_commit(d->store);
-                else
-                        store_rollback(d->store);
-        }
-        free(l.v);
-        *ret_killed = killed;
-        return r < 0 ? r : err;
-}
+/* One grant being taken away: its drop-in's removal, then its sessions. */
+struct ending {
+        struct jit_grant g;
+        int err;                /* the first failure; 0 when all went well */
+        unsigned killed;
+};
 
 static int64_t now_realtime_ms(void)
 {
@@ -120,56 +94,202 @@ static int64_t now_realtime_ms(void)
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The evidence for time-to-revoke: from the grant's end (its expiry, or the
- * moment it was revoked or released) to the moment its privilege was gone. */
-static void audit_teardown(struct jitd *d, const struct jit_grant *g, unsigned killed, int err)
+/* Removes the drop-ins of n grants with one flush of the directory; errs[i]
+ * receives grant ids[i]'s failure. */
+static void remove_dropins(struct jitd *d, const int64_t *ids, size_t n, int *errs)
 {
-        int64_t end = g->state == GRANT_EXPIRED && g->expires_at ? g->expires_at : g->ended_at;
-        int64_t done = now_realtime_ms();
-        json_object *det = json_object_new_object();
-        const char *text;
-        int r;
+        int r = sudoers_remove_many(d->config->sudoers_dir, ids, n, errs);
 
-        json_object_object_add(det, "end", json_object_new_int64(end));
-        json_object_object_add(det, "done_ms", json_object_new_int64(done));
-        json_object_object_add(det, "latency_ms", json_object_new_int64(done - end * 1000));
-        json_object_object_add(det, "sessions_killed", json_object_new_int64(killed));
-        json_object_object_add(det, "complete", json_object_new_boolean(err >= 0));
-        text = json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN);
-        r = store_begin(d->store);
-        if (r >= 0)
-                r = store_audit_append(d->store, done / 1000, 0, "jitd", g->id, "torn-down", text, NULL);
+        for (size_t i = 0; i < n; i++) {
+                if (r < 0)
+                        errs[i] = r;
+                if (errs[i] < 0)
+                        log_msg(LOG_ERR, "grant %lld: cannot remove %s/jit-%lld: %s", (long long) ids[i],
+                                d->config->sudoers_dir, (long long) ids[i], strerror(-errs[i]));
+        }
+}
+
+/* Kills every session of the chunk's grants not yet torn down, closed ones
+ * included (a closed sudo session may have left `cmd &` behind), all at once,
+ * and marks those that died in one transaction; a session that could not be
+ * killed stays live so reconciliation retries. */
+static void end_sessions(struct jitd *d, struct ending *e, size_t n)
+{
+        struct session_list l = {};
+        _cleanup_free_ const char **handles = NULL;
+        _cleanup_free_ int *errs = NULL;
+        _cleanup_free_ size_t *owner = NULL;
+        int64_t now = now_realtime();
+        size_t owned = 0;
+        bool any = false;
+        int r = 0;
+
+        for (size_t j = 0; j < n; j++) {
+                r = store_session_foreach_live(d->store, e[j].g.id, collect_open, &l);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "grant %lld: cannot read its sessions: %s", (long long) e[j].g.id,
+                                store_last_error(d->store));
+                        e[j].err = r;
+                        l.n = owned;
+                        continue;
+                }
+                if (l.n > owned) {
+                        size_t *o = realloc(owner, l.n * sizeof(*owner));
+
+                        if (!o) {
+                                e[j].err = -ENOMEM;
+                                l.n = owned;
+                                continue;
+                        }
+                        owner = o;
+                        for (; owned < l.n; owned++)
+                                owner[owned] = j;
+                }
+        }
+        if (l.n == 0)
+                goto out;
+        handles = calloc(l.n, sizeof(*handles));
+        errs = calloc(l.n, sizeof(*errs));
+        if (!handles || !errs) {
+                for (size_t j = 0; j < n; j++)
+                        e[j].err = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < l.n; i++)
+                handles[i] = l.v[i].handle;
+        r = teardown_kill_many(d->teardown, handles, l.n, errs);
+        for (size_t i = 0; i < l.n; i++) {
+                struct ending *x = &e[owner[i]];
+                int k = r < 0 ? r : errs[i];
+
+                if (k < 0) {
+                        log_msg(LOG_ERR, "grant %lld: cannot kill session %lld (pid %d, %s): %s",
+                                (long long) x->g.id, (long long) l.v[i].id, (int) l.v[i].pid, l.v[i].handle,
+                                strerror(-k));
+                        x->err = k;
+                        l.v[i].id = 0;
+                } else {
+                        x->killed++;
+                        any = true;
+                }
+        }
+        if (!any)
+                goto out;
+        r = store_begin_relaxed(d->store);
+        for (size_t i = 0; r >= 0 && i < l.n; i++)
+                if (l.v[i].id)
+                        r = store_session_torn_down(d->store, l.v[i].id, now,
+                                                    grant_state_to_string(e[owner[i]].g.state));
         if (r >= 0)
                 r = store_commit(d->store);
         else
                 store_rollback(d->store);
         if (r < 0)
-                log_msg(LOG_ERR, "grant %lld: cannot audit its teardown: %s", (long long) g->id,
-                        store_last_error(d->store));
+                log_msg(LOG_ERR, "cannot record %zu torn-down sessions: %s", l.n, store_last_error(d->store));
+out:
+        free(l.v);
+}
+
+/* The evidence for time-to-revoke: from the grant's end (its expiry, or the
+ * moment it was revoked or released) to the moment its privilege was gone. */
+static int audit_teardown(struct jitd *d, const struct ending *e, int64_t done)
+{
+        const struct jit_grant *g = &e->g;
+        int64_t end = g->state == GRANT_EXPIRED && g->expires_at ? g->expires_at : g->ended_at;
+        json_object *det = json_object_new_object();
+        int r;
+
+        json_object_object_add(det, "end", json_object_new_int64(end));
+        json_object_object_add(det, "done_ms", json_object_new_int64(done));
+        json_object_object_add(det, "latency_ms", json_object_new_int64(done - end * 1000));
+        json_object_object_add(det, "sessions_killed", json_object_new_int64(e->killed));
+        json_object_object_add(det, "complete", json_object_new_boolean(e->err >= 0));
+        r = store_audit_append(d->store, done / 1000, 0, "jitd", g->id, "torn-down",
+                               json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN), NULL);
         json_object_put(det);
+        return r;
+}
+
+/* After the drop-ins of the chunk are gone: the sessions, then one
+ * transaction with every grant's torn-down event. */
+static void end_chunk(struct jitd *d, struct ending *e, size_t n)
+{
+        int64_t done;
+        int r;
+
+        end_sessions(d, e, n);
+        done = now_realtime_ms();
+        r = store_begin(d->store);
+        for (size_t j = 0; r >= 0 && j < n; j++)
+                r = audit_teardown(d, &e[j], done);
+        if (r >= 0)
+                r = store_commit(d->store);
+        else
+                store_rollback(d->store);
+        if (r < 0)
+                log_msg(LOG_ERR, "cannot audit the teardown of %zu grant%s (first %lld): %s", n,
+                        n == 1 ? "" : "s", (long long) e[0].g.id, store_last_error(d->store));
+        for (size_t j = 0; j < n; j++)
+                if (e[j].killed)
+                        log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) e[j].g.id,
+                                e[j].g.user, e[j].g.role, grant_state_to_string(e[j].g.state), e[j].killed,
+                                e[j].killed == 1 ? "" : "s");
 }
 
 int enforce_end(struct jitd *d, const struct jit_grant *g)
 {
-        unsigned killed = 0;
-        int r, ret = 0;
+        struct ending e = { .g = *g };
 
         if (!grant_state_is_open(g->state))
                 ticketflow_note(d, g);
-        r = sudoers_remove(d->config->sudoers_dir, g->id);
-        if (r < 0) {
-                log_msg(LOG_ERR, "grant %lld: cannot remove %s/jit-%lld: %s", (long long) g->id,
-                        d->config->sudoers_dir, (long long) g->id, strerror(-r));
-                ret = r;
+        remove_dropins(d, &g->id, 1, &e.err);
+        end_chunk(d, &e, 1);
+        return e.err;
+}
+
+void enforce_end_many(struct jitd *d, const int64_t *ids, size_t n)
+{
+        _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(*errs));
+        _cleanup_free_ struct ending *e = calloc(END_CHUNK, sizeof(*e));
+
+        if (!errs || !e) {
+                /* Every grant still goes, one by one, without the batching. */
+                for (size_t i = 0; i < n; i++) {
+                        struct jit_grant g;
+
+                        if (store_grant_get(d->store, ids[i], &g) >= 0)
+                                enforce_end(d, &g);
+                }
+                return;
         }
-        r = end_sessions(d, g->id, grant_state_to_string(g->state), &killed);
-        if (r < 0)
-                ret = r;
-        audit_teardown(d, g, killed, ret);
-        if (killed)
-                log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) g->id, g->user,
-                        g->role, grant_state_to_string(g->state), killed, killed == 1 ? "" : "s");
-        return ret;
+        /* Every drop-in first: sudo stops granting before any session is
+         * looked at. */
+        remove_dropins(d, ids, n, errs);
+        for (size_t start = 0; start < n; start += END_CHUNK) {
+                size_t k = 0;
+
+                for (size_t i = start; i < n && i < start + END_CHUNK; i++) {
+                        if (store_grant_get(d->store, ids[i], &e[k].g) < 0) {
+                                log_msg(LOG_ERR, "grant %lld: cannot read it to end its sessions: %s",
+                                        (long long) ids[i], store_last_error(d->store));
+                                continue;
+                        }
+                        e[k].err = errs[i];
+                        e[k].killed = 0;
+                        if (!grant_state_is_open(e[k].g.state))
+                                ticketflow_note(d, &e[k].g);
+                        k++;
+                }
+                if (k)
+                        end_chunk(d, e, k);
+        }
+}
+
+void enforce_withdraw(struct jitd *d, int64_t grant_id)
+{
+        int err = 0;
+
+        remove_dropins(d, &grant_id, 1, &err);
 }
 
 /* The terminal of a session, as PAM named it: "/dev/pts/3", "pts/3" or

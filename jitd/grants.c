@@ -130,7 +130,7 @@ static int activate_window(struct jitd *d, struct txn *t, struct jit_grant *g, c
         json_object_put(det);
         if (ret < 0) {
                 /* The transaction will roll back: take the rule away again. */
-                enforce_end(d, &next);
+                enforce_withdraw(d, next.id);
                 return ret;
         }
         *g = next;
@@ -559,12 +559,14 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
                 done++;
         }
         r = commit_or_rollback(d, &t, r);
-        /* Committed: now take the privilege away on the host. */
-        for (size_t i = 0; r >= 0 && i < due.n; i++) {
-                struct jit_grant g;
+        /* Committed: now take the privilege away on the host, all at once. */
+        if (r >= 0) {
+                size_t k = 0;
 
-                if (due.ids[i] && store_grant_get(d->store, due.ids[i], &g) >= 0)
-                        enforce_end(d, &g);
+                for (size_t i = 0; i < due.n; i++)
+                        if (due.ids[i])
+                                due.ids[k++] = due.ids[i];
+                enforce_end_many(d, due.ids, k);
         }
         if (r >= 0 && done > ELEMENTSOF(t.logs))
                 log_msg(LOG_NOTICE, "%zu grants reached their deadline", done);

@@ -124,6 +124,13 @@ int jitd_reload(struct jitd *d, char *why, size_t size);
 bool enforce_role_needs_sudoers(const struct role *r);
 int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size);
 int enforce_end(struct jitd *d, const struct jit_grant *g);
+/* enforce_end() for n grants that ended together (ids of committed, ended
+ * grants): every drop-in first, with one directory flush, then the sessions
+ * in chunks, each chunk's kills sent before any is waited for. */
+void enforce_end_many(struct jitd *d, const int64_t *ids, size_t n);
+/* Remove the drop-in of a grant whose activation is being rolled back: it
+ * never became active, so there is nothing else to take away. */
+void enforce_withdraw(struct jitd *d, int64_t grant_id);
 /* Write the end-of-grant notice to the terminals of the grant's sessions. */
 void enforce_warn(struct jitd *d, const struct jit_grant *g);
 void enforce_reconcile(struct jitd *d);

@@ -397,21 +397,40 @@ int sudoers_install(const char *dir, int64_t grant_id, const char *text, const c
 
 int sudoers_remove(const char *dir, int64_t grant_id)
 {
+        int err = 0, r;
+
+        r = sudoers_remove_many(dir, &grant_id, 1, &err);
+        return r < 0 ? r : err;
+}
+
+int sudoers_remove_many(const char *dir, const int64_t *ids, size_t n, int *ret_errs)
+{
         _cleanup_close_ int dfd = -1;
-        char name[32];
+        bool removed = false;
         int k;
 
-        if (grant_id <= 0)
-                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (ids[i] <= 0)
+                        return -EINVAL;
+        for (size_t i = 0; ret_errs && i < n; i++)
+                ret_errs[i] = 0;
         k = open_dir(dir, false, &dfd);
         if (k == -ENOENT)
                 return 0;
         if (k < 0)
                 return k;
-        dropin_name(grant_id, name, sizeof(name));
-        if (unlinkat(dfd, name, 0) < 0)
-                return errno == ENOENT ? 0 : -errno;
-        return fsync_dir(dfd);
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+
+                dropin_name(ids[i], name, sizeof(name));
+                if (unlinkat(dfd, name, 0) == 0)
+                        removed = true;
+                else if (errno != ENOENT && ret_errs)
+                        ret_errs[i] = -errno;
+        }
+        /* One fsync makes every removal durable: ten thousand grants ending
+         * together cost one directory flush, not ten thousand. */
+        return removed ? fsync_dir(dfd) : 0;
 }
 
 int sudoers_read(const char *dir, int64_t grant_id, char **ret_text)

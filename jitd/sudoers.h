@@ -43,6 +43,10 @@ int sudoers_install(const char *dir, int64_t grant_id, const char *text, const c
 /* Remove <dir>/jit-<grant_id>. 0 when it (or dir) is already gone. The
  * directory is not vetted: removing a rule never grants anything. */
 int sudoers_remove(const char *dir, int64_t grant_id);
+/* The same for n grants (ids > 0) with one flush of the directory. A removal
+ * that failed leaves its negative errno in ret_errs[i] (0 otherwise, NULL:
+ * not wanted); the return value is that of opening and flushing dir. */
+int sudoers_remove_many(const char *dir, const int64_t *ids, size_t n, int *ret_errs);
 
 /* Read <dir>/jit-<grant_id> back for reconciliation. -ENOENT when missing;
  * -ELOOP for a symlink; -EPERM when it is not a regular file, 0440 root:root;

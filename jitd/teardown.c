@@ -450,36 +450,62 @@ static int cgroup_session_dir(const struct teardown *t, const char *handle, char
         return 0;
 }
 
-static int cgroup_kill(struct teardown *t, const char *handle)
+/* The first half of a kill: cgroup.kill is written, nothing is waited for.
+ * *ret_dir (malloc'ed) is NULL when the cgroup was already gone. */
+static int cgroup_kill_send(struct teardown *t, const char *handle, char **ret_dir)
 {
-        _cleanup_free_ char *dir = NULL, *kill_path = NULL, *jit = NULL;
-        int64_t deadline = deadline_after(KILL_WAIT_MS);
-        const char *name;
-        int r, jit_fd;
+        _cleanup_free_ char *dir = NULL, *kill_path = NULL;
+        int r;
 
         r = cgroup_session_dir(t, handle, &dir);
         if (r < 0)
                 return r;
-        if (asprintf(&kill_path, "%s/cgroup.kill", dir) < 0 || asprintf(&jit, "%s/jit", t->cgroot) < 0)
+        if (asprintf(&kill_path, "%s/cgroup.kill", dir) < 0)
                 return -ENOMEM;
         r = write_string(kill_path, "1");
-        if (r == -ENOENT)
-                return 0;       /* killed and removed before */
+        if (r == -ENOENT) {
+                *ret_dir = NULL;        /* killed and removed before */
+                return 0;
+        }
         if (r < 0)
                 return r;
+        *ret_dir = TAKE_PTR(dir);
+        return 0;
+}
+
+/* The second half: wait until the cgroup is empty, then remove it. */
+static int cgroup_kill_finish(struct teardown *t, const char *dir, int64_t deadline)
+{
+        _cleanup_free_ char *jit = NULL;
+        int r, jit_fd;
+
         r = cgroup_wait_empty(dir, deadline);
         if (r < 0)
                 return r;
+        if (asprintf(&jit, "%s/jit", t->cgroot) < 0)
+                return -ENOMEM;
         jit_fd = open(jit, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (jit_fd < 0)
                 return errno == ENOENT ? 0 : -errno;
-        name = strrchr(dir, '/') + 1;
         /* "populated 0" comes as the last task leaves; rmdir can still see it
          * for a moment. */
-        while ((r = cgroup_remove_tree(jit_fd, name, CGROUP_MAX_DEPTH)) == -EBUSY && remaining_ms(deadline) > 0)
+        while ((r = cgroup_remove_tree(jit_fd, strrchr(dir, '/') + 1, CGROUP_MAX_DEPTH)) == -EBUSY &&
+               remaining_ms(deadline) > 0)
                 sleep_ms(5);
         close(jit_fd);
         return r;
+}
+
+static int cgroup_kill(struct teardown *t, const char *handle)
+{
+        _cleanup_free_ char *dir = NULL;
+        int64_t deadline = deadline_after(KILL_WAIT_MS);
+        int r;
+
+        r = cgroup_kill_send(t, handle, &dir);
+        if (r < 0 || !dir)
+                return r;
+        return cgroup_kill_finish(t, dir, deadline);
 }
 
 static int cgroup_alive(struct teardown *t, const char *handle, bool *ret)
@@ -1055,6 +1081,39 @@ int teardown_kill(struct teardown *t, const char *handle)
         if (teardown_systemd_valid_unit(handle))
                 return systemd_kill(handle);
         return -EINVAL;
+}
+
+static bool is_cgroup_handle(const struct teardown *t, const char *handle)
+{
+        return t->mode != TEARDOWN_NONE && t->cgroot &&
+               strncmp(handle, CGROUP_PREFIX, strlen(CGROUP_PREFIX)) == 0;
+}
+
+int teardown_kill_many(struct teardown *t, const char *const *handles, size_t n, int *ret_errs)
+{
+        char **dirs;
+        int64_t deadline;
+
+        if (!t || (n && (!handles || !ret_errs)))
+                return -EINVAL;
+        dirs = calloc(n ? n : 1, sizeof(*dirs));
+        if (!dirs)
+                return -ENOMEM;
+        /* Every cgroup is told to die before any is waited for, so that the
+         * kernel kills them all in parallel and n sessions cost one wait.
+         * Other kinds of handle are killed whole, one after the other. */
+        for (size_t i = 0; i < n; i++)
+                ret_errs[i] = !handles[i] ? -EINVAL :
+                              is_cgroup_handle(t, handles[i]) ? cgroup_kill_send(t, handles[i], &dirs[i]) :
+                              teardown_kill(t, handles[i]);
+        deadline = deadline_after(KILL_WAIT_MS);
+        for (size_t i = 0; i < n; i++)
+                if (dirs[i]) {
+                        ret_errs[i] = cgroup_kill_finish(t, dirs[i], deadline);
+                        free(dirs[i]);
+                }
+        free(dirs);
+        return 0;
 }
 
 int teardown_alive(struct teardown *t, const char *handle, bool *ret_alive)

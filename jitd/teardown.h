@@ -68,6 +68,11 @@ int teardown_attach(struct teardown *t, int64_t grant_id, uint64_t session_id, p
  * Already gone: 0. Signals sent but something still alive after the wait:
  * -EBUSY (calling again is safe). Malformed handle: -EINVAL. */
 int teardown_kill(struct teardown *t, const char *handle);
+/* teardown_kill() for n sessions at once: every cgroup is sent its kill
+ * before any is waited for, so the wait is shared (up to 1 s in all, not per
+ * session). ret_errs[i] receives handles[i]'s result; the return value is
+ * -EINVAL or -ENOMEM only, when nothing was done. */
+int teardown_kill_many(struct teardown *t, const char *const *handles, size_t n, int *ret_errs);
 /* Whether anything of the session still runs (zombies do not count). */
 int teardown_alive(struct teardown *t, const char *handle, bool *ret_alive);
 

@@ -12,6 +12,8 @@ jt_setup
 group_add jt_sec
 user_add jt_alice
 user_add jt_bob jt_sec
+user_add jt_carol
+user_add jt_dave
 
 config_write <<EOF2
 [jitd]
@@ -32,6 +34,17 @@ approvers = %jt_sec
 ticket    = none
 default_duration = 1h
 max_duration = 4h
+
+[role:batch]
+members   = jt_bob, jt_carol, jt_dave
+services  = sudo
+runas     = root
+commands  = ALL
+nopasswd  = yes
+approval  = auto
+ticket    = none
+default_duration = 1h
+max_duration = 4h
 EOF2
 sudoers_write
 system_pam_stack "$T/pam-sudo"
@@ -40,7 +53,7 @@ bind_over "$T/pam-sudo" /etc/pam.d/sudo
 jitd_start || exit 1
 M=$$    # markers unique to this run, so that stray processes cannot confuse it
 # shellcheck disable=SC2154 # rc is set by the trap's first command
-trap 'rc=$?; pkill -f "sleep 61[3-6].$M" 2>/dev/null; (exit $rc); cleanup' EXIT
+trap 'rc=$?; pkill -f "sleep 61[3-7].$M" 2>/dev/null; chattr -i "$T"/sudoers.d/* 2>/dev/null; (exit $rc); cleanup' EXIT
 open_sessions() { sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE grant_id = $1 AND closed_at IS NULL"; }
 
 sudo_as() { as "$1" sudo -n "${@:2}"; }
@@ -145,4 +158,51 @@ else
 fi
 expect 0 "both repairs are audited" "dropin-removed.*dropin-restored|dropin-restored.*dropin-removed" -- \
         sqlite3 "$DB" "SELECT group_concat(event, ' ') FROM audit WHERE event LIKE 'dropin-%'"
+# Grants ending in the same second go together: every drop-in, then every
+# session. One drop-in that cannot be removed (immutable) is reported in the
+# log and in its audit event, and holds up neither the others nor its own
+# sessions' death.
+users=(jt_bob jt_carol jt_dave)    # alice holds ops still: her sessions go with that grant
+for u in "${users[@]}"; do
+        expect 0 "$u gets role batch at once (auto)" "active" -- jc "$u" request -r batch -d 1h -m "mass expiry"
+done
+mapfile -t bids < <(sqlite3 "$DB" "SELECT id FROM grants WHERE role = 'batch' AND state = 'active' ORDER BY id")
+for i in 0 1 2; do
+        as "${users[$i]}" sudo -n sleep "617.$i$M" >/dev/null 2>&1 &
+done
+wait_for 5 bash -c "[ \$(sqlite3 '$DB' \"SELECT count(*) FROM sessions WHERE closed_at IS NULL AND grant_id IN (${bids[0]}, ${bids[1]}, ${bids[2]})\") = 3 ]" \
+        && ok "three sudo sessions are registered, one per batch grant" || not_ok "three batch sessions registered"
+jitd_stop
+immutable=
+chattr +i "$T/sudoers.d/jit-${bids[2]}" 2>/dev/null && immutable=1
+end=$(( $(date +%s) + 3 ))
+sqlite3 "$DB" "UPDATE grants SET expires_at = $end WHERE id IN (${bids[0]}, ${bids[1]}, ${bids[2]})"
+jitd_start || exit 1
+wait_for 6 bash -c "! pgrep -f '[s]leep 617.[0-2]$M'"
+gone_ms=$(now_ms)
+late=$(( gone_ms - end * 1000 ))
+if ! pgrep -f "sleep 617.[0-2]$M" >/dev/null && [ "$late" -lt 1500 ]; then
+        ok "all three sessions died together, within 1.5 s of their common end"
+else
+        not_ok "three sessions died at their common end" "late by $late ms; $(pgrep -af 'sleep 617' || true)"
+fi
+[ ! -e "$T/sudoers.d/jit-${bids[0]}" ] && [ ! -e "$T/sudoers.d/jit-${bids[1]}" ] \
+        && ok "their drop-ins are gone" || not_ok "batch drop-ins removed" "$(ls "$T/sudoers.d")"
+expect 0 "no batch session is left live" "^0$" -- sqlite3 "$DB" \
+        "SELECT count(*) FROM sessions WHERE torn_down_at IS NULL AND grant_id IN (${bids[0]}, ${bids[1]}, ${bids[2]})"
+expect 0 "each grant has its own torn-down event" "^3$" -- sqlite3 "$DB" \
+        "SELECT count(*) FROM audit WHERE event = 'torn-down' AND grant_id IN (${bids[0]}, ${bids[1]}, ${bids[2]}) AND json_extract(details, '$.sessions_killed') = 1"
+if [ -n "$immutable" ]; then
+        expect 0 "the drop-in that could not go is in the log" "cannot remove .*/jit-${bids[2]}: Operation not permitted" -- \
+                cat "$T/jitd.log"
+        expect 0 "and its torn-down event says incomplete, the others complete" "^0 1 1$" -- sqlite3 "$DB" \
+                "SELECT group_concat(json_extract(details, '$.complete'), ' ') FROM (SELECT details FROM audit WHERE event = 'torn-down' AND grant_id IN (${bids[0]}, ${bids[1]}, ${bids[2]}) ORDER BY grant_id DESC)"
+        chattr -i "$T/sudoers.d/jit-${bids[2]}"
+        jitd_stop; jitd_start || exit 1
+        [ ! -e "$T/sudoers.d/jit-${bids[2]}" ] && ok "once removable, reconciliation removed it" \
+                || not_ok "leftover drop-in removed by reconciliation"
+else
+        rm -f "$T/sudoers.d/jit-${bids[2]}"
+        ok "# skip: chattr +i is not supported on $(df -T "$T" | awk 'NR == 2 { print $2 }')"
+fi
 finish

@@ -712,6 +712,37 @@ START_TEST(test_remove)
 }
 END_TEST
 
+START_TEST(test_remove_many)
+{
+        const int64_t ids[] = { 1, 2, 3, 4, 5 };
+        int errs[ELEMENTSOF(ids)] = { 7, 7, 7, 7, 7 };
+        const int64_t bad[] = { 2, 0 };
+
+        for (int64_t id = 1; id <= 3; id++)
+                ck_assert_int_eq(sudoers_install(sd, id, install_text(), REAL_VISUDO), 0);
+        ck_assert_int_eq(sudoers_install(sd, 6, install_text(), REAL_VISUDO), 0);
+        /* Something that is not a file cannot be unlinked: reported, the
+         * others still go. 5 was never there. */
+        ck_assert_int_eq(mkdir(path_in(sd, "jit-4"), 0755), 0);
+        ck_assert_int_eq(sudoers_remove_many(sd, ids, ELEMENTSOF(ids), errs), 0);
+        ck_assert_int_eq(errs[0], 0);
+        ck_assert_int_eq(errs[1], 0);
+        ck_assert_int_eq(errs[2], 0);
+        ck_assert_int_eq(errs[3], -EISDIR);
+        ck_assert_int_eq(errs[4], 0);
+        ck_assert_str_eq(listing(sd), "jit-4 jit-6");
+        ck_assert_int_eq(rmdir(path_in(sd, "jit-4")), 0);
+
+        /* A bad id refuses the whole call before anything is removed. */
+        ck_assert_int_eq(sudoers_remove_many(sd, bad, ELEMENTSOF(bad), errs), -EINVAL);
+        ck_assert_str_eq(listing(sd), "jit-6");
+        ck_assert_int_eq(sudoers_remove_many(path_in(root, "missing"), ids, 1, errs), 0);
+        ck_assert_int_eq(sudoers_remove_many(sd, ids, 0, NULL), 0);
+        ck_assert_int_eq(sudoers_remove_many(sd, (const int64_t[]) { 6 }, 1, NULL), 0);
+        ck_assert_str_eq(listing(sd), "");
+}
+END_TEST
+
 /* ---- list ------------------------------------------------------------------------ */
 
 START_TEST(test_list)
@@ -879,6 +910,7 @@ static Suite *sudoers_suite(void)
         tcase_add_test(tc, test_install_visudo_sees);
         tcase_add_test(tc, test_install_enospc);
         tcase_add_test(tc, test_remove);
+        tcase_add_test(tc, test_remove_many);
         tcase_add_test(tc, test_list);
         tcase_add_test(tc, test_read);
         tcase_add_test(tc, test_read_size_cap);

@@ -606,6 +606,66 @@ START_TEST(test_cgroup_jitd_leaves_session)
 }
 END_TEST
 
+/* Many sessions at once: each cgroup (one with a child cgroup inside), one
+ * already gone and one malformed handle, every result in its own slot. */
+START_TEST(test_cgroup_kill_many)
+{
+        enum { N = 6 };
+        struct teardown *t = NULL;
+        char *h[N] = { 0 }, p[PATH_MAX], num[16];
+        const char *handles[N + 2];
+        int errs[N + 2];
+        pid_t kids[N];
+        int64_t t0;
+
+        SKIP_WITHOUT_CGROUP();
+        ck_assert_int_eq(teardown_new(TEARDOWN_CGROUP, cgtest, &t), 0);
+        for (int i = 0; i < N; i++) {
+                kids[i] = fork();
+                ck_assert_int_ge(kids[i], 0);
+                if (kids[i] == 0) {
+                        for (;;)
+                                pause();
+                }
+                ck_assert_int_eq(teardown_attach(t, 60 + i, 1, kids[i], &h[i]), 0);
+                handles[i] = h[i];
+        }
+        /* A root process nested a cgroup inside its session's one. */
+        PATHF(p, "%s/jit/g60-s1/nested", cgtest);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+        PATHF(p, "%s/jit/g60-s1/nested/cgroup.procs", cgtest);
+        PATHF(num, "%d", (int) kids[0]);
+        ck_assert_int_eq(write_file(p, num), 0);
+        handles[N] = "cgroup:/jit/g99-s9";      /* gone long ago */
+        handles[N + 1] = "cgroup:/jit/../x";    /* malformed */
+
+        t0 = now_monotonic_ms();
+        ck_assert_int_eq(teardown_kill_many(t, handles, N + 2, errs), 0);
+        printf("cgroup: teardown_kill_many of %d sessions returned after %" PRId64 " ms\n", N,
+               now_monotonic_ms() - t0);
+        for (int i = 0; i < N; i++) {
+                int st;
+                bool alive = true;
+
+                ck_assert_msg(errs[i] == 0, "session %d: %s", i, strerror(-errs[i]));
+                ck_assert_int_eq(waitpid(kids[i], &st, 0), kids[i]);
+                ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+                PATHF(p, "g%d-s1", 60 + i);
+                ck_assert_msg(!exists_jit(p), "%s left behind", p);
+                ck_assert_int_eq(teardown_alive(t, h[i], &alive), 0);
+                ck_assert(!alive);
+                free(h[i]);
+        }
+        ck_assert_int_eq(errs[N], 0);
+        ck_assert_int_eq(errs[N + 1], -EINVAL);
+
+        ck_assert_int_eq(teardown_kill_many(t, NULL, 0, NULL), 0);
+        ck_assert_int_eq(teardown_kill_many(t, NULL, 1, errs), -EINVAL);
+        ck_assert_int_eq(teardown_kill_many(NULL, handles, 1, errs), -EINVAL);
+        teardown_free(t);
+}
+END_TEST
+
 START_TEST(test_cgroup_bad_handles)
 {
         static const char *const bad[] = {
@@ -1302,6 +1362,7 @@ static Suite *teardown_suite(void)
         tcase_add_test(tc, test_cgroup_attach_gone);
         tcase_add_test(tc, test_cgroup_session_exits_alone);
         tcase_add_test(tc, test_cgroup_jitd_leaves_session);
+        tcase_add_test(tc, test_cgroup_kill_many);
         tcase_add_test(tc, test_cgroup_bad_handles);
         suite_add_tcase(su, tc);
 
