@@ -33,6 +33,7 @@ struct jitd {
         int watchdog_fd;            /* CLOCK_MONOTONIC: WATCHDOG=1 at half of WatchdogSec (when set) */
         int signal_fd;
         struct conn *conns;         /* doubly linked */
+        struct conn *dead_conns;    /* closed in this batch of events, freed after it */
         unsigned n_conns;
         uint64_t tick;              /* bumps per request, for least-recently-used eviction */
         uint64_t conn_serial;       /* last connection serial handed out */
@@ -67,6 +68,8 @@ int server_listen(struct jitd *d);
 void server_close(struct jitd *d);
 int server_accept(struct jitd *d);
 void server_conn_event(struct jitd *d, struct conn *c, uint32_t events);
+/* Free the connections closed since the last call: once per epoll batch. */
+void server_reap(struct jitd *d);
 uint64_t conn_serial(const struct conn *c);
 /* NULL when that connection is gone. */
 struct conn *server_find_conn(struct jitd *d, uint64_t serial);

@@ -278,14 +278,11 @@ static int run(struct jitd *d)
                         }
                         else
                                 server_conn_event(d, p, evs[i].events);
-                        /* A connection freed above may still have an event
-                         * later in this batch: stop and poll afresh. */
-                        /* ...and so may a ticket answer (it replies to
-                         * waiting connections). */
-                        if (p != &tag_timer && p != &tag_signal && p != &tag_listen && p != &tag_reconcile &&
-                            p != &tag_metrics && p != &tag_watchdog)
-                                break;
                 }
+                /* Connections closed in this batch (by their own event, an
+                 * eviction or a ticket answer) are freed only now, when no
+                 * event of the batch can point at them any more. */
+                server_reap(d);
         }
         sd_notify(0, "STOPPING=1");
         log_msg(LOG_NOTICE, "shutting down");

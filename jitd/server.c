@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -73,11 +74,28 @@ static bool socket_alive(const char *path)
         return r == 0;
 }
 
+/* Room for every connection jitd keeps, plus the database, the ticket
+ * engine's transfers and teardown's pidfds: the usual soft limit of 1024
+ * would run out before JITD_MAX_CONNECTIONS and leave the listening socket
+ * readable but unacceptable. The hard limit is left as the admin set it. */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+        rlim_t want = JITD_MAX_CONNECTIONS * 4;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+                return;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        (void) setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int server_listen(struct jitd *d)
 {
         const char *path = d->config->socket;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         int n, fd, r;
+
+        raise_fd_limit();
 
         /* Socket activation first (jitd.socket); the path in the config is
          * then only what the unit says too. */
@@ -130,12 +148,16 @@ static void frames_free(struct frame *f)
         }
 }
 
+/* The connection is closed and unlinked at once, but its memory lives until
+ * server_reap(): a later event of the same epoll batch may still point at
+ * it, and sees fd < 0. */
 static void conn_free(struct jitd *d, struct conn *c)
 {
-        if (!c)
+        if (!c || c->fd < 0)
                 return;
         epoll_ctl(d->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
+        c->fd = -1;
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -143,14 +165,28 @@ static void conn_free(struct jitd *d, struct conn *c)
         if (c->next)
                 c->next->prev = c->prev;
         frames_free(c->out_head);
+        c->out_head = c->out_tail = NULL;
         d->n_conns--;
-        free(c);
+        c->prev = NULL;
+        c->next = d->dead_conns;
+        d->dead_conns = c;
+}
+
+void server_reap(struct jitd *d)
+{
+        while (d->dead_conns) {
+                struct conn *c = d->dead_conns;
+
+                d->dead_conns = c->next;
+                free(c);
+        }
 }
 
 void server_close(struct jitd *d)
 {
         while (d->conns)
                 conn_free(d, d->conns);
+        server_reap(d);
         if (d->listen_fd >= 0) {
                 close(d->listen_fd);
                 if (d->listen_fd_ours)
@@ -195,6 +231,13 @@ int server_accept(struct jitd *d)
                 if (fd < 0) {
                         if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                                 return 0;
+                        /* Out of descriptors: the idlest connection makes
+                         * room, else the waiting one would keep the listening
+                         * socket readable and the loop spinning. */
+                        if ((errno == EMFILE || errno == ENFILE) && d->conns) {
+                                evict_one(d);
+                                continue;
+                        }
                         return -errno;
                 }
                 c = calloc(1, sizeof(*c));
@@ -357,6 +400,8 @@ static void conn_read(struct jitd *d, struct conn *c)
 
 void server_conn_event(struct jitd *d, struct conn *c, uint32_t events)
 {
+        if (c->fd < 0)
+                return;         /* closed earlier in this batch of events */
         if (events & EPOLLOUT) {
                 if (conn_flush(d, c) < 0) {
                         conn_free(d, c);

@@ -87,6 +87,46 @@ holder=$!
 expect 0 "a silent connection does not block others" "host +testhost" -- jc jt_alice status
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 
+# A flood of idle connections from one user, more than jitd keeps and more
+# than a default descriptor limit allows: the idlest are dropped, PAM and
+# jitctl still get in, and when they all close at once (one batch of hang-up
+# events) jitd is unharmed.
+cat >"$T/flood.py" <<'EOF2'
+import resource, socket, sys, time
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+held = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1])
+    held.append(s)
+print(len(held), flush=True)
+time.sleep(60)
+EOF2
+flood() {  # flood N WHAT
+        rm -f "$T/flood.ready"
+        : >"$T/jitd.log"
+        as jt_alice python3 "$T/flood.py" "$SOCK" "$1" >"$T/flood.ready" 2>"$T/flood.err" &
+        local pid=$!
+        if wait_for 20 test -s "$T/flood.ready"; then
+                ok "$2: one user opened $1 connections to jitd"
+        else
+                not_ok "$2: $1 connections opened" "$(cat "$T/flood.err")"
+        fi
+        expect 0 "$2: jitctl still gets an answer" "host +testhost" -- jc jt_bob status
+        expect 1 "$2: a PAM check still gets jitd's answer (no grant), not a timeout" \
+                "no active elevation for jt_alice" -- pam_check sudo jt_alice
+        expect 0 "$2: jitd dropped the idlest connections" "too many connections; dropping the idlest" -- \
+                cat "$T/jitd.log"
+        kill "$pid" 2>/dev/null; pkill -u jt_alice -f flood.py; wait "$pid" 2>/dev/null
+        expect 0 "$2: after all of them closed at once jitd still serves" "host +testhost" -- jc jt_alice status
+        expect 1 "$2: no accept failed" -- grep "accept:" "$T/jitd.log"
+}
+flood 1300 "over the connection cap"
+# The same where descriptors run out first: jitd limited to 200 from outside.
+prlimit --nofile=200:200 --pid "$JITD_PID"
+flood 400 "out of descriptors"
+
 # Config errors: every one reported with file:line, and jitd refuses to start.
 bad=$T/bad.conf
 cat >"$bad" <<EOF2
