@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "util.h"
@@ -235,4 +236,29 @@ int array_reserve(void **v, size_t *cap, size_t n, size_t size)
         *v = nv;
         *cap = ncap;
         return 0;
+}
+
+int mkdir_parent(const char *path, mode_t mode)
+{
+        struct stat st;
+        char *dir, *slash;
+        int r = 0;
+
+        if (!path)
+                return -EINVAL;
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+                *slash = '\0';
+                if (mkdir(dir, mode) < 0 && errno != EEXIST)
+                        r = -errno;
+                else if (stat(dir, &st) < 0)
+                        r = -errno;
+                else if (!S_ISDIR(st.st_mode))
+                        r = -ENOTDIR;
+        }
+        free(dir);
+        return r;
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 
 #define JIT_USER_MAX      32    /* useradd's limit on Debian */
 #define JIT_ROLE_MAX      64
@@ -57,6 +58,11 @@ int64_t now_monotonic_ms(void);
 
 /* Copy with truncation check: -ENAMETOOLONG when src does not fit. */
 int strcpy_checked(char *dst, size_t size, const char *src);
+
+/* Make the directory that holds path (one level, with mode) unless it is
+ * there already; -ENOTDIR when something else has its name. 0 for a path
+ * without a parent ("x", "/x"). */
+int mkdir_parent(const char *path, mode_t mode);
 
 /* Room for element n (0-based) in a growing array of size-byte elements:
  * doubles *cap as needed. 0 or -ENOMEM (the array is left as it was). */

@@ -55,22 +55,6 @@ static int load_config(const char *path, struct config **ret)
         return r;
 }
 
-static int make_parent_dir(const char *path, mode_t mode)
-{
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (mkdir(dir, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static int epoll_add(int epfd, int fd, const void *tag)
 {
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = (void *) tag };
@@ -91,7 +75,7 @@ static int setup(struct jitd *d)
         sigset_t mask;
         int r;
 
-        r = make_parent_dir(d->config->database, 0700);
+        r = mkdir_parent(d->config->database, 0700);
         if (r < 0) {
                 log_msg(LOG_ERR, "cannot create the directory of %s: %s", d->config->database, strerror(-r));
                 return r;

@@ -40,25 +40,6 @@ struct conn {
 /* Tag epoll events: the listening, timer and signal fds are told apart by
  * pointer identity in main.c; connections carry their struct. */
 
-static int make_dir_for(const char *path)
-{
-        _cleanup_free_ char *dir = strdup(path);
-        char *slash;
-        struct stat st;
-
-        if (!dir)
-                return -ENOMEM;
-        slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = '\0';
-        if (stat(dir, &st) == 0)
-                return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 /* Is something already answering on path? Then another jitd owns it. */
 static bool socket_alive(const char *path)
 {
@@ -114,7 +95,7 @@ int server_listen(struct jitd *d)
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
         memcpy(sa.sun_path, path, strlen(path) + 1);
-        r = make_dir_for(path);
+        r = mkdir_parent(path, 0755);
         if (r < 0)
                 return r;
         if (socket_alive(path))

@@ -2,6 +2,10 @@
 /* Unit tests for common/util.c: name validators, string vectors, clocks. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,6 +439,44 @@ START_TEST(test_strv_contains)
 }
 END_TEST
 
+START_TEST(test_mkdir_parent)
+{
+        char base[] = "/tmp/check_util.XXXXXX", p[PATH_MAX];
+        struct stat st;
+
+        ck_assert_ptr_nonnull(mkdtemp(base));
+        snprintf(p, sizeof(p), "%s/run/jitd.sock", base);
+        ck_assert_int_eq(mkdir_parent(p, 0700), 0);
+        snprintf(p, sizeof(p), "%s/run", base);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert(S_ISDIR(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
+        /* There already: fine, its mode untouched. */
+        snprintf(p, sizeof(p), "%s/run/other", base);
+        ck_assert_int_eq(mkdir_parent(p, 0755), 0);
+        snprintf(p, sizeof(p), "%s/run", base);
+        ck_assert_int_eq(stat(p, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
+        /* A file where the directory should be. */
+        snprintf(p, sizeof(p), "%s/file", base);
+        ck_assert_int_eq(close(open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600)), 0);
+        snprintf(p, sizeof(p), "%s/file/jitd.db", base);
+        ck_assert_int_eq(mkdir_parent(p, 0700), -ENOTDIR);
+        /* Only one level is made. */
+        snprintf(p, sizeof(p), "%s/a/b/c", base);
+        ck_assert_int_eq(mkdir_parent(p, 0700), -ENOENT);
+        ck_assert_int_eq(mkdir_parent("jitd.db", 0700), 0);
+        ck_assert_int_eq(mkdir_parent("/jitd.db", 0700), 0);
+        ck_assert_int_eq(mkdir_parent(NULL, 0700), -EINVAL);
+
+        snprintf(p, sizeof(p), "%s/file", base);
+        unlink(p);
+        snprintf(p, sizeof(p), "%s/run", base);
+        rmdir(p);
+        rmdir(base);
+}
+END_TEST
+
 /* ---- macros --------------------------------------------------------------- */
 
 static char *make_owned(void)
@@ -528,6 +570,7 @@ static Suite *util_suite(void)
         tcase_add_test(tc, test_strv_split_heap);
         tcase_add_test(tc, test_strv_join);
         tcase_add_test(tc, test_strv_contains);
+        tcase_add_test(tc, test_mkdir_parent);
         tcase_add_test(tc, test_macros);
         suite_add_tcase(s, tc);
 
