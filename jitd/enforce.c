@@ -247,42 +247,70 @@ int enforce_end(struct jitd *d, const struct jit_grant *g)
         return e.err;
 }
 
-void enforce_end_many(struct jitd *d, const int64_t *ids, size_t n)
+bool enforce_pending(const struct jitd *d)
 {
-        _cleanup_free_ int *errs = calloc(n ? n : 1, sizeof(*errs));
-        _cleanup_free_ struct ending *e = calloc(END_CHUNK, sizeof(*e));
+        return d->ending_pos < d->ending_n;
+}
 
-        if (!errs || !e) {
-                /* Every grant still goes, one by one, without the batching. */
-                for (size_t i = 0; i < n; i++) {
-                        struct jit_grant g;
+void enforce_continue(struct jitd *d)
+{
+        int64_t ids[END_CHUNK];
+        int errs[END_CHUNK];
+        struct ending *e;
+        size_t n = 0, k = 0;
+        int r;
 
-                        if (store_grant_get(d->store, ids[i], &g) >= 0)
-                                enforce_end(d, &g);
-                }
+        if (!enforce_pending(d))
+                return;
+        e = calloc(END_CHUNK, sizeof(*e));
+        if (!e) {
+                log_msg(LOG_ERR, "cannot end grants now: %s; retrying", strerror(ENOMEM));
                 return;
         }
-        /* Every drop-in first: sudo stops granting before any session is
-         * looked at. */
-        remove_dropins(d, ids, n, errs);
-        for (size_t start = 0; start < n; start += END_CHUNK) {
-                size_t k = 0;
-
-                for (size_t i = start; i < n && i < start + END_CHUNK; i++) {
-                        if (store_grant_get(d->store, ids[i], &e[k].g) < 0) {
-                                log_msg(LOG_ERR, "grant %lld: cannot read it to end its sessions: %s",
-                                        (long long) ids[i], store_last_error(d->store));
-                                continue;
-                        }
-                        e[k].err = errs[i];
-                        e[k].killed = 0;
-                        if (!grant_state_is_open(e[k].g.state))
-                                ticketflow_note(d, &e[k].g);
-                        k++;
-                }
-                if (k)
-                        end_chunk(d, e, k);
+        while (d->ending_pos < d->ending_n && n < END_CHUNK)
+                ids[n++] = d->ending[d->ending_pos++];
+        /* Committed first, so that the state is right before the host is
+         * changed; what fails here stays active and due, and is retried
+         * through the timer once the queue is through. */
+        r = grants_expire(d, ids, n, &n);
+        if (r < 0) {
+                log_msg(LOG_ERR, "expiring %zu grants: %s", n, strerror(-r));
+                n = 0;
         }
+        remove_dropins(d, ids, n, errs);
+        for (size_t i = 0; i < n; i++) {
+                if (store_grant_get(d->store, ids[i], &e[k].g) < 0) {
+                        log_msg(LOG_ERR, "grant %lld: cannot read it to end its sessions: %s",
+                                (long long) ids[i], store_last_error(d->store));
+                        continue;
+                }
+                e[k].err = errs[i];
+                ticketflow_note(d, &e[k].g);
+                k++;
+        }
+        if (k)
+                end_chunk(d, e, k);
+        free(e);
+        if (!enforce_pending(d)) {
+                free(d->ending);
+                d->ending = NULL;
+                d->ending_n = d->ending_pos = d->ending_cap = 0;
+                grants_rearm_timer(d);
+        }
+}
+
+void enforce_expire(struct jitd *d, const int64_t *ids, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (array_reserve((void **) &d->ending, &d->ending_cap, d->ending_n, sizeof(*d->ending)) < 0) {
+                        /* The rest stays active and due: the timer comes
+                         * back for it once the queue is through. */
+                        log_msg(LOG_ERR, "cannot queue %zu grants to expire: %s", n - i, strerror(ENOMEM));
+                        break;
+                }
+                d->ending[d->ending_n++] = ids[i];
+        }
+        enforce_continue(d);
 }
 
 void enforce_withdraw(struct jitd *d, int64_t grant_id)
@@ -472,6 +500,8 @@ void enforce_reconcile(struct jitd *d)
         r = store_grant_foreach(d->store, &f, restore_one, d);
         if (r < 0)
                 log_msg(LOG_ERR, "reconcile: %s", store_last_error(d->store));
-        reconcile_sessions(d);
+        /* Queued sessions are being ended in order already. */
+        if (!enforce_pending(d))
+                reconcile_sessions(d);
         grants_retry_activation(d);
 }

@@ -527,22 +527,27 @@ static void process_warnings(struct jitd *d, int64_t now)
         d->warned_until = w.to;
 }
 
-/* Everything that is due is handled in one transaction: ten thousand grants
- * ending in the same second cost one fsync, not ten thousand. */
+/* Scheduled grants that are due start here, in one transaction. Active ones
+ * that are due are handed to enforce_expire(), which ends them chunk by
+ * chunk (a transaction, the drop-ins, the sessions) and lets the loop serve
+ * requests in between: ten thousand grants ending in the same second must not
+ * stop PAM for seconds. Until they are through, nothing else is collected. */
 int grants_process_deadlines(struct jitd *d, int64_t now)
 {
         struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
         struct due due = { .now = now };
         struct txn t = {};
-        size_t done = 0;
-        int r;
+        size_t started = 0, k = 0;
+        int r = 0;
 
+        if (enforce_pending(d)) {
+                /* The timer fired or the clock moved: arm it afresh later. */
+                d->armed_deadline = -1;
+                return 0;
+        }
         process_warnings(d, now);
         r = store_grant_foreach(d->store, &f, collect_due, &due);
         if (r < 0 || due.n == 0)
-                goto out;
-        r = store_begin(d->store);
-        if (r < 0)
                 goto out;
         for (size_t i = 0; i < due.n && r >= 0; i++) {
                 struct jit_grant g;
@@ -550,32 +555,57 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
                 r = store_grant_get(d->store, due.ids[i], &g);
                 if (r < 0)
                         break;
-                if (g.state == GRANT_SCHEDULED) {
-                        r = start_scheduled(d, &t, &g);
-                        due.ids[i] = 0;
-                } else
-                        r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd,
-                                    "expired", now);
-                done++;
+                if (g.state != GRANT_SCHEDULED) {
+                        due.ids[k++] = due.ids[i];
+                        continue;
+                }
+                if (started++ == 0 && (r = store_begin(d->store)) < 0)
+                        break;
+                r = start_scheduled(d, &t, &g);
         }
-        r = commit_or_rollback(d, &t, r);
-        /* Committed: now take the privilege away on the host, all at once. */
-        if (r >= 0) {
-                size_t k = 0;
-
-                for (size_t i = 0; i < due.n; i++)
-                        if (due.ids[i])
-                                due.ids[k++] = due.ids[i];
-                enforce_end_many(d, due.ids, k);
-        }
-        if (r >= 0 && done > ELEMENTSOF(t.logs))
-                log_msg(LOG_NOTICE, "%zu grants reached their deadline", done);
+        if (started)
+                r = commit_or_rollback(d, &t, r);
+        if (r >= 0 && k)
+                enforce_expire(d, due.ids, k);
 out:
         free(due.ids);
         if (r < 0)
                 log_msg(LOG_ERR, "processing deadlines: %s", strerror(-r));
         grants_rearm_timer(d);
         return r;
+}
+
+int grants_expire(struct jitd *d, int64_t *ids, size_t n, size_t *ret_n)
+{
+        int64_t now = now_realtime();
+        struct txn t = {};
+        size_t k = 0;
+        int r;
+
+        r = store_begin(d->store);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                struct jit_grant g;
+
+                r = store_grant_get(d->store, ids[i], &g);
+                if (r < 0)
+                        break;
+                /* Revoked, released or extended since it was queued: not ours. */
+                if (g.state != GRANT_ACTIVE || g.expires_at > now)
+                        continue;
+                r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd, "expired", now);
+                if (r < 0)
+                        break;
+                ids[k++] = ids[i];
+        }
+        r = commit_or_rollback(d, &t, r);
+        if (r < 0)
+                return r;
+        if (k > ELEMENTSOF(t.logs))
+                log_msg(LOG_NOTICE, "%zu grants reached their end", k);
+        *ret_n = k;
+        return 0;
 }
 
 int grants_rearm_timer(struct jitd *d)
@@ -598,6 +628,10 @@ int grants_rearm_timer(struct jitd *d)
                 if (!deadline || warn_at < deadline)
                         deadline = warn_at;
         }
+        /* Expiries are still being worked through: the queue re-arms when
+         * it is done, and a timer now would only collect them again. */
+        if (enforce_pending(d))
+                deadline = 0;
         if (deadline == d->armed_deadline)
                 return 0;
         its.it_value.tv_sec = deadline;

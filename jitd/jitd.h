@@ -42,6 +42,8 @@ struct jitd {
         int deferred_fd;            /* CLOCK_MONOTONIC: deadline of the oldest deferred reply */
         struct deferred *deferred;  /* replies waiting for a ticket lookup */
         struct lookup_ctx *lookups; /* lookups in flight (freed at shutdown if unanswered) */
+        int64_t *ending;            /* grants due to expire, in order (enforce_expire) */
+        size_t ending_n, ending_pos, ending_cap;
         int64_t armed_deadline;     /* what timer_fd is set to; 0 = disarmed */
         int64_t warned_until;       /* grants expiring up to here were warned (warn_before) */
         bool quit;
@@ -98,6 +100,9 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct role *r, co
 int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const struct actor *a,
                const char *reason);
 int grants_process_deadlines(struct jitd *d, int64_t now);
+/* End those of the grants ids[0..n) that are still active and due, in one
+ * transaction; ids is compacted to them, *ret_n of them. */
+int grants_expire(struct jitd *d, int64_t *ids, size_t n, size_t *ret_n);
 /* Break-glass: an active grant at once, flagged for review; -EAGAIN as above. */
 int grants_break_glass(struct jitd *d, struct jit_grant *g, const struct actor *a, char *why, size_t why_size);
 /* uses = 1: the grant's first session closed; it ends within a second. */
@@ -127,10 +132,15 @@ int jitd_reload(struct jitd *d, char *why, size_t size);
 bool enforce_role_needs_sudoers(const struct role *r);
 int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size);
 int enforce_end(struct jitd *d, const struct jit_grant *g);
-/* enforce_end() for n grants that ended together (ids of committed, ended
- * grants): every drop-in first, with one directory flush, then the sessions
- * in chunks, each chunk's kills sent before any is waited for. */
-void enforce_end_many(struct jitd *d, const int64_t *ids, size_t n);
+/* Grants whose end time has come (ids of active grants): they are queued and
+ * ended chunk by chunk, each chunk in one transaction, then its drop-ins with
+ * one directory flush, then its sessions, every kill sent before any is
+ * waited for. The first chunk goes now, the rest by enforce_continue(). */
+void enforce_expire(struct jitd *d, const int64_t *ids, size_t n);
+/* Expiries are queued: the loop must not sleep, nor collect deadlines. */
+bool enforce_pending(const struct jitd *d);
+/* The next chunk of the queue; the loop serves requests in between. */
+void enforce_continue(struct jitd *d);
 /* Remove the drop-in of a grant whose activation is being rolled back: it
  * never became active, so there is nothing else to take away. */
 void enforce_withdraw(struct jitd *d, int64_t grant_id);

@@ -216,12 +216,16 @@ static int run(struct jitd *d)
          * database. */
         d->warned_until = now_realtime();
         grants_process_deadlines(d, now_realtime());
+        while (enforce_pending(d))
+                enforce_continue(d);
         enforce_reconcile(d);
         sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu roles", d->config->socket, d->config->n_roles);
         log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu roles)", JIT_VERSION, d->config->socket,
                 d->config->host, d->config->n_roles);
         while (!d->quit) {
-                int n = epoll_wait(d->epoll_fd, evs, (int) ELEMENTSOF(evs), -1);
+                /* While sessions of ended grants are queued, look for
+                 * requests without sleeping, then end the next chunk. */
+                int n = epoll_wait(d->epoll_fd, evs, (int) ELEMENTSOF(evs), enforce_pending(d) ? 0 : -1);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -267,7 +271,11 @@ static int run(struct jitd *d)
                  * eviction or a ticket answer) are freed only now, when no
                  * event of the batch can point at them any more. */
                 server_reap(d);
+                enforce_continue(d);
         }
+        /* What was taken away on the host is finished before we go. */
+        while (enforce_pending(d))
+                enforce_continue(d);
         sd_notify(0, "STOPPING=1");
         log_msg(LOG_NOTICE, "shutting down");
         return 0;
@@ -337,6 +345,7 @@ int main(int argc, char **argv)
         if (d.watchdog_fd >= 0)
                 close(d.watchdog_fd);
         teardown_free(d.teardown);
+        free(d.ending);
         ticketflow_shutdown(&d);
         if (d.signal_fd >= 0)
                 close(d.signal_fd);

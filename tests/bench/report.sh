@@ -101,6 +101,9 @@ row 4 "the same: session dead" "$(lat revokeN.dead)" "one grant: $(lat revoke1.d
 row 4 "the same: both done (the last one is the max)" "$(lat revokeN.done)" \
         "missing: $(res revokeN.done missing) of $(res revokeN.done valid)" "all ≤ 5 s" \
         "$(verdict "$(if has revokeN.done max; then [ "$(res revokeN.done missing)" = 0 ] && le "$(res revokeN.done max)" 5000; echo $?; else echo -; fi)")"
+row 4 "the same: a PAM check every 5 ms from 1 s before the end until the last session is dead, p50 / p99 / max" \
+        "$(lat revokeN.check) ($(res revokeN.check n) checks, $(res revokeN.check errors) failed)" \
+        "pam_jit's default timeout: 1500 ms" "-" ""
 
 v=$(res visudo p50)
 [ "$v" != - ] && ceil=$(calc %.0f "1000 / $v") || ceil=-

@@ -15,7 +15,9 @@
  * Registering N sessions takes a while, so the common end time is set only
  * afterwards: jitd is stopped, the grants are moved to end at T (database and
  * drop-ins, as jitd would have written them), jitd starts again (its state is
- * its database: nothing is lost) and the clock runs against T.
+ * its database: nothing is lost) and the clock runs against T. Meanwhile a
+ * prober process sends a PAM check every 5 ms, from one second before T until
+ * every session is dead: does jitd still answer while it tears down?
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -395,6 +397,47 @@ static size_t register_sessions(const char *sock, const char *prefix, const char
         return ok;
 }
 
+#define PROBE_EVERY_NS 5000000
+
+/* The prober: PAM checks (for a user holding nothing) from start until it is
+ * killed with SIGTERM, each timed; the figures are printed when it stops. */
+static volatile sig_atomic_t probe_stop;
+
+static void probe_on_term(int sig)
+{
+        (void) sig;
+        probe_stop = 1;
+}
+
+static pid_t probe_start(const char *sock, int64_t start_real_ns)
+{
+        struct samples s = {};
+        struct proto_msg req, rep;
+        long errors = 0;
+        char extra[64];
+        pid_t pid = fork();
+
+        if (pid != 0)
+                return pid;
+        signal(SIGTERM, probe_on_term);
+        if (msg_pam(&req, PROTO_REQ_CHECK, "jb_probe_nobody", "sudo") < 0)
+                _exit(1);
+        while (!probe_stop && now_real_ns() < start_real_ns)
+                sleep_ns(1000000);
+        while (!probe_stop) {
+                int64_t t0 = now_ns();
+
+                if (client_call(sock, &req, &rep, 5000) < 0)
+                        errors++;
+                samples_add(&s, now_ns() - t0);
+                sleep_ns(PROBE_EVERY_NS);
+        }
+        snprintf(extra, sizeof(extra), "errors=%ld every_ms=%d", errors, PROBE_EVERY_NS / 1000000);
+        samples_report("revokeN.check", &s, false, extra);
+        fflush(stdout);
+        _exit(0);
+}
+
 int cmd_revoke_many(int argc, char **argv)
 {
         static const struct option opts[] = {
@@ -421,7 +464,7 @@ int cmd_revoke_many(int argc, char **argv)
         size_t n_grants = 0, registered, valid = 0;
         int64_t t0, start_ms, register_ms, restart_ms, end;
         long rss = -1, hwm = -1, rss_after = -1, hwm_after = -1;
-        pid_t pid;
+        pid_t pid, probe = -1;
         char extra[512];
         int opt, r;
 
@@ -512,7 +555,12 @@ int cmd_revoke_many(int argc, char **argv)
                 r = -ETIMEDOUT;
                 goto out;
         }
+        probe = probe_start(sock, (end - 1) * 1000000000);
         watch_run(&w, valid, (end + 120) * 1000000000);
+        if (probe > 0) {
+                kill(probe, SIGTERM);
+                waitpid(probe, NULL, 0);
+        }
         proc_rss_kib(pid, &rss_after, &hwm_after);
         latencies(slots, (size_t) n, end, &gone, &dead, &done, &missing);
         snprintf(extra, sizeof(extra),
