@@ -38,11 +38,15 @@ LDHARDEN += -fsanitize=$(SAN)
 endif
 
 pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
-JITD_PKGS   := sqlite3 libcurl json-c inih libsystemd libcrypto
+# libcurl: headers only; jitd opens it at run time when a ticket system is
+# configured (jitd/http.c), so a jitd without one never maps it and its
+# dependencies. The unit tests that talk HTTP themselves link it.
+JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto
 JITCTL_PKGS := json-c inih
 CHECK_PKGS  := check
-JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS))
-JITD_LIBS   := $(call pc,libs,$(JITD_PKGS))
+JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS) libcurl)
+JITD_LIBS   := $(call pc,libs,$(JITD_PKGS)) -ldl
+CURL_LIBS   := $(call pc,libs,libcurl)
 JITCTL_LIBS := $(call pc,libs,$(JITCTL_PKGS))
 CHECK_LIBS  := $(call pc,libs,$(CHECK_PKGS))
 PAM_LIBS    := -lpam
@@ -89,7 +93,7 @@ $(B)/pam_jit.so: $(PAM_OBJ) $(PAM_COMMON) pam_jit/pam_jit.map
 # Unit tests link the library parts of jitd and jitctl (everything but main).
 $(B)/tests/check_%: tests/unit/check_%.c $(JITD_LIBOBJ) $(JITCTL_LIBOBJ) $(B)/libjitcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS) $(JITCTL_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS) $(CURL_LIBS) $(JITCTL_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
 
 $(B)/tests/%: tests/helpers/%.c $(B)/libjitcommon.a
 	@mkdir -p $(@D)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,6 +19,68 @@
 /* A day: anything longer is a unit mistake, and it keeps the value in a long. */
 #define HTTP_TIMEOUT_MAX_MS (86400 * 1000)
 _Static_assert(sizeof(((struct http_response *) 0)->error) >= CURL_ERROR_SIZE, "error too small");
+
+/* libcurl's soname since 7.16; the headers we build against are for it. */
+#ifndef HTTP_LIBCURL
+#define HTTP_LIBCURL "libcurl.so.4"
+#endif
+
+/* libcurl is opened by http_global_init(), not linked: with what it pulls in
+ * (TLS, Kerberos, LDAP, SSH, IDN, ... some 30 libraries) it is ~4.5 MiB of
+ * resident pages in every jitd, and most configure no ticket system. Each
+ * pointer has the type of the function it stands for. (curl's compile-time
+ * checks of curl_easy_setopt's argument types apply only to calls by name,
+ * so the setopt calls below spell their types out.) */
+#define LIBCURL_FUNCTIONS(X) \
+        X(global_init) X(global_cleanup) X(free) X(slist_append) X(slist_free_all) \
+        X(easy_init) X(easy_cleanup) X(easy_setopt) X(easy_getinfo) X(easy_strerror) \
+        X(multi_init) X(multi_cleanup) X(multi_setopt) X(multi_assign) X(multi_add_handle) \
+        X(multi_remove_handle) X(multi_socket_action) X(multi_info_read)
+
+static struct {
+        void *dl;               /* set once every pointer below is, and curl_global_init succeeded */
+#define LIBCURL_FIELD(f) __typeof__(curl_##f) *f;
+        LIBCURL_FUNCTIONS(LIBCURL_FIELD)
+#undef LIBCURL_FIELD
+} libcurl;
+
+int http_global_init(char *why, size_t why_size)
+{
+        void *dl;
+
+        if (!why || why_size == 0)
+                return -EINVAL;
+        why[0] = '\0';
+        if (libcurl.dl)
+                return 0;
+        /* RTLD_NOW: a missing symbol in its dependencies shows here, not at
+         * the first transfer. Never closed: curl and OpenSSL keep state. */
+        dl = dlopen(HTTP_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+        if (!dl) {
+                snprintf(why, why_size, "%s", dlerror());
+                return -ELIBACC;
+        }
+#define LIBCURL_LOAD(f) \
+        if (!(libcurl.f = (__typeof__(libcurl.f)) dlsym(dl, "curl_" #f))) { \
+                snprintf(why, why_size, "%s has no curl_%s", HTTP_LIBCURL, #f); \
+                return -ELIBBAD; \
+        }
+        LIBCURL_FUNCTIONS(LIBCURL_LOAD)
+#undef LIBCURL_LOAD
+        if (libcurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                snprintf(why, why_size, "curl_global_init failed");
+                return -EIO;
+        }
+        libcurl.dl = dl;
+        return 0;
+}
+
+void http_global_cleanup(void)
+{
+        if (libcurl.dl)
+                libcurl.global_cleanup();
+        libcurl.dl = NULL;
+}
 
 struct transfer {
         struct transfer *next, *prev;
@@ -61,10 +124,10 @@ static void transfer_free(struct transfer *t)
                 return;
         if (t->easy) {
                 if (t->added)
-                        curl_multi_remove_handle(t->c->multi, t->easy);
-                curl_easy_cleanup(t->easy);
+                        libcurl.multi_remove_handle(t->c->multi, t->easy);
+                libcurl.easy_cleanup(t->easy);
         }
-        curl_slist_free_all(t->headers);
+        libcurl.slist_free_all(t->headers);
         free(t->buf);
         free(t);
 }
@@ -119,7 +182,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
         if (what == CURL_POLL_REMOVE) {
                 /* The fd may already be closed, and then epoll has forgotten it. */
                 (void) epoll_ctl(c->epoll_fd, EPOLL_CTL_DEL, s, NULL);
-                curl_multi_assign(c->multi, s, NULL);
+                libcurl.multi_assign(c->multi, s, NULL);
                 return 0;
         }
         ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
@@ -130,7 +193,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
                 else if (errno == ENOENT)
                         (void) epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, s, &ev);
         }
-        curl_multi_assign(c->multi, s, &c->in_epoll);
+        libcurl.multi_assign(c->multi, s, &c->in_epoll);
         return 0;
 }
 
@@ -141,6 +204,8 @@ int http_client_new(const struct http_options *o, struct http_client **ret)
 
         if (!o || !ret || o->max_body == 0 || (o->auth_header && o->user))
                 return -EINVAL;
+        if (!libcurl.dl)
+                return -ELIBACC;        /* no http_global_init() */
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
@@ -164,11 +229,11 @@ int http_client_new(const struct http_options *o, struct http_client **ret)
                 http_client_free(c);
                 return r;
         }
-        c->multi = curl_multi_init();
-        if (!c->multi || curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
+        c->multi = libcurl.multi_init();
+        if (!c->multi || libcurl.multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) != CURLM_OK ||
+            libcurl.multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c) != CURLM_OK ||
+            libcurl.multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+            libcurl.multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK) {
                 http_client_free(c);
                 return -ENOMEM;
         }
@@ -187,7 +252,7 @@ void http_client_free(struct http_client *c)
                 transfer_free(t);
         }
         if (c->multi)
-                curl_multi_cleanup(c->multi);
+                libcurl.multi_cleanup(c->multi);
         if (c->timer_fd >= 0)
                 close(c->timer_fd);
         if (c->epoll_fd >= 0)
@@ -242,7 +307,7 @@ static bool url_allowed(const struct http_client *c, const char *url)
 
 static int add_header(struct transfer *t, const char *line)
 {
-        struct curl_slist *l = curl_slist_append(t->headers, line);
+        struct curl_slist *l = libcurl.slist_append(t->headers, line);
 
         if (!l)
                 return -ENOMEM;
@@ -269,40 +334,40 @@ static int setup_easy(struct transfer *t, const struct http_request *req)
         if (c->auth_header && add_header(t, c->auth_header) < 0)
                 return -ENOMEM;
 
-        ok = ok && curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-        ok = ok && (!c->ca_file || curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) == CURLE_OK);
-        ok = ok && curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) c->max_body) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_WRITEDATA, t) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_PRIVATE, t) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK;
-        ok = ok && curl_easy_setopt(h, CURLOPT_USERAGENT, "jitd") == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, protocols) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, protocols) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+        ok = ok && (!c->ca_file || libcurl.easy_setopt(h, CURLOPT_CAINFO, c->ca_file) == CURLE_OK);
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) c->max_body) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_WRITEDATA, t) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_PRIVATE, t) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK;
+        ok = ok && libcurl.easy_setopt(h, CURLOPT_USERAGENT, "jitd") == CURLE_OK;
         if (c->user) {
-                ok = ok && curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC) == CURLE_OK;
-                ok = ok && curl_easy_setopt(h, CURLOPT_USERNAME, c->user) == CURLE_OK;
-                ok = ok && curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "") == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC) == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_USERNAME, c->user) == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "") == CURLE_OK;
         }
         if (req->body) {
-                ok = ok && curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(req->body)) ==
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen(req->body)) ==
                                    CURLE_OK;
-                ok = ok && curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, req->body) == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_COPYPOSTFIELDS, req->body) == CURLE_OK;
         }
         if (req->method == HTTP_PUT)
-                ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT") == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT") == CURLE_OK;
         else if (req->method == HTTP_PATCH)
-                ok = ok && curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH") == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH") == CURLE_OK;
         else if (req->method == HTTP_POST && !req->body)
-                ok = ok && curl_easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
-                     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L) == CURLE_OK;
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_POST, 1L) == CURLE_OK &&
+                     libcurl.easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L) == CURLE_OK;
         return ok ? 0 : -EIO;
 }
 
@@ -323,7 +388,7 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
         t->cb = done;
         t->userdata = userdata;
         t->start_at_ms = now_monotonic_ms() + (int64_t) req->delay_ms;
-        t->easy = curl_easy_init();
+        t->easy = libcurl.easy_init();
         if (!t->easy) {
                 free(t);
                 return -ENOMEM;
@@ -334,7 +399,7 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
                 return r;
         }
         if (req->delay_ms == 0) {
-                if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK) {
+                if (libcurl.multi_add_handle(c->multi, t->easy) != CURLM_OK) {
                         transfer_free(t);
                         return -EIO;
                 }
@@ -388,16 +453,16 @@ static void report(struct transfer *t)
         char *ct = NULL;
 
         if (resp.failure == HTTP_OK) {
-                (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp.status);
-                (void) curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
-                if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
+                (void) libcurl.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+                (void) libcurl.easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
+                if (libcurl.easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK && retry_after > 0)
                         resp.retry_after = (int64_t) retry_after;
                 resp.content_type = ct;
                 resp.body = t->buf ? t->buf : "";
                 resp.body_len = t->len;
         } else {
                 snprintf(resp.error, sizeof(resp.error), "%s",
-                         t->errbuf[0] ? t->errbuf : curl_easy_strerror(t->result));
+                         t->errbuf[0] ? t->errbuf : libcurl.easy_strerror(t->result));
         }
         t->cb(t->userdata, &resp);
 }
@@ -428,7 +493,7 @@ void http_client_process(struct http_client *c)
                         flags |= CURL_CSELECT_OUT;
                 if (ev[i].events & (EPOLLERR | EPOLLHUP))
                         flags |= CURL_CSELECT_ERR;
-                curl_multi_socket_action(c->multi, ev[i].data.fd, flags, &running);
+                libcurl.multi_socket_action(c->multi, ev[i].data.fd, flags, &running);
         }
 
         /* Timers are checked on every call, not only when the timerfd was
@@ -436,11 +501,11 @@ void http_client_process(struct http_client *c)
         now = now_monotonic_ms();
         if (c->curl_deadline_ms >= 0 && now >= c->curl_deadline_ms) {
                 c->curl_deadline_ms = -1;
-                curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+                libcurl.multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
         }
         for (struct transfer *t = c->transfers; t; t = t->next)
                 if (!t->added && !t->done && t->start_at_ms <= now) {
-                        if (curl_multi_add_handle(c->multi, t->easy) == CURLM_OK) {
+                        if (libcurl.multi_add_handle(c->multi, t->easy) == CURLM_OK) {
                                 t->added = true;
                         } else {
                                 t->done = true;
@@ -448,12 +513,12 @@ void http_client_process(struct http_client *c)
                         }
                 }
 
-        while ((m = curl_multi_info_read(c->multi, &n)))
+        while ((m = libcurl.multi_info_read(c->multi, &n)))
                 if (m->msg == CURLMSG_DONE) {
                         char *priv = NULL;
                         struct transfer *t;
 
-                        (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+                        (void) libcurl.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
                         t = (struct transfer *) (void *) priv;
                         if (t) {
                                 t->done = true;
@@ -481,21 +546,37 @@ void http_client_process(struct http_client *c)
         }
 }
 
+/* RFC 3986's unreserved characters, which is what curl_easy_escape left
+ * alone: done here so that building a URL needs no libcurl. */
+static bool unreserved(unsigned char ch)
+{
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+               ch == '-' || ch == '.' || ch == '_' || ch == '~';
+}
+
 int http_escape(const char *s, char **ret)
 {
-        char *e, *copy;
+        static const char hex[] = "0123456789ABCDEF";
+        size_t len = 0;
+        char *e, *p;
 
         if (!s || !ret || strlen(s) > INT_MAX)
                 return -EINVAL;
-        /* curl ignores the handle here; what it leaves alone is exactly
-         * RFC 3986's unreserved set, so '/', '?', '#', '%' and '&' are encoded. */
-        e = curl_easy_escape(NULL, s, (int) strlen(s));
+        /* '/', '?', '#', '%' and '&' are encoded like everything else. */
+        for (const unsigned char *q = (const unsigned char *) s; *q; q++)
+                len += unreserved(*q) ? 1 : 3;
+        e = p = malloc(len + 1);
         if (!e)
                 return -ENOMEM;
-        copy = strdup(e);
-        curl_free(e);
-        if (!copy)
-                return -ENOMEM;
-        *ret = copy;
+        for (const unsigned char *q = (const unsigned char *) s; *q; q++)
+                if (unreserved(*q))
+                        *p++ = (char) *q;
+                else {
+                        *p++ = '%';
+                        *p++ = hex[*q >> 4];
+                        *p++ = hex[*q & 0xf];
+                }
+        *p = '\0';
+        *ret = e;
         return 0;
 }

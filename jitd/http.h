@@ -6,7 +6,12 @@
  * curl's timeouts and for delayed starts (retries with backoff), so a caller's
  * event loop watches a single fd and calls http_client_process() when it is
  * readable. Nothing here blocks: no curl_easy_perform, no sleeping for a
- * backoff. The caller must have called curl_global_init().
+ * backoff.
+ *
+ * libcurl is not linked but opened at run time by http_global_init(), so that
+ * a jitd without a ticket system never maps it: the program calls that once,
+ * from its main thread before any other thread exists (curl_global_init's
+ * rule), and before http_client_new(). http_escape() needs no libcurl.
  *
  * Every transfer gets the same hardening: https only (http too with
  * allow_http), certificate and host name checks, no redirects followed (a 3xx
@@ -66,6 +71,14 @@ typedef void (*http_done_fn)(void *userdata, const struct http_response *r);
 
 struct http_client;
 
+/* Opens libcurl and calls curl_global_init(); does nothing the second time.
+ * -ELIBACC when libcurl cannot be opened, -ELIBBAD when it lacks a function
+ * we call, -EIO when curl_global_init fails; why says which in words. */
+int http_global_init(char *why, size_t why_size);
+/* curl_global_cleanup(), when http_global_init() succeeded. */
+void http_global_cleanup(void);
+
+/* -ELIBACC before http_global_init(). */
 int http_client_new(const struct http_options *o, struct http_client **ret);
 /* Drops every transfer without calling its callback. */
 void http_client_free(struct http_client *c);

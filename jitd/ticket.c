@@ -606,6 +606,11 @@ int ticket_comment(struct ticket_engine *e, const char *ticket, const char *text
         return 0;
 }
 
+bool ticket_system_configured(const struct ticket_config *cfg)
+{
+        return cfg && cfg->provider && strcmp(cfg->provider, "none") != 0;
+}
+
 int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct ticket_engine **ret,
                       char *why, size_t why_size)
 {
@@ -616,7 +621,7 @@ int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct 
         if (!cfg || !ret || !why || why_size == 0)
                 return -EINVAL;
         why[0] = '\0';
-        if (!cfg->provider || strcmp(cfg->provider, "none") == 0) {
+        if (!ticket_system_configured(cfg)) {
                 *ret = NULL;
                 return 0;
         }

@@ -16,8 +16,8 @@
  * not group/world readable, else -EPERM with a reason) and never appears in
  * any string this module hands back.
  *
- * The program calls curl_global_init() once before ticket_engine_new(), and
- * ignores SIGPIPE: transfers run with CURLOPT_NOSIGNAL, so a TLS peer that
+ * The program calls http_global_init() (http.h: opens libcurl and calls
+ * curl_global_init()) once before ticket_engine_new(), and ignores SIGPIPE: transfers run with CURLOPT_NOSIGNAL, so a TLS peer that
  * hangs up mid-write would otherwise kill the process.
  */
 #ifndef JITD_TICKET_H
@@ -50,6 +50,10 @@ struct ticket_result {
 typedef void (*ticket_done_fn)(void *userdata, const char *ticket, const struct ticket_result *r);
 
 struct ticket_engine;
+
+/* Whether cfg names a ticket system (provider set and not "none"): only then
+ * does ticket_engine_new() build an engine, and need libcurl. */
+bool ticket_system_configured(const struct ticket_config *cfg);
 
 /* Build the engine for this host. -EINVAL with why for a config that cannot
  * work (unknown preset field, bad URL, http without allow_http), -EPERM with

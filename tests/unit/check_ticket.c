@@ -1073,7 +1073,35 @@ START_TEST(test_provider_none)
         ticket_engine_process(NULL);
         ticket_cancel(NULL, NULL);
         ck_assert_int_lt(ticket_engine_fd(NULL), 0);
+        ck_assert(!ticket_system_configured(&c));
+        ck_assert(!ticket_system_configured(NULL));
+        set_str(&c.provider, "jira");
+        ck_assert(ticket_system_configured(&c));
         cfg_clear(&c);
+        ck_assert(!ticket_system_configured(&c));
+}
+END_TEST
+
+/* What curl_easy_escape gave before http.c did it itself: RFC 3986's
+ * unreserved characters kept, every other byte as %XX in upper case. */
+START_TEST(test_escape)
+{
+        static const struct { const char *in, *out; } v[] = {
+                { "", "" },
+                { "AZaz09-._~", "AZaz09-._~" },
+                { "a/b?c#d%e&f g+h=i", "a%2Fb%3Fc%23d%25e%26f%20g%2Bh%3Di" },
+                { "..%2F", "..%252F" },
+                { "\xc3\xa9\x01\x7f\xff", "%C3%A9%01%7F%FF" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+                char *e = NULL;
+
+                ck_assert_int_eq(http_escape(v[i].in, &e), 0);
+                ck_assert_str_eq(e, v[i].out);
+                free(e);
+        }
+        ck_assert_int_eq(http_escape(NULL, &(char *) { NULL }), -EINVAL);
 }
 END_TEST
 
@@ -1398,6 +1426,7 @@ static Suite *ticket_suite_unprivileged(void)
         tcase_add_test(tc, test_parse_time);
         tcase_add_test(tc, test_json_limits);
         tcase_add_test(tc, test_provider_none);
+        tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_config_project);
         suite_add_tcase(s, tc);
         return s;
@@ -1442,6 +1471,7 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_tls);
         tcase_add_test(tc, test_http_refused);
         tcase_add_test(tc, test_provider_none);
+        tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_token_file);
         tcase_add_test(tc, test_hostile_tickets);
         suite_add_tcase(s, tc);
@@ -1540,6 +1570,7 @@ int main(int argc, char **argv)
 {
         const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
         const char *script = find_ticketd(argc > 0 ? argv[0] : "");
+        char why[512];
         SRunner *sr;
         int failed = 1;
 
@@ -1559,8 +1590,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "check_ticket: cannot create a directory under %s\n", base);
                 return 1;
         }
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                fprintf(stderr, "check_ticket: curl_global_init failed\n");
+        if (http_global_init(why, sizeof(why)) < 0) {
+                fprintf(stderr, "check_ticket: %s\n", why);
                 goto out;
         }
         if (make_certs() < 0 || start_server(script) < 0) {
@@ -1578,7 +1609,7 @@ out:
                 kill(server_pid, SIGTERM);
                 waitpid(server_pid, NULL, 0);
         }
-        curl_global_cleanup();
+        http_global_cleanup();
         remove_dir(rootdir);
         return failed == 0 ? 0 : 1;
 }
