@@ -264,6 +264,7 @@ static const char *const stmt_sql[STMT_MAX_] = {
 
 struct store {
         sqlite3 *db;
+        EVP_MD *sha256;                 /* the audit chain's hash, fetched once */
         bool relaxed;                   /* this transaction commits without fsync */
         sqlite3_stmt *stmt[STMT_MAX_];
         char error[256];
@@ -728,6 +729,16 @@ int store_open(const char *path, struct store **ret)
         if (r < 0)
                 return r;
 
+        /* Fetched once, not by EVP_sha256() at every event: that looks the
+         * algorithm up in OpenSSL's provider store each time. The first fetch
+         * is also what initialises OpenSSL (1.3-1.9 MiB of libcrypto pages
+         * become resident): here that is part of the start, not of the first
+         * grant, and an OpenSSL without SHA-256 fails the start, not an
+         * audit append. */
+        s->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+        if (!s->sha256)
+                return store_fail(s, -ENOTSUP, "OpenSSL offers no SHA2-256 for the audit chain");
+
         /* All up front: a typo in any statement fails here, and the ones that
          * store_rollback() needs can no longer fail to prepare later. */
         for (size_t i = 0; i < STMT_MAX_; i++) {
@@ -749,6 +760,7 @@ void store_free(struct store *s)
                 sqlite3_finalize(s->stmt[i]);
         /* sqlite3_close (not _v2): everything is finalized, so it cannot defer. */
         sqlite3_close(s->db);
+        EVP_MD_free(s->sha256);
         free(s);
 }
 
@@ -1059,7 +1071,8 @@ static bool hash_int(EVP_MD_CTX *ctx, int64_t v)
         return hash_field(ctx, buf, (size_t) n);
 }
 
-static int audit_hash(const char *prev_hash, const struct audit_fields *e, char out[HASH_HEX_LEN + 1])
+static int audit_hash(const EVP_MD *md_type, const char *prev_hash, const struct audit_fields *e,
+                      char out[HASH_HEX_LEN + 1])
 {
         static const char hex[] = "0123456789abcdef";
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -1070,7 +1083,7 @@ static int audit_hash(const char *prev_hash, const struct audit_fields *e, char 
         ctx = EVP_MD_CTX_new();
         if (!ctx)
                 return -ENOMEM;
-        ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+        ok = EVP_DigestInit_ex(ctx, md_type, NULL) == 1 &&
              EVP_DigestUpdate(ctx, prev_hash, HASH_HEX_LEN) == 1 &&
              EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
              hash_int(ctx, e->seq) && hash_int(ctx, e->at) && hash_int(ctx, e->actor_uid) &&
@@ -1148,7 +1161,7 @@ int store_audit_append(struct store *s, int64_t at, uid_t actor_uid, const char 
                 .event = event, .event_len = strlen(event),
                 .details = details, .details_len = strlen(details),
         };
-        r = audit_hash(prev, &e, hash);
+        r = audit_hash(s->sha256, prev, &e, hash);
         if (r < 0)
                 return store_fail(s, r, "audit hash failed");
 
@@ -1299,7 +1312,7 @@ int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_
                         snprintf(reason, sizeof(reason), "event %" PRId64 " was edited", e.seq);
                         break;
                 }
-                r = audit_hash(prev, &e, hash);
+                r = audit_hash(s->sha256, prev, &e, hash);
                 if (r < 0)
                         return store_fail(s, r, "audit hash failed");
                 if (!row_hash || hash_len != HASH_HEX_LEN || memcmp(row_hash, hash, HASH_HEX_LEN) != 0) {
