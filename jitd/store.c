@@ -724,6 +724,16 @@ int store_open(const char *path, struct store **ret)
         r = exec_sql(s, "PRAGMA synchronous = FULL", "synchronous");
         if (r < 0)
                 return r;
+        /* 512 KiB of page cache, not SQLite's 2 MiB: a PAM check reads a few
+         * pages (grants_open_user and the user's open grants), while a walk
+         * of every open grant (deadlines, at start and at each end) reads
+         * one page per grant and fills any cache to its cap, and re-reading
+         * those from the kernel's page cache is as fast as a hit (~1 ms for
+         * 500 open grants either way). Measured at 100k grants: 1.5 MiB less
+         * heap, the same check latency. */
+        r = exec_sql(s, "PRAGMA cache_size = -512", "cache_size");
+        if (r < 0)
+                return r;
 
         r = store_migrate(s);
         if (r < 0)
