@@ -292,20 +292,26 @@ int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const s
 
 struct due {
         int64_t now;
-        int64_t *ids;
+        int64_t *ids;                   /* active grants whose end has come */
         size_t n, cap;
+        int64_t *starting;              /* scheduled grants whose start has come */
+        size_t n_starting, cap_starting;
 };
 
 static int collect_due(const struct jit_grant *g, void *userdata)
 {
         struct due *due = userdata;
 
-        if (!((g->state == GRANT_ACTIVE && g->expires_at <= due->now) ||
-              (g->state == GRANT_SCHEDULED && g->starts_at <= due->now)))
-                return 0;
-        if (array_reserve((void **) &due->ids, &due->cap, due->n, sizeof(*due->ids)) < 0)
-                return -ENOMEM;
-        due->ids[due->n++] = g->id;
+        if (g->state == GRANT_ACTIVE && g->expires_at <= due->now) {
+                if (array_reserve((void **) &due->ids, &due->cap, due->n, sizeof(*due->ids)) < 0)
+                        return -ENOMEM;
+                due->ids[due->n++] = g->id;
+        } else if (g->state == GRANT_SCHEDULED && g->starts_at <= due->now) {
+                if (array_reserve((void **) &due->starting, &due->cap_starting, due->n_starting,
+                                  sizeof(*due->starting)) < 0)
+                        return -ENOMEM;
+                due->starting[due->n_starting++] = g->id;
+        }
         return 0;
 }
 
@@ -537,7 +543,6 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
         struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
         struct due due = { .now = now };
         struct txn t = {};
-        size_t started = 0, k = 0;
         int r = 0;
 
         if (enforce_pending(d)) {
@@ -547,28 +552,20 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
         }
         process_warnings(d, now);
         r = store_grant_foreach(d->store, &f, collect_due, &due);
-        if (r < 0 || due.n == 0)
-                goto out;
-        for (size_t i = 0; i < due.n && r >= 0; i++) {
-                struct jit_grant g;
+        if (r >= 0 && due.n_starting && (r = store_begin(d->store)) >= 0) {
+                for (size_t i = 0; r >= 0 && i < due.n_starting; i++) {
+                        struct jit_grant g;
 
-                r = store_grant_get(d->store, due.ids[i], &g);
-                if (r < 0)
-                        break;
-                if (g.state != GRANT_SCHEDULED) {
-                        due.ids[k++] = due.ids[i];
-                        continue;
+                        r = store_grant_get(d->store, due.starting[i], &g);
+                        if (r >= 0)
+                                r = start_scheduled(d, &t, &g);
                 }
-                if (started++ == 0 && (r = store_begin(d->store)) < 0)
-                        break;
-                r = start_scheduled(d, &t, &g);
-        }
-        if (started)
                 r = commit_or_rollback(d, &t, r);
-        if (r >= 0 && k)
-                enforce_expire(d, due.ids, k);
-out:
+        }
+        if (r >= 0 && due.n)
+                enforce_expire(d, due.ids, due.n);
         free(due.ids);
+        free(due.starting);
         if (r < 0)
                 log_msg(LOG_ERR, "processing deadlines: %s", strerror(-r));
         grants_rearm_timer(d);

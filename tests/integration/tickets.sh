@@ -92,6 +92,32 @@ for preset in jira servicenow redmine rt gitlab; do
                 jc jt_alice request -r change -t "9$n"
 done
 
+# A change window that opens in the future: the grant is scheduled (its
+# drop-in says NOTBEFORE), becomes active at the window's start through the
+# deadline timer, and ends with the window. (ServiceNow: its preset knows
+# where a change's window is.)
+jitd_stop
+write_conf servicenow admin:s3cret ""
+jitd_start || exit 1
+ws=$(( $(date +%s) + 3 )); we=$(( ws + 3 ))
+ticket CHG700 "{\"state\":\"approved\",\"requester\":\"jt_alice\",\"hosts\":[\"testhost\"],\"window\":[$ws,$we]}"
+expect 0 "a ticket whose window opens in 3 s schedules the grant" "scheduled" -- jc jt_alice request -r change -t CHG700
+id=$(jc jt_alice list --json | python3 -c 'import json,sys; print([g["id"] for g in json.load(sys.stdin) if g["ticket"] == "CHG700"][0])')
+expect 0 "its drop-in is in place with NOTBEFORE" "NOTBEFORE=[0-9]{14}Z" -- cat "$T/sudoers.d/jit-$id"
+if wait_for 6 bash -c "[ \"\$($T/bin/jitctl -s $SOCK show $id --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])')\" = active ]"; then
+        late=$(( $(now_ms) - ws * 1000 ))
+        [ "$late" -lt 1000 ] && ok "at the window's start it became active (${late} ms after)" \
+                || not_ok "active at the window's start" "late by $late ms"
+else
+        not_ok "scheduled grant became active" "$(state_of "$id"); $(tail -3 "$T/jitd.log")"
+fi
+if wait_for 6 bash -c "[ ! -e $T/sudoers.d/jit-$id ]"; then
+        ok "at the window's end the grant expired and its drop-in went"
+else
+        not_ok "grant ended with its window" "$(state_of "$id")"
+fi
+expect 0 "its end is the window's end" "state: +expired" -- jc jt_alice show "$id"
+
 # sudo's prompt (pam_jit prompt in auth): approved grants, closed refuses.
 jitd_stop; rm -f "$DB" "$DB-wal" "$DB-shm"
 curl -fsS -X POST "$CTL/reset" >/dev/null
