@@ -765,7 +765,14 @@ void handle_show(struct request *req)
 /* Sessions: the peer is the process that opened the PAM session (sudo, or
  * sshd's per-connection process); its pid comes from SO_PEERCRED, never from
  * the message. Children it forks afterwards are caught by the teardown
- * mechanism (cgroup or systemd scope). */
+ * mechanism (cgroup or systemd scope).
+ *
+ * This is on the path of every sudo and ssh login, so it is one transaction:
+ * the row (whose id names the cgroup or scope), the attach, the handle, one
+ * commit. The reply goes out only after that commit: by then the process is
+ * under teardown and the handle that finds it again is stored, so nothing the
+ * session forks later can outlive the grant unnoticed. The log line follows
+ * the reply. */
 void handle_session_open(struct request *req)
 {
         struct jitd *d = req->d;
@@ -775,7 +782,7 @@ void handle_session_open(struct request *req)
         _cleanup_free_ char *handle = NULL;
         struct check_walk w;
         struct proto_msg m;
-        int r;
+        int r, attached;
 
         if (!request_pam_subject(req, &user, &service))
                 return;
@@ -797,45 +804,56 @@ void handle_session_open(struct request *req)
         r = store_begin_relaxed(d->store);
         if (r >= 0)
                 r = store_session_insert(d->store, &x);
-        if (r >= 0)
-                r = store_commit(d->store);
-        else
-                store_rollback(d->store);
         if (r < 0) {
+                store_rollback(d->store);
                 reply_store_failure(req, r, "registering the session");
                 return;
         }
-        r = teardown_attach(d->teardown, x.grant_id, (uint64_t) x.id, x.pid, &handle);
-        if (r < 0) {
+        attached = teardown_attach(d->teardown, x.grant_id, (uint64_t) x.id, x.pid, &handle);
+        /* A failed attach is kept as a session that ended at once, so that the
+         * attempt stays on record. */
+        r = attached >= 0 ? store_session_set_handle(d->store, x.id, handle) :
+                            store_session_close(d->store, x.id, now_realtime(), "attach failed");
+        if (r >= 0)
+                r = store_commit(d->store);
+        if (r < 0)
+                store_rollback(d->store);
+        if (attached < 0) {
                 log_msg(LOG_ERR, "grant %lld: cannot attach session %lld (pid %d) for teardown: %s",
-                        (long long) x.grant_id, (long long) x.id, (int) x.pid, strerror(-r));
-                if (store_begin_relaxed(d->store) >= 0) {
-                        if (store_session_close(d->store, x.id, now_realtime(), "attach failed") >= 0)
-                                store_commit(d->store);
-                        else
-                                store_rollback(d->store);
-                }
-                reply_error(req, EIO, "cannot register the session: %s", strerror(-r));
+                        (long long) x.grant_id, (long long) x.id, (int) x.pid, strerror(-attached));
+                reply_error(req, EIO, "cannot register the session: %s", strerror(-attached));
                 return;
         }
-        if (store_begin_relaxed(d->store) >= 0) {
-                if (store_session_set_handle(d->store, x.id, handle) >= 0)
-                        store_commit(d->store);
-                else
-                        store_rollback(d->store);
+        if (r < 0) {
+                /* Attached but not on record: the same as a session that could
+                 * not be registered at all (the stack lists this module
+                 * optional). Should the id come round again, the attach of
+                 * that later session finds this one's leftovers and ends
+                 * them (see teardown_attach). */
+                reply_store_failure(req, r, "registering the session");
+                return;
         }
-        log_msg(LOG_INFO, "grant %lld: session %lld opened by %s via %s (pid %d%s%s)", (long long) x.grant_id,
-                (long long) x.id, user, service, (int) x.pid, rhost ? " from " : "", rhost ? rhost : "");
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_ID, (uint64_t) x.id);
         reply_msg(req, &m);
+        log_msg(LOG_INFO, "grant %lld: session %lld opened by %s via %s (pid %d%s%s)", (long long) x.grant_id,
+                (long long) x.id, user, service, (int) x.pid, rhost ? " from " : "", rhost ? rhost : "");
 }
 
+/* Closing is bookkeeping, not a lock: teardown at the end of the grant still
+ * ends whatever a closed session left behind (it walks sessions not torn
+ * down, closed or not), and a single-use grant ends a second later anyway
+ * (grants_use_up). So the peer is answered as soon as its session is found,
+ * and the record follows the reply; jitd handles nothing else in between. A
+ * close lost to a crash or a failed commit leaves the session open on record,
+ * which the teardown treats the same. */
 void handle_session_close(struct request *req)
 {
         struct jitd *d = req->d;
         const char *user, *service;
         struct jit_session x;
+        struct jit_grant g;
+        const struct role *role;
         struct proto_msg m;
         int r;
 
@@ -846,28 +864,27 @@ void handle_session_close(struct request *req)
                 reply_error(req, ENOENT, "no open session for pid %d", (int) req->cred.pid);
                 return;
         }
-        r = r < 0 ? r : store_begin_relaxed(d->store);
-        if (r >= 0) {
-                r = store_session_close(d->store, x.id, now_realtime(), "closed");
-                if (r >= 0)
-                        r = store_commit(d->store);
-                else
-                        store_rollback(d->store);
-        }
         if (r < 0) {
                 reply_store_failure(req, r, "closing the session");
                 return;
         }
-        {
-                struct jit_grant g;
-                const struct role *role;
-
-                if (store_grant_get(d->store, x.grant_id, &g) >= 0 && g.state == GRANT_ACTIVE &&
-                    (role = config_find_role(d->config, g.role)) && role->uses == 1 &&
-                    grants_use_up(d, &g, &actor_jitd) < 0)
-                        log_msg(LOG_ERR, "grant %lld: single use, but ending it failed", (long long) g.id);
-        }
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_ID, (uint64_t) x.id);
         reply_msg(req, &m);
+
+        r = store_begin_relaxed(d->store);
+        if (r >= 0) {
+                r = store_session_close(d->store, x.id, now_realtime(), "closed");
+                if (r >= 0)
+                        r = store_commit(d->store);
+                if (r < 0)
+                        store_rollback(d->store);
+        }
+        if (r < 0)
+                log_msg(LOG_ERR, "grant %lld: recording the close of session %lld failed: %s",
+                        (long long) x.grant_id, (long long) x.id, store_last_error(d->store));
+        if (store_grant_get(d->store, x.grant_id, &g) >= 0 && g.state == GRANT_ACTIVE &&
+            (role = config_find_role(d->config, g.role)) && role->uses == 1 &&
+            grants_use_up(d, &g, &actor_jitd) < 0)
+                log_msg(LOG_ERR, "grant %lld: single use, but ending it failed", (long long) g.id);
 }
