@@ -865,25 +865,10 @@ static bool systemd_booted(void)
         return lstat("/run/systemd/system", &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* Mount points in mountinfo have space, tab, newline and backslash as \ooo. */
-static void unescape_octal(char *s)
-{
-        char *o = s;
-
-        while (*s) {
-                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
-                    s[3] <= '7') {
-                        *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
-                        s += 4;
-                } else
-                        *o++ = *s++;
-        }
-        *o = '\0';
-}
-
 /* The cgroup2 mount, as jitd finds it (jitd/teardown.c): one showing the
- * whole hierarchy wins over a bind mount of a subtree. */
-static bool cgroup2_mount(char *buf, size_t size)
+ * whole hierarchy wins over a bind mount of a subtree. Its super options go
+ * to opts. */
+static bool cgroup2_mount(char *buf, size_t size, char *opts, size_t opts_size)
 {
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
@@ -893,21 +878,15 @@ static bool cgroup2_mount(char *buf, size_t size)
         if (!f)
                 return false;
         while (getline(&line, &cap, f) > 0) {
-                char *sep = strstr(line, " - "), *save = NULL, *root, *mnt;
+                struct doctor_mount m;
 
-                if (!sep || strncmp(sep + 3, "cgroup2 ", 8) != 0)
+                if (doctor_mountinfo_split(line, &m) <= 0 || strcmp(m.fstype, "cgroup2") != 0 ||
+                    (found && strcmp(m.root, "/") != 0))
                         continue;
-                *sep = '\0';
-                if (!strtok_r(line, " ", &save) || !strtok_r(NULL, " ", &save) || !strtok_r(NULL, " ", &save))
-                        continue;
-                root = strtok_r(NULL, " ", &save);
-                mnt = strtok_r(NULL, " ", &save);
-                if (!root || !mnt || (found && strcmp(root, "/") != 0))
-                        continue;
-                unescape_octal(mnt);
-                snprintf(buf, size, "%s", mnt);
+                snprintf(buf, size, "%s", m.point);
+                snprintf(opts, opts_size, "%s", m.super);
                 found = true;
-                if (strcmp(root, "/") == 0)
+                if (strcmp(m.root, "/") == 0)
                         break;
         }
         fclose(f);
@@ -921,12 +900,19 @@ static bool file_exists(const char *dir, const char *name)
         return snprintf(p, sizeof(p), "%s/%s", dir, name) < (int) sizeof(p) && access(p, F_OK) == 0;
 }
 
+/* The running kernel's version; false when uname cannot tell. */
+static bool kernel_version(unsigned *major, unsigned *minor)
+{
+        struct utsname u;
+
+        return uname(&u) == 0 && sscanf(u.release, "%u.%u", major, minor) == 2;
+}
+
 /* Does this cgroup2 hierarchy have cgroup.kill (Linux 5.14)? The root
  * cgroup never has the file, so look where jitd works (<mount>/jit), else at
  * the first child cgroup, else go by the kernel version. */
 static bool cgroup_has_kill(const char *mnt)
 {
-        struct utsname u;
         unsigned major = 0, minor = 0;
         int verdict = -1;
         struct dirent *de;
@@ -950,8 +936,7 @@ static bool cgroup_has_kill(const char *mnt)
                 closedir(dp);
         if (verdict >= 0)
                 return verdict;
-        return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-               (major > 5 || (major == 5 && minor >= 14));
+        return kernel_version(&major, &minor) && (major > 5 || (major == 5 && minor >= 14));
 }
 
 /* jitd makes <mount>/jit at start; as root, that needs a writable mount. */
@@ -975,15 +960,53 @@ static bool pidfd_works(void)
         return true;
 }
 
+/*
+ * Registering a session moves the process that opened it (sudo, sshd's) into
+ * a cgroup of its own, jitd itself (cgroup) or through systemd (a scope).
+ * Since Linux 6.0 such a move write-locks cgroup_threadgroup_rwsem, a per-CPU
+ * rwsem whose writer waits for an RCU grace period, 10-30 ms, whenever no
+ * other move happened just before: every sudo pays it. Mounting cgroup2 with
+ * favordynmods keeps that lock in the mode where writers do not wait (at a
+ * small cost to every fork and exit). The lock is one for all hierarchies, so
+ * the cgroup2 mount's options tell.
+ */
+static void check_session_open(struct doctor *d, const char *mechanism, const char *mnt, const char *opts)
+{
+        _cleanup_free_ char *found = NULL, *fix = NULL;
+        unsigned major = 0, minor = 0;
+
+        if (doctor_mount_option(opts, "favordynmods")) {
+                found = fmt("cgroup2 at %s is mounted with favordynmods: a session's process joins its %s "
+                            "without waiting", mnt, mechanism);
+                report(d, ST_OK, "session-open", found, NULL);
+                return;
+        }
+        if (kernel_version(&major, &minor) && major < 6) {
+                found = fmt("Linux before 6.0: a session's process joins its %s without waiting", mechanism);
+                report(d, ST_OK, "session-open", found, NULL);
+                return;
+        }
+        found = fmt("cgroup2 at %s is mounted without favordynmods: every session open (each sudo, each ssh "
+                    "login) waits one RCU grace period, typically 10-30 ms, for the kernel to move its process "
+                    "into the session's %s", mnt, mechanism);
+        fix = fmt("mount -o remount,favordynmods %s (Linux 6.0 or later; host-wide: fork and exit get slightly "
+                  "slower). It does not survive a reboot: boot with cgroup_favordynmods=1 (Linux 6.7 or later) or "
+                  "a kernel built with CONFIG_CGROUP_FAVOR_DYNMODS=y; systemd mounts cgroup2 without it and has no "
+                  "setting for that, so otherwise remount from a unit after boot", mnt);
+        report(d, ST_WARN, "session-open", found, fix);
+}
+
 static void check_teardown(struct doctor *d)
 {
         static const char *const escape = "a process that double-forks and calls setsid escapes teardown";
         enum teardown_mode mode = d->cfg ? d->cfg->teardown : TEARDOWN_AUTO;
         _cleanup_free_ char *found = NULL, *cg_why = NULL;
-        char mnt[PATH_MAX];
-        bool systemd = systemd_booted(), cgroup = false, pidfd = pidfd_works();
+        const char *moves = NULL;       /* what the session's process is moved into, if anything */
+        char mnt[PATH_MAX], opts[512];
+        bool systemd = systemd_booted(), cgroup = false, mounted, pidfd = pidfd_works();
 
-        if (!cgroup2_mount(mnt, sizeof(mnt)))
+        mounted = cgroup2_mount(mnt, sizeof(mnt), opts, sizeof(opts));
+        if (!mounted)
                 cg_why = strdup("no cgroup2 mount");
         else if (!cgroup_has_kill(mnt))
                 cg_why = fmt("cgroup2 at %s has no cgroup.kill (Linux 5.14 or later)", mnt);
@@ -994,12 +1017,14 @@ static void check_teardown(struct doctor *d)
 
         switch (mode) {
         case TEARDOWN_AUTO:
-                if (systemd)
+                if (systemd) {
                         report(d, ST_OK, "teardown", "auto: systemd (a scope per session; /run/systemd/system exists)",
                                NULL);
-                else if (cgroup) {
+                        moves = "scope";
+                } else if (cgroup) {
                         found = fmt("auto: cgroup (cgroup2 at %s, with cgroup.kill)", mnt);
                         report(d, ST_OK, "teardown", found, NULL);
+                        moves = "cgroup";
                 } else if (pidfd) {
                         found = fmt("auto: pidfd (not booted with systemd; %s): %s", cg_why, escape);
                         report(d, ST_WARN, "teardown", found,
@@ -1007,23 +1032,25 @@ static void check_teardown(struct doctor *d)
                 } else
                         report(d, ST_FAIL, "teardown", "auto: no mechanism works here (no systemd, cgroup2 or pidfd): "
                                "jitd will not start", "run jitd on Linux 5.3 or later, or set teardown = none");
-                return;
+                break;
         case TEARDOWN_SYSTEMD:
-                if (systemd)
+                if (systemd) {
                         report(d, ST_OK, "teardown", "teardown = systemd: available", NULL);
-                else
+                        moves = "scope";
+                } else
                         report(d, ST_FAIL, "teardown", "teardown = systemd, but this host was not booted with "
                                "systemd (no /run/systemd/system): jitd will not start", "set teardown = auto in [jitd]");
-                return;
+                break;
         case TEARDOWN_CGROUP:
                 if (cgroup) {
                         found = fmt("teardown = cgroup: available (cgroup2 at %s)", mnt);
                         report(d, ST_OK, "teardown", found, NULL);
+                        moves = "cgroup";
                 } else {
                         found = fmt("teardown = cgroup, but %s: jitd will not start", cg_why);
                         report(d, ST_FAIL, "teardown", found, "set teardown = auto in [jitd]");
                 }
-                return;
+                break;
         case TEARDOWN_PIDFD:
                 if (pidfd) {
                         found = fmt("teardown = pidfd: available, but %s", escape);
@@ -1033,12 +1060,16 @@ static void check_teardown(struct doctor *d)
                 } else
                         report(d, ST_FAIL, "teardown", "teardown = pidfd, but pidfd_open fails (Linux 5.3 or later): "
                                "jitd will not start", "set teardown = auto in [jitd]");
-                return;
+                break;
         case TEARDOWN_NONE:
                 report(d, ST_WARN, "teardown", "teardown = none: sessions outlive their grant",
                        "set teardown = auto in [jitd]");
-                return;
+                break;
         }
+        /* Only where sessions are moved into cgroups, and only a cgroup2
+         * mount's options can be read (a host with cgroup v1 alone: no line). */
+        if (moves && mounted)
+                check_session_open(d, moves, mnt, opts);
 }
 
 /* ---- the verb ----------------------------------------------------------- */

@@ -768,3 +768,58 @@ int doctor_url_endpoint(const char *url, char *host, size_t host_size, char *por
         host[hend - h] = '\0';
         return 0;
 }
+
+/* ---- mountinfo ---------------------------------------------------------- */
+
+/* Mount points in mountinfo have space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+        char *o = s;
+
+        while (*s) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *o++ = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+                        s += 4;
+                } else
+                        *o++ = *s++;
+        }
+        *o = '\0';
+}
+
+/* "ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+int doctor_mountinfo_split(char *line, struct doctor_mount *ret)
+{
+        char *sep = strstr(line, " - "), *save = NULL, *f[5], *fstype, *super;
+
+        if (!sep)
+                return 0;
+        *sep = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(f); i++)
+                if (!(f[i] = strtok_r(i == 0 ? line : NULL, " ", &save)))
+                        return 0;
+        save = NULL;
+        fstype = strtok_r(sep + 3, " \n", &save);
+        if (!fstype || !strtok_r(NULL, " \n", &save))
+                return 0;
+        super = strtok_r(NULL, " \n", &save);
+        unescape_octal(f[3]);
+        unescape_octal(f[4]);
+        *ret = (struct doctor_mount) { .root = f[3], .point = f[4], .fstype = fstype, .super = super ? super : "" };
+        return 1;
+}
+
+bool doctor_mount_option(const char *options, const char *name)
+{
+        size_t n = strlen(name);
+        const char *p = options;
+
+        while (p && *p) {
+                if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+                        return true;
+                p = strchr(p, ',');
+                if (p)
+                        p++;
+        }
+        return false;
+}

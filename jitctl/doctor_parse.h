@@ -2,7 +2,8 @@
 /*
  * What jitctl doctor reads besides jitd.conf, parsed apart from the checks so
  * that unit tests reach it: PAM stacks (pam.d(5)), the include directives of
- * sudoers (sudoers(5)), and a ticket URL's host and port.
+ * sudoers (sudoers(5)), a ticket URL's host and port, and mountinfo lines
+ * (proc(5)).
  */
 #ifndef JITCTL_DOCTOR_PARSE_H
 #define JITCTL_DOCTOR_PARSE_H
@@ -116,5 +117,21 @@ bool doctor_same_dir(const char *a, const char *b);
  * 443 for https and 80 for http; "[::1]" loses its brackets. -EINVAL for
  * anything else. */
 int doctor_url_endpoint(const char *url, char *host, size_t host_size, char *port, size_t port_size);
+
+/* ---- mountinfo ---------------------------------------------------------- */
+
+/* One line of /proc/PID/mountinfo, split in place: the root of the mount
+ * within its file system, the mount point (with its \ooo escapes undone), the
+ * file system type and the super options (those of the file system, shared by
+ * every mount of it: "rw,nsdelegate,favordynmods"). Returns 1 with the fields
+ * set, 0 for a line that is not a mountinfo line. */
+struct doctor_mount {
+        char *root, *point, *fstype, *super;
+};
+int doctor_mountinfo_split(char *line, struct doctor_mount *ret);
+
+/* Is name one of the comma-separated options? A whole option only:
+ * "favordynmods" is not in "nofavordynmods", nor "rw" in "rw=1". */
+bool doctor_mount_option(const char *options, const char *name);
 
 #endif

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# jitctl doctor on a private setup: a healthy one passes (only the clock and
-# teardown lines depend on the machine), and each check, broken on purpose,
+# jitctl doctor on a private setup: a healthy one passes (only the clock,
+# teardown and session-open lines depend on the machine), and each check, broken on purpose,
 # says FAIL or WARN with its fix. The PAM stacks, sudoers and config are files
 # in $T; nothing under /etc is read for them.
 . "$(dirname "$0")/../lib.sh"
@@ -76,11 +76,11 @@ doc() {  # doc [ARGS...]: doctor as root on the private setup
         "$T/bin/jitctl" -s "$SOCK" doctor -c "$CONF" --pam-dir "$PAMD" --sudoers "$T/sudoers" "$@"
 }
 
-# Every line OK, except clock and teardown, which depend on the machine.
+# Every line OK, except clock, teardown and session-open, which depend on the machine.
 only_machine_warnings() {
         local out rc bad
         out=$("$@" 2>&1); rc=$?
-        bad=$(grep -E '^(WARN|FAIL) ' <<<"$out" | grep -vE '^(WARN|FAIL) +(clock|teardown) ')
+        bad=$(grep -E '^(WARN|FAIL) ' <<<"$out" | grep -vE '^(WARN|FAIL) +(clock|teardown|session-open) ')
         if [ "$rc" -ne 0 ] || [ -n "$bad" ]; then
                 not_ok "a healthy setup: every check OK but the machine-dependent ones" "exit $rc"$'\n'"$out"
         else
@@ -232,7 +232,32 @@ else
 fi
 C_TEARDOWN=none conf_file "$T/none.conf"
 expect 0 "teardown: none warns" "^WARN +teardown +teardown = none: sessions outlive their grant" -- doc -c "$T/none.conf"
+if grep -q "session-open" <<<"$LAST_OUT"; then
+        not_ok "session-open: no line where sessions are not moved into cgroups" "$LAST_OUT"
+else
+        ok "session-open: no line where sessions are not moved into cgroups"
+fi
 rm -f "$T/none.conf"
+
+# session-open: where sessions are moved into a cgroup or scope, whether the
+# cgroup2 mount has favordynmods, read here from mountinfo as doctor reads it.
+# Nothing is remounted: the host's state decides which line is expected.
+out=$(doc -c "$CONF" 2>&1)
+mnt=$(sed -nE 's/^OK +teardown +auto: cgroup \(cgroup2 at (.*), with cgroup.kill\)$/\1/p' <<<"$out")
+[ -d /run/systemd/system ] && mnt=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+if [ -z "$mnt" ]; then
+        ok "session-open # SKIP sessions are not moved into cgroups here (teardown is pidfd)"
+else
+        super=$(awk -v m="$mnt" '{ for (i = 1; i <= NF; i++) if ($i == "-") break }
+                $5 == m && $(i + 1) == "cgroup2" { print $(i + 3); exit }' /proc/self/mountinfo)
+        if [[ ",$super," == *,favordynmods,* ]]; then
+                expect 0 "session-open: cgroup2 with favordynmods is OK" \
+                        "^OK +session-open +cgroup2 at $mnt is mounted with favordynmods" -- doc
+        else
+                expect 0 "session-open: cgroup2 without favordynmods warns, with the remount as the fix" \
+                        "^WARN +session-open +cgroup2 at $mnt is mounted without favordynmods: every session open .*fix: mount -o remount,favordynmods $mnt " -- doc
+        fi
+fi
 
 # ---- usage ------------------------------------------------------------------
 expect 2 "usage: --pam-dir needs a value" "needs a value" -- "$T/bin/jitctl" doctor --pam-dir
