@@ -42,8 +42,29 @@ if [ -n "$QUICK" ]; then
         N_BIG=10000 N_SMALL=1000 N_REVOKE=500 SUDO_ITER=30 ROUNDS=2 CALLS=1000
 fi
 
+# The favordynmods rows remount cgroup2 (a superblock option: the whole host
+# sees it while they run); the original options are put back right after them
+# and, should the run stop in between, here.
+FDM_ROOT='' FDM_SUPER=''
+cg_super() {  # cg_super MOUNTPOINT: the super options of the cgroup2 mounted there
+        awk -v m="$1" '{ for (i = 1; i <= NF; i++) if ($i == "-") break }
+                $5 == m && $(i + 1) == "cgroup2" { print $(i + 3); exit }' /proc/self/mountinfo
+}
+fdm_restore() {
+        [ -n "$FDM_ROOT" ] || return 0
+        # mount(8) keeps the options in place on a remount (favordynmods
+        # included): --options-source=disable passes exactly the original ones.
+        if ! mount --options-source=disable -o "remount,$FDM_SUPER" -t cgroup2 cgroup2 "$FDM_ROOT" ||
+                [[ ",$(cg_super "$FDM_ROOT")," == *,favordynmods,* ]]; then
+                echo "# COULD NOT RESTORE the options of cgroup2 at $FDM_ROOT ($FDM_SUPER): run" \
+                        "mount --options-source=disable -o remount,$FDM_SUPER -t cgroup2 cgroup2 $FDM_ROOT"
+        fi
+        FDM_ROOT=
+}
+
 bench_cleanup() {
         local rc=$? pid cgroot db h
+        fdm_restore
         for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
         for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
         # Session cgroups that jitd made and that outlive it (their grants
@@ -60,6 +81,9 @@ bench_cleanup() {
         cleanup
 }
 trap bench_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 say() { echo "# [$(printf %3d "$SECONDS") s] $*"; }
 want() { [ -z "${JB_ONLY:-}" ] || [[ " $JB_ONLY " == *" $1 "* ]]; }
@@ -213,7 +237,13 @@ EOS
         sed -i 's/^host = benchhost$/host = benchhost\nteardown = pidfd/' "$T/sp/jitd.conf"
         jb populate --config "$T/sp/jitd.conf" --db "$T/sp/db/jitd.db" --dropins "$T/sp/sudoers.d" \
                 --ended 100 --users 10 --active "${USERS[0]}" >/dev/null || exit 1
-        start sp 0 || exit 1
+        # Neither jitd is pinned here, as in production (jitd.service sets no
+        # CPUAffinity): the 1k one was held on vCPU 0 for the decision runs,
+        # and a jitd held on one vCPU drags sudo across vCPUs at every
+        # wake-up (sync wake-ups pull sudo to jitd's vCPU, the balancer pushes
+        # it back), which is this VM's dearest operation.
+        start sp || exit 1
+        taskset -apc "0-$(($(nproc) - 1))" "${JPID[1k]}" >/dev/null
         echo "@includedir $T/sp/sudoers.d" >>"$T/sudoers"
         sock=$T/1k/jitd.sock
         printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession optional %s socket=%s\nsession required pam_permit.so\n' \
@@ -230,14 +260,45 @@ EOS
         jb sudo --user "${USERS[0]}" --pam "$T/pam-sudo" --iterations "$SUDO_ITER" --warmup 10 \
                 --variant "pam_jit=$T/pam-a" --variant "pam_jit_account=$T/pam-a1" --variant "pam_jit_pidfd=$T/pam-a2" \
                 --variant "pam_permit=$T/pam-b" --variant "pam_exec=$T/pam-c"
-        umount /etc/pam.d/sudo /etc/sudoers
-        stop sp
         cgroot=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
         if [ -n "$cgroot" ] && [ -d "$cgroot/jit" ]; then
                 say "cgroup migration cost: spaced like sudo calls (20 ms apart), and back to back"
                 jb cgmove spaced "$cgroot/jit" 50 20
                 jb cgmove b2b "$cgroot/jit" 50 0
         fi
+        # The cgroup stack once more with cgroup2 remounted favordynmods, the
+        # fix jitctl doctor proposes, beside pam_permit under the same option
+        # (it makes every fork and exit a little dearer). JB_NO_FAVORDYNMODS=1
+        # skips it: Linux 6.18 keeps the per-thread-group lock it switches to
+        # after the option is taken off again, until the next boot (the kernel
+        # logs "per threadgroup rwsem mechanism can't be disabled"), so the
+        # cgroup rows of later runs no longer show the default cost.
+        super=$([ -n "$cgroot" ] && cg_super "$cgroot")
+        if [ -n "${JB_NO_FAVORDYNMODS:-}" ]; then
+                note "sudo.fdm skipped=JB_NO_FAVORDYNMODS"
+        elif [ -z "$super" ] || [ ! -d "$cgroot/jit" ]; then
+                note "sudo.fdm skipped=no-cgroup2"
+        elif [[ ",$super," == *,favordynmods,* ]]; then
+                note "sudo.fdm skipped=already-on"
+        else
+                FDM_ROOT=$cgroot FDM_SUPER=$super
+                if mount -o remount,favordynmods "$cgroot" 2>"$T/fdm.err" &&
+                        [[ ",$(cg_super "$cgroot")," == *,favordynmods,* ]]; then
+                        say "sudo overhead with cgroup2 at $cgroot remounted favordynmods (until the end of this row)"
+                        jb sudo --user "${USERS[0]}" --pam "$T/pam-sudo" --iterations "$SUDO_ITER" --warmup 10 \
+                                --variant "pam_jit_fdm=$T/pam-a" --variant "pam_permit_fdm=$T/pam-b"
+                        jb cgmove fdm "$cgroot/jit" 50 20
+                        fdm_restore
+                        jb cgmove after "$cgroot/jit" 10 20
+                else
+                        note "sudo.fdm skipped=refused"
+                        say "favordynmods: the kernel refused the remount: $(head -n 1 "$T/fdm.err")"
+                        fdm_restore
+                fi
+        fi
+        umount /etc/pam.d/sudo /etc/sudoers
+        stop sp
+        taskset -apc 0 "${JPID[1k]}" >/dev/null
 fi
 
 # ---- 5 throughput -------------------------------------------------------
