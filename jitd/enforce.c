@@ -81,7 +81,7 @@ static int collect_open(const struct jit_session *x, void *userdata)
 
 /* One grant being taken away: its drop-in's removal, then its sessions. */
 struct ending {
-        struct jit_grant g;
+        const struct jit_grant *g;
         int err;                /* the first failure; 0 when all went well */
         unsigned killed;
 };
@@ -125,9 +125,9 @@ static void end_sessions(struct jitd *d, struct ending *e, size_t n)
         int r = 0;
 
         for (size_t j = 0; j < n; j++) {
-                r = store_session_foreach_live(d->store, e[j].g.id, collect_open, &l);
+                r = store_session_foreach_live(d->store, e[j].g->id, collect_open, &l);
                 if (r < 0) {
-                        log_msg(LOG_ERR, "grant %lld: cannot read its sessions: %s", (long long) e[j].g.id,
+                        log_msg(LOG_ERR, "grant %lld: cannot read its sessions: %s", (long long) e[j].g->id,
                                 store_last_error(d->store));
                         e[j].err = r;
                         l.n = owned;
@@ -164,7 +164,7 @@ static void end_sessions(struct jitd *d, struct ending *e, size_t n)
 
                 if (k < 0) {
                         log_msg(LOG_ERR, "grant %lld: cannot kill session %lld (pid %d, %s): %s",
-                                (long long) x->g.id, (long long) l.v[i].id, (int) l.v[i].pid, l.v[i].handle,
+                                (long long) x->g->id, (long long) l.v[i].id, (int) l.v[i].pid, l.v[i].handle,
                                 strerror(-k));
                         x->err = k;
                         l.v[i].id = 0;
@@ -179,7 +179,7 @@ static void end_sessions(struct jitd *d, struct ending *e, size_t n)
         for (size_t i = 0; r >= 0 && i < l.n; i++)
                 if (l.v[i].id)
                         r = store_session_torn_down(d->store, l.v[i].id, now,
-                                                    grant_state_to_string(e[owner[i]].g.state));
+                                                    grant_state_to_string(e[owner[i]].g->state));
         if (r >= 0)
                 r = store_commit(d->store);
         else
@@ -194,7 +194,7 @@ out:
  * moment it was revoked or released) to the moment its privilege was gone. */
 static int audit_teardown(struct jitd *d, const struct ending *e, int64_t done)
 {
-        const struct jit_grant *g = &e->g;
+        const struct jit_grant *g = e->g;
         int64_t end = g->state == GRANT_EXPIRED && g->expires_at ? g->expires_at : g->ended_at;
         json_object *det = json_object_new_object();
         int r;
@@ -228,17 +228,17 @@ static void end_chunk(struct jitd *d, struct ending *e, size_t n)
                 store_rollback(d->store);
         if (r < 0)
                 log_msg(LOG_ERR, "cannot audit the teardown of %zu grant%s (first %lld): %s", n,
-                        n == 1 ? "" : "s", (long long) e[0].g.id, store_last_error(d->store));
+                        n == 1 ? "" : "s", (long long) e[0].g->id, store_last_error(d->store));
         for (size_t j = 0; j < n; j++)
                 if (e[j].killed)
-                        log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) e[j].g.id,
-                                e[j].g.user, e[j].g.role, grant_state_to_string(e[j].g.state), e[j].killed,
+                        log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed", (long long) e[j].g->id,
+                                e[j].g->user, e[j].g->role, grant_state_to_string(e[j].g->state), e[j].killed,
                                 e[j].killed == 1 ? "" : "s");
 }
 
 int enforce_end(struct jitd *d, const struct jit_grant *g)
 {
-        struct ending e = { .g = *g };
+        struct ending e = { .g = g };
 
         if (!grant_state_is_open(g->state))
                 ticketflow_note(d, g);
@@ -254,16 +254,17 @@ bool enforce_pending(const struct jitd *d)
 
 void enforce_continue(struct jitd *d)
 {
+        struct ending e[END_CHUNK] = {};
         int64_t ids[END_CHUNK];
         int errs[END_CHUNK];
-        struct ending *e;
-        size_t n = 0, k = 0;
+        struct jit_grant *gs;
+        size_t n = 0;
         int r;
 
         if (!enforce_pending(d))
                 return;
-        e = calloc(END_CHUNK, sizeof(*e));
-        if (!e) {
+        gs = calloc(END_CHUNK, sizeof(*gs));
+        if (!gs) {
                 log_msg(LOG_ERR, "cannot end grants now: %s; retrying", strerror(ENOMEM));
                 return;
         }
@@ -272,25 +273,21 @@ void enforce_continue(struct jitd *d)
         /* Committed first, so that the state is right before the host is
          * changed; what fails here stays active and due, and is retried
          * through the timer once the queue is through. */
-        r = grants_expire(d, ids, n, &n);
+        r = grants_expire(d, ids, n, gs, &n);
         if (r < 0) {
                 log_msg(LOG_ERR, "expiring %zu grants: %s", n, strerror(-r));
                 n = 0;
         }
+        for (size_t i = 0; i < n; i++)
+                ids[i] = gs[i].id;
         remove_dropins(d, ids, n, errs);
         for (size_t i = 0; i < n; i++) {
-                if (store_grant_get(d->store, ids[i], &e[k].g) < 0) {
-                        log_msg(LOG_ERR, "grant %lld: cannot read it to end its sessions: %s",
-                                (long long) ids[i], store_last_error(d->store));
-                        continue;
-                }
-                e[k].err = errs[i];
-                ticketflow_note(d, &e[k].g);
-                k++;
+                e[i] = (struct ending) { .g = &gs[i], .err = errs[i] };
+                ticketflow_note(d, &gs[i]);
         }
-        if (k)
-                end_chunk(d, e, k);
-        free(e);
+        if (n)
+                end_chunk(d, e, n);
+        free(gs);
         if (!enforce_pending(d)) {
                 free(d->ending);
                 d->ending = NULL;

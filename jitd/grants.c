@@ -572,7 +572,7 @@ int grants_process_deadlines(struct jitd *d, int64_t now)
         return r;
 }
 
-int grants_expire(struct jitd *d, int64_t *ids, size_t n, size_t *ret_n)
+int grants_expire(struct jitd *d, const int64_t *ids, size_t n, struct jit_grant *ret, size_t *ret_n)
 {
         int64_t now = now_realtime();
         struct txn t = {};
@@ -583,18 +583,16 @@ int grants_expire(struct jitd *d, int64_t *ids, size_t n, size_t *ret_n)
         if (r < 0)
                 return r;
         for (size_t i = 0; i < n; i++) {
-                struct jit_grant g;
-
-                r = store_grant_get(d->store, ids[i], &g);
+                r = store_grant_get(d->store, ids[i], &ret[k]);
                 if (r < 0)
                         break;
                 /* Revoked, released or extended since it was queued: not ours. */
-                if (g.state != GRANT_ACTIVE || g.expires_at > now)
+                if (ret[k].state != GRANT_ACTIVE || ret[k].expires_at > now)
                         continue;
-                r = end_one(d, &t, &g, GRANT_EXPIRED, &actor_jitd, "expired", now);
+                r = end_one(d, &t, &ret[k], GRANT_EXPIRED, &actor_jitd, "expired", now);
                 if (r < 0)
                         break;
-                ids[k++] = ids[i];
+                k++;
         }
         r = commit_or_rollback(d, &t, r);
         if (r < 0)

@@ -101,8 +101,8 @@ int grants_end(struct jitd *d, struct jit_grant *g, enum grant_state to, const s
                const char *reason);
 int grants_process_deadlines(struct jitd *d, int64_t now);
 /* End those of the grants ids[0..n) that are still active and due, in one
- * transaction; ids is compacted to them, *ret_n of them. */
-int grants_expire(struct jitd *d, int64_t *ids, size_t n, size_t *ret_n);
+ * transaction; ret (room for n) receives them as ended, *ret_n of them. */
+int grants_expire(struct jitd *d, const int64_t *ids, size_t n, struct jit_grant *ret, size_t *ret_n);
 /* Break-glass: an active grant at once, flagged for review; -EAGAIN as above. */
 int grants_break_glass(struct jitd *d, struct jit_grant *g, const struct actor *a, char *why, size_t why_size);
 /* uses = 1: the grant's first session closed; it ends within a second. */
