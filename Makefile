@@ -54,7 +54,8 @@ PAM_LIBS    := -lpam
 COMMON_SRC  := $(wildcard common/*.c)
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 # What pam_jit.so may contain from common/: libc-only pieces.
-PAM_COMMON  := $(B)/obj/common/proto.o $(B)/obj/common/client.o $(B)/obj/common/util.o
+PAM_COMMON  := $(B)/obj/common/proto.o $(B)/obj/common/client.o $(B)/obj/common/util.o \
+               $(B)/obj/common/gating.o
 PAM_SRC     := $(wildcard pam_jit/*.c)
 PAM_OBJ     := $(PAM_SRC:%.c=$(B)/obj/%.o)
 JITD_SRC    := $(wildcard jitd/*.c)

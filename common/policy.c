@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "gating.h"
 #include "policy.h"
 #include "util.h"
 
@@ -248,11 +249,7 @@ bool policy_host_matches(const struct role *r, const char *host)
 
 bool policy_service_matches(const struct role *r, const char *service)
 {
-        if (!r || !service)
-                return false;
-        if (!r->services)
-                return strcmp(service, "sudo") == 0;
-        return strv_contains(r->services, service);
+        return gating_role_gates(r, service);
 }
 
 bool policy_eligible(const struct role *r, const struct principal *p, const char *host,

@@ -27,7 +27,8 @@ void principal_free(struct principal *p);
 bool policy_list_matches(char *const *list, const struct principal *p);
 /* Does host match one of the role's glob patterns (fnmatch)? */
 bool policy_host_matches(const struct role *r, const char *host);
-/* Does the role gate this PAM service? */
+/* Does the role gate this PAM service? (common/gating.c: sudo's names count
+ * as one.) */
 bool policy_service_matches(const struct role *r, const char *service);
 
 /* May p request role r on host? false with a one-line reason in why

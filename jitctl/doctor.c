@@ -33,7 +33,10 @@
 #include "commands.h"
 #include "config.h"
 #include "doctor_parse.h"
+#include "dropin.h"
+#include "gating.h"
 #include "grant.h"
+#include "mountinfo.h"
 #include "output.h"
 #include "policy.h"
 #include "proto.h"
@@ -576,26 +579,6 @@ static int fetch_active(const struct doctor *d, struct grant_list *ret, char *wh
         return 0;
 }
 
-/* jitd writes a drop-in only for roles that gate a sudo* service
- * (enforce_role_needs_sudoers in jitd/enforce.c). */
-static bool role_gates_sudo(const struct role *r)
-{
-        if (!r)
-                return false;
-        if (!r->services)
-                return true;
-        for (char **s = r->services; *s; s++)
-                if (strncmp(*s, "sudo", 4) == 0)
-                        return true;
-        return false;
-}
-
-/* "jit-" and digits without a leading zero: jitd's own names. */
-static bool dropin_id(const char *name, int64_t *ret)
-{
-        return strncmp(name, "jit-", 4) == 0 && name[4] != '0' && jitctl_parse_id(name + 4, ret) == 0;
-}
-
 static int list_dropins(const char *dir, int64_t **ret, size_t *ret_n)
 {
         int64_t *v = NULL;
@@ -609,7 +592,7 @@ static int list_dropins(const char *dir, int64_t **ret, size_t *ret_n)
         while ((de = readdir(dp))) {
                 int64_t id, *grown;
 
-                if (!dropin_id(de->d_name, &id))
+                if (!dropin_parse_name(de->d_name, &id))
                         continue;
                 grown = reallocarray(v, n + 1, sizeof(*v));
                 if (!grown) {
@@ -667,7 +650,7 @@ static void check_dropins(struct doctor *d)
 
                 for (size_t k = 0; k < g.n && !ok; k++)
                         ok = g.v[k].id == ids[i] && strcmp(g.v[k].host, d->jitd_host) == 0 &&
-                             role_gates_sudo(config_find_role(d->cfg, g.v[k].role));
+                             gating_role_needs_sudoers(config_find_role(d->cfg, g.v[k].role));
                 if (!ok && n_stray++ < LIST_IDS_MAX)
                         replace(&stray, fmt("%s%sjit-%lld", stray ? stray : "", stray ? ", " : "", (long long) ids[i]));
         }
@@ -675,7 +658,7 @@ static void check_dropins(struct doctor *d)
         for (size_t k = 0; k < g.n; k++) {
                 bool have = false;
 
-                if (strcmp(g.v[k].host, d->jitd_host) != 0 || !role_gates_sudo(config_find_role(d->cfg, g.v[k].role)))
+                if (strcmp(g.v[k].host, d->jitd_host) != 0 || !gating_role_needs_sudoers(config_find_role(d->cfg, g.v[k].role)))
                         continue;
                 n_sudo++;
                 for (size_t i = 0; i < n_ids && !have; i++)
@@ -865,32 +848,17 @@ static bool systemd_booted(void)
         return lstat("/run/systemd/system", &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* The cgroup2 mount, as jitd finds it (jitd/teardown.c): one showing the
- * whole hierarchy wins over a bind mount of a subtree. Its super options go
- * to opts. */
+/* The cgroup2 mount, as jitd finds it (common/mountinfo.c), and its super
+ * options. */
 static bool cgroup2_mount(char *buf, size_t size, char *opts, size_t opts_size)
 {
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        bool found = false;
-        FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *point = NULL, *super = NULL;
 
-        if (!f)
+        if (mountinfo_cgroup2(&point, &super) < 0)
                 return false;
-        while (getline(&line, &cap, f) > 0) {
-                struct doctor_mount m;
-
-                if (doctor_mountinfo_split(line, &m) <= 0 || strcmp(m.fstype, "cgroup2") != 0 ||
-                    (found && strcmp(m.root, "/") != 0))
-                        continue;
-                snprintf(buf, size, "%s", m.point);
-                snprintf(opts, opts_size, "%s", m.super);
-                found = true;
-                if (strcmp(m.root, "/") == 0)
-                        break;
-        }
-        fclose(f);
-        return found;
+        snprintf(buf, size, "%s", point);
+        snprintf(opts, opts_size, "%s", super);
+        return true;
 }
 
 static bool file_exists(const char *dir, const char *name)
@@ -975,7 +943,7 @@ static void check_session_open(struct doctor *d, const char *mechanism, const ch
         _cleanup_free_ char *found = NULL, *fix = NULL;
         unsigned major = 0, minor = 0;
 
-        if (doctor_mount_option(opts, "favordynmods")) {
+        if (mount_has_option(opts, "favordynmods")) {
                 found = fmt("cgroup2 at %s is mounted with favordynmods: a session's process joins its %s "
                             "without waiting", mnt, mechanism);
                 report(d, ST_OK, "session-open", found, NULL);

@@ -118,20 +118,4 @@ bool doctor_same_dir(const char *a, const char *b);
  * anything else. */
 int doctor_url_endpoint(const char *url, char *host, size_t host_size, char *port, size_t port_size);
 
-/* ---- mountinfo ---------------------------------------------------------- */
-
-/* One line of /proc/PID/mountinfo, split in place: the root of the mount
- * within its file system, the mount point (with its \ooo escapes undone), the
- * file system type and the super options (those of the file system, shared by
- * every mount of it: "rw,nsdelegate,favordynmods"). Returns 1 with the fields
- * set, 0 for a line that is not a mountinfo line. */
-struct doctor_mount {
-        char *root, *point, *fstype, *super;
-};
-int doctor_mountinfo_split(char *line, struct doctor_mount *ret);
-
-/* Is name one of the comma-separated options? A whole option only:
- * "favordynmods" is not in "nofavordynmods", nor "rw" in "rw=1". */
-bool doctor_mount_option(const char *options, const char *name);
-
 #endif

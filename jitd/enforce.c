@@ -21,26 +21,17 @@
 #include <syslog.h>
 
 #include "duration.h"
+#include "gating.h"
 #include "jitd.h"
 #include "sudoers.h"
 #include "teardown.h"
-
-/* Does the role need a sudoers rule? Only roles that gate sudo get one: a role
- * for sshd or login must not hand out sudo as a side effect. */
-bool enforce_role_needs_sudoers(const struct role *r)
-{
-        for (char **s = r ? r->services : NULL; s && *s; s++)
-                if (strncmp(*s, "sudo", 4) == 0)
-                        return true;
-        return false;
-}
 
 int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size)
 {
         _cleanup_free_ char *text = NULL;
         int ret;
 
-        if (!enforce_role_needs_sudoers(r))
+        if (!gating_role_needs_sudoers(r))
                 return 0;
         ret = sudoers_render(g, r, &text);
         if (ret < 0) {
@@ -415,7 +406,7 @@ static void reconcile_dropins(struct jitd *d)
                 bool have = store_grant_get(d->store, ids[i], &g) >= 0;
                 const struct role *role = have ? config_find_role(d->config, g.role) : NULL;
 
-                if (have && g.state == GRANT_ACTIVE && enforce_role_needs_sudoers(role))
+                if (have && g.state == GRANT_ACTIVE && gating_role_needs_sudoers(role))
                         continue;
                 r = sudoers_remove(d->config->sudoers_dir, ids[i]);
                 if (r < 0) {
@@ -436,7 +427,7 @@ static int restore_one(const struct jit_grant *g, void *userdata)
         char why[256];
         int ret;
 
-        if (!enforce_role_needs_sudoers(r) || sudoers_render(g, r, &want) < 0)
+        if (!gating_role_needs_sudoers(r) || sudoers_render(g, r, &want) < 0)
                 return 0;
         ret = sudoers_read(d->config->sudoers_dir, g->id, &have);
         if (ret >= 0 && strcmp(want, have) == 0)

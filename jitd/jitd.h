@@ -129,7 +129,6 @@ int config_load_trusted(const char *path, struct config **ret, struct config_err
 int jitd_reload(struct jitd *d, char *why, size_t size);
 
 /* enforce.c: the host side of grants. */
-bool enforce_role_needs_sudoers(const struct role *r);
 int enforce_install(struct jitd *d, const struct jit_grant *g, const struct role *r, char *why, size_t size);
 int enforce_end(struct jitd *d, const struct jit_grant *g);
 /* Grants whose end time has come (ids of active grants): they are queued and

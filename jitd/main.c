@@ -16,6 +16,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "gating.h"
 #include "http.h"
 #include "jitd.h"
 #include "sudoers.h"
@@ -62,14 +63,6 @@ static int epoll_add(int epfd, int fd, const void *tag)
         return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static bool needs_sudoers(const struct config *c)
-{
-        for (size_t i = 0; i < c->n_roles; i++)
-                if (enforce_role_needs_sudoers(&c->roles[i]))
-                        return true;
-        return false;
-}
-
 static int setup(struct jitd *d)
 {
         sigset_t mask;
@@ -85,7 +78,7 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "cannot open database %s: %s", d->config->database, strerror(-r));
                 return r;
         }
-        if (needs_sudoers(d->config) && (r = sudoers_dir_check(d->config->sudoers_dir)) < 0) {
+        if (gating_config_needs_sudoers(d->config) && (r = sudoers_dir_check(d->config->sudoers_dir)) < 0) {
                 log_msg(LOG_ERR, "sudoers_dir %s: %s", d->config->sudoers_dir,
                         r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
                 return r;

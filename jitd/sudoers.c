@@ -15,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dropin.h"
 #include "sudoers.h"
 #include "util.h"
 
-#define DROPIN_PREFIX     "jit-"
 #define VISUDO_TIMEOUT_MS 5000
 /* 9999-12-31T23:59:59Z: sudoers wants exactly four year digits. */
 #define TIME_MAX_SUPPORTED INT64_C(253402300799)
@@ -176,11 +176,6 @@ static int fsync_dir(int dfd)
         if (fsync(dfd) < 0 && errno != EINVAL)
                 return -errno;
         return 0;
-}
-
-static void dropin_name(int64_t id, char *buf, size_t size)
-{
-        snprintf(buf, size, DROPIN_PREFIX "%" PRId64, id);
 }
 
 /* A leading dot and the dot in ".tmp" each make sudo's @includedir skip the
@@ -363,8 +358,9 @@ int sudoers_install(const char *dir, int64_t grant_id, const char *text, const c
         if (k < 0)
                 return k;
 
-        dropin_name(grant_id, name, sizeof(name));
-        k = create_temp(dfd, grant_id, tmp, sizeof(tmp), &fd);
+        k = dropin_name(grant_id, name, sizeof(name));
+        if (k >= 0)
+                k = create_temp(dfd, grant_id, tmp, sizeof(tmp), &fd);
         if (k < 0)
                 return k;
         k = fill_temp(fd, text, len);
@@ -422,7 +418,11 @@ int sudoers_remove_many(const char *dir, const int64_t *ids, size_t n, int *ret_
         for (size_t i = 0; i < n; i++) {
                 char name[32];
 
-                dropin_name(ids[i], name, sizeof(name));
+                if (dropin_name(ids[i], name, sizeof(name)) < 0) {
+                        if (ret_errs)
+                                ret_errs[i] = -EINVAL;
+                        continue;
+                }
                 if (unlinkat(dfd, name, 0) == 0)
                         removed = true;
                 else if (errno != ENOENT && ret_errs)
@@ -448,7 +448,9 @@ int sudoers_read(const char *dir, int64_t grant_id, char **ret_text)
         k = open_dir(dir, true, &dfd);
         if (k < 0)
                 return k;
-        dropin_name(grant_id, name, sizeof(name));
+        k = dropin_name(grant_id, name, sizeof(name));
+        if (k < 0)
+                return k;
         /* O_NONBLOCK: a FIFO planted there must not hang the daemon. */
         fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
@@ -489,29 +491,6 @@ int sudoers_read(const char *dir, int64_t grant_id, char **ret_text)
         return 0;
 }
 
-/* Only the canonical spelling, so that every id listed names exactly the file
- * sudoers_remove() and sudoers_read() will use. */
-static bool parse_dropin_name(const char *s, int64_t *ret)
-{
-        const char *digits;
-        size_t n;
-        char *end;
-        long long v;
-
-        if (strncmp(s, DROPIN_PREFIX, strlen(DROPIN_PREFIX)) != 0)
-                return false;
-        digits = s + strlen(DROPIN_PREFIX);
-        n = strlen(digits);
-        if (n == 0 || n > 19 || digits[0] == '0' || strspn(digits, "0123456789") != n)
-                return false;
-        errno = 0;
-        v = strtoll(digits, &end, 10);
-        if (errno != 0 || *end || v <= 0)
-                return false;
-        *ret = (int64_t) v;
-        return true;
-}
-
 static int cmp_id(const void *a, const void *b)
 {
         int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
@@ -547,7 +526,7 @@ int sudoers_list(const char *dir, int64_t **ret_ids, size_t *ret_n)
                         k = errno ? -errno : 0;
                         break;
                 }
-                if (!parse_dropin_name(de->d_name, &id))
+                if (!dropin_parse_name(de->d_name, &id))
                         continue;
                 if (n == cap) {
                         size_t ncap = cap ? cap * 2 : 16;

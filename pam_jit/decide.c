@@ -8,6 +8,7 @@
 
 #include "client.h"
 #include "decide.h"
+#include "gating.h"
 #include "proto.h"
 #include "util.h"
 
@@ -41,18 +42,11 @@ static const char *printable(const char *s)
         return valid_text(s, 64) ? s : "(unprintable)";
 }
 
-static bool is_sudo_service(const char *service)
-{
-        /* "sudo" and its variants: "sudo-i" for sudo -i, distribution-specific
-         * names such as "sudoedit". */
-        return service && strncmp(service, "sudo", 4) == 0;
-}
-
 const char *decide_subject(enum decide_phase phase, const struct decide_items *it)
 {
         bool session = phase == DECIDE_SESSION_OPEN || phase == DECIDE_SESSION_CLOSE;
 
-        if (session && is_sudo_service(it->service) && it->ruser && *it->ruser)
+        if (session && gating_is_sudo_service(it->service) && it->ruser && *it->ruser)
                 return it->ruser;
         return it->user;
 }
