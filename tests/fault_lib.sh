@@ -112,3 +112,26 @@ grant_expires() { sqlite3 "$DB" "SELECT expires_at FROM grants WHERE id = $1"; }
 # Session cgroups jitd made (teardown = cgroup): their names, one a line.
 CGROOT=/sys/fs/cgroup/unified
 session_cgroups() { find "$CGROOT/jit" -mindepth 1 -maxdepth 1 -type d -name 'g*-s*' -printf '%f\n' 2>/dev/null | sort; }
+
+# --- Real sudo in the private namespace --------------------------------------------
+# The contract's PAM lines for sudo (PRODUCT.md): account required, session
+# required; pam_permit for the rest.
+contract_pam_stack() {  # contract_pam_stack FILE [SERVICE-PAM-OPTIONS]
+        cat >"$1" <<EOS
+auth     required pam_permit.so
+account  required $T/bin/pam_jit.so socket=$SOCK ${2:-}
+account  required pam_permit.so
+session  required $T/bin/pam_jit.so socket=$SOCK ${2:-}
+session  required pam_permit.so
+EOS
+}
+# Processes whose command line carries this run's unique marker, ended by pid.
+kill_marked() {  # kill_marked PATTERN
+        local p
+        for p in $(pgrep -f "$1"); do kill -KILL "$p" 2>/dev/null; done
+        return 0
+}
+alive_marked() { pgrep -f "$1" >/dev/null; }
+# For wait_for: a function, not `bash -c "! pgrep -f PATTERN"` (that bash's
+# own command line matches PATTERN).
+gone_marked() { ! pgrep -f "$1" >/dev/null; }
