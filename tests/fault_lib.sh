@@ -135,3 +135,12 @@ alive_marked() { pgrep -f "$1" >/dev/null; }
 # For wait_for: a function, not `bash -c "! pgrep -f PATTERN"` (that bash's
 # own command line matches PATTERN).
 gone_marked() { ! pgrep -f "$1" >/dev/null; }
+
+# Start grant ids at a random high number, so that names derived from them
+# (session cgroups g<grant>-s<session>) do not meet leftovers of earlier runs.
+db_seed_grant_ids() {
+        local base=$(( (RANDOM << 15 | RANDOM) % 900000 + 100000 ))
+        sqlite3 "$DB" "PRAGMA busy_timeout = 5000;
+                DELETE FROM sqlite_sequence WHERE name = 'grants';
+                INSERT INTO sqlite_sequence (name, seq) VALUES ('grants', $base);" >/dev/null
+}

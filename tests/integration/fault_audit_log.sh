@@ -51,7 +51,7 @@ check_logged() {  # check_logged DESCRIPTION SQL-WHERE: every audit row matching
 }
 
 # Ten grants that end in the same second.
-sleep "0.$(( 999 - $(date +%N) / 1000000 ))"    # at the start of a second
+sleep "$(printf '0.%03d' $(( 999 - 10#$(date +%N) / 1000000 )))"    # at the start of a second
 for i in 0 1 2 3 4 5 6 7 8 9; do jc jt_alice request -r "r$i" -d 4s >/dev/null || not_ok "request r$i"; done
 ends=$(sqlite3 "$DB" "SELECT count(DISTINCT expires_at) FROM grants WHERE role LIKE 'r_'")
 echo "# the ten grants end in $ends distinct second(s)"

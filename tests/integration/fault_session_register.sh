@@ -40,6 +40,7 @@ contract_pam_stack "$T/pam-sudo"
 bind_over "$T/sudoers" /etc/sudoers
 bind_over "$T/pam-sudo" /etc/pam.d/sudo
 jitd_start || exit 1
+db_seed_grant_ids
 open_rows() { sqlite3 "$DB" "SELECT count(*) FROM sessions WHERE closed_at IS NULL AND torn_down_at IS NULL"; }
 
 expect 0 "alice gets a grant" "active" -- jc jt_alice request -r ops -d 1h
