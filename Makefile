@@ -100,6 +100,14 @@ $(B)/tests/%: tests/helpers/%.c $(B)/libjitcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -pie $(LDHARDEN) -o $@ $^ $(PAM_LIBS)
 
+# nssfail.so: an LD_PRELOAD shim that makes NSS fail on demand (fault
+# injection for jitd). Not a tests/helpers/*.c program, and built without
+# $(SAN): a sanitizer runtime inside a preloaded object breaks the host.
+$(B)/tests/nssfail.so: tests/helpers/preload/nssfail.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+tests: $(B)/tests/nssfail.so
+
 deps:
 	@bash tests/deps.sh
 
