@@ -135,7 +135,7 @@ demo: deps
 # jitbench (tests/bench/) links jitd's store and sudoers code, to write
 # databases and drop-ins exactly as jitd would.
 BENCH_SRC := $(wildcard tests/bench/*.c)
-BENCH_JITD := $(B)/obj/jitd/store.o $(B)/obj/jitd/sudoers.o
+BENCH_JITD := $(B)/obj/jitd/store.o $(B)/obj/jitd/audit.o $(B)/obj/jitd/log.o $(B)/obj/jitd/sudoers.o
 $(B)/bench/jitbench: $(BENCH_SRC) tests/bench/jitbench.h $(BENCH_JITD) $(B)/libjitcommon.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -pthread -pie $(LDHARDEN) -o $@ $(BENCH_SRC) $(BENCH_JITD) \

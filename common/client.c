@@ -45,6 +45,8 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
 int client_connect(const char *path, int64_t deadline_ms, int *ret_fd)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct ucred cred = { 0 };
+        socklen_t len = sizeof(cred);
         int fd, r;
 
         if (!path || strlen(path) >= sizeof(sa.sun_path))
@@ -70,6 +72,13 @@ int client_connect(const char *path, int64_t deadline_ms, int *ret_fd)
                 }
                 close(fd);
                 return r == -EAGAIN ? -ETIMEDOUT : r;
+        }
+        /* Nothing is sent to a peer that is not root: in a socket directory
+         * a user could write, their own "jitd" would answer allow. The
+         * kernel's word on who listens, as sssd's PAM client asks it. */
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred) || cred.uid != 0) {
+                close(fd);
+                return -EPERM;
         }
         *ret_fd = fd;
         return 0;

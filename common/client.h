@@ -11,8 +11,9 @@
 #define JIT_DEFAULT_SOCKET "/run/jitd/jitd.sock"
 
 /* Connect to the socket. -ENOENT/-ECONNREFUSED: jitd not running;
- * -ETIMEDOUT: the deadline passed (backlog full). Returns an O_CLOEXEC,
- * non-blocking fd in *ret_fd. */
+ * -ETIMEDOUT: the deadline passed (backlog full); -EPERM: the peer is not
+ * root (SO_PEERCRED), so it is not jitd and nothing was sent. Returns an
+ * O_CLOEXEC, non-blocking fd in *ret_fd. */
 int client_connect(const char *path, int64_t deadline_ms, int *ret_fd);
 /* Send one message (MSG_NOSIGNAL). */
 int client_send(int fd, const struct proto_msg *m, int64_t deadline_ms);

@@ -23,6 +23,7 @@
  *    from our full copy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,12 +351,18 @@ static void parse_text(struct parser *ps, const struct key *k, void *target, con
         set_string(ps, FIELD(target, k, char *), value);
 }
 
-/* notify: a program to run (absolute path) or a URL to post to; which one is
- * jitd's business, here it only has to be one of the two. */
+/* notify: a program to run, by absolute path. A URL is refused rather than
+ * accepted and ignored: jitd does not post to URLs, and a setting that does
+ * nothing would leave the admin believing break-glass pages someone. */
 static void parse_notify(struct parser *ps, const struct key *k, void *target, const char *value)
 {
-        if (value[0] != '/' && strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) {
-                perr(ps, ps->lineno, "%s: '%s' is neither an absolute path nor an http(s) URL", k->name, value);
+        if (strncmp(value, "https://", 8) == 0 || strncmp(value, "http://", 7) == 0) {
+                perr(ps, ps->lineno, "%s: '%s': posting to a URL is not implemented; give the absolute path of a "
+                     "program (it can post for you)", k->name, value);
+                return;
+        }
+        if (value[0] != '/') {
+                perr(ps, ps->lineno, "%s: '%s' is not an absolute path", k->name, value);
                 return;
         }
         set_string(ps, FIELD(target, k, char *), value);
@@ -698,7 +705,9 @@ static const struct key role_keys[] = {
         { ROLE("break_glass", parse_list, break_glass),
           .valid = valid_principal, .what = PRINCIPALS, .empty_ok = true },
         { ROLE("break_glass_duration", parse_duration, break_glass_duration) },
-        { ROLE("uses", parse_uint, uses), .min = 0, .max = 1000 },
+        /* 0 (unlimited) or 1 (single use): counting more uses is not
+         * implemented, and a limit that is not enforced must not parse. */
+        { ROLE("uses", parse_uint, uses), .min = 0, .max = 1 },
         { ROLE("max_extensions", parse_uint, max_extensions), .min = 0, .max = 100 },
 };
 
@@ -1059,16 +1068,38 @@ static void check_ticket(struct parser *ps)
 
 int config_load(const char *path, struct config **ret, struct config_errors *e)
 {
-        struct parser ps = { .path = path, .errors = e };
-        char host[HOST_NAME_MAX + 1];
-        int r;
+        int fd, r;
 
         if (!path || !ret)
                 return -EINVAL;
-        ps.f = fopen(path, "re");
-        if (!ps.f) {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0) {
+                struct parser ps = { .path = path, .errors = e };
+
                 r = -errno;
                 perr(&ps, 0, "cannot open: %s", strerror(-r));
+                return r;
+        }
+        r = config_load_fd(fd, path, ret, e);
+        close(fd);
+        return r;
+}
+
+int config_load_fd(int fd, const char *path, struct config **ret, struct config_errors *e)
+{
+        struct parser ps = { .path = path, .errors = e };
+        char host[HOST_NAME_MAX + 1];
+        int r, own;
+
+        if (fd < 0 || !path || !ret)
+                return -EINVAL;
+        /* Read from the start of the very file the caller checked. */
+        own = dup(fd);
+        if (own < 0 || lseek(own, 0, SEEK_SET) < 0 || !(ps.f = fdopen(own, "r"))) {
+                r = -errno;
+                if (own >= 0)
+                        close(own);
+                perr(&ps, 0, "cannot read: %s", strerror(-r));
                 return r;
         }
         r = config_new(path, &ps.cfg);

@@ -99,6 +99,10 @@ void config_errors_clear(struct config_errors *e);
  * cannot be read at all (e then holds one line saying so). *ret is set only on
  * success. */
 int config_load(const char *path, struct config **ret, struct config_errors *e);
+/* The same, read from fd (from its start): the descriptor a caller opened
+ * and checked, so that what was checked is what is parsed. path names it in
+ * messages. fd stays the caller's. */
+int config_load_fd(int fd, const char *path, struct config **ret, struct config_errors *e);
 void config_free(struct config *c);
 
 const struct role *config_find_role(const struct config *c, const char *name);

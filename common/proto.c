@@ -49,6 +49,8 @@ static const struct field_def fields[PF_LAST_] = {
         [PF_ACTOR]            = { "actor",            PROTO_KIND_STR, 32 },
         [PF_HASH]             = { "hash",             PROTO_KIND_STR, 64 },
         [PF_TIMEOUT]          = { "timeout",          PROTO_KIND_U64, 0 },
+        [PF_TOKEN]            = { "token",            PROTO_KIND_STR, 64 },
+        [PF_TARGET]           = { "target",           PROTO_KIND_STR, 32 },
 };
 
 #define F(x) (UINT64_C(1) << (x))
@@ -75,8 +77,10 @@ static const struct {
         [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) },
         [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) },
         [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) },
-        [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
-        [PROTO_REQ_SESSION_CLOSE] = { "session-close", F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
+        [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |
+                                                       F(PF_TOKEN) | F(PF_TARGET) },
+        [PROTO_REQ_SESSION_CLOSE] = { "session-close", F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |
+                                                       F(PF_ID) },
         [PROTO_REQ_EXTEND]        = { "extend",        F(PF_ID) | F(PF_DURATION) | F(PF_REASON) },
         [PROTO_REQ_BREAK_GLASS]   = { "break-glass",   F(PF_ROLE) | F(PF_REASON) | F(PF_DURATION) },
         [PROTO_REQ_REVIEW]        = { "review",        F(PF_ID) | F(PF_FLAGS) | F(PF_NOTE) },
@@ -93,7 +97,7 @@ static const struct {
                                                        F(PF_UID) | F(PF_HASH) },
         [PROTO_REP_ERROR]         = { "error",         F(PF_ERRNO) | F(PF_MESSAGE) },
         [PROTO_REP_DECISION]      = { "decision",      F(PF_DECISION) | F(PF_MESSAGE) | F(PF_ID) | F(PF_ROLE) |
-                                                       F(PF_EXPIRES_AT) | F(PF_HOST) },
+                                                       F(PF_EXPIRES_AT) | F(PF_HOST) | F(PF_TOKEN) },
         [PROTO_REP_GRANT]         = { "grant",         GRANT_FIELDS },
         [PROTO_REP_EVENT]         = { "event",         F(PF_ID) | F(PF_NOW) | F(PF_UID) | F(PF_ACTOR) | F(PF_EVENT) |
                                                        F(PF_DETAILS) | F(PF_HASH) | F(PF_COUNT) },

@@ -126,6 +126,8 @@ enum proto_field {
         PF_ACTOR,             /* str: actor name */
         PF_HASH,              /* str: hex */
         PF_TIMEOUT,           /* u64 milliseconds */
+        PF_TOKEN,             /* str: hex; an allow's token, shown again at session-open */
+        PF_TARGET,            /* str: the user a sudo session runs as (PAM_USER in its session phase) */
         PF_LAST_,
 };
 

@@ -4,8 +4,7 @@
  * jitd, so that a typo never half-happens; then it sends one request (LIST: a
  * request and a stream back) and prints what came back.
  *
- * Every diagnostic goes through say(), which prefixes "jitctl: " and shows
- * control bytes as '?': jitd's messages can quote what another user typed.
+ * Diagnostics go through jitctl_say() (args.c); requests through talk.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,471 +21,23 @@
 #include "proto.h"
 #include "util.h"
 
-/* Columns: name, function, getopt string, long-only options, required options,
- * min and max positional arguments, first positional is a grant ID, usage, help. */
-const struct cmd_verb cmd_verbs[] = {
-        { "request", cmd_request, ":hs:r:t:d:m:", CMD_L_WAIT, "", 0, 0, false,
-          "request [-r ROLE] [-t TICKET] [-d DURATION] [-m REASON] [--wait[=TIMEOUT]]",
-          "ask for an elevation; --wait waits for the approval (default 15m)" },
-        { "list", cmd_list, ":hs:r:", CMD_L_ALL | CMD_L_USER | CMD_L_STATE | CMD_L_JSON, "", 0, 0, false,
-          "list [--all] [--user USER] [--state STATE] [--role ROLE] [--json]",
-          "open grants (--all: ended ones too); approvers and admins see everyone's" },
-        { "show", cmd_show, ":hs:", CMD_L_JSON, "", 1, 1, true,
-          "show ID [--json]",
-          "every field of one grant" },
-        { "approve", cmd_approve, ":hs:m:", 0, "", 1, 1, true,
-          "approve ID [-m NOTE]",
-          "approve someone else's pending request" },
-        { "deny", cmd_deny, ":hs:m:", 0, "m", 1, 1, true,
-          "deny ID -m NOTE",
-          "turn down someone else's pending request" },
-        { "cancel", cmd_cancel, ":hs:", 0, "", 1, 1, true,
-          "cancel ID",
-          "withdraw your own pending request" },
-        { "release", cmd_release, ":hs:", 0, "", 0, 1, true,
-          "release [ID]",
-          "end your own grant now: the task is done" },
-        { "revoke", cmd_revoke, ":hs:m:", 0, "m", 1, 1, true,
-          "revoke ID -m REASON",
-          "end anyone's grant now (admins)" },
-        { "extend", cmd_extend, ":hs:d:m:", 0, "dm", 1, 1, true,
-          "extend ID -d DURATION -m REASON",
-          "ask for more time on your grant" },
-        { "break-glass", cmd_break_glass, ":hs:r:d:m:", 0, "rm", 0, 0, false,
-          "break-glass -r ROLE -m REASON [-d DURATION]",
-          "emergency grant without approval, reviewed by an admin afterwards" },
-        { "check", cmd_check, ":hs:S:", 0, "", 1, 1, false,
-          "check USER [-S SERVICE]",
-          "what the PAM module would be told for USER, and why (root)" },
-        { "status", cmd_status, ":hs:", 0, "", 0, 0, false,
-          "status",
-          "is jitd up, and your open grants" },
-        { "review", cmd_review, ":hs:m:", CMD_L_ACCEPT | CMD_L_REJECT | CMD_L_JSON, "", 0, 1, true,
-          "review [ID --accept|--reject -m NOTE]",
-          "break-glass grants awaiting review, or settle one (admins, not the grant's user)" },
-        { "audit", cmd_audit, ":hs:", CMD_L_SINCE | CMD_L_GRANT | CMD_L_JSON, "", 0, 1, false,
-          "audit [--since TIME] [--grant ID] [--json] | audit verify",
-          "the audit trail (admins); verify checks its hash chain" },
-        { "reload", cmd_reload, ":hs:", 0, "", 0, 0, false,
-          "reload",
-          "re-read jitd.conf; a broken one is refused and the old one stays (admins)" },
-        { "report", cmd_report, ":hs:", CMD_L_SINCE | CMD_L_JSON | CMD_L_PROMETHEUS, "", 0, 0, false,
-          "report [--since TIME] [--json | --prometheus]",
-          "governance figures: standing sudo rules, grants, approval and revocation times, break-glass" },
-        { "doctor", cmd_doctor, ":hs:c:", CMD_L_PAM_DIR | CMD_L_SUDOERS | CMD_L_JSON, "", 0, 0, false,
-          "doctor [-c CONFIG] [--pam-dir DIR] [--sudoers FILE] [--json]",
-          "is this host set up right: config, jitd, PAM stacks, sudoers, ticket system, clock, teardown" },
-        {}
-};
-
-enum {
-        OPT_WAIT = 0x100,       /* past every char, so never a letter */
-        OPT_ALL,
-        OPT_USER,
-        OPT_STATE,
-        OPT_JSON,
-        OPT_SINCE,
-        OPT_GRANT,
-        OPT_ACCEPT,
-        OPT_REJECT,
-        OPT_PROMETHEUS,
-        OPT_PAM_DIR,
-        OPT_SUDOERS,
-};
-
-#define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
-
-/* One table for every verb; each verb then refuses what it does not take, so
- * that "list --ticket X" says so instead of being silently ignored. */
-static const struct option long_options[] = {
-        { "help",     no_argument,       NULL, 'h' },
-        { "socket",   required_argument, NULL, 's' },
-        { "role",     required_argument, NULL, 'r' },
-        { "ticket",   required_argument, NULL, 't' },
-        { "duration", required_argument, NULL, 'd' },
-        { "message",  required_argument, NULL, 'm' },
-        { "reason",   required_argument, NULL, 'm' },
-        { "note",     required_argument, NULL, 'm' },
-        { "service",  required_argument, NULL, 'S' },
-        { "wait",     optional_argument, NULL, OPT_WAIT },
-        { "all",      no_argument,       NULL, OPT_ALL },
-        { "user",     required_argument, NULL, OPT_USER },
-        { "state",    required_argument, NULL, OPT_STATE },
-        { "json",     no_argument,       NULL, OPT_JSON },
-        { "since",    required_argument, NULL, OPT_SINCE },
-        { "grant",    required_argument, NULL, OPT_GRANT },
-        { "accept",   no_argument,       NULL, OPT_ACCEPT },
-        { "reject",   no_argument,       NULL, OPT_REJECT },
-        { "prometheus", no_argument,     NULL, OPT_PROMETHEUS },
-        { "config",   required_argument, NULL, 'c' },
-        { "pam-dir",  required_argument, NULL, OPT_PAM_DIR },
-        { "sudoers",  required_argument, NULL, OPT_SUDOERS },
-        {}
-};
-
-const struct cmd_verb *cmd_find(const char *name)
-{
-        for (const struct cmd_verb *v = cmd_verbs; name && v->name; v++)
-                if (strcmp(v->name, name) == 0)
-                        return v;
-        return NULL;
-}
-
-static void vsay(FILE *f, const char *fmt, va_list ap)
-{
-        char *s = NULL;
-
-        if (vasprintf(&s, fmt, ap) < 0) {
-                fputs("jitctl: out of memory\n", f);
-                return;
-        }
-        fputs("jitctl: ", f);
-        output_fputs_safe(s, f);
-        fputc('\n', f);
-        free(s);
-}
-
-__attribute__((format(printf, 2, 3)))
-static void say(const struct jitctl_ctx *ctx, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsay(ctx->err, fmt, ap);
-        va_end(ap);
-}
-
-__attribute__((format(printf, 3, 4)))
-static int usage_error(const struct jitctl_ctx *ctx, const struct cmd_verb *v, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsay(ctx->err, fmt, ap);
-        va_end(ap);
-        fprintf(ctx->err, "usage: jitctl %s\n", v->usage);
-        return CMD_E_USAGE;
-}
-
-int jitctl_parse_id(const char *s, int64_t *ret)
-{
-        long long v;
-        char *end;
-
-        /* strtoll alone would take " 12", "+12" and "-12". */
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoll(s, &end, 10);
-        if (errno == ERANGE)
-                return -ERANGE;
-        if (errno != 0 || *end != '\0')
-                return -EINVAL;
-        if (v <= 0)
-                return -ERANGE;
-        *ret = (int64_t) v;
-        return 0;
-}
-
-/* "-m NOTE" -> "NOTE", from the verb's usage line, for "deny needs -m NOTE". */
-static void option_meta(const struct cmd_verb *v, int c, char *buf, size_t size)
-{
-        char flag[4] = { '-', (char) c, ' ', '\0' };
-        const char *p = strstr(v->usage, flag);
-        size_t n;
-
-        if (!p) {
-                snprintf(buf, size, "-%c", c);
-                return;
-        }
-        p += 3;
-        n = strcspn(p, " ]");
-        snprintf(buf, size, "-%c %.*s", c, (int) n, p);
-}
-
-static bool option_allowed(const struct cmd_verb *v, int c)
-{
-        if (c >= OPT_WAIT)
-                return (v->long_only & LONG_BIT(c)) != 0;
-        return c != ':' && strchr(v->opts, c) != NULL;
-}
-
-static int parse_duration(const struct jitctl_ctx *ctx, const struct cmd_verb *v, const char *what,
-                          const char *s, uint64_t *ret)
-{
-        int r = duration_parse(s, ret);
-
-        if (r < 0)
-                return usage_error(ctx, v, "invalid %s '%s': %s", what, s, duration_strerror(r));
-        return 0;
-}
-
-/* Only what jitctl itself must understand is checked here: durations, IDs,
- * states. Names, tickets and texts go to jitd as typed, and jitd (or, for
- * control characters and overlong values, the encoder) refuses them with exit
- * 1: one authority on what is valid, not two that could disagree. */
-static int check_values(const struct jitctl_ctx *ctx, const struct cmd_verb *v, const struct jitctl_args *a)
-{
-        enum grant_state st;
-
-        if (a->state && grant_state_from_string(a->state, &st) < 0)
-                return usage_error(ctx, v, "unknown state '%s' (pending, scheduled, active, expired, "
-                                   "revoked, released, denied, cancelled)", a->state);
-        return 0;
-}
-
-static int check_required(const struct jitctl_ctx *ctx, const struct cmd_verb *v, const struct jitctl_args *a)
-{
-        for (const char *p = v->required; *p; p++) {
-                bool given;
-                char meta[64];
-
-                switch (*p) {
-                case 'm': given = a->message && a->message[0]; break;
-                case 'd': given = a->duration > 0; break;
-                case 'r': given = a->role != NULL; break;
-                default: given = true; break;
-                }
-                if (!given) {
-                        option_meta(v, *p, meta, sizeof(meta));
-                        return usage_error(ctx, v, "%s needs %s", v->name, meta);
-                }
-        }
-        return 0;
-}
-
-int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv,
-                      struct jitctl_args *ret)
-{
-        struct jitctl_args a = {};
-        const char *duration = NULL, *wait = NULL;
-        int c, r;
-
-        opterr = 0;             /* our messages, with the usage line */
-        optind = 0;             /* glibc: start over, main.c already ran getopt */
-        for (;;) {
-                int li = -1;
-
-                c = getopt_long(argc, argv, v->opts, long_options, &li);
-                if (c == -1)
-                        break;
-                if (c == ':')
-                        return usage_error(ctx, v, "option '%s' needs a value", argv[optind - 1]);
-                if (c == '?') {
-                        if (optopt > 0 && optopt < OPT_WAIT)
-                                return usage_error(ctx, v, "unknown option '-%c'", optopt);
-                        return usage_error(ctx, v, "unknown option '%s'", argv[optind - 1]);
-                }
-                if (!option_allowed(v, c)) {
-                        if (li >= 0)
-                                return usage_error(ctx, v, "%s does not take --%s", v->name,
-                                                   long_options[li].name);
-                        return usage_error(ctx, v, "%s does not take -%c", v->name, c);
-                }
-                switch (c) {
-                case 'h':
-                        fprintf(ctx->out, "usage: jitctl %s\n  %s\n", v->usage, v->help);
-                        return 1;
-                case 's':
-                        if (!optarg[0])
-                                return usage_error(ctx, v, "-s needs a socket path");
-                        ctx->socket = optarg;
-                        break;
-                case 'r': a.role = optarg; break;
-                case 't': a.ticket = optarg; break;
-                case 'd': duration = optarg; break;
-                case 'm': a.message = optarg; break;
-                case 'S': a.service = optarg; break;
-                case OPT_WAIT: wait = optarg ? optarg : ""; break;
-                case OPT_ALL: a.all = true; break;
-                case OPT_USER: a.user = optarg; break;
-                case OPT_STATE: a.state = optarg; break;
-                case OPT_JSON: a.json = true; break;
-                case OPT_SINCE: a.since = optarg; break;
-                case OPT_GRANT:
-                        r = jitctl_parse_id(optarg, &a.grant);
-                        if (r < 0)
-                                return usage_error(ctx, v, "invalid grant ID '%s': a positive whole number", optarg);
-                        break;
-                case OPT_ACCEPT: a.accept = true; break;
-                case OPT_REJECT: a.reject = true; break;
-                case OPT_PROMETHEUS: a.prometheus = true; break;
-                case 'c': a.config = optarg; break;
-                case OPT_PAM_DIR: a.pam_dir = optarg; break;
-                case OPT_SUDOERS: a.sudoers = optarg; break;
-                default: break;
-                }
-        }
-
-        /* An empty word ("check ''") is as good as a missing one. */
-        if (argc - optind < (int) v->min_args || (v->min_args > 0 && !argv[optind][0])) {
-                /* "check USER [-S SERVICE]" -> "USER" */
-                const char *arg = v->usage + strlen(v->name) + 1;
-
-                return usage_error(ctx, v, "%s needs %s%.*s", v->name, v->takes_id ? "a grant " : "",
-                                   (int) strcspn(arg, " "), arg);
-        }
-        if (argc - optind > (int) v->max_args)
-                /* getopt_long cannot take "--wait 15m": optional values need '='. */
-                return usage_error(ctx, v, "unexpected argument '%s'%s", argv[optind + (int) v->max_args],
-                                   v->long_only & CMD_L_WAIT ? " (a --wait timeout goes as --wait=TIMEOUT)" : "");
-        for (int i = optind; i < argc; i++)
-                a.pos[a.npos++] = argv[i];
-
-        if (v->takes_id && a.npos > 0) {
-                r = jitctl_parse_id(a.pos[0], &a.id);
-                if (r < 0)
-                        return usage_error(ctx, v, "invalid grant ID '%s': a positive whole number", a.pos[0]);
-        }
-        if (duration && (r = parse_duration(ctx, v, "duration", duration, &a.duration)) < 0)
-                return r;
-        if (wait) {
-                if (!wait[0])
-                        a.wait = JITCTL_WAIT_DEFAULT;
-                else if ((r = parse_duration(ctx, v, "--wait timeout", wait, &a.wait)) < 0)
-                        return r;
-        }
-        r = check_values(ctx, v, &a);
-        if (r < 0)
-                return r;
-        r = check_required(ctx, v, &a);
-        if (r < 0)
-                return r;
-        *ret = a;
-        return 0;
-}
-
-/* A failed exchange: say why, and what kind of failure it was. */
-static int report_transport(const struct jitctl_ctx *ctx, int r)
-{
-        switch (r) {
-        case -EBADMSG:
-                say(ctx, "garbled reply from jitd at %s", ctx->socket);
-                return CMD_E_FAILED;
-        case -EPROTO:
-                say(ctx, "jitd at %s speaks another protocol version", ctx->socket);
-                return CMD_E_FAILED;
-        case -ENOMEM:
-                return r;
-        default:
-                /* ENOENT, ECONNREFUSED, EACCES on connect; ETIMEDOUT and
-                 * ECONNRESET later: in every case jitd is not answering. */
-                say(ctx, "cannot reach jitd at %s: %s", ctx->socket, strerror(-r));
-                return CMD_E_UNREACHABLE;
-        }
-}
-
-/* 0 when rep is of the expected type; jitd's error, or a confused reply, said. */
-static int check_reply(const struct jitctl_ctx *ctx, const struct proto_msg *rep, enum proto_type expected)
-{
-        const char *msg, *name;
-        uint64_t e = 0;
-
-        if (rep->type == expected)
-                return 0;
-        if (rep->type == PROTO_REP_ERROR) {
-                msg = proto_get_str(rep, PF_MESSAGE);
-                if (msg && msg[0])
-                        say(ctx, "%s", msg);
-                else if (proto_get_u64(rep, PF_ERRNO, &e) && e > 0 && e < 4096)
-                        say(ctx, "jitd refused: %s", strerror((int) e));
-                else
-                        say(ctx, "jitd refused without saying why");
-                return CMD_E_FAILED;
-        }
-        name = proto_type_name(rep->type);
-        say(ctx, "unexpected '%s' reply from jitd", name ? name : "?");
-        return CMD_E_FAILED;
-}
+#define say jitctl_say
 
 static int call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct proto_msg *rep,
                 enum proto_type expected)
 {
-        int r = client_call(ctx->socket, req, rep, ctx->timeout_ms);
-
-        if (r < 0)
-                return report_transport(ctx, r);
-        return check_reply(ctx, rep, expected);
+        return jitctl_call(ctx, req, rep, (int) expected);
 }
 
-int jitctl_call(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct proto_msg *rep,
-                int expected)
-{
-        return call(ctx, req, rep, (enum proto_type) expected);
-}
-
-void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsay(ctx->err, fmt, ap);
-        va_end(ap);
-}
-
-int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int expected,
-                  int (*cb)(const struct proto_msg *m, void *userdata), void *userdata)
-{
-        struct proto_msg rep;
-        int fd = -1, r;
-
-        r = client_connect(ctx->socket, now_monotonic_ms() + ctx->timeout_ms, &fd);
-        if (r >= 0)
-                r = client_send(fd, req, now_monotonic_ms() + ctx->timeout_ms);
-        if (r < 0) {
-                r = report_transport(ctx, r);
-                goto out;
-        }
-        for (;;) {
-                r = client_recv(fd, &rep, now_monotonic_ms() + ctx->timeout_ms);
-                if (r < 0) {
-                        r = report_transport(ctx, r);
-                        break;
-                }
-                if (rep.type == PROTO_REP_END) {
-                        r = 0;
-                        break;
-                }
-                r = check_reply(ctx, &rep, (enum proto_type) expected);
-                if (r < 0)
-                        break;
-                r = cb(&rep, userdata);
-                if (r < 0)
-                        break;
-        }
-out:
-        if (fd >= 0)
-                close(fd);
-        return r;
-}
-
-static int decode_grant(const struct jitctl_ctx *ctx, const struct proto_msg *rep, struct jit_grant *g)
-{
-        if (grant_from_proto(rep, g) < 0) {
-                say(ctx, "jitd sent a grant jitctl cannot read");
-                return CMD_E_FAILED;
-        }
-        return 0;
-}
 
 static int call_grant(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct proto_msg *rep,
                       struct jit_grant *g)
 {
         int r = call(ctx, req, rep, PROTO_REP_GRANT);
 
-        return r < 0 ? r : decode_grant(ctx, rep, g);
+        return r < 0 ? r : jitctl_decode_grant(ctx, rep, g);
 }
 
-/* jitd's clock when the reply carries it: remaining time is about jitd's
- * deadlines, not this terminal's clock. */
-static int64_t reply_now(const struct proto_msg *rep)
-{
-        uint64_t v;
-
-        if (proto_get_u64(rep, PF_NOW, &v) && v > 0 && v <= INT64_MAX)
-                return (int64_t) v;
-        return now_realtime();
-}
 
 /* Empty strings are left out: on the wire, absent means "none". */
 static int set_str(const struct jitctl_ctx *ctx, struct proto_msg *m, enum proto_field f, const char *s)
@@ -560,7 +111,7 @@ static int wait_grant(const struct jitctl_ctx *ctx, const struct jit_grant *firs
                         return r;
                 r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
                 if (r == -EBADMSG || r == -EPROTO || r == -ENOMEM)
-                        return report_transport(ctx, r);
+                        return jitctl_report_transport(ctx, r);
                 if (r < 0) {
                         if (!lost)
                                 say(ctx, "lost jitd at %s (%s), still waiting", ctx->socket, strerror(-r));
@@ -568,14 +119,14 @@ static int wait_grant(const struct jitctl_ctx *ctx, const struct jit_grant *firs
                         continue;
                 }
                 lost = 0;
-                r = check_reply(ctx, &rep, PROTO_REP_GRANT);
+                r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
                 if (r < 0)
                         return r;
-                r = decode_grant(ctx, &rep, &g);
+                r = jitctl_decode_grant(ctx, &rep, &g);
                 if (r < 0)
                         return r;
                 if (g.state != last.state || strcmp(g.approvers, last.approvers) != 0) {
-                        output_grant_summary(ctx->out, &g, reply_now(&rep));
+                        output_grant_summary(ctx->out, &g, jitctl_reply_now(&rep));
                         fflush(ctx->out);
                 }
                 last = g;
@@ -583,7 +134,7 @@ static int wait_grant(const struct jitctl_ctx *ctx, const struct jit_grant *firs
                         return g.state == GRANT_ACTIVE || g.state == GRANT_SCHEDULED ? 0 : CMD_E_FAILED;
         }
         if (lost)
-                return report_transport(ctx, lost);
+                return jitctl_report_transport(ctx, lost);
         say(ctx, "grant %lld is still pending after %s", (long long) last.id, tbuf);
         return CMD_E_PENDING;
 }
@@ -623,7 +174,7 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
          * jitd's message mostly says the same in fewer facts (no expiry, no
          * time left). It is shown too when it tells what the grant alone
          * cannot: what a ticket said, that an extension waits, break-glass. */
-        output_grant_summary(ctx->out, &g, reply_now(&rep));
+        output_grant_summary(ctx->out, &g, jitctl_reply_now(&rep));
         {
                 const char *msg = proto_get_str(&rep, PF_MESSAGE);
 
@@ -689,48 +240,6 @@ int cmd_break_glass(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, 
         return grant_verb(ctx, v, argc, argv, PROTO_REQ_BREAK_GLASS);
 }
 
-/* Send a LIST and collect the stream of grants up to END. Each message gets
- * its own timeout, so a long listing is not cut short, but a jitd that stops
- * talking mid-stream is. *ret_now: jitd's clock from the first grant. */
-struct grant_vec {
-        const struct jitctl_ctx *ctx;
-        struct jit_grant *v;
-        size_t n, cap;
-        int64_t now;
-};
-
-static int collect_grant(const struct proto_msg *m, void *userdata)
-{
-        struct grant_vec *gv = userdata;
-        int r;
-
-        if (array_reserve((void **) &gv->v, &gv->cap, gv->n, sizeof(*gv->v)) < 0)
-                return -ENOMEM;
-        r = decode_grant(gv->ctx, m, &gv->v[gv->n]);
-        if (r < 0)
-                return r;
-        if (gv->n++ == 0)
-                gv->now = reply_now(m);
-        return 0;
-}
-
-int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
-                        size_t *ret_n, int64_t *ret_now)
-{
-        struct grant_vec gv = { .ctx = ctx };
-        int r;
-
-        r = jitctl_stream(ctx, req, PROTO_REP_GRANT, collect_grant, &gv);
-        if (r < 0) {
-                free(gv.v);
-                return r;
-        }
-        *ret = gv.v;
-        *ret_n = gv.n;
-        *ret_now = gv.now ? gv.now : now_realtime();
-        return 0;
-}
-
 static int print_grants(const struct jitctl_ctx *ctx, const struct jit_grant *g, size_t n, int64_t now,
                         bool json, const char *none)
 {
@@ -789,7 +298,7 @@ int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         if (r < 0)
                 return r;
         if (!a.json) {
-                output_grant_show(ctx->out, &g, reply_now(&rep));
+                output_grant_show(ctx->out, &g, jitctl_reply_now(&rep));
                 return 0;
         }
         r = output_grant_json(&g, &o);

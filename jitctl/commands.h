@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proto.h"
+
 #define JITCTL_TIMEOUT_MS     10000           /* per exchange with jitd */
 #define JITCTL_WAIT_DEFAULT   (15 * 60)       /* --wait without a value, seconds */
 
@@ -99,6 +101,15 @@ int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *re
                         size_t *ret_n, int64_t *ret_now);
 /* "jitctl: ..." on ctx->err, control characters made visible. */
 void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A grant reply decoded (said when it cannot be: CMD_E_FAILED). */
+int jitctl_decode_grant(const struct jitctl_ctx *ctx, const struct proto_msg *rep, struct jit_grant *g);
+/* jitd's clock when the reply carries it: remaining time is about jitd's
+ * deadlines, not this terminal's clock. */
+int64_t jitctl_reply_now(const struct proto_msg *rep);
+/* A transport failure said, as an exit code (talk.c). */
+int jitctl_report_transport(const struct jitctl_ctx *ctx, int r);
+/* 0 when rep is of the expected type; jitd's error, or a confused reply, said. */
+int jitctl_check_reply(const struct jitctl_ctx *ctx, const struct proto_msg *rep, enum proto_type expected);
 
 int cmd_request(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);

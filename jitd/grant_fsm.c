@@ -380,5 +380,15 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
         if (k < 0)
                 return k;
         *ret = res;
+        /* Audit strings that point into this step's copy of the grant point
+         * into the caller's copy from now on. */
+        for (size_t i = 0; i < ret->n_audit; i++)
+                for (size_t j = 0; j < ret->audit[i].n_fields; j++) {
+                        const char *p = ret->audit[i].fields[j].str;
+                        const char *lo = (const char *) &res.next, *hi = lo + sizeof(res.next);
+
+                        if (p && p >= lo && p < hi)
+                                ret->audit[i].fields[j].str = (const char *) &ret->next + (p - lo);
+                }
         return 0;
 }

@@ -1,36 +1,47 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* jitd: the entry point. Argument parsing, start-up, the event loop, and the
- * mapping of failures to exit codes. */
+/* jitd: the entry point. Argument parsing, start-up, the event loop (sd-event),
+ * and the mapping of failures to exit codes. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "audit.h"
+#include "clock.h"
+#include "deadline.h"
+#include "dispatch.h"
+#include "ending.h"
 #include "gating.h"
 #include "http.h"
-#include "jitd.h"
+#include "log.h"
+#include "metrics.h"
+#include "reconcile.h"
+#include "reload.h"
+#include "server.h"
+#include "sessions.h"
+#include "store.h"
 #include "sudoers.h"
 #include "teardown.h"
 #include "ticket.h"
+#include "ticketflow.h"
+#include "tokens.h"
+#include "vet.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
-/* Tags for the non-connection fds in epoll: their addresses are unique. */
-static const char tag_listen, tag_timer, tag_signal, tag_reconcile, tag_tickets, tag_ticket_poll, tag_deferred,
-        tag_metrics, tag_watchdog;
-
 /* How often drop-ins and sessions are checked against the database. */
-#define RECONCILE_INTERVAL_SEC 120
+#define RECONCILE_EVERY_USEC (120 * UINT64_C(1000000))
+/* A repair asked for by an effect that failed after its commit. */
+#define REPAIR_SOON_USEC (1 * UINT64_C(1000000))
+/* At exit, how long kills in flight may take to be verified. */
+#define DRAIN_USEC (2 * UINT64_C(1000000))
 
 static void usage(FILE *f)
 {
@@ -56,21 +67,68 @@ static int load_config(const char *path, struct config **ret)
         return r;
 }
 
-static int epoll_add(int epfd, int fd, const void *tag)
+static int on_reconcile(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = (void *) tag };
+        reconcile(userdata);
+        (void) sd_event_source_set_time(s, usec + RECONCILE_EVERY_USEC);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ON);
+        return 0;
+}
 
-        return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+static void repair_soon(struct jitd *d)
+{
+        uint64_t now = 0, at = 0;
+
+        if (!d->reconcile_source || sd_event_now(d->event, CLOCK_MONOTONIC, &now) < 0)
+                return;
+        if (sd_event_source_get_time(d->reconcile_source, &at) >= 0 && at <= now + REPAIR_SOON_USEC)
+                return;
+        (void) sd_event_source_set_time(d->reconcile_source, now + REPAIR_SOON_USEC);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        struct jitd *d = userdata;
+        char why[2048];
+
+        (void) s;
+        (void) si;
+        sd_notify(0, "RELOADING=1");
+        if (jitd_reload(d, why, sizeof(why)) < 0)
+                log_msg(LOG_ERR, "reload refused, the old configuration stays in force: %s", why);
+        else
+                log_msg(LOG_NOTICE, "%s", why);
+        sd_notify(0, "READY=1");
+        return 0;
+}
+
+static int on_quit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        (void) si;
+        (void) userdata;
+        return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
 static int setup(struct jitd *d)
 {
+        char why[512] = "";
         sigset_t mask;
         int r;
 
+        r = sd_event_new(&d->event);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot set up the event loop: %s", strerror(-r));
+                return r;
+        }
         r = mkdir_parent(d->config->database, 0700);
         if (r < 0) {
                 log_msg(LOG_ERR, "cannot create the directory of %s: %s", d->config->database, strerror(-r));
+                return r;
+        }
+        /* Before SQLite opens anything: a planted -wal would be replayed. */
+        r = vet_database(d->config->database, why, sizeof(why));
+        if (r < 0) {
+                log_msg(LOG_ERR, "database: %s; refusing to start", why);
                 return r;
         }
         r = store_open(d->config->database, &d->store);
@@ -78,200 +136,122 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "cannot open database %s: %s", d->config->database, strerror(-r));
                 return r;
         }
+        r = audit_chain_new(&d->audit);
+        if (r < 0) {
+                log_msg(LOG_ERR, "the audit chain needs SHA-256 from OpenSSL: %s", strerror(-r));
+                return r;
+        }
         if (gating_config_needs_sudoers(d->config) && (r = sudoers_dir_check(d->config->sudoers_dir)) < 0) {
                 log_msg(LOG_ERR, "sudoers_dir %s: %s", d->config->sudoers_dir,
                         r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
                 return r;
         }
-        {
-                char why[512] = "";
+        /* The signals the loop reads; a child started later unblocks them
+         * (notify.c). SIGPIPE: a client that hangs up is an error return. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_quit, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, NULL, SIGINT, on_quit, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_sighup, d)) < 0) {
+                log_msg(LOG_ERR, "cannot watch signals: %s", strerror(-r));
+                return r;
+        }
+        /* WatchdogSec=: sd-event pings from the loop itself, so a wedged loop
+         * is what systemd notices. */
+        (void) sd_event_set_watchdog(d->event, true);
 
-                r = ticketflow_setup(d, why, sizeof(why));
-                if (r < 0) {
-                        log_msg(LOG_ERR, "[ticket]: %s", why[0] ? why : strerror(-r));
-                        return r;
-                }
+        if ((r = ending_new(d, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
+            (r = clock_new(d, &d->clock)) < 0 || (r = sessions_new(d, &d->sessions)) < 0 ||
+            (r = tokens_new(&d->tokens)) < 0) {
+                log_msg(LOG_ERR, "cannot set up: %s", strerror(-r));
+                return r;
+        }
+        r = ticketflow_setup(d, why, sizeof(why));
+        if (r < 0) {
+                log_msg(LOG_ERR, "[ticket]: %s", why[0] ? why : strerror(-r));
+                return r;
         }
         r = teardown_new(d->config->teardown, NULL, &d->teardown);
         if (r < 0) {
                 log_msg(LOG_ERR, "teardown mechanism unavailable: %s", strerror(-r));
                 return r;
         }
+        r = teardown_attach_event(d->teardown, d->event);
+        if (r < 0)
+                log_msg(LOG_WARNING, "the system bus is not reachable now (%s): sessions are tracked by pid until "
+                        "it is", strerror(-r));
         log_msg(LOG_INFO, "sessions are torn down with %s", teardown_mode_name(d->teardown));
-        d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        d->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-        d->reconcile_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        d->metrics_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        signal(SIGPIPE, SIG_IGN);
-        if (d->epoll_fd < 0 || d->timer_fd < 0 || d->reconcile_fd < 0 || d->metrics_fd < 0 || d->signal_fd < 0) {
-                log_msg(LOG_ERR, "cannot set up the event loop: %m");
-                return -errno;
-        }
-        r = server_listen(d);
+        d->repair_soon = repair_soon;
+        r = server_listen(d, why, sizeof(why));
         if (r < 0) {
-                log_msg(LOG_ERR, "cannot listen on %s: %s%s", d->config->socket, strerror(-r),
-                        r == -EADDRINUSE ? " (is another jitd running?)" : "");
+                log_msg(LOG_ERR, "cannot listen on %s: %s", d->config->socket, why[0] ? why : strerror(-r));
                 return r;
         }
-        if ((r = epoll_add(d->epoll_fd, d->listen_fd, &tag_listen)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->timer_fd, &tag_timer)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->signal_fd, &tag_signal)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->reconcile_fd, &tag_reconcile)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->deferred_fd, &tag_deferred)) < 0 ||
-            (r = epoll_add(d->epoll_fd, d->metrics_fd, &tag_metrics)) < 0)
+        r = sd_event_add_time_relative(d->event, &d->reconcile_source, CLOCK_MONOTONIC, RECONCILE_EVERY_USEC,
+                                       1000000, on_reconcile, d);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot set up reconciliation: %s", strerror(-r));
                 return r;
-        governance_arm_metrics(d);
-        {
-                /* WatchdogSec=: ping from the loop itself at half the
-                 * interval, so a wedged loop is what systemd notices. */
-                uint64_t usec = 0;
-
-                if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-                        struct itimerspec its = { .it_value = { (time_t) (usec / 2000000), (long) ((usec / 2) % 1000000) * 1000 } };
-
-                        its.it_interval = its.it_value;
-                        d->watchdog_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-                        if (d->watchdog_fd < 0 || timerfd_settime(d->watchdog_fd, 0, &its, NULL) < 0 ||
-                            (r = epoll_add(d->epoll_fd, d->watchdog_fd, &tag_watchdog)) < 0)
-                                return d->watchdog_fd < 0 ? -errno : r;
-                }
         }
-        if (d->tickets && ((r = epoll_add(d->epoll_fd, ticket_engine_fd(d->tickets), &tag_tickets)) < 0 ||
-                           (r = epoll_add(d->epoll_fd, d->ticket_poll_fd, &tag_ticket_poll)) < 0))
-                return r;
-        {
-                struct itimerspec its = { .it_value = { RECONCILE_INTERVAL_SEC, 0 },
-                                          .it_interval = { RECONCILE_INTERVAL_SEC, 0 } };
-
-                if (timerfd_settime(d->reconcile_fd, 0, &its, NULL) < 0)
-                        return -errno;
-        }
+        metrics_arm(d);
         return 0;
-}
-
-static void reload(struct jitd *d)
-{
-        char why[2048];
-
-        if (jitd_reload(d, why, sizeof(why)) < 0)
-                log_msg(LOG_ERR, "reload refused, the old configuration stays in force: %s", why);
-        else
-                log_msg(LOG_NOTICE, "%s", why);
-}
-
-static void on_signal(struct jitd *d)
-{
-        struct signalfd_siginfo si;
-
-        while (read(d->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-                if (si.ssi_signo == SIGHUP) {
-                        sd_notify(0, "RELOADING=1");
-                        reload(d);
-                        sd_notify(0, "READY=1");
-                } else
-                        d->quit = true;
-        }
-}
-
-static void on_timer(struct jitd *d)
-{
-        uint64_t ticks;
-
-        /* ECANCELED means the wall clock was set: every deadline is re-read
-         * below either way. */
-        if (read(d->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != ECANCELED && errno != EAGAIN)
-                log_msg(LOG_ERR, "timer: %m");
-        d->armed_deadline = -1;
-        grants_process_deadlines(d, now_realtime());
-}
-
-static void on_reconcile(struct jitd *d)
-{
-        uint64_t ticks;
-
-        if (read(d->reconcile_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-                log_msg(LOG_ERR, "reconcile timer: %m");
-        enforce_reconcile(d);
 }
 
 static int run(struct jitd *d)
 {
-        struct epoll_event evs[64];
+        uint64_t until;
+        int r;
 
         /* Grants that ended while we were down end now (and lose their
          * drop-ins and sessions); then the host is made to match the
          * database. */
-        d->warned_until = now_realtime();
-        grants_process_deadlines(d, now_realtime());
-        while (enforce_pending(d))
-                enforce_continue(d);
-        enforce_reconcile(d);
-        sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu roles", d->config->socket, d->config->n_roles);
-        log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu roles)", JIT_VERSION, d->config->socket,
-                d->config->host, d->config->n_roles);
-        while (!d->quit) {
-                /* While sessions of ended grants are queued, look for
-                 * requests without sleeping, then end the next chunk. */
-                int n = epoll_wait(d->epoll_fd, evs, (int) ELEMENTSOF(evs), enforce_pending(d) ? 0 : -1);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        log_msg(LOG_ERR, "epoll_wait: %m");
-                        return -errno;
-                }
-                for (int i = 0; i < n; i++) {
-                        void *p = evs[i].data.ptr;
-
-                        if (p == &tag_listen) {
-                                int r = server_accept(d);
-
-                                if (r < 0)
-                                        log_msg(LOG_ERR, "accept: %s", strerror(-r));
-                        } else if (p == &tag_timer)
-                                on_timer(d);
-                        else if (p == &tag_signal)
-                                on_signal(d);
-                        else if (p == &tag_reconcile)
-                                on_reconcile(d);
-                        else if (p == &tag_tickets)
-                                ticketflow_on_engine(d);
-                        else if (p == &tag_ticket_poll)
-                                ticketflow_on_poll(d);
-                        else if (p == &tag_deferred)
-                                ticketflow_on_deferred(d);
-                        else if (p == &tag_watchdog) {
-                                uint64_t ticks;
-
-                                (void) !read(d->watchdog_fd, &ticks, sizeof(ticks));
-                                sd_notify(0, "WATCHDOG=1");
-                        } else if (p == &tag_metrics) {
-                                uint64_t ticks;
-
-                                (void) !read(d->metrics_fd, &ticks, sizeof(ticks));
-                                governance_write_metrics(d);
-                        }
-                        else
-                                server_conn_event(d, p, evs[i].events);
-                }
-                /* Connections closed in this batch (by their own event, an
-                 * eviction or a ticket answer) are freed only now, when no
-                 * event of the batch can point at them any more. */
-                server_reap(d);
-                enforce_continue(d);
-        }
-        /* What was taken away on the host is finished before we go. */
-        while (enforce_pending(d))
-                enforce_continue(d);
+        deadline_set_warned_until(d, now_realtime());
+        clock_run_now(d);
+        reconcile(d);
+        sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu role%s", d->config->socket, d->config->n_roles,
+                   d->config->n_roles == 1 ? "" : "s");
+        log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu role%s)", JIT_VERSION, d->config->socket,
+                d->config->host, d->config->n_roles, d->config->n_roles == 1 ? "" : "s");
+        r = sd_event_loop(d->event);
         sd_notify(0, "STOPPING=1");
         log_msg(LOG_NOTICE, "shutting down");
-        return 0;
+        /* What was taken away on the host is finished before we go: due
+         * grants end, kills in flight are verified, waiting records get a
+         * last try. */
+        clock_run_now(d);
+        until = (uint64_t) now_monotonic_ms() * 1000 + DRAIN_USEC;
+        while (sessions_in_flight(d->sessions) && (uint64_t) now_monotonic_ms() * 1000 < until)
+                if (sd_event_run(d->event, 100000) < 0)
+                        break;
+        ending_flush(d->ending);
+        if (ending_count(d->ending))
+                log_msg(LOG_ERR, "%zu records could not be written before exit; the next start repairs from the host "
+                        "side (their grants end again)", ending_count(d->ending));
+        return r;
+}
+
+static void cleanup(struct jitd *d)
+{
+        server_close(d);
+        dispatch_free_parked(d);
+        sessions_free(d->sessions);
+        clock_free(d->clock);
+        deadline_free(d->deadline);
+        ending_free(d->ending);
+        tokens_free(d->tokens);
+        metrics_free(d);
+        d->reconcile_source = sd_event_source_disable_unref(d->reconcile_source);
+        ticketflow_shutdown(d);
+        teardown_free(d->teardown);
+        audit_chain_free(d->audit);
+        store_free(d->store);
+        sd_event_unref(d->event);
+        config_free(d->config);
+        free(d->config_path);
 }
 
 int main(int argc, char **argv)
@@ -283,9 +263,7 @@ int main(int argc, char **argv)
                 { "version", no_argument,       NULL, 'V' },
                 {}
         };
-        struct jitd d = { .epoll_fd = -1, .listen_fd = -1, .timer_fd = -1, .reconcile_fd = -1, .metrics_fd = -1,
-                          .watchdog_fd = -1, .signal_fd = -1,
-                          .ticket_poll_fd = -1, .deferred_fd = -1 };
+        struct jitd d = { .listen_fd = -1 };
         const char *path = JIT_DEFAULT_CONFIG;
         bool check = false;
         int c, r;
@@ -332,25 +310,7 @@ int main(int argc, char **argv)
         r = d.config_path ? setup(&d) : -ENOMEM;
         if (r >= 0)
                 r = run(&d);
-        server_close(&d);
-        store_free(d.store);
-        if (d.epoll_fd >= 0)
-                close(d.epoll_fd);
-        if (d.timer_fd >= 0)
-                close(d.timer_fd);
-        if (d.reconcile_fd >= 0)
-                close(d.reconcile_fd);
-        if (d.metrics_fd >= 0)
-                close(d.metrics_fd);
-        if (d.watchdog_fd >= 0)
-                close(d.watchdog_fd);
-        teardown_free(d.teardown);
-        free(d.ending);
-        ticketflow_shutdown(&d);
-        if (d.signal_fd >= 0)
-                close(d.signal_fd);
-        config_free(d.config);
-        free(d.config_path);
+        cleanup(&d);
         http_global_cleanup();
         return r < 0 ? EXIT_RUNTIME : 0;
 }

@@ -1,10 +1,4 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/*
- * Loading jitd.conf as a trusted file, and reloading it while running
- * (SIGHUP or `jitctl reload`): a broken file is refused whole and the old
- * configuration stays in force; after a good one, grants of users who are no
- * longer eligible for their role end.
- */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,8 +9,18 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "jitd.h"
+#include "deadline.h"
+#include "grants.h"
+#include "log.h"
+#include "metrics.h"
+#include "policy.h"
+#include "reconcile.h"
+#include "reload.h"
+#include "store.h"
 #include "sudoers.h"
+
+/* Past this a config is not read: it is not a config. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
 
 static int add_line(struct config_errors *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -38,49 +42,42 @@ static int add_line(struct config_errors *e, const char *fmt, ...)
         return 0;
 }
 
-/* The config decides who gets root: it must be a regular file owned by root
- * and writable by nobody else. Tests run as root, so the rule holds there too. */
-static int config_file_trusted(const char *path, struct config_errors *e)
-{
-        struct stat st;
-        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY), r;
-
-        if (fd < 0) {
-                r = -errno;
-                add_line(e, "%s: cannot open: %s", path, strerror(-r));
-                return r;
-        }
-        r = fstat(fd, &st) < 0 ? -errno : 0;
-        close(fd);
-        if (r < 0) {
-                add_line(e, "%s: cannot stat: %s", path, strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                add_line(e, "%s: not a regular file", path);
-                return -EINVAL;
-        }
-        if (st.st_uid != 0) {
-                add_line(e, "%s: owned by uid %u, must be owned by root", path, (unsigned) st.st_uid);
-                return -EPERM;
-        }
-        if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-                add_line(e, "%s: writable by group or others (mode %04o); chmod go-w it", path,
-                         (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        return 0;
-}
-
+/* The config decides who gets root: a regular file owned by root and
+ * writable by nobody else, judged on the descriptor that is then parsed, so
+ * that nothing can be swapped in between. */
 int config_load_trusted(const char *path, struct config **ret, struct config_errors *e)
 {
-        int r = config_file_trusted(path, e);
+        struct stat st;
+        int fd, r;
 
-        if (r < 0)
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                r = -errno;
+                add_line(e, "%s: cannot open: %s", path, r == -ELOOP ? "it is a symlink" : strerror(-r));
                 return r;
-        r = config_load(path, ret, e);
-        if (r < 0 && e->n == 0)
-                add_line(e, "%s: %s", path, strerror(-r));
+        }
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                add_line(e, "%s: cannot stat: %s", path, strerror(-r));
+        } else if (!S_ISREG(st.st_mode)) {
+                add_line(e, "%s: not a regular file", path);
+                r = -EINVAL;
+        } else if (st.st_uid != geteuid()) {
+                add_line(e, "%s: owned by uid %u, must be owned by root", path, (unsigned) st.st_uid);
+                r = -EPERM;
+        } else if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+                add_line(e, "%s: writable by group or others (mode %04o); chmod go-w it", path,
+                         (unsigned) (st.st_mode & 07777));
+                r = -EPERM;
+        } else if (st.st_size > CONFIG_MAX_BYTES) {
+                add_line(e, "%s: %lld bytes is too big for a config", path, (long long) st.st_size);
+                r = -EFBIG;
+        } else {
+                r = config_load_fd(fd, path, ret, e);
+                if (r < 0 && e->n == 0)
+                        add_line(e, "%s: %s", path, strerror(-r));
+        }
+        close(fd);
         return r;
 }
 
@@ -95,12 +92,16 @@ static int collect_ineligible(const struct jit_grant *g, void *userdata)
         struct eligibility_walk *w = userdata;
         const struct role *r = config_find_role(w->d->config, g->role);
         struct principal *p = NULL;
+        int k;
         bool ok;
 
+        k = r ? principal_from_name(g->user, &p) : -ENOENT;
+        /* NSS could not say: not a reason to take anything away now. */
+        if (r && k < 0 && k != -ENOENT)
+                return 0;
         /* Break-glass grants stand on the break_glass list, not membership. */
-        ok = r && principal_from_name(g->user, &p) >= 0 &&
-             (g->break_glass ? policy_break_glass_ok(r, p) && policy_host_matches(r, w->d->config->host)
-                             : policy_eligible(r, p, w->d->config->host, NULL, 0));
+        ok = r && p && (g->break_glass ? policy_break_glass_ok(r, p) && policy_host_matches(r, w->d->config->host)
+                                       : policy_eligible(r, p, w->d->config->host, NULL, 0));
         principal_free(p);
         if (ok)
                 return 0;
@@ -120,13 +121,14 @@ static unsigned revoke_ineligible(struct jitd *d)
 
         if (store_grant_foreach(d->store, &f, collect_ineligible, &w) >= 0)
                 for (size_t i = 0; i < w.n; i++) {
-                        char reason[JIT_REASON_MAX + 1];
+                        char reason[JIT_REASON_MAX + 1], why[256];
+                        struct fsm_event ev = { .type = FSM_REVOKE, .text = reason };
 
                         snprintf(reason, sizeof(reason),
                                  config_find_role(d->config, w.v[i].role)
                                  ? "no longer eligible for role %s after a configuration reload"
                                  : "role %s no longer exists after a configuration reload", w.v[i].role);
-                        if (grants_end(d, &w.v[i], GRANT_REVOKED, &actor_jitd, reason) >= 0)
+                        if (grants_step(d, &w.v[i], &ev, &actor_jitd, why, sizeof(why)) >= 0)
                                 n++;
                 }
         free(w.v);
@@ -172,9 +174,9 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
         d->config = c;
         revoked = revoke_ineligible(d);
         /* Drop-ins follow the roles' new runas/commands/services. */
-        enforce_reconcile(d);
-        grants_rearm_timer(d);
-        governance_arm_metrics(d);
+        reconcile(d);
+        deadline_rearm(d);
+        metrics_arm(d);
         snprintf(why, size, "configuration reloaded: %zu role%s; %u grant%s of users no longer eligible revoked",
                  c->n_roles, c->n_roles == 1 ? "" : "s", revoked, revoked == 1 ? "" : "s");
         return 0;

@@ -414,7 +414,7 @@ int report_build(struct store *s, const struct config *c, const char *sudoers, i
         /* A teardown comes after its grant's request, so events before the
          * window cannot be about a grant in it. */
         if (r >= 0)
-                r = store_audit_foreach(s, t.since, 0, on_event, &t);
+                r = store_audit_foreach(s, &(struct store_audit_filter) { .since = t.since }, on_event, &t);
         if (r >= 0)
                 r = standing_scan(sudoers, &st);
         if (r >= 0) {

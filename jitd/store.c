@@ -8,17 +8,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include "store.h"
 
-#define HASH_HEX_LEN      64
-#define AUDIT_EVENT_MAX   (sizeof(((struct audit_event *) 0)->event) - 1)
 /* "JITD": tells our database apart from another program's SQLite file that
  * happens to sit at the configured path. */
 #define STORE_APPLICATION_ID 0x4a495444
-#define BUSY_TIMEOUT_MS   1000
+/* Only while opening (migrations at start-up, before the loop runs): once
+ * jitd serves, a locked database is an immediate -EBUSY that the caller
+ * retries from a timer, never a sleep inside the loop. */
+#define OPEN_BUSY_TIMEOUT_MS 5000
 
 /* The filter placeholders are a fixed list, one per state, so that no SQL is
  * ever put together at run time. */
@@ -123,6 +123,11 @@ static const char *const migrations[] = {
          * brk calls and fresh page faults per check). Measured in
          * BENCHMARKS.md: 15 -> 10 us of jitd CPU per check. */
         "CREATE INDEX IF NOT EXISTS grants_open_user ON grants (user, id) WHERE " OPEN_STATES_SQL ";",
+        /* 3 -> 4: a session's identity is its pid AND that process's start
+         * time (a recycled pid is another process), and for sudo the target
+         * user, which decides which grant's rule covers it. */
+        "ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0 CHECK (pid_start >= 0);"
+        "ALTER TABLE sessions ADD COLUMN target TEXT NOT NULL DEFAULT '';",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -131,13 +136,16 @@ _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration st
         "starts_at, expires_at, ended_at, end_reason, approvers, approvals_needed, approval, " \
         "break_glass, review"
 #define GRANT_VALUES "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19"
-#define GRANT_FILTER "(:role IS NULL OR role = :role) AND (:since IS NULL OR requested_at >= :since)"
+/* id > :after is always bound (0: from the start), so that a listing read page
+ * by page starts each page from the index, not from the first row. */
+#define GRANT_FILTER "(:role IS NULL OR role = :role) AND (:since IS NULL OR requested_at >= :since) " \
+                     "AND id > :after"
 #define GRANT_SELECT "SELECT " GRANT_COLUMNS " FROM grants WHERE " GRANT_FILTER
 #define GRANT_STATES " AND state IN (:s0, :s1, :s2, :s3, :s4, :s5, :s6, :s7)"
 #define GRANT_ORDER  " ORDER BY id LIMIT :limit"
 
 #define AUDIT_COLUMNS "seq, at, actor_uid, actor, grant_id, event, details, prev_hash, hash"
-#define SESSION_COLUMNS "id, grant_id, pid, service, tty, rhost, handle, opened_at, closed_at"
+#define SESSION_COLUMNS "id, grant_id, pid, service, tty, rhost, handle, opened_at, closed_at, pid_start, target"
 
 enum stmt_id {
         STMT_BEGIN,
@@ -157,6 +165,10 @@ enum stmt_id {
         STMT_GRANT_FOREACH_USER_STATES,
         STMT_GRANT_FOREACH_USER_OPEN,           /* user, states == GRANT_STATES_OPEN: the PAM check */
         STMT_NEXT_DEADLINE,
+        STMT_DEADLINE_ACTIVE,
+        STMT_DEADLINE_SCHEDULED,
+        STMT_DUE_ACTIVE,
+        STMT_DUE_SCHEDULED,
         STMT_APPROVAL_ADD,
         STMT_APPROVAL_COUNT,
         STMT_AUDIT_TAIL,
@@ -179,6 +191,9 @@ enum stmt_id {
         STMT_SESSION_BY_PID,
         STMT_SESSION_OPEN_ALL,
         STMT_SESSION_OPEN_GRANT,
+        STMT_SESSION_GET,
+        STMT_SESSION_SET_GRANT,
+        STMT_SESSION_COUNT_GRANT,
         STMT_MAX_,
 };
 
@@ -217,6 +232,16 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "SELECT min(expires_at) AS d FROM grants WHERE state = :active "
                 "UNION ALL "
                 "SELECT min(starts_at) AS d FROM grants WHERE state = :scheduled)",
+        /* Deadlines in order, each walk from its index; the caller skips the
+         * grants whose end is being recorded and stops at the first other. */
+        [STMT_DEADLINE_ACTIVE] =
+                "SELECT id, expires_at FROM grants WHERE state = 'active' ORDER BY expires_at",
+        [STMT_DEADLINE_SCHEDULED] =
+                "SELECT id, starts_at FROM grants WHERE state = 'scheduled' ORDER BY starts_at",
+        [STMT_DUE_ACTIVE] =
+                "SELECT id FROM grants WHERE state = 'active' AND expires_at <= ?1 ORDER BY expires_at",
+        [STMT_DUE_SCHEDULED] =
+                "SELECT id FROM grants WHERE state = 'scheduled' AND starts_at <= ?1 ORDER BY starts_at",
         [STMT_APPROVAL_ADD] =
                 "INSERT INTO approvals (grant_id, uid, name, approve, note, at) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -224,15 +249,18 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_AUDIT_TAIL] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
         [STMT_AUDIT_INSERT] =
                 "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        [STMT_AUDIT_FOREACH] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+        [STMT_AUDIT_FOREACH] =
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > :after ORDER BY seq LIMIT :limit",
         [STMT_AUDIT_FOREACH_SINCE] =
-                "SELECT " AUDIT_COLUMNS " FROM audit WHERE at >= :since ORDER BY seq",
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > :after AND at >= :since ORDER BY seq "
+                "LIMIT :limit",
         [STMT_AUDIT_FOREACH_GRANT] =
-                "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant ORDER BY seq",
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > :after AND grant_id = :grant ORDER BY seq "
+                "LIMIT :limit",
         [STMT_AUDIT_FOREACH_GRANT_SINCE] =
-                "SELECT " AUDIT_COLUMNS " FROM audit WHERE grant_id = :grant AND at >= :since "
-                "ORDER BY seq",
-        [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit ORDER BY seq",
+                "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > :after AND grant_id = :grant AND at >= :since "
+                "ORDER BY seq LIMIT :limit",
+        [STMT_AUDIT_VERIFY] = "SELECT " AUDIT_COLUMNS " FROM audit WHERE seq > ?1 ORDER BY seq",
         [STMT_EXT_PUT] =
                 "INSERT INTO extensions (grant_id, duration, reason, requested_at, approvers) "
                 "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (grant_id) DO UPDATE SET duration = ?2, reason = ?3, "
@@ -244,8 +272,8 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_NEXT_EXPIRY_AFTER] =
                 "SELECT min(expires_at) FROM grants WHERE state = 'active' AND expires_at > ?1",
         [STMT_SESSION_INSERT] =
-                "INSERT INTO sessions (grant_id, pid, service, tty, rhost, handle, opened_at) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO sessions (grant_id, pid, service, tty, rhost, handle, opened_at, pid_start, target) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [STMT_SESSION_SET_HANDLE] = "UPDATE sessions SET handle = ?2 WHERE id = ?1",
         [STMT_SESSION_CLOSE] =
                 "UPDATE sessions SET closed_at = ?2, end_reason = ?3 WHERE id = ?1 AND closed_at IS NULL",
@@ -260,11 +288,13 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_SESSION_OPEN_GRANT] =
                 "SELECT " SESSION_COLUMNS " FROM sessions WHERE grant_id = ?1 AND torn_down_at IS NULL "
                 "ORDER BY id",
+        [STMT_SESSION_GET] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
+        [STMT_SESSION_SET_GRANT] = "UPDATE sessions SET grant_id = ?2 WHERE id = ?1",
+        [STMT_SESSION_COUNT_GRANT] = "SELECT count(*) FROM sessions WHERE grant_id = ?1",
 };
 
 struct store {
         sqlite3 *db;
-        EVP_MD *sha256;                 /* the audit chain's hash, fetched once */
         bool relaxed;                   /* this transaction commits without fsync */
         sqlite3_stmt *stmt[STMT_MAX_];
         char error[256];
@@ -694,7 +724,7 @@ int store_open(const char *path, struct store **ret)
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
         sqlite3_extended_result_codes(s->db, 1);
-        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        sqlite3_busy_timeout(s->db, OPEN_BUSY_TIMEOUT_MS);
         /* Defensive: no writable_schema or other ways to corrupt the file from
          * SQL. trusted_schema off: views and triggers in a tampered file cannot
          * call functions with side effects. */
@@ -739,16 +769,6 @@ int store_open(const char *path, struct store **ret)
         if (r < 0)
                 return r;
 
-        /* Fetched once, not by EVP_sha256() at every event: that looks the
-         * algorithm up in OpenSSL's provider store each time. The first fetch
-         * is also what initialises OpenSSL (1.3-1.9 MiB of libcrypto pages
-         * become resident): here that is part of the start, not of the first
-         * grant, and an OpenSSL without SHA-256 fails the start, not an
-         * audit append. */
-        s->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-        if (!s->sha256)
-                return store_fail(s, -ENOTSUP, "OpenSSL offers no SHA2-256 for the audit chain");
-
         /* All up front: a typo in any statement fails here, and the ones that
          * store_rollback() needs can no longer fail to prepare later. */
         for (size_t i = 0; i < STMT_MAX_; i++) {
@@ -758,6 +778,7 @@ int store_open(const char *path, struct store **ret)
                         return store_sqlite_fail(s, rc, stmt_sql[i]);
         }
 
+        sqlite3_busy_timeout(s->db, 0);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -770,7 +791,6 @@ void store_free(struct store *s)
                 sqlite3_finalize(s->stmt[i]);
         /* sqlite3_close (not _v2): everything is finalized, so it cannot defer. */
         sqlite3_close(s->db);
-        EVP_MD_free(s->sha256);
         free(s);
 }
 
@@ -945,6 +965,7 @@ int store_grant_foreach(struct store *s, const struct store_filter *f,
         if ((r = bind_named_text(s, h.st, ":user", f->user)) < 0 ||
             (r = bind_named_text(s, h.st, ":role", f->role)) < 0 ||
             (r = bind_named_int(s, h.st, ":since", f->since, f->since == 0)) < 0 ||
+            (r = bind_named_int(s, h.st, ":after", f->after_id, false)) < 0 ||
             /* LIMIT -1 is SQLite's "no limit". */
             (r = bind_named_int(s, h.st, ":limit", f->limit ? f->limit : -1, false)) < 0)
                 return r;
@@ -1043,155 +1064,61 @@ int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret)
         return 0;
 }
 
-/*
- * The audit hash chain.
- *
- *   hash = hex(SHA-256(prev_hash "\n" F(seq) F(at) F(actor_uid) F(actor)
- *                      F(grant_id) F(event) F(details)))
- *
- * where F(x) is the netstring "<decimal byte length>:<bytes>," and integers are
- * written in decimal ("-5", "0", "42"; grant_id 0 when not about a grant). The
- * length prefixes make the encoding unambiguous: moving bytes from one field to
- * the next changes the input. The first event's prev_hash is 64 '0's.
- *
- * Changing this format breaks every existing log: it needs a new schema version
- * that records where the old format ends.
- */
-struct audit_fields {
-        int64_t seq, at, actor_uid, grant_id;
-        const char *actor, *event, *details;
-        size_t actor_len, event_len, details_len;
-};
+/* The audit table holds the chain; audit.c computes and checks it. */
 
-static bool hash_field(EVP_MD_CTX *ctx, const void *data, size_t len)
+int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH_LEN + 1])
 {
-        char prefix[24];
-        int n = snprintf(prefix, sizeof(prefix), "%zu:", len);
-
-        return EVP_DigestUpdate(ctx, prefix, (size_t) n) == 1 &&
-               EVP_DigestUpdate(ctx, data, len) == 1 &&
-               EVP_DigestUpdate(ctx, ",", 1) == 1;
-}
-
-static bool hash_int(EVP_MD_CTX *ctx, int64_t v)
-{
-        char buf[24];
-        int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
-
-        return hash_field(ctx, buf, (size_t) n);
-}
-
-static int audit_hash(const EVP_MD *md_type, const char *prev_hash, const struct audit_fields *e,
-                      char out[HASH_HEX_LEN + 1])
-{
-        static const char hex[] = "0123456789abcdef";
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned md_len = 0;
-        EVP_MD_CTX *ctx;
-        bool ok;
-
-        ctx = EVP_MD_CTX_new();
-        if (!ctx)
-                return -ENOMEM;
-        ok = EVP_DigestInit_ex(ctx, md_type, NULL) == 1 &&
-             EVP_DigestUpdate(ctx, prev_hash, HASH_HEX_LEN) == 1 &&
-             EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
-             hash_int(ctx, e->seq) && hash_int(ctx, e->at) && hash_int(ctx, e->actor_uid) &&
-             hash_field(ctx, e->actor, e->actor_len) && hash_int(ctx, e->grant_id) &&
-             hash_field(ctx, e->event, e->event_len) && hash_field(ctx, e->details, e->details_len) &&
-             EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len * 2 == HASH_HEX_LEN;
-        EVP_MD_CTX_free(ctx);
-        if (!ok)
-                return -EIO;
-        for (unsigned i = 0; i < md_len; i++) {
-                out[2 * i] = hex[md[i] >> 4];
-                out[2 * i + 1] = hex[md[i] & 0xf];
-        }
-        out[HASH_HEX_LEN] = '\0';
-        return 0;
-}
-
-static bool is_hash(const unsigned char *v, int len)
-{
-        if (!v || len != HASH_HEX_LEN)
-                return false;
-        for (int i = 0; i < len; i++)
-                if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-                        return false;
-        return true;
-}
-
-int store_audit_append(struct store *s, int64_t at, uid_t actor_uid, const char *actor,
-                       int64_t grant_id, const char *event, const char *details,
-                       int64_t *ret_seq)
-{
-        _cleanup_(held_release) struct held tail = { 0 }, ins = { 0 };
-        char prev[HASH_HEX_LEN + 1], hash[HASH_HEX_LEN + 1];
-        struct audit_fields e;
-        int64_t last = 0;
+        _cleanup_(held_release) struct held h = { 0 };
+        const unsigned char *v;
         int r, rc;
 
-        /* Reading the tail and appending must be one atomic step, and the event
-         * must live or die with the state change it records. */
+        r = stmt_acquire(s, STMT_AUDIT_TAIL, &h);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE) {
+                *ret_seq = 0;
+                memset(ret_hash, '0', STORE_HASH_LEN);
+                ret_hash[STORE_HASH_LEN] = '\0';
+                return 0;
+        }
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "audit tail");
+        v = sqlite3_column_text(h.st, 1);
+        if (sqlite3_column_type(h.st, 0) != SQLITE_INTEGER || !v ||
+            sqlite3_column_bytes(h.st, 1) != STORE_HASH_LEN)
+                return store_fail(s, -EBADMSG, "the newest audit event is malformed");
+        *ret_seq = sqlite3_column_int64(h.st, 0);
+        memcpy(ret_hash, v, STORE_HASH_LEN);
+        ret_hash[STORE_HASH_LEN] = '\0';
+        return 0;
+}
+
+int store_audit_insert(struct store *s, const struct audit_event *e)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        /* The event lives or dies with the state change it records. */
         if (sqlite3_get_autocommit(s->db))
                 return store_fail(s, -EINVAL, "audit event outside a transaction");
-        if (!actor || strlen(actor) > JIT_USER_MAX)
-                return store_fail(s, -EINVAL, "invalid audit actor");
-        if (!event || !*event || strlen(event) > AUDIT_EVENT_MAX)
-                return store_fail(s, -EINVAL, "invalid audit event name");
-        if (!details)
-                details = "{}";
-
-        /* Asked every time rather than cached: a rowid lookup costs little, and
-         * there is no cache to get wrong after a rollback. */
-        r = stmt_acquire(s, STMT_AUDIT_TAIL, &tail);
+        if (!e->details || strnlen(e->actor, sizeof(e->actor)) >= sizeof(e->actor) || !e->event[0] ||
+            strnlen(e->event, sizeof(e->event)) >= sizeof(e->event))
+                return store_fail(s, -EINVAL, "invalid audit event");
+        r = stmt_acquire(s, STMT_AUDIT_INSERT, &h);
         if (r < 0)
                 return r;
-        rc = sqlite3_step(tail.st);
-        if (rc == SQLITE_ROW) {
-                const unsigned char *h = sqlite3_column_text(tail.st, 1);
-
-                last = sqlite3_column_int64(tail.st, 0);
-                if (!is_hash(h, sqlite3_column_bytes(tail.st, 1)))
-                        return store_fail(s, -EBADMSG, "audit event %" PRId64 " has a malformed hash", last);
-                memcpy(prev, h, HASH_HEX_LEN);
-        } else if (rc == SQLITE_DONE) {
-                memset(prev, '0', HASH_HEX_LEN);
-        } else {
-                return store_sqlite_fail(s, rc, "audit tail");
-        }
-        prev[HASH_HEX_LEN] = '\0';
-        held_release(&tail);
-        if (last < 0 || last == INT64_MAX)
-                return store_fail(s, -EBADMSG, "audit sequence out of range");
-
-        e = (struct audit_fields) {
-                .seq = last + 1, .at = at, .actor_uid = (int64_t) actor_uid, .grant_id = grant_id,
-                .actor = actor, .actor_len = strlen(actor),
-                .event = event, .event_len = strlen(event),
-                .details = details, .details_len = strlen(details),
-        };
-        r = audit_hash(s->sha256, prev, &e, hash);
-        if (r < 0)
-                return store_fail(s, r, "audit hash failed");
-
-        r = stmt_acquire(s, STMT_AUDIT_INSERT, &ins);
-        if (r < 0)
+        if ((r = bind_int(s, h.st, 1, e->seq)) < 0 ||
+            (r = bind_int(s, h.st, 2, e->at)) < 0 ||
+            (r = bind_int(s, h.st, 3, (int64_t) e->actor_uid)) < 0 ||
+            (r = bind_text(s, h.st, 4, e->actor)) < 0 ||
+            (r = bind_time(s, h.st, 5, e->grant_id)) < 0 ||
+            (r = bind_text(s, h.st, 6, e->event)) < 0 ||
+            (r = bind_text(s, h.st, 7, e->details)) < 0 ||
+            (r = bind_field(s, h.st, 8, e->prev_hash, sizeof(e->prev_hash), "prev_hash")) < 0 ||
+            (r = bind_field(s, h.st, 9, e->hash, sizeof(e->hash), "hash")) < 0)
                 return r;
-        if ((r = bind_int(s, ins.st, 1, e.seq)) < 0 ||
-            (r = bind_int(s, ins.st, 2, at)) < 0 ||
-            (r = bind_int(s, ins.st, 3, e.actor_uid)) < 0 ||
-            (r = bind_text(s, ins.st, 4, actor)) < 0 ||
-            (r = bind_time(s, ins.st, 5, grant_id)) < 0 ||
-            (r = bind_text(s, ins.st, 6, event)) < 0 ||
-            (r = bind_text(s, ins.st, 7, details)) < 0 ||
-            (r = bind_text(s, ins.st, 8, prev)) < 0 ||
-            (r = bind_text(s, ins.st, 9, hash)) < 0 ||
-            (r = step_done(s, ins.st, "append audit event")) < 0)
-                return r;
-        if (ret_seq)
-                *ret_seq = e.seq;
-        return 0;
+        return step_done(s, h.st, "append audit event");
 }
 
 static int read_audit(struct store *s, sqlite3_stmt *st, struct audit_event *e)
@@ -1213,26 +1140,31 @@ static int read_audit(struct store *s, sqlite3_stmt *st, struct audit_event *e)
                 return r;
         if (sqlite3_column_type(st, 6) != SQLITE_TEXT)
                 return store_fail(s, -EBADMSG, "audit event %" PRId64 " has no details", e->seq);
-        e->details = (char *) sqlite3_column_text(st, 6);
+        e->details = (const char *) sqlite3_column_text(st, 6);
         if (!e->details)
                 return store_fail(s, -ENOMEM, "out of memory reading audit details");
         return 0;
 }
 
-int store_audit_foreach(struct store *s, int64_t since, int64_t grant_id,
+int store_audit_foreach(struct store *s, const struct store_audit_filter *f,
                         int (*cb)(const struct audit_event *e, void *userdata), void *userdata)
 {
+        static const struct store_audit_filter none = { 0 };
         _cleanup_(held_release) struct held h = { 0 };
         struct audit_event e;
         int r, rc;
 
         if (!cb)
                 return -EINVAL;
-        r = stmt_acquire(s, STMT_AUDIT_FOREACH + (since ? 1 : 0) + (grant_id ? 2 : 0), &h);
+        if (!f)
+                f = &none;
+        r = stmt_acquire(s, STMT_AUDIT_FOREACH + (f->since ? 1 : 0) + (f->grant_id ? 2 : 0), &h);
         if (r < 0)
                 return r;
-        if ((r = bind_named_int(s, h.st, ":since", since, false)) < 0 ||
-            (r = bind_named_int(s, h.st, ":grant", grant_id, false)) < 0)
+        if ((r = bind_named_int(s, h.st, ":since", f->since, false)) < 0 ||
+            (r = bind_named_int(s, h.st, ":grant", f->grant_id, false)) < 0 ||
+            (r = bind_named_int(s, h.st, ":after", f->after_seq, false)) < 0 ||
+            (r = bind_named_int(s, h.st, ":limit", f->limit > 0 ? f->limit : -1, false)) < 0)
                 return r;
         while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
                 r = read_audit(s, h.st, &e);
@@ -1257,103 +1189,48 @@ static const char *column_raw(sqlite3_stmt *st, int col, size_t *ret_len)
         return v;
 }
 
-/*
- * Checks each row, in seq order, for: a gap in seq (deleted rows), a prev_hash
- * that is not the previous row's hash (rows inserted, replayed or reordered),
- * and a hash that does not match the row's own fields (row edited). Rows are
- * read raw, not through struct audit_event, so that a forged over-long field
- * is reported as a broken chain rather than as a read error.
- *
- * What the chain cannot show: the newest rows deleted from the end (nothing
- * after them points back), or a chain recomputed from the edited row onwards
- * by someone who can write the file (the hash has no key). Every event is also
- * sent to the journal with its hash; that copy, kept off this host, is the
- * defence against both.
- */
-int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_size)
+/* Rows read raw, not through struct audit_event, so that a forged over-long
+ * or mistyped field is reported by the verifier as a broken chain rather than
+ * as a read error. */
+int store_audit_walk_raw(struct store *s, int64_t after_seq,
+                         int (*cb)(const struct audit_raw *e, void *userdata), void *userdata)
 {
         _cleanup_(held_release) struct held h = { 0 };
-        char prev[HASH_HEX_LEN + 1], hash[HASH_HEX_LEN + 1], reason[128];
-        int64_t expect = 1, bad = 0;
         int r, rc;
 
-        memset(prev, '0', HASH_HEX_LEN);
-        prev[HASH_HEX_LEN] = '\0';
         r = stmt_acquire(s, STMT_AUDIT_VERIFY, &h);
         if (r < 0)
                 return r;
+        r = bind_int(s, h.st, 1, after_seq);
+        if (r < 0)
+                return r;
         while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
-                struct audit_fields e = { 0 };
-                const char *row_prev, *row_hash;
-                size_t prev_len = 0, hash_len = 0;
-                bool typed;
+                struct audit_raw e = { 0 };
 
                 e.seq = sqlite3_column_int64(h.st, 0);
-                if (e.seq > expect) {
-                        bad = expect;
-                        snprintf(reason, sizeof(reason), "event %" PRId64 " is missing (deleted)", expect);
-                        break;
-                }
-                row_prev = column_raw(h.st, 7, &prev_len);
-                if (e.seq < expect || !row_prev || prev_len != HASH_HEX_LEN ||
-                    memcmp(row_prev, prev, HASH_HEX_LEN) != 0) {
-                        bad = e.seq;
-                        if (e.seq == 1 || e.seq < expect)
-                                snprintf(reason, sizeof(reason), "event %" PRId64
-                                         " does not start the chain (inserted or reordered)", e.seq);
-                        else
-                                snprintf(reason, sizeof(reason), "event %" PRId64 " does not chain to event %"
-                                         PRId64 " (inserted or reordered)", e.seq, e.seq - 1);
-                        break;
-                }
-                typed = sqlite3_column_type(h.st, 1) == SQLITE_INTEGER &&
-                        sqlite3_column_type(h.st, 2) == SQLITE_INTEGER &&
-                        (sqlite3_column_type(h.st, 4) == SQLITE_INTEGER ||
-                         sqlite3_column_type(h.st, 4) == SQLITE_NULL);
+                e.typed = sqlite3_column_type(h.st, 1) == SQLITE_INTEGER &&
+                          sqlite3_column_type(h.st, 2) == SQLITE_INTEGER &&
+                          (sqlite3_column_type(h.st, 4) == SQLITE_INTEGER ||
+                           sqlite3_column_type(h.st, 4) == SQLITE_NULL);
                 e.at = sqlite3_column_int64(h.st, 1);
                 e.actor_uid = sqlite3_column_int64(h.st, 2);
                 e.grant_id = sqlite3_column_int64(h.st, 4);
                 e.actor = column_raw(h.st, 3, &e.actor_len);
                 e.event = column_raw(h.st, 5, &e.event_len);
                 e.details = column_raw(h.st, 6, &e.details_len);
-                row_hash = column_raw(h.st, 8, &hash_len);
-                if (!typed || !e.actor || !e.event || !e.details) {
-                        bad = e.seq;
-                        snprintf(reason, sizeof(reason), "event %" PRId64 " was edited", e.seq);
-                        break;
-                }
-                r = audit_hash(s->sha256, prev, &e, hash);
-                if (r < 0)
-                        return store_fail(s, r, "audit hash failed");
-                if (!row_hash || hash_len != HASH_HEX_LEN || memcmp(row_hash, hash, HASH_HEX_LEN) != 0) {
-                        bad = e.seq;
-                        snprintf(reason, sizeof(reason), "event %" PRId64 " was edited", e.seq);
-                        break;
-                }
-                memcpy(prev, row_hash, HASH_HEX_LEN);
-                expect = e.seq + 1;
+                e.prev_hash = column_raw(h.st, 7, &e.prev_hash_len);
+                e.hash = column_raw(h.st, 8, &e.hash_len);
+                r = cb(&e, userdata);
+                if (r != 0)
+                        return r;
         }
-        if (bad == 0 && rc != SQLITE_DONE)
-                return store_sqlite_fail(s, rc, "verify audit");
-
-        if (bad != 0) {
-                if (ret_seq)
-                        *ret_seq = bad;
-                if (why && why_size > 0)
-                        snprintf(why, why_size, "%s", reason);
-                return store_fail(s, -EBADMSG, "audit chain broken: %s", reason);
-        }
-        if (ret_seq)
-                *ret_seq = expect - 1;
-        if (why && why_size > 0)
-                why[0] = '\0';
-        return 0;
+        return rc == SQLITE_DONE ? 0 : store_sqlite_fail(s, rc, "read the audit chain");
 }
 
 static int read_session(struct store *s, sqlite3_stmt *st, struct jit_session *ret)
 {
         struct jit_session x = { 0 };
-        int64_t pid;
+        int64_t pid, start;
         int r;
 
         x.id = sqlite3_column_int64(st, 0);
@@ -1364,9 +1241,12 @@ static int read_session(struct store *s, sqlite3_stmt *st, struct jit_session *r
             (r = column_field(s, st, 5, x.rhost, sizeof(x.rhost))) < 0 ||
             (r = column_field(s, st, 6, x.handle, sizeof(x.handle))) < 0 ||
             (r = column_time(s, st, 7, &x.opened_at)) < 0 ||
-            (r = column_time(s, st, 8, &x.closed_at)) < 0)
+            (r = column_time(s, st, 8, &x.closed_at)) < 0 ||
+            (r = column_int(s, st, 9, 0, INT64_MAX, &start)) < 0 ||
+            (r = column_field(s, st, 10, x.target, sizeof(x.target))) < 0)
                 return r;
         x.pid = (pid_t) pid;
+        x.pid_start = (uint64_t) start;
         *ret = x;
         return 0;
 }
@@ -1376,7 +1256,7 @@ int store_session_insert(struct store *s, struct jit_session *x)
         _cleanup_(held_release) struct held h = { 0 };
         int r;
 
-        if (x->pid <= 0 || !x->grant_id)
+        if (x->pid <= 0 || !x->grant_id || x->pid_start > INT64_MAX)
                 return store_fail(s, -EINVAL, "invalid session");
         r = stmt_acquire(s, STMT_SESSION_INSERT, &h);
         if (r < 0)
@@ -1387,7 +1267,9 @@ int store_session_insert(struct store *s, struct jit_session *x)
             (r = bind_field(s, h.st, 4, x->tty, sizeof(x->tty), "tty")) < 0 ||
             (r = bind_field(s, h.st, 5, x->rhost, sizeof(x->rhost), "rhost")) < 0 ||
             (r = bind_field(s, h.st, 6, x->handle, sizeof(x->handle), "handle")) < 0 ||
-            (r = bind_int(s, h.st, 7, x->opened_at)) < 0)
+            (r = bind_int(s, h.st, 7, x->opened_at)) < 0 ||
+            (r = bind_int(s, h.st, 8, (int64_t) x->pid_start)) < 0 ||
+            (r = bind_field(s, h.st, 9, x->target, sizeof(x->target), "target")) < 0)
                 return r;
         r = step_done(s, h.st, "insert session");
         if (r < 0)
@@ -1561,4 +1443,123 @@ int store_extension_delete(struct store *s, int64_t grant_id)
         if (r < 0)
                 return r;
         return step_done(s, h.st, "delete extension");
+}
+
+int store_session_get(struct store *s, int64_t id, struct jit_session *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_SESSION_GET, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, id);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "get session");
+        return read_session(s, h.st, ret);
+}
+
+int store_session_set_grant(struct store *s, int64_t id, int64_t grant_id)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        r = stmt_acquire(s, STMT_SESSION_SET_GRANT, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, id)) < 0 || (r = bind_int(s, h.st, 2, grant_id)) < 0)
+                return r;
+        return step_done(s, h.st, "move session");
+}
+
+int store_session_count(struct store *s, int64_t grant_id, uint64_t *ret)
+{
+        int64_t n;
+        int r = query_int_arg(s, STMT_SESSION_COUNT_GRANT, grant_id, &n, "count sessions");
+
+        if (r < 0)
+                return r;
+        *ret = (uint64_t) n;
+        return 0;
+}
+
+static int first_deadline(struct store *s, enum stmt_id id, bool (*skip)(int64_t id, void *userdata),
+                          void *userdata, int64_t *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, id, &h);
+        if (r < 0)
+                return r;
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                if (skip && skip(sqlite3_column_int64(h.st, 0), userdata))
+                        continue;
+                if (sqlite3_column_type(h.st, 1) != SQLITE_INTEGER)
+                        continue;       /* an active grant without an end: nothing to wait for */
+                *ret = sqlite3_column_int64(h.st, 1);
+                return 0;
+        }
+        return rc == SQLITE_DONE ? -ENOENT : store_sqlite_fail(s, rc, "next deadline");
+}
+
+int store_next_deadline_skipping(struct store *s, bool (*skip)(int64_t id, void *userdata), void *userdata,
+                                 int64_t *ret)
+{
+        int64_t a = 0, b = 0;
+        int ra, rb;
+
+        ra = first_deadline(s, STMT_DEADLINE_ACTIVE, skip, userdata, &a);
+        if (ra < 0 && ra != -ENOENT)
+                return ra;
+        rb = first_deadline(s, STMT_DEADLINE_SCHEDULED, skip, userdata, &b);
+        if (rb < 0 && rb != -ENOENT)
+                return rb;
+        if (ra == -ENOENT && rb == -ENOENT)
+                return -ENOENT;
+        *ret = ra == -ENOENT ? b : rb == -ENOENT ? a : (a < b ? a : b);
+        return 0;
+}
+
+int store_due_foreach(struct store *s, int64_t now, int (*cb)(int64_t id, bool starting, void *userdata),
+                      void *userdata)
+{
+        static const enum stmt_id which[] = { STMT_DUE_SCHEDULED, STMT_DUE_ACTIVE };
+        int r, rc;
+
+        for (size_t i = 0; i < ELEMENTSOF(which); i++) {
+                _cleanup_(held_release) struct held h = { 0 };
+
+                r = stmt_acquire(s, which[i], &h);
+                if (r < 0)
+                        return r;
+                r = bind_int(s, h.st, 1, now);
+                if (r < 0)
+                        return r;
+                while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                        r = cb(sqlite3_column_int64(h.st, 0), which[i] == STMT_DUE_SCHEDULED, userdata);
+                        if (r < 0)
+                                return r;
+                }
+                if (rc != SQLITE_DONE)
+                        return store_sqlite_fail(s, rc, "due grants");
+        }
+        return 0;
+}
+
+int store_limit_pages(struct store *s, int64_t max_pages)
+{
+        char sql[64];
+        int64_t now;
+        int r;
+
+        /* PRAGMAs take no parameters; this is our own integer. */
+        snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64, max_pages > 0 ? max_pages : INT64_C(4294967294));
+        r = query_int(s, sql, &now);
+        return r < 0 ? r : 0;
 }

@@ -15,7 +15,8 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
+#define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
 
@@ -23,6 +24,10 @@ struct store;
  * schema, refusing a newer one with -EPROTONOSUPPORT). */
 int store_open(const char *path, struct store **ret);
 void store_free(struct store *s);
+/* Cap the database at max_pages pages (0: no cap) for this connection, so
+ * that writes past it fail as on a full disk (-ENOSPC): for tests of what
+ * jitd does when the disk is full. */
+int store_limit_pages(struct store *s, int64_t max_pages);
 /* A one-line description of the last SQLite error, for the caller's log. */
 const char *store_last_error(const struct store *s);
 
@@ -45,6 +50,7 @@ struct store_filter {
         const char *role;           /* NULL: any */
         unsigned states;            /* GRANT_STATE_MASK bits; 0 = any */
         int64_t since;              /* requested_at >= since; 0 = any */
+        int64_t after_id;           /* id > after_id: the next page of a listing; 0 = from the start */
         int64_t limit;              /* 0 = no limit */
 };
 /* Calls cb for each matching grant in id order; a negative return from cb
@@ -54,6 +60,15 @@ int store_grant_foreach(struct store *s, const struct store_filter *f,
 /* The earliest time something must happen: min(expires_at of active,
  * starts_at of scheduled). -ENOENT when there is nothing to wait for. */
 int store_next_deadline(struct store *s, int64_t *ret);
+/* The same, leaving out the grants skip() says are being taken care of
+ * (their end is done on the host and waits to be recorded). */
+int store_next_deadline_skipping(struct store *s, bool (*skip)(int64_t id, void *userdata), void *userdata,
+                                 int64_t *ret);
+
+/* Grants whose time has come at now, each walk from its index: scheduled
+ * ones whose start has come (starting), then active ones whose end has. */
+int store_due_foreach(struct store *s, int64_t now, int (*cb)(int64_t id, bool starting, void *userdata),
+                      void *userdata);
 
 /* The earliest expires_at of an active grant that is later than after
  * (warn_before notices). -ENOENT when there is none. */
@@ -68,34 +83,44 @@ int store_approval_add(struct store *s, int64_t grant_id, uid_t uid, const char 
 /* How many distinct approvals (approve == true) the grant has. */
 int store_approval_count(struct store *s, int64_t grant_id, unsigned *ret);
 
-/* Append one audit event; details is a JSON object text (NULL = "{}"). The
- * hash chain (SHA-256 over the previous hash and this event's fields) is kept
- * here. grant_id 0 = not about a grant. Sets *ret_seq when not NULL.
- * Must run inside store_begin()/store_commit() (-EINVAL otherwise). */
-int store_audit_append(struct store *s, int64_t at, uid_t actor_uid, const char *actor,
-                       int64_t grant_id, const char *event, const char *details,
-                       int64_t *ret_seq);
-
+/* The audit table. The chain itself (hashes, verification) is audit.c's. */
 struct audit_event {
         int64_t seq;
         int64_t at;
         uid_t actor_uid;
         char actor[JIT_USER_MAX + 1];
-        int64_t grant_id;
+        int64_t grant_id;                   /* 0: not about a grant */
         char event[32];
-        char *details;              /* JSON text, valid during the callback only */
-        char prev_hash[65];
-        char hash[65];
+        const char *details;                /* JSON text; when read, valid during the callback only */
+        char prev_hash[STORE_HASH_LEN + 1];
+        char hash[STORE_HASH_LEN + 1];
 };
-int store_audit_foreach(struct store *s, int64_t since, int64_t grant_id,
+/* The newest event's seq and hash: 0 and 64 '0's for an empty log. */
+int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH_LEN + 1]);
+/* Insert one event as given (inside a transaction, -EINVAL otherwise). */
+int store_audit_insert(struct store *s, const struct audit_event *e);
+
+struct store_audit_filter {
+        int64_t since;                      /* at >= since; 0 = any */
+        int64_t grant_id;                   /* 0 = any */
+        int64_t after_seq;                  /* seq > after_seq: the next page; 0 = from the start */
+        int64_t limit;                      /* 0 = no limit */
+};
+int store_audit_foreach(struct store *s, const struct store_audit_filter *f,
                         int (*cb)(const struct audit_event *e, void *userdata), void *userdata);
 
-/* Walk the chain; 0 when intact, -EBADMSG when broken, with *ret_seq the first
- * bad seq and why a one-line explanation ("event 12 was edited", "event 7 is
- * missing (deleted)", "event 9 does not chain to event 8 (inserted or
- * reordered)"). When intact, *ret_seq is the last seq checked (0: empty log)
- * and why is "". ret_seq and why may be NULL. */
-int store_audit_verify(struct store *s, int64_t *ret_seq, char *why, size_t why_size);
+/* A row exactly as stored, for the verifier: NULL for a column that is not
+ * text, typed false when a number column is not an integer. */
+struct audit_raw {
+        int64_t seq, at, actor_uid, grant_id;
+        bool typed;
+        const char *actor, *event, *details, *prev_hash, *hash;
+        size_t actor_len, event_len, details_len, prev_hash_len, hash_len;
+};
+/* Rows with seq > after_seq in order; a non-zero return from cb stops the
+ * walk and is returned. */
+int store_audit_walk_raw(struct store *s, int64_t after_seq,
+                         int (*cb)(const struct audit_raw *e, void *userdata), void *userdata);
 
 /* A session opened under a grant (PAM open_session), so that it can be
  * killed when the grant ends. handle is what teardown needs to find it again
@@ -104,7 +129,9 @@ struct jit_session {
         int64_t id;
         int64_t grant_id;
         pid_t pid;
+        uint64_t pid_start;             /* the process's start time (field 22 of /proc/PID/stat); 0 = unknown */
         char service[JIT_SERVICE_MAX + 1];
+        char target[JIT_USER_MAX + 1];  /* sudo: the user the command runs as; "" otherwise */
         char tty[JIT_TTY_MAX + 1];
         char rhost[JIT_HOST_MAX + 1];
         char handle[128];
@@ -114,6 +141,12 @@ struct jit_session {
 
 /* Sets x->id. */
 int store_session_insert(struct store *s, struct jit_session *x);
+/* -ENOENT when there is no such session. */
+int store_session_get(struct store *s, int64_t id, struct jit_session *ret);
+/* The session now belongs to another grant (its own ended early). */
+int store_session_set_grant(struct store *s, int64_t id, int64_t grant_id);
+/* How many sessions were ever opened under the grant (single use). */
+int store_session_count(struct store *s, int64_t grant_id, uint64_t *ret);
 int store_session_set_handle(struct store *s, int64_t id, const char *handle);
 /* Marks an open session closed; closing a closed one changes nothing. */
 int store_session_close(struct store *s, int64_t id, int64_t at, const char *reason);

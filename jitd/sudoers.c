@@ -341,15 +341,21 @@ static int run_visudo(const char *visudo, const char *path)
         return 0;
 }
 
-int sudoers_install(const char *dir, int64_t grant_id, const char *text, const char *visudo)
+void sudoers_prepared_init(struct sudoers_prepared *p)
+{
+        *p = (struct sudoers_prepared) { .dfd = -1 };
+}
+
+int sudoers_prepare(const char *dir, int64_t grant_id, const char *text, const char *visudo,
+                    struct sudoers_prepared *ret)
 {
         _cleanup_close_ int dfd = -1;
         _cleanup_free_ char *tmp_path = NULL;
-        char tmp[80], name[32];
+        struct sudoers_prepared p = { .dfd = -1 };
         size_t len;
         int fd = -1, k;
 
-        if (!dir || !text || !visudo || visudo[0] != '/' || grant_id <= 0)
+        if (!dir || !text || !visudo || visudo[0] != '/' || grant_id <= 0 || !ret)
                 return -EINVAL;
         len = strlen(text);
         if (len > SUDOERS_FILE_MAX)
@@ -358,37 +364,68 @@ int sudoers_install(const char *dir, int64_t grant_id, const char *text, const c
         if (k < 0)
                 return k;
 
-        k = dropin_name(grant_id, name, sizeof(name));
+        k = dropin_name(grant_id, p.name, sizeof(p.name));
         if (k >= 0)
-                k = create_temp(dfd, grant_id, tmp, sizeof(tmp), &fd);
+                k = create_temp(dfd, grant_id, p.tmp, sizeof(p.tmp), &fd);
         if (k < 0)
                 return k;
         k = fill_temp(fd, text, len);
         /* close() can be where a delayed write error (NFS, quota) shows. */
         if (close(fd) < 0 && k == 0)
                 k = -errno;
-        if (k == 0 && asprintf(&tmp_path, "%s/%s", dir, tmp) < 0) {
+        if (k == 0 && asprintf(&tmp_path, "%s/%s", dir, p.tmp) < 0) {
                 tmp_path = NULL;
                 k = -ENOMEM;
         }
         if (k == 0)
                 k = run_visudo(visudo, tmp_path);
+        if (k < 0) {
+                unlinkat(dfd, p.tmp, 0);
+                return k;
+        }
+        p.dfd = dfd;
+        dfd = -1;
+        *ret = p;
+        return 0;
+}
+
+int sudoers_place(struct sudoers_prepared *p)
+{
+        int k = 0;
+
+        if (!p || p->dfd < 0)
+                return -EINVAL;
         /* rename() replaces whatever is at name, a symlink included, and
          * never follows it. */
-        if (k == 0 && renameat(dfd, tmp, dfd, name) < 0)
+        if (renameat(p->dfd, p->tmp, p->dfd, p->name) < 0) {
                 k = -errno;
-        if (k < 0) {
-                unlinkat(dfd, tmp, 0);
-                return k;
-        }
-
-        k = fsync_dir(dfd);
-        if (k < 0) {
+                unlinkat(p->dfd, p->tmp, 0);
+        } else {
+                k = fsync_dir(p->dfd);
                 /* The caller will believe there is no rule: make that true. */
-                unlinkat(dfd, name, 0);
-                return k;
+                if (k < 0)
+                        unlinkat(p->dfd, p->name, 0);
         }
-        return 0;
+        close(p->dfd);
+        p->dfd = -1;
+        return k;
+}
+
+void sudoers_discard(struct sudoers_prepared *p)
+{
+        if (!p || p->dfd < 0)
+                return;
+        unlinkat(p->dfd, p->tmp, 0);
+        close(p->dfd);
+        p->dfd = -1;
+}
+
+int sudoers_install(const char *dir, int64_t grant_id, const char *text, const char *visudo)
+{
+        struct sudoers_prepared p;
+        int k = sudoers_prepare(dir, grant_id, text, visudo, &p);
+
+        return k < 0 ? k : sudoers_place(&p);
 }
 
 int sudoers_remove(const char *dir, int64_t grant_id)

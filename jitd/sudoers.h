@@ -40,6 +40,22 @@ int sudoers_dir_check(const char *dir);
  * (-ENOSPC). On failure nothing new is left in dir. */
 int sudoers_install(const char *dir, int64_t grant_id, const char *text, const char *visudo);
 
+/* The same in two steps, so that a rule goes out only after the commit that
+ * records its grant: prepare writes the temporary file and has visudo check
+ * it (nothing sudo reads has changed yet); place renames it over
+ * <dir>/jit-<grant_id> and flushes the directory; discard removes it
+ * instead. Each prepared file is placed or discarded exactly once. */
+struct sudoers_prepared {
+        int dfd;                        /* -1: nothing prepared */
+        char tmp[80];
+        char name[32];
+};
+void sudoers_prepared_init(struct sudoers_prepared *p);
+int sudoers_prepare(const char *dir, int64_t grant_id, const char *text, const char *visudo,
+                    struct sudoers_prepared *ret);
+int sudoers_place(struct sudoers_prepared *p);
+void sudoers_discard(struct sudoers_prepared *p);
+
 /* Remove <dir>/jit-<grant_id>. 0 when it (or dir) is already gone. The
  * directory is not vetted: removing a rule never grants anything. */
 int sudoers_remove(const char *dir, int64_t grant_id);

@@ -9,11 +9,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
 
-#include "teardown.h"
+#include "teardown_internal.h"
 #include "util.h"
 
 #define SD_DEST        "org.freedesktop.systemd1"
@@ -23,7 +26,6 @@
 #define SD_UNIT_PREFIX "/org/freedesktop/systemd1/unit"
 #define SD_NO_SUCH_UNIT "org.freedesktop.systemd1.NoSuchUnit"
 #define SD_UNIT_EXISTS "org.freedesktop.systemd1.UnitExists"
-#define JIT_SLICE      "jit.slice"
 
 /* Per call and per job wait. systemd answers in milliseconds unless it is
  * busy starting hundreds of units; jitd must not hang on it for long. */
@@ -276,5 +278,192 @@ int teardown_systemd_alive(sd_bus *bus, const char *unit, bool *ret_alive)
         if (r < 0)
                 return r;
         *ret_alive = strcmp(state, "inactive") != 0 && strcmp(state, "failed") != 0;
+        return 0;
+}
+
+/* ---- on jitd's loop --------------------------------------------------- */
+
+int systemd_scope_dir(const struct teardown *t, const char *unit, char **ret)
+{
+        if (!t->cgroot || !teardown_systemd_valid_unit(unit))
+                return -EINVAL;
+        return asprintf(ret, "%s/" JIT_SLICE "/%s", t->cgroot, unit) < 0 ? -ENOMEM : 0;
+}
+
+struct systemd_attach {
+        struct systemd_attach *next;
+        struct teardown *t;
+        sd_bus_slot *call;              /* StartTransientUnit in flight */
+        sd_event_source *timer;         /* the whole attach's deadline */
+        char *job;                      /* the start job, once the reply named it */
+        void (*cb)(void *userdata, int r);
+        void *userdata;
+};
+
+static void attach_unlink(struct systemd_attach *a)
+{
+        for (struct systemd_attach **p = &a->t->attaching; *p; p = &(*p)->next)
+                if (*p == a) {
+                        *p = a->next;
+                        break;
+                }
+}
+
+void systemd_attach_cancel(struct systemd_attach *a)
+{
+        if (!a)
+                return;
+        attach_unlink(a);
+        sd_bus_slot_unref(a->call);
+        sd_event_source_disable_unref(a->timer);
+        free(a->job);
+        free(a);
+}
+
+static void attach_finish(struct systemd_attach *a, int r)
+{
+        void (*cb)(void *userdata, int r) = a->cb;
+        void *userdata = a->userdata;
+
+        systemd_attach_cancel(a);
+        cb(userdata, r);
+}
+
+static int on_job_removed_async(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct teardown *t = userdata;
+        const char *job, *unit, *result;
+        uint32_t id;
+
+        (void) error;
+        if (sd_bus_message_read(m, "uoss", &id, &job, &unit, &result) < 0)
+                return 0;
+        for (struct systemd_attach *a = t->attaching; a; a = a->next)
+                if (a->job && strcmp(a->job, job) == 0) {
+                        attach_finish(a, strcmp(result, "done") == 0 ? 0 : -EIO);
+                        break;
+                }
+        return 0;
+}
+
+/* The bus went away (dbus restarted, stopped): every attach in flight fails
+ * (its session is refused), and the next session looks for the bus again. */
+static int on_disconnected(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct teardown *t = userdata;
+
+        (void) error;
+        if (!sd_bus_message_is_signal(m, "org.freedesktop.DBus.Local", "Disconnected"))
+                return 0;
+        while (t->attaching)
+                attach_finish(t->attaching, -ECONNRESET);
+        t->job_slot = sd_bus_slot_unref(t->job_slot);
+        if (t->bus) {
+                sd_bus_detach_event(t->bus);
+                t->bus = sd_bus_flush_close_unref(t->bus);
+        }
+        return 0;
+}
+
+#define BUS_RETRY_MS 5000
+
+int systemd_bus_ensure(struct teardown *t)
+{
+        sd_bus *bus = NULL;
+        int r;
+
+        if (t->bus)
+                return 0;
+        if (!t->event || t->mode != TEARDOWN_SYSTEMD)
+                return -EOPNOTSUPP;
+        if (now_monotonic_ms() < t->bus_retry_ms)
+                return -ENOTCONN;
+        t->bus_retry_ms = now_monotonic_ms() + BUS_RETRY_MS;
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        /* Connecting is a connect() to a local socket; everything after it
+         * (Hello included) runs on the loop. */
+        r = sd_bus_set_address(bus, "unix:path=/run/dbus/system_bus_socket");
+        if (r >= 0)
+                r = sd_bus_set_bus_client(bus, 1);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, t->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0)
+                r = sd_bus_match_signal_async(bus, &t->job_slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                              on_job_removed_async, NULL, t);
+        /* A filter, not a match: the Local signals never reach the daemon. */
+        if (r >= 0)
+                r = sd_bus_add_filter(bus, NULL, on_disconnected, t);
+        if (r < 0) {
+                t->job_slot = sd_bus_slot_unref(t->job_slot);
+                sd_bus_detach_event(bus);
+                sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        t->bus = bus;
+        return 0;
+}
+
+static int on_start_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct systemd_attach *a = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        const char *job;
+        int r;
+
+        (void) error;
+        a->call = sd_bus_slot_unref(a->call);
+        if (e) {
+                attach_finish(a, bus_errno(e, -EIO));
+                return 0;
+        }
+        r = sd_bus_message_read(m, "o", &job);
+        if (r >= 0 && !(a->job = strdup(job)))
+                r = -ENOMEM;
+        if (r < 0)
+                attach_finish(a, r);
+        /* Otherwise JobRemoved finishes it: the pid moves when the start job
+         * runs, not when the call returns. */
+        return 0;
+}
+
+static int on_attach_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        (void) s;
+        (void) usec;
+        attach_finish(userdata, -ETIMEDOUT);
+        return 0;
+}
+
+int systemd_attach_start(struct teardown *t, const char *unit, pid_t pid, const char *description,
+                         void (*cb)(void *userdata, int r), void *userdata, struct systemd_attach **ret)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        struct systemd_attach *a;
+        int r;
+
+        r = systemd_bus_ensure(t);
+        if (r < 0)
+                return r;
+        r = teardown_systemd_start_message(t->bus, unit, pid, description, &m);
+        if (r < 0)
+                return r;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        *a = (struct systemd_attach) { .t = t, .cb = cb, .userdata = userdata, .next = t->attaching };
+        t->attaching = a;
+        r = sd_bus_call_async(t->bus, &a->call, m, on_start_reply, a, BUS_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_event_add_time_relative(t->event, &a->timer, CLOCK_MONOTONIC, BUS_TIMEOUT_USEC, 1000,
+                                               on_attach_timeout, a);
+        if (r < 0) {
+                systemd_attach_cancel(a);
+                return r;
+        }
+        *ret = a;
         return 0;
 }

@@ -1,11 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Grants approved by a ticket system: starting lookups, applying what the
- * ticket says to the grants that name it, re-checking every `poll`, and the
- * replies that wait for a lookup (a request answered with what the ticket
- * said rather than a bare "pending").
- *
- * The engine (ticket.c) answers per (ticket, user) lookup; the verdict is
+ * The engine (ticket.h) answers per (ticket, user) lookup; the verdict is
  * applied to every open grant of that user naming that ticket:
  *   pending grant: approved -> active (or scheduled inside the change window),
  *                  closed/refused/not found -> denied, pending/error -> wait;
@@ -16,13 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "jitd.h"
+#include <systemd/sd-event.h>
+
+#include "grants.h"
+#include "log.h"
+#include "request.h"
+#include "store.h"
 #include "ticket.h"
+#include "ticketflow.h"
 
 struct lookup_ctx {
         struct lookup_ctx *next;
@@ -38,51 +38,56 @@ struct deferred {
         int64_t deadline_ms;        /* monotonic */
 };
 
+struct ticketflow {
+        struct jitd *d;
+        struct ticket_engine *engine;
+        sd_event_source *engine_source;
+        sd_event_source *poll_timer;
+        sd_event_source *deferred_timer;
+        struct lookup_ctx *lookups;
+        struct deferred *deferred;
+};
+
 bool ticketflow_needed(const struct role *r)
 {
         return r && (r->approval & APPROVAL_TICKET);
 }
 
-static void arm_monotonic(int fd, int64_t deadline_ms)
-{
-        struct itimerspec its = {};
-
-        if (deadline_ms > 0) {
-                its.it_value.tv_sec = deadline_ms / 1000;
-                its.it_value.tv_nsec = (deadline_ms % 1000) * 1000000;
-        }
-        (void) timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL);
-}
-
 /* The next re-check, with +-10% jitter so a fleet does not poll in step. */
-static void arm_poll(struct jitd *d)
+static void arm_poll(struct ticketflow *t)
 {
-        uint64_t interval = ticket_engine_poll_interval(d->tickets) * 1000;
+        uint64_t interval = ticket_engine_poll_interval(t->engine) * 1000;
         int64_t jitter = (int64_t) (interval / 10);
         int64_t next = (int64_t) interval + (jitter ? (int64_t) (random() % (2 * jitter + 1)) - jitter : 0);
 
-        arm_monotonic(d->ticket_poll_fd, now_monotonic_ms() + (next > 100 ? next : 100));
+        (void) sd_event_source_set_time_relative(t->poll_timer, (uint64_t) (next > 100 ? next : 100) * 1000);
+        (void) sd_event_source_set_enabled(t->poll_timer, SD_EVENT_ONESHOT);
 }
 
-static void arm_deferred(struct jitd *d)
+static void arm_deferred(struct ticketflow *t)
 {
         int64_t first = 0;
 
-        for (struct deferred *x = d->deferred; x; x = x->next)
+        for (struct deferred *x = t->deferred; x; x = x->next)
                 if (!first || x->deadline_ms < first)
                         first = x->deadline_ms;
-        arm_monotonic(d->deferred_fd, first);
+        if (!first) {
+                (void) sd_event_source_set_enabled(t->deferred_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(t->deferred_timer, (uint64_t) first * 1000);
+        (void) sd_event_source_set_enabled(t->deferred_timer, SD_EVENT_ONESHOT);
 }
 
 /* Answer every reply waiting on grant_id (all of them when grant_id is 0 and
  * only_expired is set: those whose deadline passed). */
-static void answer_deferred(struct jitd *d, int64_t grant_id, bool only_expired, const char *message)
+static void answer_deferred(struct ticketflow *t, int64_t grant_id, bool only_expired, const char *message)
 {
+        struct jitd *d = t->d;
         int64_t now = now_monotonic_ms();
 
-        for (struct deferred **p = &d->deferred; *p;) {
+        for (struct deferred **p = &t->deferred; *p;) {
                 struct deferred *x = *p;
-                struct conn *c;
                 struct jit_grant g;
 
                 if ((grant_id && x->grant_id != grant_id) || (only_expired && x->deadline_ms > now)) {
@@ -90,77 +95,45 @@ static void answer_deferred(struct jitd *d, int64_t grant_id, bool only_expired,
                         continue;
                 }
                 *p = x->next;
-                c = server_find_conn(d, x->serial);
-                if (c && store_grant_get(d->store, x->grant_id, &g) >= 0) {
-                        struct request req = { .d = d, .conn = c };
-
-                        reply_grant(&req, &g, message ? message :
-                                    g.state == GRANT_PENDING ? "still waiting for the ticket system; jitd keeps "
-                                    "checking (see: jitctl show)" : NULL);
-                }
+                if (grants_get(d, x->grant_id, &g) >= 0)
+                        later_reply_grant(d, x->serial, &g, message ? message :
+                                          g.state == GRANT_PENDING ? "still waiting for the ticket system; jitd keeps "
+                                          "checking (see: jitctl show)" : NULL);
+                else
+                        later_reply_error(d, x->serial, EIO, "cannot read grant %lld", (long long) x->grant_id);
                 free(x);
         }
-        arm_deferred(d);
+        arm_deferred(t);
 }
 
-void ticketflow_defer(struct request *req, int64_t grant_id, int timeout_ms)
+void ticketflow_defer(struct jitd *d, uint64_t serial, int64_t grant_id, int timeout_ms)
 {
-        struct deferred *x = calloc(1, sizeof(*x));
+        struct ticketflow *t = d->tickets;
+        struct deferred *x = t ? calloc(1, sizeof(*x)) : NULL;
 
         if (!x) {
-                reply_error(req, ENOMEM, "out of memory");
+                later_reply_error(d, serial, ENOMEM, "out of memory");
                 return;
         }
-        x->serial = conn_serial(req->conn);
+        x->serial = serial;
         x->grant_id = grant_id;
         x->deadline_ms = now_monotonic_ms() + timeout_ms;
-        x->next = req->d->deferred;
-        req->d->deferred = x;
-        arm_deferred(req->d);
-}
-
-static void note(struct jitd *d, const struct jit_grant *g, const char *what)
-{
-        char text[1536], from[32] = "-", until[32] = "-";
-        time_t t;
-        struct tm tm;
-
-        if (!d->tickets || !d->config->ticket.comment || !g->ticket[0] ||
-            !ticketflow_needed(config_find_role(d->config, g->role)))
-                return;
-        t = (time_t) g->starts_at;
-        if (g->starts_at && gmtime_r(&t, &tm))
-                strftime(from, sizeof(from), "%Y-%m-%d %H:%M UTC", &tm);
-        t = (time_t) (g->ended_at ? g->ended_at : g->expires_at);
-        if (t && gmtime_r(&t, &tm))
-                strftime(until, sizeof(until), "%Y-%m-%d %H:%M UTC", &tm);
-        snprintf(text, sizeof(text), "jit: grant %lld for %s on %s (role %s) %s; from %s until %s%s%s",
-                 (long long) g->id, g->user, g->host, g->role, what, from, until,
-                 g->end_reason[0] ? "; " : "", g->end_reason);
-        if (ticket_comment(d->tickets, g->ticket, text) < 0)
-                log_msg(LOG_WARNING, "grant %lld: cannot post a note to ticket %s", (long long) g->id, g->ticket);
-}
-
-void ticketflow_note(struct jitd *d, const struct jit_grant *g)
-{
-        switch (g->state) {
-        case GRANT_ACTIVE: note(d, g, "is active"); break;
-        case GRANT_SCHEDULED: note(d, g, "is scheduled"); break;
-        case GRANT_PENDING: break;
-        default: note(d, g, grant_state_to_string(g->state)); break;
-        }
+        x->next = t->deferred;
+        t->deferred = x;
+        arm_deferred(t);
 }
 
 static void lookup_done(void *userdata, const char *ticket, const struct ticket_result *res);
 
 int ticketflow_check(struct jitd *d, const struct jit_grant *g)
 {
+        struct ticketflow *t = d->tickets;
         struct lookup_ctx *x;
         int r;
 
-        if (!d->tickets)
+        if (!t)
                 return -EOPNOTSUPP;
-        for (x = d->lookups; x; x = x->next)
+        for (x = t->lookups; x; x = x->next)
                 if (strcmp(x->ticket, g->ticket) == 0 && strcmp(x->user, g->user) == 0)
                         return 0;       /* already asked: its answer covers this grant */
         x = calloc(1, sizeof(*x));
@@ -169,20 +142,19 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         x->d = d;
         snprintf(x->ticket, sizeof(x->ticket), "%s", g->ticket);
         snprintf(x->user, sizeof(x->user), "%s", g->user);
-        r = ticket_lookup(d->tickets, g->ticket, g->user, lookup_done, x);
+        r = ticket_lookup(t->engine, g->ticket, g->user, lookup_done, x);
         if (r < 0) {
                 free(x);
                 return r;
         }
-        x->next = d->lookups;
-        d->lookups = x;
+        x->next = t->lookups;
+        t->lookups = x;
         return 0;
 }
 
 struct apply_walk {
         struct jitd *d;
         const struct lookup_ctx *ctx;
-        const struct ticket_result *res;
         int64_t *ids;
         size_t n, cap;
 };
@@ -202,9 +174,7 @@ static int collect_named(const struct jit_grant *g, void *userdata)
 
 static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_result *res)
 {
-        const struct role *r = config_find_role(d->config, g->role);
-        char msg[512], why[256];
-        unsigned have = 0;
+        char msg[JIT_REASON_MAX + 64], why[256] = "";
         int ret;
 
         /* The engine's verdicts already name the ticket ("ticket X is
@@ -216,32 +186,31 @@ static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_resul
         if (g->state == GRANT_PENDING) {
                 switch (res->verdict) {
                 case TICKET_APPROVED:
-                        if ((r->approval & APPROVAL_PEER) &&
-                            (store_approval_count(d->store, g->id, &have) < 0 || have < g->approvals_needed)) {
-                                snprintf(msg, sizeof(msg), "ticket %s is approved; waiting for %u more approval%s",
-                                         g->ticket, g->approvals_needed - have,
-                                         g->approvals_needed - have == 1 ? "" : "s");
-                                break;
-                        }
-                        ret = grants_activate_window(d, g, res->window_start, res->window_end, why, sizeof(why));
-                        if (ret == -ETIME) {
-                                grants_end(d, g, GRANT_DENIED, &actor_jitd, why);
-                                snprintf(msg, sizeof(msg), "denied: %s", why);
-                        } else if (ret == -EAGAIN)
+                        ret = grants_ticket_approved(d, g, res->window_start, res->window_end, why, sizeof(why));
+                        if (ret == -EAGAIN && g->state == GRANT_PENDING && strstr(why, "waiting for"))
+                                snprintf(msg, sizeof(msg), "%s", why);
+                        else if (ret == -EAGAIN)
                                 snprintf(msg, sizeof(msg), "ticket %s is approved, but the grant could not be "
                                          "activated: %s; jitd retries", g->ticket, why);
                         else if (ret < 0)
                                 snprintf(msg, sizeof(msg), "ticket %s is approved, but storing that failed; jitd "
                                          "retries", g->ticket);
+                        else if (g->state == GRANT_DENIED)
+                                snprintf(msg, sizeof(msg), "denied: %s", g->end_reason);
                         else
                                 snprintf(msg, sizeof(msg), "ticket %s is approved: grant %s", g->ticket,
                                          grant_state_to_string(g->state));
                         break;
                 case TICKET_CLOSED:
                 case TICKET_REFUSED:
-                case TICKET_NOT_FOUND:
-                        grants_end(d, g, GRANT_DENIED, &actor_jitd, msg);
+                case TICKET_NOT_FOUND: {
+                        struct fsm_event ev = { .type = FSM_TICKET_REJECTED, .text = msg };
+
+                        if (grants_step(d, g, &ev, &actor_jitd, why, sizeof(why)) < 0)
+                                log_msg(LOG_ERR, "grant %lld: cannot record its denial: %s", (long long) g->id,
+                                        store_last_error(d->store));
                         break;
+                }
                 case TICKET_PENDING:
                         snprintf(msg, sizeof(msg), "ticket %s is %s: waiting for it to be approved", g->ticket,
                                  res->status[0] ? res->status : "not approved yet");
@@ -253,15 +222,31 @@ static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_resul
                         break;
                 }
         } else if (res->verdict == TICKET_APPROVED) {
-                extension_ticket_approved(d, g);
+                bool applied = false;
+
+                /* An extension waiting for its ticket. */
+                if (grants_extension_approve(d, g, NULL, NULL, true, &applied, why, sizeof(why)) >= 0 && applied)
+                        snprintf(msg, sizeof(msg), "ticket %s is approved: grant extended", g->ticket);
         } else if (res->verdict != TICKET_ERROR) {
                 /* The ticket left its approved states: the task it stood for
                  * is over or was never agreed. */
-                grants_end(d, g, GRANT_REVOKED, &actor_jitd, msg);
+                struct fsm_event ev = { .type = FSM_TICKET_REJECTED, .text = msg };
+
+                if (grants_step(d, g, &ev, &actor_jitd, why, sizeof(why)) < 0)
+                        log_msg(LOG_ERR, "grant %lld: cannot revoke it: %s", (long long) g->id, why);
         } else
                 log_msg(LOG_WARNING, "grant %lld: re-checking ticket %s: %s (grant unchanged)", (long long) g->id,
                         g->ticket, res->why);
-        answer_deferred(d, g->id, false, msg);
+        answer_deferred(d->tickets, g->id, false, msg);
+}
+
+static void lookup_unlink(struct ticketflow *t, struct lookup_ctx *ctx)
+{
+        for (struct lookup_ctx **p = &t->lookups; *p; p = &(*p)->next)
+                if (*p == ctx) {
+                        *p = ctx->next;
+                        return;
+                }
 }
 
 static void lookup_done(void *userdata, const char *ticket, const struct ticket_result *res)
@@ -269,28 +254,50 @@ static void lookup_done(void *userdata, const char *ticket, const struct ticket_
         struct lookup_ctx *ctx = userdata;
         struct jitd *d = ctx->d;
         struct store_filter f = { .user = ctx->user, .states = GRANT_STATES_OPEN };
-        struct apply_walk w = { .d = d, .ctx = ctx, .res = res };
+        struct apply_walk w = { .d = d, .ctx = ctx };
 
         (void) ticket;
-        for (struct lookup_ctx **p = &d->lookups; *p; p = &(*p)->next)
-                if (*p == ctx) {
-                        *p = ctx->next;
-                        break;
-                }
+        lookup_unlink(d->tickets, ctx);
         if (store_grant_foreach(d->store, &f, collect_named, &w) >= 0)
                 for (size_t i = 0; i < w.n; i++) {
                         struct jit_grant g;
 
-                        if (store_grant_get(d->store, w.ids[i], &g) >= 0)
+                        if (grants_get(d, w.ids[i], &g) >= 0 && grant_state_is_open(g.state))
                                 apply(d, &g, res);
                 }
         free(w.ids);
         free(ctx);
 }
 
+void ticketflow_forget(struct jitd *d, const struct jit_grant *g)
+{
+        struct ticketflow *t = d->tickets;
+        struct store_filter f = { .user = g->user, .states = GRANT_STATES_OPEN };
+        struct lookup_ctx probe = {};
+        struct apply_walk w = { .d = d, .ctx = &probe };
+
+        if (!t)
+                return;
+        answer_deferred(t, g->id, false, NULL);
+        snprintf(probe.ticket, sizeof(probe.ticket), "%s", g->ticket);
+        snprintf(probe.user, sizeof(probe.user), "%s", g->user);
+        /* Another open grant still waits for the same answer: keep it. */
+        if (store_grant_foreach(d->store, &f, collect_named, &w) < 0 || w.n > 0) {
+                free(w.ids);
+                return;
+        }
+        for (struct lookup_ctx *x = t->lookups; x; x = x->next)
+                if (strcmp(x->ticket, g->ticket) == 0 && strcmp(x->user, g->user) == 0) {
+                        ticket_cancel(t->engine, x);
+                        lookup_unlink(t, x);
+                        free(x);
+                        break;
+                }
+        free(w.ids);
+}
+
 struct poll_walk {
         struct jitd *d;
-        int64_t now;
         struct jit_grant *v;
         size_t n, cap;
 };
@@ -309,22 +316,27 @@ static int collect_ticket_grants(const struct jit_grant *g, void *userdata)
 
 /* Every open grant that rests on a ticket is checked again; requests that
  * waited longer than pending_timeout expire. */
-void ticketflow_on_poll(struct jitd *d)
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 {
+        struct ticketflow *t = userdata;
+        struct jitd *d = t->d;
         struct store_filter f = { .states = GRANT_STATES_OPEN };
-        struct poll_walk w = { .d = d, .now = now_realtime() };
-        uint64_t ticks;
+        struct poll_walk w = { .d = d };
+        int64_t now = now_realtime();
 
-        (void) !read(d->ticket_poll_fd, &ticks, sizeof(ticks));
+        (void) s;
+        (void) usec;
         if (store_grant_foreach(d->store, &f, collect_ticket_grants, &w) >= 0)
                 for (size_t i = 0; i < w.n; i++) {
                         struct jit_grant *g = &w.v[i];
 
                         if (g->state == GRANT_PENDING && d->config->ticket.pending_timeout &&
-                            g->requested_at + (int64_t) d->config->ticket.pending_timeout <= w.now) {
-                                grants_end(d, g, GRANT_EXPIRED, &actor_jitd,
-                                           "the ticket was not approved within pending_timeout");
-                                answer_deferred(d, g->id, false, NULL);
+                            g->requested_at + (int64_t) d->config->ticket.pending_timeout <= now) {
+                                struct fsm_event ev = { .type = FSM_PENDING_TIMEOUT };
+                                char why[256];
+
+                                if (grants_step(d, g, &ev, &actor_jitd, why, sizeof(why)) >= 0)
+                                        ticketflow_forget(d, g);
                                 continue;
                         }
                         if (ticketflow_check(d, g) < 0)
@@ -332,59 +344,84 @@ void ticketflow_on_poll(struct jitd *d)
                                         g->ticket);
                 }
         free(w.v);
-        arm_poll(d);
+        arm_poll(t);
+        return 0;
 }
 
-void ticketflow_on_engine(struct jitd *d)
+static int on_engine(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-        ticket_engine_process(d->tickets);
+        struct ticketflow *t = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        ticket_engine_process(t->engine);
+        return 0;
 }
 
-void ticketflow_on_deferred(struct jitd *d)
+static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        uint64_t ticks;
-
-        (void) !read(d->deferred_fd, &ticks, sizeof(ticks));
-        answer_deferred(d, 0, true, NULL);
+        (void) s;
+        (void) usec;
+        answer_deferred(userdata, 0, true, NULL);
+        return 0;
 }
 
 int ticketflow_setup(struct jitd *d, char *why, size_t size)
 {
+        struct ticketflow *t;
         int r;
 
-        d->ticket_poll_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        d->deferred_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (d->ticket_poll_fd < 0 || d->deferred_fd < 0) {
-                snprintf(why, size, "timerfd: %s", strerror(errno));
-                return -errno;
-        }
-        r = ticket_engine_new(&d->config->ticket, d->config->host, &d->tickets, why, size);
-        if (r < 0)
+        r = ticket_engine_new(&d->config->ticket, d->config->host, &d->ticket_engine, why, size);
+        if (r < 0 || !d->ticket_engine)
                 return r;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->d = d;
+        t->engine = d->ticket_engine;
         srandom((unsigned) (now_monotonic_ms() ^ getpid()));
-        if (d->tickets)
-                arm_poll(d);
+        r = sd_event_add_io(d->event, &t->engine_source, ticket_engine_fd(t->engine), EPOLLIN, on_engine, t);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &t->poll_timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1000,
+                                               on_poll, t);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &t->deferred_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deferred, t);
+        if (r < 0) {
+                snprintf(why, size, "cannot watch the ticket engine: %s", strerror(-r));
+                d->tickets = t;
+                ticketflow_shutdown(d);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(t->deferred_timer, SD_EVENT_OFF);
+        d->tickets = t;
+        arm_poll(t);
         return 0;
 }
 
 void ticketflow_shutdown(struct jitd *d)
 {
-        ticket_engine_free(d->tickets);
+        struct ticketflow *t = d->tickets;
+
+        if (t) {
+                sd_event_source_disable_unref(t->engine_source);
+                sd_event_source_disable_unref(t->poll_timer);
+                sd_event_source_disable_unref(t->deferred_timer);
+                while (t->lookups) {
+                        struct lookup_ctx *x = t->lookups;
+
+                        t->lookups = x->next;
+                        free(x);
+                }
+                while (t->deferred) {
+                        struct deferred *x = t->deferred;
+
+                        t->deferred = x->next;
+                        free(x);
+                }
+                free(t);
+        }
         d->tickets = NULL;
-        while (d->lookups) {
-                struct lookup_ctx *x = d->lookups;
-
-                d->lookups = x->next;
-                free(x);
-        }
-        while (d->deferred) {
-                struct deferred *x = d->deferred;
-
-                d->deferred = x->next;
-                free(x);
-        }
-        if (d->ticket_poll_fd >= 0)
-                close(d->ticket_poll_fd);
-        if (d->deferred_fd >= 0)
-                close(d->deferred_fd);
+        ticket_engine_free(d->ticket_engine);
+        d->ticket_engine = NULL;
 }

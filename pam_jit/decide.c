@@ -122,10 +122,22 @@ static int build_request(enum decide_phase phase, const struct decide_items *it,
         r = add_field(m, PF_USER, "the user name", subject, WHY_OF(out));
         if (r >= 0)
                 r = add_field(m, PF_SERVICE, "PAM_SERVICE", it->service, WHY_OF(out));
-        /* session-close carries only user and service: jitd finds the session
-         * by the peer process and the user. */
-        if (type == PROTO_REQ_SESSION_CLOSE)
+        /* session-close names the session session-open registered; jitd
+         * checks it is this process's and this user's. */
+        if (type == PROTO_REQ_SESSION_CLOSE) {
+                if (r >= 0 && it->session_id)
+                        r = proto_set_u64(m, PF_ID, it->session_id);
                 return r;
+        }
+        if (type == PROTO_REQ_SESSION_OPEN) {
+                /* The account decision this session rests on. */
+                if (r >= 0 && it->token && *it->token)
+                        r = add_field(m, PF_TOKEN, "the session token", it->token, WHY_OF(out));
+                /* sudo: the user the command runs as decides which grant's
+                 * rule covers it. */
+                if (r >= 0 && gating_is_sudo_service(it->service) && subject != it->user && it->user && *it->user)
+                        r = add_field(m, PF_TARGET, "the target user", it->user, WHY_OF(out));
+        }
         if (r >= 0)
                 r = add_optional_items(m, it, WHY_OF(out));
         return r;
@@ -147,6 +159,9 @@ static void describe_call_error(int r, const char *path, int timeout_ms, struct 
                 break;
         case ETIMEDOUT:
                 SAY(w, "jitd at %s did not answer within %d ms", path, timeout_ms);
+                break;
+        case EPERM:
+                SAY(w, "the server at %s is not run by root, so it is not jitd; nothing was sent", path);
                 break;
         case ECONNRESET:
                 SAY(w, "jitd at %s closed the connection without a reply", path);
@@ -208,9 +223,15 @@ static void interpret_check(const struct proto_msg *rep, struct decide_outcome *
                 out->decision = d;
                 copy_message(rep, out);
                 copy_host(rep, out);
-                if (d == PROTO_DECISION_ALLOW)
+                if (d == PROTO_DECISION_ALLOW) {
+                        const char *token = proto_get_str(rep, PF_TOKEN);
+
                         out->result = DECIDE_ALLOW;
-                else if (d == PROTO_DECISION_DENY)
+                        /* Kept for the session phase; only hex is taken. */
+                        if (token && strlen(token) <= DECIDE_TOKEN_MAX &&
+                            strspn(token, "0123456789abcdef") == strlen(token))
+                                (void) strcpy_checked(out->token, sizeof(out->token), token);
+                } else if (d == PROTO_DECISION_DENY)
                         out->result = DECIDE_DENY;
                 else if (d == PROTO_DECISION_IGNORE)
                         out->result = DECIDE_IGNORE;
@@ -231,25 +252,38 @@ static void interpret_check(const struct proto_msg *rep, struct decide_outcome *
         }
 }
 
-static void interpret_session(const struct proto_msg *rep, const char *request, struct decide_outcome *out)
+/* session-open: registered (ALLOW), not gated (IGNORE: jitd said so with a
+ * decision), refused (DENY: jitd said no) or anything else (FAIL): only the
+ * first two let the session run. session-close: closed, or nothing to close
+ * (IGNORE). */
+static void interpret_session(const struct proto_msg *rep, const char *request, bool open,
+                              struct decide_outcome *out)
 {
-        uint64_t e = 0;
+        const char *msg = proto_get_str(rep, PF_MESSAGE);
+        uint64_t e = 0, d = 0;
 
         switch (rep->type) {
         case PROTO_REP_OK:
                 out->result = DECIDE_ALLOW;
+                (void) proto_get_u64(rep, PF_ID, &out->session_id);
                 return;
-        case PROTO_REP_ERROR:
-                /* No active grant for this user, or a jitd that does not track
-                 * sessions: nothing to register, and not a failure. */
-                if (proto_get_u64(rep, PF_ERRNO, &e) && (e == ENOENT || e == EOPNOTSUPP || e == ENOSYS)) {
-                        const char *msg = proto_get_str(rep, PF_MESSAGE);
-
+        case PROTO_REP_DECISION:
+                if (open && proto_get_u64(rep, PF_DECISION, &d) && d == PROTO_DECISION_IGNORE) {
                         out->result = DECIDE_IGNORE;
-                        WHY(out, "%s", msg && *msg ? msg : "nothing to register");
+                        WHY(out, "%s", msg && *msg ? msg : "not covered by any role");
                         return;
                 }
                 out->result = DECIDE_FAIL;
+                WHY(out, "jitd answered the %s request with an unexpected 'decision' message", request);
+                return;
+        case PROTO_REP_ERROR:
+                (void) proto_get_u64(rep, PF_ERRNO, &e);
+                if (!open && e == ENOENT) {
+                        out->result = DECIDE_IGNORE;
+                        WHY(out, "%s", msg && *msg ? msg : "nothing to close");
+                        return;
+                }
+                out->result = open && e == EPERM ? DECIDE_DENY : DECIDE_FAIL;
                 describe_error_reply(rep, request, WHY_OF(out));
                 return;
         default:
@@ -311,7 +345,7 @@ void decide(enum decide_phase phase, const struct decide_items *it, const char *
         if (x->req.type == PROTO_REQ_CHECK)
                 interpret_check(&x->rep, out);
         else
-                interpret_session(&x->rep, proto_type_name(x->req.type), out);
+                interpret_session(&x->rep, proto_type_name(x->req.type), x->req.type == PROTO_REQ_SESSION_OPEN, out);
 out:
         free(x);
 }

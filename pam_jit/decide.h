@@ -33,7 +33,11 @@ struct decide_items {
         const char *ruser;
         const char *tty;
         const char *rhost;
+        const char *token;              /* session-open: the account decision's token (pam data) */
+        uint64_t session_id;            /* session-close: what session-open answered (pam data) */
 };
+
+#define DECIDE_TOKEN_MAX 64
 
 struct decide_outcome {
         enum decide_result result;
@@ -45,6 +49,8 @@ struct decide_outcome {
         char host[JIT_HOST_MAX + 1];    /* the host jitd decides for (PF_HOST of a check reply), or "" */
         char why[512];                  /* for the log: what went wrong (NO_USER, BAD_INPUT, FAIL),
                                          * or what jitd said when it answered IGNORE to a session */
+        char token[DECIDE_TOKEN_MAX + 1]; /* check ALLOW: to be shown again at session-open ("" none) */
+        uint64_t session_id;            /* session-open ALLOW: the registered session */
 };
 
 /* Who the question is about. In the session phase of sudo (service "sudo",

@@ -8,8 +8,12 @@
  * that went.
  *
  * Fail closed: in auth and account, anything but a clear answer from jitd is
- * PAM_PERM_DENIED. The session phase is registration for teardown, not the
- * lock (the stack lists it optional), so there a failure is PAM_SESSION_ERR.
+ * PAM_PERM_DENIED. The account decision and the session are one transaction
+ * of trust: an allow carries a token, kept with pam_set_data and shown at
+ * open_session; a session jitd cannot register under an active grant is
+ * refused with PAM_PERM_DENIED (sudo treats PAM_SESSION_ERR as harmless and
+ * would run the command anyway), so the stack's session line must be
+ * `required`.
  *
  * pam_syslog already prefixes "pam_jit(SERVICE:PHASE): ", so the lines here
  * do not repeat the module name; the lines for the user do, because they
@@ -17,6 +21,7 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -28,6 +33,11 @@
 #include "options.h"
 
 #define MSG_UNAVAILABLE "pam_jit: elevation service unavailable; access denied"
+#define MSG_SESSION     "pam_jit: this session cannot be registered under an active elevation; refused"
+
+/* pam data: the account decision's token, and the session open registered. */
+#define DATA_TOKEN   "pam_jit_token"
+#define DATA_SESSION "pam_jit_session"
 #define MSG_REFUSED     "pam_jit: access denied (see the system log)"
 
 static void load_options(pam_handle_t *pamh, int argc, const char **argv, struct pam_jit_options *o)
@@ -54,6 +64,8 @@ static const char *item_str(pam_handle_t *pamh, int type)
 
 static void collect_items(pam_handle_t *pamh, struct decide_items *it)
 {
+        const void *token = NULL, *session = NULL;
+
         /* pam_get_item, not pam_get_user: this module never prompts for a
          * user name; an unset PAM_USER is an error of the stack. */
         it->service = item_str(pamh, PAM_SERVICE);
@@ -61,6 +73,28 @@ static void collect_items(pam_handle_t *pamh, struct decide_items *it)
         it->ruser = item_str(pamh, PAM_RUSER);
         it->tty = item_str(pamh, PAM_TTY);
         it->rhost = item_str(pamh, PAM_RHOST);
+        it->token = pam_get_data(pamh, DATA_TOKEN, &token) == PAM_SUCCESS ? token : NULL;
+        it->session_id = pam_get_data(pamh, DATA_SESSION, &session) == PAM_SUCCESS && session ?
+                         *(const uint64_t *) session : 0;
+}
+
+static void free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+        (void) pamh;
+        (void) error_status;
+        free(data);
+}
+
+/* The token of an allow, for this handle's session phase. A handle that
+ * asks twice keeps the newest. */
+static void keep_token(pam_handle_t *pamh, const struct decide_outcome *out)
+{
+        char *copy;
+
+        if (out->result != DECIDE_ALLOW || !out->token[0] || !(copy = strdup(out->token)))
+                return;
+        if (pam_set_data(pamh, DATA_TOKEN, copy, free_data) != PAM_SUCCESS)
+                free(copy);
 }
 
 static void run(pam_handle_t *pamh, enum decide_phase phase, int argc, const char **argv,
@@ -105,6 +139,7 @@ static int check_result(pam_handle_t *pamh, const struct pam_jit_options *o, con
          * and so is every line of the prompt flow. */
         switch (out->result) {
         case DECIDE_ALLOW:
+                keep_token(pamh, out);
                 return PAM_SUCCESS;
         case DECIDE_DENY:
                 say_denied(pamh, out);
@@ -193,28 +228,55 @@ static int request_with_ticket(pam_handle_t *pamh, const struct pam_jit_options 
         }
 }
 
-static int session(pam_handle_t *pamh, enum decide_phase phase, int argc, const char **argv)
+static int session_open(pam_handle_t *pamh, int argc, const char **argv)
 {
         struct pam_jit_options o;
         struct decide_items it;
         struct decide_outcome out;
+        uint64_t *id;
 
-        run(pamh, phase, argc, argv, &o, &it, &out);
-
+        run(pamh, DECIDE_SESSION_OPEN, argc, argv, &o, &it, &out);
         switch (out.result) {
         case DECIDE_ALLOW:
+                id = malloc(sizeof(*id));
+                if (id) {
+                        *id = out.session_id;
+                        if (pam_set_data(pamh, DATA_SESSION, id, free_data) != PAM_SUCCESS)
+                                free(id);
+                }
                 return PAM_SUCCESS;
         case DECIDE_IGNORE:
                 return PAM_IGNORE;
         case DECIDE_NO_USER:
-                pam_syslog(pamh, LOG_ERR, "%s; session not registered", out.why);
+                pam_syslog(pamh, LOG_ERR, "%s; session refused", out.why);
                 return PAM_USER_UNKNOWN;
         case DECIDE_DENY:
         case DECIDE_BAD_INPUT:
         case DECIDE_FAIL:
         default:
-                pam_syslog(pamh, LOG_ERR, "%s; session not %s", out.why,
-                           phase == DECIDE_SESSION_OPEN ? "registered" : "unregistered");
+                /* Not PAM_SESSION_ERR: sudo would run the command anyway. */
+                pam_syslog(pamh, LOG_ERR, "%s; session refused", out.why);
+                (void) pam_error(pamh, "%s", out.result == DECIDE_FAIL ? MSG_UNAVAILABLE : MSG_SESSION);
+                return PAM_PERM_DENIED;
+        }
+}
+
+static int session_close(pam_handle_t *pamh, int argc, const char **argv)
+{
+        struct pam_jit_options o;
+        struct decide_items it;
+        struct decide_outcome out;
+
+        run(pamh, DECIDE_SESSION_CLOSE, argc, argv, &o, &it, &out);
+        switch (out.result) {
+        case DECIDE_ALLOW:
+                return PAM_SUCCESS;
+        case DECIDE_IGNORE:
+                return PAM_IGNORE;
+        default:
+                /* Bookkeeping: the grant's end tears down what a closed
+                 * session left behind whatever happens here. */
+                pam_syslog(pamh, LOG_ERR, "%s; session close not recorded", out.why);
                 return PAM_SESSION_ERR;
         }
 }
@@ -261,11 +323,11 @@ int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         (void) flags;
-        return session(pamh, DECIDE_SESSION_OPEN, argc, argv);
+        return session_open(pamh, argc, argv);
 }
 
 int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
         (void) flags;
-        return session(pamh, DECIDE_SESSION_CLOSE, argc, argv);
+        return session_close(pamh, argc, argv);
 }

@@ -197,7 +197,7 @@ system_pam_stack() {  # system_pam_stack FILE
 auth     required pam_permit.so
 account  required $T/bin/pam_jit.so socket=$SOCK
 account  required pam_permit.so
-session  optional $T/bin/pam_jit.so socket=$SOCK
+session  required $T/bin/pam_jit.so socket=$SOCK
 session  required pam_permit.so
 EOS
 }

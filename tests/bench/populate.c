@@ -26,13 +26,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
+#include "audit.h"
 #include "jitbench.h"
 #include "store.h"
 #include "sudoers.h"
 
 struct pop {
         struct store *store;
+        struct audit_chain *chain;
         const struct config *config;
         const char *dropins;
         int64_t now, expires;
@@ -69,6 +72,17 @@ static const char *event_of(enum grant_state s)
         return grant_state_to_string(s);
 }
 
+/* One audit event, chained as jitd chains it (jitd/audit.c). */
+static int event(struct pop *p, int64_t at, uid_t uid, const char *actor, int64_t grant, const char *name,
+                 const char *details)
+{
+        struct audit_event e = { .at = at, .actor_uid = uid, .grant_id = grant, .details = details };
+
+        snprintf(e.actor, sizeof(e.actor), "%s", actor);
+        snprintf(e.event, sizeof(e.event), "%s", name);
+        return audit_append(p->chain, p->store, &e);
+}
+
 /* Insert one grant with its audit trail. */
 static int put(struct pop *p, struct jit_grant *g)
 {
@@ -80,10 +94,10 @@ static int put(struct pop *p, struct jit_grant *g)
                 return r;
         snprintf(details, sizeof(details), "{\"duration\":%llu,\"approval\":\"%s\"}",
                  (unsigned long long) g->duration, g->approval);
-        r = store_audit_append(p->store, g->requested_at, g->uid, g->user, g->id, "requested", details, NULL);
+        r = event(p, g->requested_at, g->uid, g->user, g->id, "requested", details);
         if (r >= 0 && g->state != GRANT_PENDING)
-                r = store_audit_append(p->store, g->starts_at ? g->starts_at : g->requested_at, 0, "jitd", g->id,
-                                       g->state == GRANT_ACTIVE ? "activated" : event_of(g->state), "{}", NULL);
+                r = event(p, g->starts_at ? g->starts_at : g->requested_at, 0, "jitd", g->id,
+                          g->state == GRANT_ACTIVE ? "activated" : event_of(g->state), "{}");
         p->n_grants++;
         return r;
 }
@@ -226,7 +240,9 @@ int cmd_populate(int argc, char **argv)
         config_errors_clear(&ce);
         if (r < 0)
                 return 1;
-        r = store_open(db, &p.store);
+        r = audit_chain_new(&p.chain);
+        if (r >= 0)
+                r = store_open(db, &p.store);
         if (r < 0) {
                 fprintf(stderr, "jitbench: %s: %s\n", db, strerror(-r));
                 config_free(c);
@@ -277,6 +293,7 @@ int cmd_populate(int argc, char **argv)
                 printf("R populate.%s grants=%zu dropins=%zu seconds=%.1f\n", db, p.n_grants, p.n_dropins,
                        (double) (now_ns() - t0) / 1e9);
         store_free(p.store);
+        audit_chain_free(p.chain);
         strv_free(realv);
         config_free(c);
         return r < 0 ? 1 : 0;

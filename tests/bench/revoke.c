@@ -51,8 +51,18 @@ static void session_child(const char *sock, const char *user, const char *servic
         if (dup2(status_fd, STATUS_FD) < 0)
                 _exit(1);
         close_range(STATUS_FD + 1, ~0U, 0);
-        ok = req && rep && msg_pam(req, PROTO_REQ_SESSION_OPEN, user, service) >= 0 &&
-             client_call(sock, req, rep, 30000) >= 0 && rep->type == PROTO_REP_OK;
+        /* As pam_jit: the account decision first, its token at session-open. */
+        ok = req && rep && msg_pam(req, PROTO_REQ_CHECK, user, service) >= 0 &&
+             client_call(sock, req, rep, 30000) >= 0 && rep->type == PROTO_REP_DECISION &&
+             proto_get_str(rep, PF_TOKEN);
+        if (ok) {
+                char token[80];
+
+                snprintf(token, sizeof(token), "%s", proto_get_str(rep, PF_TOKEN));
+                ok = msg_pam(req, PROTO_REQ_SESSION_OPEN, user, service) >= 0 &&
+                     proto_set_str(req, PF_TOKEN, token) >= 0 && client_call(sock, req, rep, 30000) >= 0 &&
+                     rep->type == PROTO_REP_OK;
+        }
         if (!ok && rep && rep->type == PROTO_REP_ERROR && getenv("JITBENCH_VERBOSE"))
                 fprintf(stderr, "jitbench: session-open %s: %s\n", user, proto_get_str(rep, PF_MESSAGE));
         (void) !write(STATUS_FD, ok ? "k" : "f", 1);

@@ -31,14 +31,7 @@ expect 0 "alice gets a 3s grant" "active" -- jc jt_alice request -r ops -d 3s
 id=$(grant_of jt_alice ops)
 end=$(grant_expires "$id")
 # A root process opens alice's session (as a login program would) and stays.
-python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-s.connect(sys.argv[1])
-s.send(bytes.fromhex(sys.argv[2]))
-s.recv(8192)
-time.sleep(30)
-' "$SOCK" "$(session_open_frame jt_alice login)" 9>&- &
+python3 "$ROOT/tests/helpers/pamlike.py" "$SOCK" jt_alice login --hold 30 >/dev/null 9>&- &
 HOLDER=$!
 wait_for 3 bash -c "[ \$(sqlite3 '$DB' 'SELECT count(*) FROM sessions WHERE grant_id = $id') = 1 ]" \
         && ok "the session of pid $HOLDER is registered under grant $id" || not_ok "session registered" "$(tail -n 3 "$T/jitd.log")"

@@ -80,7 +80,7 @@ expect 0 "alice (on call) gets an immediate grant with no ticket or approver" \
         jc jt_alice break-glass -r ops -m "prod down"
 bg=$(jc jt_alice list --json | python3 -c 'import json,sys; print([g["id"] for g in json.load(sys.stdin) if g["break_glass"]][0])')
 expect 0 "it is flagged for review" '"review":"pending"' -- jc jt_alice show "$bg" --json
-grep -q "alert: event=break-glass grant=$bg" "$T/jitd.log" && ok "it was logged at alert priority" \
+grep -qE "alert: event=break-glass seq=[0-9]+ hash=[0-9a-f]{64} grant=$bg " "$T/jitd.log" && ok "it was logged at alert priority" \
         || not_ok "break-glass logged at alert priority" "$(tail -5 "$T/jitd.log")"
 wait_for 3 test -s "$T/notified" && grep -q "^JIT_GRANT=$bg$" "$T/notified" && grep -q '^JIT_REASON=prod down$' "$T/notified" \
         && ok "the notify command ran with the grant in its environment" || not_ok "notify ran" "$(cat "$T/notified" 2>&1)"

@@ -81,9 +81,9 @@ else
 fi
 
 # Every jitctl command in the verb table is in jitctl(1).
-mapfile -t verbs < <(grep -oE '^[[:space:]]*\{ "[a-z-]+", cmd_' jitctl/commands.c | sed -E 's/.*"([a-z-]+)".*/\1/')
+mapfile -t verbs < <(grep -oE '^[[:space:]]*\{ "[a-z-]+", cmd_' jitctl/verbs.c | sed -E 's/.*"([a-z-]+)".*/\1/')
 if [ "${#verbs[@]}" -lt 10 ]; then
-        not_ok "found the jitctl commands in jitctl/commands.c" "only ${#verbs[@]}: ${verbs[*]}"
+        not_ok "found the jitctl commands in jitctl/verbs.c" "only ${#verbs[@]}: ${verbs[*]}"
 else
         miss=$(missing man/jitctl.1 '\.' "${verbs[@]}")
         [ -z "$miss" ] && ok "jitctl(1) describes all ${#verbs[@]} commands" ||

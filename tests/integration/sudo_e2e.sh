@@ -116,7 +116,8 @@ expect 0 "alice requests a 3s grant" "pending" -- jc jt_alice request -r ops -d 
 id3=$(grant_id)
 jc jt_bob approve "$id3" >/dev/null
 as jt_alice sudo -n sleep 614.1$M >/dev/null 2>&1 &
-wait_for 5 bash -c "[ \$(sqlite3 '$DB' 'SELECT count(*) FROM sessions WHERE grant_id = $id3 AND closed_at IS NULL') = 1 ]" \
+# Registered means acknowledged: sudo runs the command only then.
+wait_for 5 bash -c "[ \$(sqlite3 '$DB' 'SELECT count(*) FROM sessions WHERE grant_id = $id3 AND closed_at IS NULL') = 1 ] && pgrep -f 'sleep 614.1$M'" \
         && ok "the sudo session is registered under grant $id3" || not_ok "the sudo session is registered"
 kill -KILL "$JITD_PID"; wait "$JITD_PID" 2>/dev/null; JITD_PID=
 sleep 3.5

@@ -1135,36 +1135,48 @@ START_TEST(test_session_results)
         t_init(&t, FAKE_ERROR);
         t_start(&t, "sshd", "alice", NULL);
 
-        fake_set(t.fake, FAKE_ERROR, ENOENT, "no active grant");
+        /* Not gated: jitd says so with a decision, and only then. */
+        fake_set(t.fake, FAKE_IGNORE, 0, NULL);
         ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_IGNORE);
-        fake_set(t.fake, FAKE_ERROR, EOPNOTSUPP, "sessions not implemented");
-        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_IGNORE);
+        ck_assert_int_eq(log_count(), 0);
+        /* Nothing to close is no problem. */
+        fake_set(t.fake, FAKE_ERROR, ENOENT, "no open session");
         ck_assert_pam(seen(pam_close_session(t.pamh, 0)), PAM_IGNORE);
         ck_assert_int_eq(log_count(), 0);
 
-        fake_set(t.fake, FAKE_ERROR, EPERM, "not root");
-        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_SESSION_ERR);
-        assert_one_log("not root (Operation not permitted); session not registered");
+        /* Any error at open refuses the session, with a code sudo cannot
+         * ignore (it ignores PAM_SESSION_ERR), and one line for the user. */
+        fake_set(t.fake, FAKE_ERROR, ENOENT, "no active grant");
+        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_PERM_DENIED);
+        assert_one_log("no active grant (No such file or directory); session refused");
+        logs.n = 0;
+        fake_set(t.fake, FAKE_ERROR, EOPNOTSUPP, "sessions not implemented");
+        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_PERM_DENIED);
+        assert_one_log("session refused");
+        logs.n = 0;
+        fake_set(t.fake, FAKE_ERROR, EPERM, "no account decision");
+        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_PERM_DENIED);
+        assert_one_log("no account decision (Operation not permitted); session refused");
 
         logs.n = 0;
         fake_set(t.fake, FAKE_GARBLED, 0, NULL);
-        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_SESSION_ERR);
-        assert_one_log("session not registered");
+        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_PERM_DENIED);
+        assert_one_log("session refused");
 
         logs.n = 0;
-        fake_set(t.fake, FAKE_ALLOW, 0, NULL);          /* a decision is no answer to a session */
+        fake_set(t.fake, FAKE_ALLOW, 0, NULL);          /* a decision is no answer to a close */
         ck_assert_pam(seen(pam_close_session(t.pamh, 0)), PAM_SESSION_ERR);
         assert_one_log("unexpected 'decision'");
 
-        /* Session problems are for the log, not for the user's terminal. */
-        ck_assert_int_eq(t.conv.n, 0);
+        /* The user reads one line per refused session. */
+        ck_assert_int_gt(t.conv.n, 0);
         t_end_pam(&t);
 
         logs.n = 0;
         fake_stop(t.fake);
         t.fake = NULL;
         t_start(&t, "sshd", "alice", NULL);
-        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_SESSION_ERR);
+        ck_assert_pam(seen(pam_open_session(t.pamh, 0)), PAM_PERM_DENIED);
         assert_one_log("unreachable");
         t_done(&t);
 }

@@ -61,6 +61,8 @@ static const struct field_def {
         { PF_ACTOR,            "actor",            PROTO_KIND_STR, 32 },
         { PF_HASH,             "hash",             PROTO_KIND_STR, 64 },
         { PF_TIMEOUT,          "timeout",          PROTO_KIND_U64, 0 },
+        { PF_TOKEN,            "token",            PROTO_KIND_STR, 64 },
+        { PF_TARGET,           "target",           PROTO_KIND_STR, 32 },
 };
 
 #define GRANT_FIELDS (M(PF_ID) | M(PF_USER) | M(PF_UID) | M(PF_HOST) | M(PF_ROLE) | M(PF_TICKET) |     \
@@ -85,8 +87,10 @@ static const struct type_def {
         { PROTO_REQ_LIST,          "list",          M(PF_FLAGS) | M(PF_USER) | M(PF_STATE) | M(PF_ROLE) |
                                                     M(PF_SINCE) },
         { PROTO_REQ_SHOW,          "show",          M(PF_ID) },
-        { PROTO_REQ_SESSION_OPEN,  "session-open",  M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
-        { PROTO_REQ_SESSION_CLOSE, "session-close", M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
+        { PROTO_REQ_SESSION_OPEN,  "session-open",  M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) |
+                                                    M(PF_TOKEN) | M(PF_TARGET) },
+        { PROTO_REQ_SESSION_CLOSE, "session-close", M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) |
+                                                    M(PF_ID) },
         { PROTO_REQ_EXTEND,        "extend",        M(PF_ID) | M(PF_DURATION) | M(PF_REASON) },
         { PROTO_REQ_BREAK_GLASS,   "break-glass",   M(PF_ROLE) | M(PF_REASON) | M(PF_DURATION) },
         { PROTO_REQ_REVIEW,        "review",        M(PF_ID) | M(PF_FLAGS) | M(PF_NOTE) },
@@ -103,7 +107,7 @@ static const struct type_def {
                                                     M(PF_UID) | M(PF_HASH) },
         { PROTO_REP_ERROR,         "error",         M(PF_ERRNO) | M(PF_MESSAGE) },
         { PROTO_REP_DECISION,      "decision",      M(PF_DECISION) | M(PF_MESSAGE) | M(PF_ID) | M(PF_ROLE) |
-                                                    M(PF_EXPIRES_AT) | M(PF_HOST) },
+                                                    M(PF_EXPIRES_AT) | M(PF_HOST) | M(PF_TOKEN) },
         { PROTO_REP_GRANT,         "grant",         GRANT_FIELDS },
         { PROTO_REP_EVENT,         "event",         M(PF_ID) | M(PF_NOW) | M(PF_UID) | M(PF_ACTOR) |
                                                     M(PF_EVENT) | M(PF_DETAILS) | M(PF_HASH) | M(PF_COUNT) },
@@ -968,7 +972,7 @@ END_TEST
 
 START_TEST(test_decode_unknown_tag)
 {
-        static const uint8_t bad[] = { PF_LAST_, 39, 63, 64, 65, 127, 128, 255 };
+        static const uint8_t bad[] = { PF_LAST_, 41, 63, 64, 65, 127, 128, 255 };
         static struct raw raw;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

@@ -24,6 +24,7 @@
 #include "report_view.h"
 #include "standing.h"
 #include "store.h"
+#include "audit_helpers.h"
 
 #define T0    INT64_C(1700000000)
 #define DAY   INT64_C(86400)
@@ -359,10 +360,10 @@ static struct store *scripted_store(const struct hist *h, size_t n)
                 make_grant(&g, &h[i]);
                 ck_assert_int_eq(store_grant_insert(s, &g), 0);
                 ck_assert_int_eq(g.id, (int64_t) i + 1);
-                ck_assert_int_eq(store_audit_append(s, g.requested_at, 1000, "alice", g.id, "requested", "{}",
+                ck_assert_int_eq(test_audit_append(s, g.requested_at, 1000, "alice", g.id, "requested", "{}",
                                                     NULL), 0);
                 for (size_t k = 0; k < h[i].n_torn; k++)
-                        ck_assert_int_eq(store_audit_append(s, g.ended_at + 1 + (int64_t) k, 0, "jitd", g.id,
+                        ck_assert_int_eq(test_audit_append(s, g.ended_at + 1 + (int64_t) k, 0, "jitd", g.id,
                                                             "torn-down", h[i].torn[k], NULL), 0);
         }
         ck_assert_int_eq(store_commit(s), 0);

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "audit_helpers.h"
 
 /* Each test gets its own directory under one root that main() removes: a
  * failed test skips its teardown (Check ends the forked child), the root
@@ -170,7 +171,7 @@ START_TEST(test_open_creates_0600)
         /* The WAL appears with the first write and must be as private. */
         insert_grant(s, "alice", "web", GRANT_PENDING);
         ck_assert_int_eq(store_begin(s), 0);
-        ck_assert_int_eq(store_audit_append(s, 1, 0, "root", 1, "grant.request", NULL, &seq), 0);
+        ck_assert_int_eq(test_audit_append(s, 1, 0, "root", 1, "grant.request", NULL, &seq), 0);
         ck_assert_int_eq(store_commit(s), 0);
         snprintf(wal, sizeof(wal), "%s-wal", dbpath);
         ck_assert_int_eq(stat(wal, &st), 0);
@@ -289,7 +290,7 @@ START_TEST(test_reopen_keeps_data)
         ck_assert_int_eq(store_grant_insert(s, &g), 0);
         ck_assert_int_eq(store_approval_add(s, g.id, 1002, "bob", true, "ok", 1700000010), 0);
         ck_assert_int_eq(store_begin(s), 0);
-        ck_assert_int_eq(store_audit_append(s, 1700000000, 1000, "alice", g.id, "grant.request", "{}", &seq), 0);
+        ck_assert_int_eq(test_audit_append(s, 1700000000, 1000, "alice", g.id, "grant.request", "{}", &seq), 0);
         ck_assert_int_eq(store_commit(s), 0);
         store_free(s);
 
@@ -298,7 +299,7 @@ START_TEST(test_reopen_keeps_data)
         assert_grant_eq(&got, &g);
         ck_assert_int_eq(store_approval_count(s, g.id, &n), 0);
         ck_assert_uint_eq(n, 1);
-        ck_assert_int_eq(store_audit_verify(s, &seq, why, sizeof(why)), 0);
+        ck_assert_int_eq(test_audit_verify(s, &seq, why, sizeof(why)), 0);
         ck_assert_int_eq(seq, 1);
         ck_assert_str_eq(why, "");
         id2 = insert_grant(s, "bob", "web", GRANT_PENDING);
@@ -761,7 +762,7 @@ START_TEST(test_rollback_discards_grant_and_audit)
         g.expires_at = 9999;
         ck_assert_int_eq(store_grant_update(s, &g), 0);
         ck_assert_int_eq(store_approval_add(s, id, 1002, "bob", true, "", 5), 0);
-        ck_assert_int_eq(store_audit_append(s, 10, 1002, "bob", id, "grant.approve", NULL, &seq), 0);
+        ck_assert_int_eq(test_audit_append(s, 10, 1002, "bob", id, "grant.approve", NULL, &seq), 0);
         ck_assert_int_eq(seq, 1);
         store_rollback(s);
         store_rollback(s);
@@ -771,17 +772,17 @@ START_TEST(test_rollback_discards_grant_and_audit)
         ck_assert_int_eq(got.expires_at, 0);
         ck_assert_int_eq(store_approval_count(s, id, &n), 0);
         ck_assert_uint_eq(n, 0);
-        ck_assert_int_eq(store_audit_foreach(s, 0, 0, audit_count_cb, &n), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 0, 0, audit_count_cb, &n), 0);
         ck_assert_uint_eq(n, 0);
         ck_assert_int_eq(store_commit(s), -EINVAL);
 
         /* The chain carries on from where the committed log ends. */
         ck_assert_int_eq(store_begin(s), 0);
         ck_assert_int_eq(store_grant_update(s, &g), 0);
-        ck_assert_int_eq(store_audit_append(s, 11, 1002, "bob", id, "grant.approve", NULL, &seq), 0);
+        ck_assert_int_eq(test_audit_append(s, 11, 1002, "bob", id, "grant.approve", NULL, &seq), 0);
         ck_assert_int_eq(store_commit(s), 0);
         ck_assert_int_eq(seq, 1);
-        ck_assert_int_eq(store_audit_verify(s, &seq, NULL, 0), 0);
+        ck_assert_int_eq(test_audit_verify(s, &seq, NULL, 0), 0);
         ck_assert_int_eq(seq, 1);
         ck_assert_int_eq(store_grant_get(s, id, &got), 0);
         ck_assert_int_eq(got.state, GRANT_ACTIVE);
@@ -815,7 +816,7 @@ static void append_events(struct store *s, int n)
         ck_assert_int_eq(store_begin(s), 0);
         for (int i = 1; i <= n; i++) {
                 snprintf(details, sizeof(details), "{\"i\":%d}", i);
-                ck_assert_int_eq(store_audit_append(s, 1700000000 + i, i % 2 ? 0 : 1000 + (uid_t) i,
+                ck_assert_int_eq(test_audit_append(s, 1700000000 + i, i % 2 ? 0 : 1000 + (uid_t) i,
                                                     i % 2 ? "root" : "alice", i % 3 ? i % 3 : 0,
                                                     "grant.request", details, &seq), 0);
                 ck_assert_int_eq(seq, i);
@@ -876,13 +877,13 @@ START_TEST(test_audit_chain_ok)
         int64_t seq = -1;
         char why[128] = "x";
 
-        ck_assert_int_eq(store_audit_verify(s, &seq, why, sizeof(why)), 0);
+        ck_assert_int_eq(test_audit_verify(s, &seq, why, sizeof(why)), 0);
         ck_assert_int_eq(seq, 0);
         ck_assert_str_eq(why, "");
         append_events(s, 20);
-        ck_assert_int_eq(store_audit_verify(s, &seq, why, sizeof(why)), 0);
+        ck_assert_int_eq(test_audit_verify(s, &seq, why, sizeof(why)), 0);
         ck_assert_int_eq(seq, 20);
-        ck_assert_int_eq(store_audit_foreach(s, 0, 0, audit_walk_cb, &w), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 0, 0, audit_walk_cb, &w), 0);
         ck_assert_uint_eq(w.n, 20);
         store_free(s);
 }
@@ -915,20 +916,20 @@ START_TEST(test_audit_fields)
         int64_t seq;
         char event[40];
 
-        ck_assert_int_eq(store_audit_append(s, 1, 0, "root", 0, "x", NULL, &seq), -EINVAL);
+        ck_assert_int_eq(test_audit_append(s, 1, 0, "root", 0, "x", NULL, &seq), -EINVAL);
         ck_assert_int_eq(store_begin(s), 0);
-        ck_assert_int_eq(store_audit_append(s, 1234, 1001, "alice", 7, "grant.request",
+        ck_assert_int_eq(test_audit_append(s, 1234, 1001, "alice", 7, "grant.request",
                                             "{\"reason\":\"it's \\\"urgent\\\"; DROP TABLE audit; -- ✓\"}", NULL), 0);
-        ck_assert_int_eq(store_audit_append(s, 2000, 0, "", 0, "jitd.start", NULL, &seq), 0);
+        ck_assert_int_eq(test_audit_append(s, 2000, 0, "", 0, "jitd.start", NULL, &seq), 0);
         ck_assert_int_eq(seq, 2);
         memset(event, 'e', sizeof(event) - 1);
         event[sizeof(event) - 1] = '\0';
-        ck_assert_int_eq(store_audit_append(s, 1, 0, "root", 0, event, NULL, &seq), -EINVAL);
-        ck_assert_int_eq(store_audit_append(s, 1, 0, "root", 0, "", NULL, &seq), -EINVAL);
-        ck_assert_int_eq(store_audit_append(s, 1, 0, "abcdefghijabcdefghijabcdefghijabc", 0, "x", NULL, &seq), -EINVAL);
+        ck_assert_int_eq(test_audit_append(s, 1, 0, "root", 0, event, NULL, &seq), -EINVAL);
+        ck_assert_int_eq(test_audit_append(s, 1, 0, "root", 0, "", NULL, &seq), -EINVAL);
+        ck_assert_int_eq(test_audit_append(s, 1, 0, "abcdefghijabcdefghijabcdefghijabc", 0, "x", NULL, &seq), -EINVAL);
         ck_assert_int_eq(store_commit(s), 0);
 
-        ck_assert_int_eq(store_audit_foreach(s, 0, 0, audit_fields_cb, &w), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 0, 0, audit_fields_cb, &w), 0);
         ck_assert_uint_eq(w.n, 2);
         store_free(s);
 }
@@ -940,17 +941,17 @@ START_TEST(test_audit_filters)
         struct audit_walk w = { .n = 0 };
 
         append_events(s, 20);
-        ck_assert_int_eq(store_audit_foreach(s, 1700000015, 0, audit_walk_cb, &w), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 1700000015, 0, audit_walk_cb, &w), 0);
         ck_assert_uint_eq(w.n, 6);
         ck_assert_int_eq(w.seq[0], 15);
         w.n = 0;
         /* grant_id is i % 3: 2 for 2, 5, 8, 11, 14, 17, 20 */
-        ck_assert_int_eq(store_audit_foreach(s, 0, 2, audit_walk_cb, &w), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 0, 2, audit_walk_cb, &w), 0);
         ck_assert_uint_eq(w.n, 7);
         ck_assert_int_eq(w.seq[0], 2);
         ck_assert_int_eq(w.seq[6], 20);
         w.n = 0;
-        ck_assert_int_eq(store_audit_foreach(s, 1700000010, 2, audit_walk_cb, &w), 0);
+        ck_assert_int_eq(test_audit_foreach(s, 1700000010, 2, audit_walk_cb, &w), 0);
         ck_assert_uint_eq(w.n, 4);
         ck_assert_int_eq(w.seq[0], 11);
         store_free(s);
@@ -968,13 +969,13 @@ START_TEST(test_audit_unambiguous)
         snprintf(path2, sizeof(path2), "%s/other.db", tmpdir);
         ck_assert_int_eq(store_open(path2, &b), 0);
         ck_assert_int_eq(store_begin(a), 0);
-        ck_assert_int_eq(store_audit_append(a, 1, 0, "ab", 0, "c", "{}", NULL), 0);
+        ck_assert_int_eq(test_audit_append(a, 1, 0, "ab", 0, "c", "{}", NULL), 0);
         ck_assert_int_eq(store_commit(a), 0);
         ck_assert_int_eq(store_begin(b), 0);
-        ck_assert_int_eq(store_audit_append(b, 1, 0, "a", 0, "bc", "{}", NULL), 0);
+        ck_assert_int_eq(test_audit_append(b, 1, 0, "a", 0, "bc", "{}", NULL), 0);
         ck_assert_int_eq(store_commit(b), 0);
-        ck_assert_int_eq(store_audit_foreach(a, 0, 0, audit_walk_cb, &wa), 0);
-        ck_assert_int_eq(store_audit_foreach(b, 0, 0, audit_walk_cb, &wb), 0);
+        ck_assert_int_eq(test_audit_foreach(a, 0, 0, audit_walk_cb, &wa), 0);
+        ck_assert_int_eq(test_audit_foreach(b, 0, 0, audit_walk_cb, &wb), 0);
         ck_assert_str_ne(wa.last_hash, wb.last_hash);
         store_free(a);
         store_free(b);
@@ -986,7 +987,7 @@ static void assert_broken(struct store *s, int64_t want_seq, const char *want_wh
         int64_t seq = -1;
         char why[128] = "";
 
-        ck_assert_int_eq(store_audit_verify(s, &seq, why, sizeof(why)), -EBADMSG);
+        ck_assert_int_eq(test_audit_verify(s, &seq, why, sizeof(why)), -EBADMSG);
         ck_assert_int_eq(seq, want_seq);
         ck_assert_str_eq(why, want_why);
 }
@@ -1132,7 +1133,7 @@ START_TEST(test_audit_malformed_row_detected)
         raw_exec(db, "UPDATE audit SET actor = replace(hex(zeroblob(40)), '0', 'a') WHERE seq = 4");
         sqlite3_close(db);
         assert_broken(s, 4, "event 4 was edited");
-        ck_assert_int_eq(store_audit_foreach(s, 0, 0, audit_count_cb, &n), -EBADMSG);
+        ck_assert_int_eq(test_audit_foreach(s, 0, 0, audit_count_cb, &n), -EBADMSG);
         ck_assert_uint_eq(n, 3);
         store_free(s);
 }

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The audit trail as a hash chain, and its copy in the system log.
+ *
+ *   hash = hex(SHA-256(prev_hash "\n" F(seq) F(at) F(actor_uid) F(actor)
+ *                      F(grant_id) F(event) F(details)))
+ *
+ * where F(x) is the netstring "<decimal byte length>:<bytes>," and integers are
+ * written in decimal ("-5", "0", "42"; grant_id 0 when not about a grant). The
+ * length prefixes make the encoding unambiguous: moving bytes from one field to
+ * the next changes the input. The first event's prev_hash is 64 '0's.
+ *
+ * Changing this format breaks every existing log: it needs a new schema version
+ * that records where the old format ends.
+ *
+ * Every committed event also goes to the journal (or syslog) with its seq and
+ * hash: that copy, off the database, is what shows the newest events deleted
+ * or the whole chain recomputed by someone who can write the file.
+ */
+#ifndef JITD_AUDIT_H
+#define JITD_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "grant.h"
+#include "store.h"
+
+struct audit_chain;
+
+int audit_chain_new(struct audit_chain **ret);
+void audit_chain_free(struct audit_chain *c);
+
+/* Append e inside the caller's transaction: e->seq, e->prev_hash and e->hash
+ * are filled in. */
+int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e);
+
+/* Walk the chain; 0 when intact, -EBADMSG when broken, with *ret_seq the first
+ * bad seq and why a one-line explanation ("event 12 was edited", "event 7 is
+ * missing (deleted)", "event 9 does not chain to event 8 (inserted or
+ * reordered)"). When intact, *ret_seq is the last seq checked (0: empty log)
+ * and why is "". ret_seq and why may be NULL. Other errors: the store's. */
+int audit_verify(struct audit_chain *c, struct store *s, int64_t *ret_seq, char *why, size_t why_size);
+
+/* The journal copy of a committed event: its fields, seq and hash, and the
+ * grant's user, role and ticket when g is given. alert: it pages somebody. */
+void audit_log_committed(const struct audit_event *e, const struct jit_grant *g, bool alert);
+
+#endif

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "teardown.h"
+#include "util.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* Frames a stream keeps queued before it waits for the client to read. */
+#define STREAM_LOW_WATER 8
+
+struct frame {
+        struct frame *next;
+        size_t len;
+        uint8_t data[];
+};
+
+struct conn {
+        struct conn *prev, *next;
+        struct conn_set *set;
+        int fd;
+        sd_event_source *io;
+        uint64_t serial;            /* unique for jitd's lifetime: late answers find us by it */
+        struct ucred cred;
+        uint64_t pid_start;
+        uint64_t last_used;
+        struct frame *out_head, *out_tail;
+        size_t out_bytes, out_frames;
+        unsigned held;
+        conn_stream_fn stream;
+        void *stream_state;
+        void (*stream_free)(void *state);
+        bool dead;
+};
+
+struct rate {
+        uid_t uid;
+        double tokens;
+        uint64_t at_ms;
+};
+
+#define RATE_SLOTS 128
+
+struct conn_set {
+        sd_event *event;
+        conn_request_fn on_request;
+        void *userdata;
+        struct conn *conns;         /* doubly linked */
+        struct conn *dead;          /* closed, freed after the current event */
+        sd_event_source *reaper;
+        unsigned n;
+        uint64_t tick;
+        uint64_t serial;
+        struct rate rates[RATE_SLOTS];
+        /* Users at their connection cap, each logged once until they are
+         * below it again. */
+        uid_t capped[16];
+        size_t n_capped;
+};
+
+static void conn_update_events(struct conn *c);
+
+static void stream_end(struct conn *c)
+{
+        if (!c->stream)
+                return;
+        if (c->stream_free)
+                c->stream_free(c->stream_state);
+        c->stream = NULL;
+        c->stream_state = NULL;
+        c->stream_free = NULL;
+        if (c->held)
+                c->held--;
+}
+
+static void frames_free(struct conn *c)
+{
+        while (c->out_head) {
+                struct frame *f = c->out_head;
+
+                c->out_head = f->next;
+                free(f);
+        }
+        c->out_tail = NULL;
+        c->out_bytes = c->out_frames = 0;
+}
+
+void conn_close(struct conn *c)
+{
+        struct conn_set *s;
+
+        if (!c || c->dead)
+                return;
+        s = c->set;
+        c->dead = true;
+        stream_end(c);
+        c->io = sd_event_source_disable_unref(c->io);
+        close(c->fd);
+        c->fd = -1;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        frames_free(c);
+        s->n--;
+        for (size_t i = 0; i < s->n_capped; i++)
+                if (s->capped[i] == c->cred.uid) {
+                        s->capped[i] = s->capped[--s->n_capped];
+                        break;
+                }
+        /* Freed after this event: whoever is on the stack (a handler that
+         * replied into a closed connection) may still look at it. */
+        c->prev = NULL;
+        c->next = s->dead;
+        s->dead = c;
+        (void) sd_event_source_set_enabled(s->reaper, SD_EVENT_ONESHOT);
+}
+
+static int on_reap(sd_event_source *src, void *userdata)
+{
+        struct conn_set *s = userdata;
+
+        (void) src;
+        while (s->dead) {
+                struct conn *c = s->dead;
+
+                s->dead = c->next;
+                free(c);
+        }
+        return 0;
+}
+
+/* Send what is queued; 0 when drained or waiting for the client, <0 when
+ * the peer is gone. */
+static int flush(struct conn *c)
+{
+        while (c->out_head) {
+                struct frame *f = c->out_head;
+                ssize_t n = send(c->fd, f->data, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                break;
+                        return -errno;
+                }
+                c->out_head = f->next;
+                if (!c->out_head)
+                        c->out_tail = NULL;
+                c->out_bytes -= f->len;
+                c->out_frames--;
+                free(f);
+        }
+        return 0;
+}
+
+/* A stream tops the queue up while the client keeps reading. */
+static int pump(struct conn *c)
+{
+        while (c->stream && !c->dead && c->out_frames < STREAM_LOW_WATER) {
+                int r = c->stream(c, c->stream_state);
+
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        stream_end(c);
+                else if (flush(c) < 0)
+                        return -EPIPE;
+        }
+        return 0;
+}
+
+static void conn_update_events(struct conn *c)
+{
+        uint32_t ev = 0;
+
+        if (c->dead)
+                return;
+        if (c->out_head)
+                ev |= EPOLLOUT;
+        else if (!c->held)
+                ev |= EPOLLIN;
+        /* With nothing to send and a request held, only a hang-up matters:
+         * epoll reports it whatever the mask. */
+        (void) sd_event_source_set_io_events(c->io, ev);
+}
+
+static void conn_read(struct conn *c)
+{
+        uint8_t buf[PROTO_MAX_FRAME + 1];
+        struct conn_set *s = c->set;
+        struct proto_msg *msg;
+        char why[256];
+        ssize_t n;
+        int r;
+
+        n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                conn_close(c);
+                return;
+        }
+        if (n < 0)
+                return;
+        c->last_used = ++s->tick;
+        msg = malloc(sizeof(*msg));
+        if (!msg) {
+                conn_close(c);
+                return;
+        }
+        if (n > PROTO_MAX_FRAME) {
+                snprintf(why, sizeof(why), "message of %zd bytes exceeds the limit of %d", n, PROTO_MAX_FRAME);
+                r = -EBADMSG;
+        } else
+                r = proto_decode(buf, (size_t) n, msg, why, sizeof(why));
+        if (r < 0) {
+                struct proto_msg rep;
+
+                log_msg(LOG_WARNING, "refused a message from pid %d uid %u: %s", (int) c->cred.pid,
+                        (unsigned) c->cred.uid, why);
+                proto_init(&rep, PROTO_REP_ERROR);
+                proto_set_u64(&rep, PF_ERRNO, (uint64_t) -r);
+                proto_set_str(&rep, PF_MESSAGE, why);
+                (void) conn_send(c, &rep);
+                free(msg);
+                return;
+        }
+        s->on_request(s->userdata, c, msg);
+        free(msg);
+}
+
+static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        struct conn *c = userdata;
+
+        (void) src;
+        (void) fd;
+        if (revents & EPOLLOUT) {
+                if (flush(c) < 0 || pump(c) < 0) {
+                        conn_close(c);
+                        return 0;
+                }
+                conn_update_events(c);
+                return 0;
+        }
+        if ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN)) {
+                conn_close(c);
+                return 0;
+        }
+        if (revents & EPOLLIN)
+                conn_read(c);
+        if (!c->dead)
+                conn_update_events(c);
+        return 0;
+}
+
+int conn_set_new(sd_event *e, conn_request_fn on_request, void *userdata, struct conn_set **ret)
+{
+        struct conn_set *s;
+        int r;
+
+        if (!e || !on_request || !ret)
+                return -EINVAL;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (struct conn_set) { .event = e, .on_request = on_request, .userdata = userdata };
+        r = sd_event_add_post(e, &s->reaper, on_reap, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
+        if (r < 0) {
+                sd_event_source_unref(s->reaper);
+                free(s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+void conn_set_free(struct conn_set *s)
+{
+        if (!s)
+                return;
+        while (s->conns)
+                conn_close(s->conns);
+        on_reap(NULL, s);
+        sd_event_source_disable_unref(s->reaper);
+        free(s);
+}
+
+unsigned conn_count(const struct conn_set *s)
+{
+        return s ? s->n : 0;
+}
+
+static unsigned count_uid(const struct conn_set *s, uid_t uid)
+{
+        unsigned n = 0;
+
+        for (const struct conn *c = s->conns; c; c = c->next)
+                n += c->cred.uid == uid;
+        return n;
+}
+
+/* A user at the cap may have hung up connections whose hang-up is not
+ * processed yet (it is in the same batch of events as this accept): close
+ * those first, so that a client that just quit makes room at once. */
+static void reap_hung_up(struct conn_set *s, uid_t uid)
+{
+        for (struct conn *c = s->conns, *next; c; c = next) {
+                struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+
+                next = c->next;
+                if (c->cred.uid == uid && poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)))
+                        conn_close(c);
+        }
+}
+
+static void note_capped(struct conn_set *s, uid_t uid)
+{
+        for (size_t i = 0; i < s->n_capped; i++)
+                if (s->capped[i] == uid)
+                        return;
+        if (s->n_capped < ELEMENTSOF(s->capped))
+                s->capped[s->n_capped++] = uid;
+        log_msg(LOG_WARNING, "uid %u holds %d connections already; refusing more", (unsigned) uid, CONN_MAX_PER_UID);
+}
+
+bool conn_evict_idlest(struct conn_set *s)
+{
+        struct conn *victim = NULL;
+
+        /* Another user's connection before root's: root's are the PAM
+         * module's, and a flood must not push them out. */
+        for (struct conn *c = s->conns; c; c = c->next)
+                if (!victim || (victim->cred.uid == 0 && c->cred.uid != 0) ||
+                    ((victim->cred.uid == 0) == (c->cred.uid == 0) && c->last_used < victim->last_used))
+                        victim = c;
+        if (!victim)
+                return false;
+        log_msg(LOG_WARNING, "too many connections; dropping the idlest (pid %d uid %u)", (int) victim->cred.pid,
+                (unsigned) victim->cred.uid);
+        conn_close(victim);
+        return true;
+}
+
+/* The start time of the peer's pid, pinned with the peer's pidfd where the
+ * kernel gives one (Linux 6.5): read after the pidfd is held and checked
+ * alive after, it belongs to the peer and not to a successor on its pid. */
+static uint64_t peer_start(int fd, pid_t pid)
+{
+        socklen_t len = sizeof(int);
+        uint64_t start = 0;
+        int pidfd = -1;
+
+        if (pid <= 0)
+                return 0;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+                pidfd = -1;
+        if (proc_start_time(pid, &start) < 0)
+                start = 0;
+        if (pidfd >= 0) {
+                if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
+                        start = 0;
+                close(pidfd);
+        }
+        return start;
+}
+
+int conn_add(struct conn_set *s, int fd)
+{
+        socklen_t len = sizeof(struct ucred);
+        struct conn *c;
+        int r;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(fd);
+                return -ENOMEM;
+        }
+        c->fd = fd;
+        c->set = s;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
+                r = -errno;
+                close(fd);
+                free(c);
+                return r;
+        }
+        if (c->cred.uid != 0 && count_uid(s, c->cred.uid) >= CONN_MAX_PER_UID) {
+                reap_hung_up(s, c->cred.uid);
+                if (count_uid(s, c->cred.uid) >= CONN_MAX_PER_UID) {
+                        note_capped(s, c->cred.uid);
+                        close(fd);
+                        free(c);
+                        return -EUSERS;
+                }
+        }
+        if (s->n >= JITD_MAX_CONNECTIONS)
+                conn_evict_idlest(s);
+        c->pid_start = peer_start(fd, c->cred.pid);
+        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_io, c);
+        if (r < 0) {
+                close(fd);
+                free(c);
+                return r;
+        }
+        c->last_used = ++s->tick;
+        c->serial = ++s->serial;
+        c->next = s->conns;
+        if (s->conns)
+                s->conns->prev = c;
+        s->conns = c;
+        s->n++;
+        return 0;
+}
+
+const struct ucred *conn_cred(const struct conn *c)
+{
+        return &c->cred;
+}
+
+uint64_t conn_pid_start(const struct conn *c)
+{
+        return c->pid_start;
+}
+
+uint64_t conn_serial(const struct conn *c)
+{
+        return c->serial;
+}
+
+struct conn *conn_find(struct conn_set *s, uint64_t serial)
+{
+        for (struct conn *c = s->conns; c; c = c->next)
+                if (c->serial == serial)
+                        return c;
+        return NULL;
+}
+
+int conn_send(struct conn *c, const struct proto_msg *m)
+{
+        uint8_t buf[PROTO_MAX_FRAME];
+        struct frame *f;
+        size_t len;
+        int r;
+
+        if (c->dead)
+                return -EPIPE;
+        r = proto_encode(m, buf, sizeof(buf), &len);
+        if (r < 0)
+                return r;
+        /* Fast path: nothing queued, the datagram goes straight out. */
+        if (!c->out_head) {
+                ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+                if (n == (ssize_t) len)
+                        return 0;
+                if (n < 0 && errno != EAGAIN && errno != EINTR) {
+                        r = -errno;
+                        conn_close(c);
+                        return r;
+                }
+        }
+        if (c->out_bytes + len > CONN_QUEUE_MAX_BYTES) {
+                log_msg(LOG_WARNING, "pid %d uid %u does not read its replies; closing its connection",
+                        (int) c->cred.pid, (unsigned) c->cred.uid);
+                conn_close(c);
+                return -ENOBUFS;
+        }
+        f = malloc(sizeof(*f) + len);
+        if (!f)
+                return -ENOMEM;
+        f->next = NULL;
+        f->len = len;
+        memcpy(f->data, buf, len);
+        if (c->out_tail)
+                c->out_tail->next = f;
+        else
+                c->out_head = f;
+        c->out_tail = f;
+        c->out_bytes += len;
+        c->out_frames++;
+        conn_update_events(c);
+        return 0;
+}
+
+void conn_hold(struct conn *c)
+{
+        if (c->dead)
+                return;
+        c->held++;
+        conn_update_events(c);
+}
+
+void conn_release(struct conn *c)
+{
+        if (c->dead || !c->held)
+                return;
+        c->held--;
+        conn_update_events(c);
+}
+
+int conn_stream(struct conn *c, conn_stream_fn next, void *state, void (*free_state)(void *state))
+{
+        if (c->dead || c->stream) {
+                if (free_state)
+                        free_state(state);
+                return -EBUSY;
+        }
+        c->stream = next;
+        c->stream_state = state;
+        c->stream_free = free_state;
+        c->held++;
+        if (pump(c) < 0) {
+                conn_close(c);
+                return -EPIPE;
+        }
+        conn_update_events(c);
+        return 0;
+}
+
+bool conn_rate_ok(struct conn_set *s, uid_t uid)
+{
+        uint64_t now = (uint64_t) now_monotonic_ms();
+        struct rate *slot = NULL, *oldest = &s->rates[0];
+
+        if (uid == 0)
+                return true;
+        for (size_t i = 0; i < RATE_SLOTS; i++) {
+                struct rate *r = &s->rates[i];
+
+                if (r->at_ms && r->uid == uid) {
+                        slot = r;
+                        break;
+                }
+                if (r->at_ms < oldest->at_ms)
+                        oldest = r;
+        }
+        if (!slot) {
+                slot = oldest;
+                *slot = (struct rate) { .uid = uid, .tokens = CONN_RATE_BURST, .at_ms = now };
+        }
+        slot->tokens += (double) (now - slot->at_ms) * CONN_RATE_PER_SEC / 1000.0;
+        if (slot->tokens > CONN_RATE_BURST)
+                slot->tokens = CONN_RATE_BURST;
+        slot->at_ms = now ? now : 1;
+        if (slot->tokens < 1)
+                return false;
+        slot->tokens -= 1;
+        return true;
+}
