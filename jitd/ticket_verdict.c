@@ -72,6 +72,12 @@ int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why
         }
         if (len > INT_MAX)
                 return -E2BIG;
+        /* No JSON text holds a NUL byte (in a string it must be escaped), and
+         * json-c's tokener would stop at one: refuse it wherever it is. */
+        if (memchr(body, '\0', len)) {
+                snprintf(why, why_size, "malformed JSON from the ticket system: a NUL byte");
+                return -EBADMSG;
+        }
         tok = json_tokener_new_ex(JSON_DEPTH);
         if (!tok)
                 return -ENOMEM;
@@ -86,8 +92,10 @@ int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why
                          err == json_tokener_continue ? "truncated" : json_tokener_error_desc(err));
                 return -EBADMSG;
         }
+        /* JSON's white space (RFC 8259 section 2), spelt out: strchr() would
+         * also find the terminating NUL. */
         for (; end < len; end++)
-                if (!strchr(" \t\r\n", body[end])) {
+                if (body[end] != ' ' && body[end] != '\t' && body[end] != '\r' && body[end] != '\n') {
                         json_object_put(o);
                         snprintf(why, why_size, "malformed JSON from the ticket system: trailing data");
                         return -EBADMSG;
@@ -100,6 +108,11 @@ static const char *scalar(json_object *o)
 {
         switch (json_object_get_type(o)) {
         case json_type_string:
+                /* "Approved\u0000 (not really)" would read as "Approved" to
+                 * every C string function below: such a value is no value. */
+                if (strlen(json_object_get_string(o)) != (size_t) json_object_get_string_len(o))
+                        return NULL;
+                return json_object_get_string(o);
         case json_type_int:
         case json_type_double:
         case json_type_boolean:
@@ -341,7 +354,7 @@ static int window_at(json_object *root, const char *pointer, int64_t *ret, char 
                 return 0;
         switch (json_object_get_type(o)) {
         case json_type_string:
-                if (ticket_parse_time(json_object_get_string(o), ret) == 0)
+                if (scalar(o) && ticket_parse_time(scalar(o), ret) == 0)
                         return 0;
                 break;
         case json_type_int:

@@ -960,6 +960,102 @@ START_TEST(test_json_limits)
 }
 END_TEST
 
+/* Issue 12, finding 12: the reader took NUL bytes after the value for white
+ * space (strchr finds the terminator), and a "\u0000" inside a string cut
+ * it short for every C string function after it. */
+START_TEST(test_json_nul)
+{
+        static const struct {
+                const char *body;
+                size_t len;
+        } bad[] = {
+                { "{\"a\":1}\0", 8 },
+                { "{\"a\":1}\0\0\0\0", 11 },
+                { "{\"a\":1}\n\0", 9 },
+                { "{\"a\":1} \0 ", 10 },
+                { "{\"a\":1}\0{\"a\":2}", 15 },
+                { "\0{\"a\":1}", 8 },
+                { " \0{\"a\":1}", 9 },
+                { "{\"a\":\0 1}", 9 },
+                { "{\"a\":\"x\0y\"}", 11 },
+                { "[1,\0 2]", 7 },
+        };
+        char why[256];
+        json_object *o;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                o = NULL;
+                why[0] = '\0';
+                ck_assert_msg(ticket_json_parse(bad[i].body, bad[i].len, &o, why, sizeof(why)) == -EBADMSG,
+                              "case %zu accepted", i);
+                ck_assert_ptr_null(o);
+                ck_assert_msg(strstr(why, "malformed JSON"), "case %zu: %s", i, why);
+        }
+        /* Only JSON's own white space may follow. */
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1}\v", 8, &o, why, sizeof(why)), -EBADMSG);
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1}\f", 8, &o, why, sizeof(why)), -EBADMSG);
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1} \t\r\n", 11, &o, why, sizeof(why)), 0);
+        json_object_put(o);
+}
+END_TEST
+
+static json_object *parse_ok(const char *body)
+{
+        char why[256] = "";
+        json_object *o = NULL;
+
+        ck_assert_msg(ticket_json_parse(body, strlen(body), &o, why, sizeof(why)) == 0, "%s: %s", body, why);
+        return o;
+}
+
+START_TEST(test_json_escaped_nul)
+{
+        struct ticket_config c = {};
+        struct ticket_settings *st = NULL;
+        struct ticket_result r;
+        char why[256] = "";
+        json_object *o;
+
+        set_str(&c.provider, "http");
+        set_str(&c.url, "http://127.0.0.1:1");
+        c.allow_http = true;
+        set_str(&c.lookup, "{url}/t/{ticket}");
+        set_str(&c.status, "/state");
+        set_str(&c.requester, "/owner");
+        set_str(&c.window_start, "/start");
+        c.approved = list("approved");
+        c.closed = list("closed");
+        ck_assert_msg(ticket_settings_new(&c, HOST, &st, why, sizeof(why)) == 0, "%s", why);
+
+        /* "approved\u0000..." is not "approved". */
+        o = parse_ok("{\"state\":\"approved\\u0000 by nobody\",\"owner\":\"alice\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_ne(r.verdict, TICKET_APPROVED);
+        json_object_put(o);
+
+        /* Nor is "alice\u0000" the requester alice. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\\u0000mallory\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_REFUSED);
+        json_object_put(o);
+
+        /* A window cut short by a NUL is no date. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\",\"start\":\"2024-05-01T10:00:00Z\\u0000x\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_ERROR);
+        ck_assert_int_eq(r.window_start, 0);
+        json_object_put(o);
+
+        /* The same answers without the NUL pass, so the settings are right. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_APPROVED);
+        json_object_put(o);
+        ticket_settings_free(st);
+        cfg_clear(&c);
+}
+END_TEST
+
 /* ---- TLS ---- */
 
 static void cfg_tls(struct ticket_config *c, const char *host, const char *ca)
@@ -1425,6 +1521,8 @@ static Suite *ticket_suite_unprivileged(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_parse_time);
         tcase_add_test(tc, test_json_limits);
+        tcase_add_test(tc, test_json_nul);
+        tcase_add_test(tc, test_json_escaped_nul);
         tcase_add_test(tc, test_provider_none);
         tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_config_project);
@@ -1468,6 +1566,8 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_retry_after);
         tcase_add_test(tc, test_bad_answers);
         tcase_add_test(tc, test_json_limits);
+        tcase_add_test(tc, test_json_nul);
+        tcase_add_test(tc, test_json_escaped_nul);
         tcase_add_test(tc, test_tls);
         tcase_add_test(tc, test_http_refused);
         tcase_add_test(tc, test_provider_none);
