@@ -9,6 +9,8 @@
 # Prints one line per target, "PASS <target>: ..." or "FAIL <target>: ...",
 # and exits 1 when any failed.
 # Usage: run.sh SECONDS [TARGET...]   (TARGET: proto, config, ...; default all)
+# FUZZ_WORK=DIR keeps what the runs learn in DIR/<target> instead (a scratch
+# directory makes a run independent of earlier ones, as `make check` wants).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -28,7 +30,7 @@ failed=0
 for t in "${targets[@]}"; do
         bin=build/fuzz/fuzz_$t
         src=tests/fuzz/$t
-        work=build/fuzz/corpus/$t
+        work=${FUZZ_WORK:-build/fuzz/corpus}/$t
         crashes=build/fuzz/crashes/$t
         log=build/fuzz/logs/$t.log
         if [ ! -x "$bin" ]; then
