@@ -41,22 +41,34 @@ struct values {
 
 static const char *const identity_members[] = { "username", "login", "name", "value", "id", "emailAddress", "email" };
 
+/* What a ticket system says (a status, a requester, a content type) reaches
+ * users' terminals, PAM prompts and logs: anything util.h's text rules
+ * forbid (controls, C1, bidirectional overrides, bytes that are not UTF-8)
+ * becomes '?', and a cut never leaves half a character. */
 void ticket_sanitize(char *dst, size_t dst_size, const char *src)
 {
-        size_t i = 0;
+        size_t n = src ? strlen(src) : 0, i = 0, o = 0;
 
         if (dst_size == 0)
                 return;
-        for (; src && src[i] && i + 1 < dst_size; i++)
-                dst[i] = ((unsigned char) src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-        /* Cut short: do not leave half a UTF-8 character behind. */
-        if (src && src[i] && i > 0 && ((unsigned char) src[i] & 0xc0) == 0x80) {
-                while (i > 0 && ((unsigned char) dst[i - 1] & 0xc0) == 0x80)
-                        i--;
-                if (i > 0 && ((unsigned char) dst[i - 1] & 0x80))
-                        i--;
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(src + i, n - i, &cp);
+
+                if (k == 0 || text_forbidden(cp)) {
+                        if (o + 1 >= dst_size)
+                                break;
+                        dst[o++] = '?';
+                        i += k ? k : 1;
+                        continue;
+                }
+                if (o + k >= dst_size)
+                        break;
+                memcpy(dst + o, src + i, k);
+                o += k;
+                i += k;
         }
-        dst[i] = '\0';
+        dst[o] = '\0';
 }
 
 int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why, size_t why_size)

@@ -1056,6 +1056,38 @@ START_TEST(test_json_escaped_nul)
 }
 END_TEST
 
+/* What a ticket system says reaches terminals and logs (issue 12, finding 11). */
+START_TEST(test_sanitize)
+{
+        static const struct {
+                const char *in;
+                size_t size;
+                const char *out;
+        } cases[] = {
+                { "Approved", 64, "Approved" },
+                { "Genehmigt \xe2\x9c\x93", 64, "Genehmigt \xe2\x9c\x93" },
+                { "Appr\x1b[2Joved\x7f", 64, "Appr?[2Joved?" },
+                { "Approved\xe2\x80\xae" "desrever", 64, "Approved?desrever" },
+                { "\xc2\x9b" "2J\xc2\x85", 64, "?2J?" },
+                { "\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8f", 64, "?x??" },
+                { "caf\xe9", 64, "caf?" },
+                { "\xed\xa0\x80", 64, "???" },
+                { "ab\xe2\x9c\x93", 5, "ab" },               /* never half a character */
+                { "ab\xe2\x9c\x93", 6, "ab\xe2\x9c\x93" },
+                { "abc", 1, "" },
+        };
+        char out[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                memset(out, 'x', sizeof(out));
+                ticket_sanitize(out, cases[i].size, cases[i].in);
+                ck_assert_msg(strcmp(out, cases[i].out) == 0, "case %zu: \"%s\"", i, out);
+        }
+        ticket_sanitize(out, sizeof(out), NULL);
+        ck_assert_str_eq(out, "");
+}
+END_TEST
+
 /* ---- TLS ---- */
 
 static void cfg_tls(struct ticket_config *c, const char *host, const char *ca)
@@ -1523,6 +1555,7 @@ static Suite *ticket_suite_unprivileged(void)
         tcase_add_test(tc, test_json_limits);
         tcase_add_test(tc, test_json_nul);
         tcase_add_test(tc, test_json_escaped_nul);
+        tcase_add_test(tc, test_sanitize);
         tcase_add_test(tc, test_provider_none);
         tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_config_project);
@@ -1568,6 +1601,7 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_json_limits);
         tcase_add_test(tc, test_json_nul);
         tcase_add_test(tc, test_json_escaped_nul);
+        tcase_add_test(tc, test_sanitize);
         tcase_add_test(tc, test_tls);
         tcase_add_test(tc, test_http_refused);
         tcase_add_test(tc, test_provider_none);
