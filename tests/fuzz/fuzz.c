@@ -7,7 +7,7 @@
 
 #include "fuzz.h"
 
-static char dir[64];
+static char dir[256];
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -26,7 +26,8 @@ const char *fuzz_dir(void)
         if (!dir[0]) {
                 const char *base = getenv("TMPDIR");
 
-                snprintf(dir, sizeof(dir), "%s/jitfuzz.XXXXXX", base && base[0] == '/' && strlen(base) < 40 ? base : "/tmp");
+                snprintf(dir, sizeof(dir), "%s/jitfuzz.XXXXXX",
+                         base && base[0] == '/' && strlen(base) < 200 ? base : "/tmp");
                 if (!mkdtemp(dir)) {
                         perror("mkdtemp");
                         abort();

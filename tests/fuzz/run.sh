@@ -46,8 +46,11 @@ for t in "${targets[@]}"; do
                 read -r -a extra <"$src/options"
                 args+=("${extra[@]}")
         fi
-        "$bin" "${args[@]}" "$work" "$src/corpus" >"$log" 2>&1
+        # The harnesses' scratch files: a crash skips their own clean-up.
+        scratch=$(mktemp -d /tmp/jit-fuzz.XXXXXX)
+        TMPDIR=$scratch "$bin" "${args[@]}" "$work" "$src/corpus" >"$log" 2>&1
         rc=$?
+        rm -rf "$scratch"
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
         corpus=$(find "$work" -type f | wc -l)
         if [ "$rc" -eq 0 ]; then
