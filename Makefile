@@ -191,3 +191,51 @@ uninstall:
 
 clean:
 	rm -rf $(B)
+
+# ---- fuzzing ----------------------------------------------------------------
+# libFuzzer harnesses, one per tests/fuzz/fuzz_*.c, built with clang and
+# ASan+UBSan into build/fuzz/ (the library code is compiled again there, with
+# the fuzzer's coverage instrumentation). Seeds and dictionaries live in
+# tests/fuzz/<target>/; what a run learns goes to build/fuzz/corpus/<target>/
+# and crashes to build/fuzz/crashes/<target>/ (never into the tree).
+#   make fuzz          every target for FUZZ_SECONDS (default 600) each
+#   make fuzz-quick    every target for FUZZ_QUICK_SECONDS (default 5) each
+#   make fuzz-build    build only
+#   make fuzz FUZZ_TARGETS="proto config"   a chosen few
+FUZZ_CC            ?= clang
+FUZZ_SECONDS       ?= 600
+FUZZ_QUICK_SECONDS ?= 5
+FUZZ_TARGETS       ?=
+FB          := $(B)/fuzz
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Wno-unused-function -Icommon -Ijitd -Ijitctl -Itests/fuzz \
+               -DJIT_VERSION='"$(VERSION)"' $(JITD_CFLAGS) $(FUZZ_SAN)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
+FUZZ_LIBSRC := $(COMMON_SRC) $(filter-out jitd/main.c,$(JITD_SRC)) $(filter-out jitctl/main.c,$(JITCTL_SRC)) \
+               tests/fuzz/fuzz.c
+FUZZ_LIBOBJ := $(FUZZ_LIBSRC:%.c=$(FB)/obj/%.o)
+FUZZ_LIBS   := $(JITD_LIBS) $(JITCTL_LIBS)
+
+.PHONY: fuzz fuzz-quick fuzz-build
+$(FB)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FB)/libjitfuzz.a: $(FUZZ_LIBOBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# An archive: a harness that compiles a file in itself (fuzz_ticket_http.c
+# includes jitd/ticket.c for its static functions) does not get that file's
+# object twice.
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libjitfuzz.a $(wildcard tests/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FB)/libjitfuzz.a $(FUZZ_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-quick: fuzz-build
+	@bash tests/fuzz/run.sh $(FUZZ_QUICK_SECONDS) $(FUZZ_TARGETS)
+# ---- end of fuzzing ---------------------------------------------------------

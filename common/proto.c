@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "util.h"
 
 struct field_def {
         const char *name;
@@ -138,8 +139,16 @@ void proto_init(struct proto_msg *m, enum proto_type type)
         m->buf_used = 0;
 }
 
-static bool str_ok(const char *s, size_t n)
+/* What a string field may hold. Requests carry what a user gives, so they
+ * get the rules of free text (util.h valid_text_n: UTF-8, no control, no
+ * bidirectional override), which closes every field, present and future, at
+ * once. Replies carry what jitd has stored: refusing a byte there would make
+ * an old or planted row unreadable, so they only keep the frame clean (no
+ * byte < 0x20, no 0x7f) and jitctl escapes the rest when it shows it. */
+static bool str_ok(unsigned type, const char *s, size_t n)
 {
+        if (proto_is_request(type))
+                return valid_text_n(s, n);
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char) s[i];
 
@@ -170,7 +179,7 @@ static int set_str_n(struct proto_msg *m, enum proto_field f, const char *s, siz
                 return -EEXIST;
         if (n > fields[f].max)
                 return -E2BIG;
-        if (!str_ok(s, n))
+        if (!str_ok(m->type, s, n))
                 return -EINVAL;
         if (m->buf_used + n + 1 > sizeof(m->buf) || wire_size(m) + 3 + n > PROTO_MAX_FRAME)
                 return -ENOSPC;
@@ -328,7 +337,9 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *ret, char *wh
                 if (r == -E2BIG)
                         FAIL(-EBADMSG, "field '%s' longer than %u bytes", fields[f].name, fields[f].max);
                 if (r < 0)
-                        FAIL(-EBADMSG, "field '%s' contains control characters", fields[f].name);
+                        FAIL(-EBADMSG, "field '%s' contains %s", fields[f].name,
+                             proto_is_request(type) ? "control characters, bidirectional overrides or invalid UTF-8"
+                                                    : "control characters");
                 off += 3 + n;
         }
         return 0;

@@ -21,7 +21,11 @@
  *   1      2     length   value length
  *   3      ...   value    PROTO_KIND_U64: exactly 8 bytes, little-endian
  *                         PROTO_KIND_STR: 0..max bytes, no NUL, no byte < 0x20,
- *                                         no 0x7f (UTF-8 passes through)
+ *                                         no 0x7f; in requests also valid
+ *                                         UTF-8 with no C1 control and no
+ *                                         bidirectional override (util.h
+ *                                         valid_text_n); replies pass other
+ *                                         bytes through
  *
  * The decoder refuses: a datagram shorter than the header or longer than
  * PROTO_MAX_FRAME; a wrong magic or version; an unknown type; non-zero reserved

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -89,16 +90,120 @@ bool valid_sudoers_command(const char *s)
         return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == n;
 }
 
-bool valid_text(const char *s, size_t max)
+size_t utf8_decode(const char *s, size_t n, uint32_t *ret_cp)
 {
-        size_t n = 0;
+        const unsigned char *p = (const unsigned char *) s;
+        unsigned char lo = 0x80, hi = 0xbf;    /* the second byte's range */
+        uint32_t cp;
+        size_t len;
+
+        if (n == 0)
+                return 0;
+        if (p[0] < 0x80) {
+                *ret_cp = p[0];
+                return 1;
+        }
+        /* RFC 3629 section 4: the lead byte fixes the length and narrows the
+         * second byte so that overlong forms, surrogates and code points past
+         * U+10FFFF have no encoding at all. */
+        if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+                len = 2;
+                cp = p[0] & 0x1f;
+        } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+                len = 3;
+                cp = p[0] & 0x0f;
+                if (p[0] == 0xe0)
+                        lo = 0xa0;
+                else if (p[0] == 0xed)
+                        hi = 0x9f;
+        } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+                len = 4;
+                cp = p[0] & 0x07;
+                if (p[0] == 0xf0)
+                        lo = 0x90;
+                else if (p[0] == 0xf4)
+                        hi = 0x8f;
+        } else
+                return 0;
+        if (n < len || p[1] < lo || p[1] > hi)
+                return 0;
+        for (size_t i = 1; i < len; i++) {
+                if (i > 1 && (p[i] & 0xc0) != 0x80)
+                        return 0;
+                cp = (cp << 6) | (p[i] & 0x3f);
+        }
+        *ret_cp = cp;
+        return len;
+}
+
+bool text_forbidden(uint32_t cp)
+{
+        return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+               (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+bool valid_text_n(const char *s, size_t n)
+{
+        size_t i = 0;
 
         if (!s)
                 return false;
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++, n++)
-                if (*p < 0x20 || *p == 0x7f)
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(s + i, n - i, &cp);
+
+                if (k == 0 || text_forbidden(cp))
                         return false;
-        return n <= max;
+                i += k;
+        }
+        return true;
+}
+
+bool valid_text(const char *s, size_t max)
+{
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strnlen(s, max + 1);
+        return n <= max && valid_text_n(s, n);
+}
+
+int text_escape(const char *s, unsigned flags, char **ret)
+{
+        size_t n = s ? strlen(s) : 0, i = 0, o = 0;
+        char *out;
+
+        /* Worst case: every byte becomes "\xNN" (a 2-byte forbidden code
+         * point becomes a 6-byte "\uNNNN", 3 per byte; 3-byte ones 2). */
+        if (n > (SIZE_MAX - 1) / 4)
+                return -ENOMEM;
+        out = malloc(n * 4 + 1);
+        if (!out)
+                return -ENOMEM;
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(s + i, n - i, &cp);
+
+                if (k == 0 || (k == 1 && text_forbidden(cp))) {
+                        o += (size_t) sprintf(out + o, "\\x%02x", (unsigned char) s[i]);
+                        i++;
+                        continue;
+                }
+                if (text_forbidden(cp))
+                        o += (size_t) sprintf(out + o, "\\u%04x", (unsigned) cp);
+                else if ((flags & TEXT_ESCAPE_QUOTE) && (cp == '"' || cp == '\\')) {
+                        out[o++] = '\\';
+                        out[o++] = (char) cp;
+                } else {
+                        memcpy(out + o, s + i, k);
+                        o += k;
+                }
+                i += k;
+        }
+        out[o] = '\0';
+        *ret = out;
+        return 0;
 }
 
 int64_t now_realtime(void)

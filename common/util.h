@@ -43,9 +43,32 @@ bool valid_ticket(const char *s);
  * trailing '/' (sudoers reads that as every command in the directory). The
  * config checks it, and the drop-in writer checks it again. */
 bool valid_sudoers_command(const char *s);
-/* Free text (reasons, notes): printable, no control characters, up to max bytes.
- * UTF-8 is passed through. */
+/* One UTF-8 sequence at s, of at most n bytes: its length (1 to 4) with the
+ * code point in *ret_cp, or 0 when the bytes there are not UTF-8 (a stray
+ * continuation byte, a cut sequence, an overlong form, a surrogate, anything
+ * above U+10FFFF). RFC 3629's table, nothing more lenient. */
+size_t utf8_decode(const char *s, size_t n, uint32_t *ret_cp);
+/* Code points no free text may carry, because they change what a terminal or
+ * a log viewer shows instead of being shown: C0 controls (NUL included), DEL,
+ * C1 controls (U+0080..U+009F), the bidirectional marks, embeddings,
+ * overrides and isolates (U+061C, U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069), and the line and paragraph separators U+2028, U+2029 (a
+ * new line to some viewers). */
+bool text_forbidden(uint32_t cp);
+/* Free text a person gives (reasons, notes, messages): n bytes of valid UTF-8
+ * without a forbidden code point (so no NUL either). Everything else passes:
+ * any script, emoji, quotes, shell metacharacters. */
+bool valid_text_n(const char *s, size_t n);
+/* The same for a NUL-terminated string of at most max bytes. */
 bool valid_text(const char *s, size_t max);
+
+enum {
+        TEXT_ESCAPE_QUOTE = 1 << 0,     /* also '"' and '\\' as \" and \\ (a key="value" field) */
+};
+/* s made safe to show: each byte that is not part of valid UTF-8, and each
+ * C0 control and DEL, as \xNN; every other forbidden code point as \uNNNN;
+ * the rest as it is. A fresh string in *ret; 0 or -ENOMEM. NULL is "". */
+int text_escape(const char *s, unsigned flags, char **ret);
 /* Host names: [A-Za-z0-9.-_] up to JIT_HOST_MAX. */
 bool valid_host_name(const char *s);
 /* PAM service names: [A-Za-z0-9_.-] up to JIT_SERVICE_MAX. */

@@ -5,16 +5,64 @@
  * here decides OK, WARN or FAIL; doctor.c does, from what these return.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "doctor_parse.h"
 #include "util.h"
 
-#define SUDOERS_DEPTH_MAX 8     /* sudo allows 128; a few levels is every real setup */
+/* Bounds on what one sudoers scan reads, whatever the files say: sudo itself
+ * allows 128 nested includes; real setups use two or three levels, a few
+ * dozen files and some kilobytes. */
+#define SUDOERS_DEPTH_MAX 16
+#define SUDOERS_FILES_MAX 256
+#define SUDOERS_BYTES_MAX (16u << 20)
+#define DOCTOR_FILE_MAX   (4 << 20)     /* one PAM or sudoers file */
+
+/* Open a file doctor reads: a regular file only, since a FIFO would block and
+ * /dev/zero never ends (O_NONBLOCK keeps open() itself from waiting on a
+ * FIFO), of at most DOCTOR_FILE_MAX bytes. -EISDIR for a directory, -EINVAL
+ * for another kind of file, -EFBIG for a file too large. */
+static int open_text(const char *path, FILE **ret, struct stat *ret_st)
+{
+        struct stat st;
+        FILE *f;
+        int fd, r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                r = -errno;
+        else if (S_ISDIR(st.st_mode))
+                r = -EISDIR;
+        else if (!S_ISREG(st.st_mode))
+                r = -EINVAL;
+        else if (st.st_size > DOCTOR_FILE_MAX)
+                r = -EFBIG;
+        else if (!(f = fdopen(fd, "r")))
+                r = -errno;
+        else {
+                if (ret_st)
+                        *ret_st = st;
+                *ret = f;
+                return 0;
+        }
+        close(fd);
+        return r;
+}
+
+static const char *open_error(int r)
+{
+        return r == -EINVAL ? "not a regular file" : strerror(-r);
+}
 
 static bool is_space(char c)
 {
@@ -215,9 +263,9 @@ static int pam_load_file(struct pam_loader *l, const char *name, enum doctor_pam
                 path = NULL;
         if (!path)
                 return -ENOMEM;
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
+        r = open_text(path, &f, NULL);
+        if (r < 0)
+                return r;
         for (;;) {
                 struct doctor_pam_fields fl;
                 enum doctor_pam_phase phase;
@@ -248,7 +296,7 @@ static int pam_load_file(struct pam_loader *l, const char *name, enum doctor_pam
                 if (r == -ENOMEM)
                         break;
                 if (r < 0)
-                        stack_note(l, "cannot read included %s: %s", fl.module, strerror(-r));
+                        stack_note(l, "cannot read included %s: %s", fl.module, open_error(r));
         }
         if (r >= 0 && ferror(f))
                 r = -EIO;
@@ -605,47 +653,118 @@ static int append_seen(char **seen, const char *dir)
         return 0;
 }
 
-static int sudoers_scan_file(const char *path, const char *dir, const char *host, unsigned depth,
-                             struct doctor_sudoers_scan *s)
+/* One scan's memory: every file read so far by (device, inode), which of
+ * them are being read right now (an include of one of those is a loop), and
+ * the running totals for the bounds above. Without it a file that includes
+ * itself k times is read k^depth times. */
+struct sudoers_walk {
+        const char *dir, *host;
+        struct doctor_sudoers_scan *s;
+        struct walked {
+                dev_t dev;
+                ino_t ino;
+                bool open;
+        } *files;
+        size_t n_files, cap_files;
+        size_t bytes;
+};
+
+/* The first note wins, as for notes already; -ENOMEM when it cannot be made. */
+__attribute__((format(printf, 2, 3)))
+static int walk_note(struct sudoers_walk *w, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        if (w->s->note)
+                return 0;
+        va_start(ap, fmt);
+        n = vasprintf(&w->s->note, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                w->s->note = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+/* Read path, included at from:line (from is NULL for the main file). A loop,
+ * a file already read, and the bounds end that branch with a note and 0;
+ * negative errno when path cannot be opened. */
+static int sudoers_scan_file(struct sudoers_walk *w, const char *path, unsigned depth, const char *from,
+                             unsigned from_line)
 {
         _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
+        size_t cap = 0, me;
         unsigned lineno = 0;
+        struct stat st;
+        ssize_t len;
         FILE *f;
-        int r = 0;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        while (r >= 0 && getline(&line, &cap, f) >= 0) {
+        r = open_text(path, &f, &st);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < w->n_files; i++) {
+                if (w->files[i].dev != st.st_dev || w->files[i].ino != st.st_ino)
+                        continue;
+                fclose(f);
+                /* Read before through another include: nothing new in it. */
+                if (!w->files[i].open)
+                        return 0;
+                return walk_note(w, "include loop: %s:%u includes %s again, which is still being read "
+                                    "(sudo stops at 128 levels and refuses the whole sudoers)", from, from_line, path);
+        }
+        if (w->n_files >= SUDOERS_FILES_MAX) {
+                fclose(f);
+                return walk_note(w, "stopped after reading %d sudoers files; %s (included at %s:%u) not read",
+                                 SUDOERS_FILES_MAX, path, from, from_line);
+        }
+        r = array_reserve((void **) &w->files, &w->cap_files, w->n_files, sizeof(*w->files));
+        if (r < 0) {
+                fclose(f);
+                return r;
+        }
+        me = w->n_files++;
+        w->files[me] = (struct walked) { .dev = st.st_dev, .ino = st.st_ino, .open = true };
+
+        while (r >= 0 && (len = getline(&line, &cap, f)) >= 0) {
                 _cleanup_free_ char *target = NULL;
                 int kind;
 
                 lineno++;
-                kind = doctor_sudoers_directive(line, path, host, &target);
+                w->bytes += (size_t) len;
+                if (w->bytes > SUDOERS_BYTES_MAX) {
+                        r = walk_note(w, "stopped after reading %u MiB of sudoers, at %s:%u",
+                                      SUDOERS_BYTES_MAX >> 20, path, lineno);
+                        break;
+                }
+                kind = doctor_sudoers_directive(line, path, w->host, &target);
                 if (kind == -ENOMEM) {
                         r = kind;
                         break;
                 }
                 if (kind == DOCTOR_SUDOERS_INCLUDEDIR) {
-                        r = append_seen(&s->seen, target);
-                        if (r >= 0 && !s->where && doctor_same_dir(target, dir) &&
-                            asprintf(&s->where, "%s:%u", path, lineno) < 0) {
-                                s->where = NULL;
+                        r = append_seen(&w->s->seen, target);
+                        if (r >= 0 && !w->s->where && doctor_same_dir(target, w->dir) &&
+                            asprintf(&w->s->where, "%s:%u", path, lineno) < 0) {
+                                w->s->where = NULL;
                                 r = -ENOMEM;
                         }
-                } else if (kind == DOCTOR_SUDOERS_INCLUDE && depth < SUDOERS_DEPTH_MAX) {
-                        int k = sudoers_scan_file(target, dir, host, depth + 1, s);
+                } else if (kind == DOCTOR_SUDOERS_INCLUDE && depth >= SUDOERS_DEPTH_MAX) {
+                        r = walk_note(w, "%s:%u: includes nested more than %d deep, %s not read", path, lineno,
+                                      SUDOERS_DEPTH_MAX, target);
+                } else if (kind == DOCTOR_SUDOERS_INCLUDE) {
+                        int k = sudoers_scan_file(w, target, depth + 1, path, lineno);
 
                         if (k == -ENOMEM)
                                 r = k;
-                        else if (k < 0 && !s->note && asprintf(&s->note, "cannot read %s (included at %s:%u): %s",
-                                                               target, path, lineno, strerror(-k)) < 0) {
-                                s->note = NULL;
-                                r = -ENOMEM;
-                        }
+                        else if (k < 0)
+                                r = walk_note(w, "cannot read %s (included at %s:%u): %s", target, path, lineno,
+                                              open_error(k));
                 }
         }
+        w->files[me].open = false;
         if (r >= 0 && ferror(f))
                 r = -EIO;
         fclose(f);
@@ -655,11 +774,13 @@ static int sudoers_scan_file(const char *path, const char *dir, const char *host
 int doctor_sudoers_scan(const char *path, const char *dir, const char *host, struct doctor_sudoers_scan *ret)
 {
         struct doctor_sudoers_scan s = {};
+        struct sudoers_walk w = { .dir = dir, .host = host, .s = &s };
         int r;
 
         if (!path || !dir || !ret)
                 return -EINVAL;
-        r = sudoers_scan_file(path, dir, host, 0, &s);
+        r = sudoers_scan_file(&w, path, 0, NULL, 0);
+        free(w.files);
         if (r < 0) {
                 doctor_sudoers_scan_clear(&s);
                 return r;

@@ -98,12 +98,16 @@ int doctor_sudoers_directive(const char *line, const char *file, const char *hos
 struct doctor_sudoers_scan {
         char *where;            /* "FILE:LINE" of the directive covering dir; NULL when none */
         char *seen;             /* every directory included, ", "-separated; NULL when none */
-        char *note;             /* the first included file that could not be read, and why; NULL */
+        char *note;             /* the first thing that stopped the scan short, and why; NULL.
+                                 * an included file that could not be read (or is not a
+                                 * regular file), an include loop, includes nested more than
+                                 * 16 deep, or the bounds of 256 files and 16 MiB */
 };
-/* Does the sudoers file at path (and the files it @includes, a few levels
- * deep) have an @includedir naming dir? Returns 0 with the answer in *ret
- * (free with doctor_sudoers_scan_clear), or a negative errno when path itself
- * cannot be read. */
+/* Does the sudoers file at path (and the files it @includes) have an
+ * @includedir naming dir? Each file is read once, by device and inode, so
+ * a loop ends at once and is named in the note. Returns 0 with the answer in
+ * *ret (free with doctor_sudoers_scan_clear), or a negative errno when path
+ * itself cannot be read (-EINVAL: not a regular file, -EFBIG: over 4 MiB). */
 int doctor_sudoers_scan(const char *path, const char *dir, const char *host, struct doctor_sudoers_scan *ret);
 void doctor_sudoers_scan_clear(struct doctor_sudoers_scan *s);
 

@@ -34,7 +34,10 @@
  *                                   accepted | rejected; null when not applicable
  *   }
  *
- * Strings are UTF-8 as jitd stored them; '/' is not escaped.
+ * Strings are UTF-8 as jitd stored them; '/' is not escaped. A control
+ * character, C1 control, bidirectional override or line separator is
+ * written as its \uNNNN escape, and a byte that is not UTF-8 (a row written
+ * by hand or by an older jitd) as U+FFFD: the output is always valid JSON.
  */
 #include <errno.h>
 #include <string.h>
@@ -54,29 +57,31 @@ struct output_table {
         size_t *width;          /* widest cell of each column so far */
 };
 
-static bool is_control(unsigned char c)
-{
-        return c < 0x20 || c == 0x7f;
-}
-
+/* Text from jitd is whatever its database holds, which need not be what jitd
+ * accepts today (an older version, sqlite3 by hand): a control byte, a C1
+ * control or a bidirectional override would reach the reader's terminal
+ * and rewrite or reorder what it shows. util.c text_escape() shows each
+ * as \xNN or \uNNNN instead. */
 void output_fputs_safe(const char *s, FILE *f)
 {
+        char *e = NULL;
+
         if (!s)
                 return;
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                fputc(is_control(*p) ? '?' : *p, f);
+        if (text_escape(s, 0, &e) < 0) {
+                /* Out of memory: show nothing rather than the raw bytes. */
+                fputs("?", f);
+                return;
+        }
+        fputs(e, f);
+        free(e);
 }
 
 char *output_strdup_safe(const char *s)
 {
-        char *copy = strdup(s ? s : "");
+        char *e = NULL;
 
-        if (!copy)
-                return NULL;
-        for (unsigned char *p = (unsigned char *) copy; *p; p++)
-                if (is_control(*p))
-                        *p = '?';
-        return copy;
+        return text_escape(s, 0, &e) < 0 ? NULL : e;
 }
 
 size_t output_width(const char *s)
@@ -478,6 +483,36 @@ out:
         return r;
 }
 
+/* json-c writes whatever bytes a string holds, escaping only what JSON
+ * demands (< 0x20, '"', '\\'). A byte that is not UTF-8 would make the whole
+ * document invalid, and a C1 control or bidirectional override would act on
+ * the terminal of whoever cats it. json-c puts bytes >= 0x7f nowhere but
+ * inside strings, so each can be rewritten there without changing the
+ * document's meaning: a forbidden code point as its \uNNNN escape (the same
+ * string to any parser), a byte that is not UTF-8 as U+FFFD, the
+ * replacement character (the one change of content, for bytes that never
+ * were text). */
+static void json_fputs_utf8(const char *s, FILE *f)
+{
+        size_t n = strlen(s), i = 0;
+
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(s + i, n - i, &cp);
+
+                if (k == 0) {
+                        fputs("\\ufffd", f);
+                        i++;
+                        continue;
+                }
+                if (text_forbidden(cp))
+                        fprintf(f, "\\u%04x", (unsigned) cp);
+                else
+                        fwrite(s + i, 1, k, f);
+                i += k;
+        }
+}
+
 int output_json_print(FILE *f, struct json_object *o)
 {
         /* Plain: one document per line, for jq and line-oriented consumers.
@@ -487,7 +522,7 @@ int output_json_print(FILE *f, struct json_object *o)
 
         if (!s)
                 return -ENOMEM;
-        fputs(s, f);
+        json_fputs_utf8(s, f);
         fputc('\n', f);
         return 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* What jitctl prints: aligned tables, key: value blocks, one-line summaries and
  * JSON. Everything writes to a FILE * handed in, so the unit tests can read it
- * back from a memory stream. Human output never passes a control byte through:
- * they are shown as '?'. */
+ * back from a memory stream. Human output never passes a control byte, C1
+ * control, bidirectional override or invalid UTF-8 through: they are shown as
+ * \xNN or \uNNNN (util.h text_escape). */
 #ifndef JITCTL_OUTPUT_H
 #define JITCTL_OUTPUT_H
 
@@ -26,7 +27,7 @@ int output_table_add(struct output_table *t, const char *const *cells);
 void output_table_print(const struct output_table *t, FILE *f);
 void output_table_free(struct output_table *t);
 
-/* s with every byte < 0x20 and 0x7f replaced by '?'. NULL prints nothing. */
+/* s with what util.h text_escape() escapes escaped. NULL prints nothing. */
 void output_fputs_safe(const char *s, FILE *f);
 /* The same into a fresh string; NULL on ENOMEM. */
 char *output_strdup_safe(const char *s);

@@ -72,8 +72,9 @@ const char *ticket_json_string(json_object *root, const char *pointer);
  * give 0. -EINVAL for anything else. */
 int ticket_parse_time(const char *s, int64_t *ret);
 
-/* Copy src into dst for a message: control characters become '?', at most
- * dst_size - 1 bytes. */
+/* Copy src into dst for a message: what util.h valid_text refuses (control,
+ * C1, bidi override, invalid UTF-8) becomes '?', at most dst_size - 1 bytes,
+ * never half a character. */
 void ticket_sanitize(char *dst, size_t dst_size, const char *src);
 
 #endif

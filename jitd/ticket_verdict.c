@@ -41,22 +41,34 @@ struct values {
 
 static const char *const identity_members[] = { "username", "login", "name", "value", "id", "emailAddress", "email" };
 
+/* What a ticket system says (a status, a requester, a content type) reaches
+ * users' terminals, PAM prompts and logs: anything util.h's text rules
+ * forbid (controls, C1, bidirectional overrides, bytes that are not UTF-8)
+ * becomes '?', and a cut never leaves half a character. */
 void ticket_sanitize(char *dst, size_t dst_size, const char *src)
 {
-        size_t i = 0;
+        size_t n = src ? strlen(src) : 0, i = 0, o = 0;
 
         if (dst_size == 0)
                 return;
-        for (; src && src[i] && i + 1 < dst_size; i++)
-                dst[i] = ((unsigned char) src[i] < 0x20 || src[i] == 0x7f) ? '?' : src[i];
-        /* Cut short: do not leave half a UTF-8 character behind. */
-        if (src && src[i] && i > 0 && ((unsigned char) src[i] & 0xc0) == 0x80) {
-                while (i > 0 && ((unsigned char) dst[i - 1] & 0xc0) == 0x80)
-                        i--;
-                if (i > 0 && ((unsigned char) dst[i - 1] & 0x80))
-                        i--;
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(src + i, n - i, &cp);
+
+                if (k == 0 || text_forbidden(cp)) {
+                        if (o + 1 >= dst_size)
+                                break;
+                        dst[o++] = '?';
+                        i += k ? k : 1;
+                        continue;
+                }
+                if (o + k >= dst_size)
+                        break;
+                memcpy(dst + o, src + i, k);
+                o += k;
+                i += k;
         }
-        dst[i] = '\0';
+        dst[o] = '\0';
 }
 
 int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why, size_t why_size)
@@ -72,6 +84,12 @@ int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why
         }
         if (len > INT_MAX)
                 return -E2BIG;
+        /* No JSON text holds a NUL byte (in a string it must be escaped), and
+         * json-c's tokener would stop at one: refuse it wherever it is. */
+        if (memchr(body, '\0', len)) {
+                snprintf(why, why_size, "malformed JSON from the ticket system: a NUL byte");
+                return -EBADMSG;
+        }
         tok = json_tokener_new_ex(JSON_DEPTH);
         if (!tok)
                 return -ENOMEM;
@@ -86,8 +104,10 @@ int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why
                          err == json_tokener_continue ? "truncated" : json_tokener_error_desc(err));
                 return -EBADMSG;
         }
+        /* JSON's white space (RFC 8259 section 2), spelt out: strchr() would
+         * also find the terminating NUL. */
         for (; end < len; end++)
-                if (!strchr(" \t\r\n", body[end])) {
+                if (body[end] != ' ' && body[end] != '\t' && body[end] != '\r' && body[end] != '\n') {
                         json_object_put(o);
                         snprintf(why, why_size, "malformed JSON from the ticket system: trailing data");
                         return -EBADMSG;
@@ -100,6 +120,11 @@ static const char *scalar(json_object *o)
 {
         switch (json_object_get_type(o)) {
         case json_type_string:
+                /* "Approved\u0000 (not really)" would read as "Approved" to
+                 * every C string function below: such a value is no value. */
+                if (strlen(json_object_get_string(o)) != (size_t) json_object_get_string_len(o))
+                        return NULL;
+                return json_object_get_string(o);
         case json_type_int:
         case json_type_double:
         case json_type_boolean:
@@ -341,7 +366,7 @@ static int window_at(json_object *root, const char *pointer, int64_t *ret, char 
                 return 0;
         switch (json_object_get_type(o)) {
         case json_type_string:
-                if (ticket_parse_time(json_object_get_string(o), ret) == 0)
+                if (scalar(o) && ticket_parse_time(scalar(o), ret) == 0)
                         return 0;
                 break;
         case json_type_int:

@@ -421,16 +421,152 @@ START_TEST(test_sudoers_scan)
         ck_assert_ptr_nonnull(strstr(s.note, "gone"));
         doctor_sudoers_scan_clear(&s);
 
-        /* An include loop ends at the depth limit. */
+        /* An include loop ends at once, and is named. */
         main_file = put("sudoers", "@include sudoers\n");
         ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
         ck_assert_ptr_null(s.where);
         ck_assert_ptr_null(s.seen);
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_ptr_nonnull(strstr(s.note, "include loop"));
         doctor_sudoers_scan_clear(&s);
 
         snprintf(text, sizeof(text), "%s/none", dir);
         ck_assert_int_eq(doctor_sudoers_scan(text, dropins, "h", &s), -ENOENT);
         doctor_sudoers_scan_clear(NULL);
+}
+END_TEST
+
+/* Issue 12, finding 12: a sudoers file that includes itself k times was
+ * read k^8 times (minutes for k = 10). Each case must end well inside the
+ * test's timeout. */
+START_TEST(test_sudoers_self_include)
+{
+        struct doctor_sudoers_scan s;
+        char text[4096], dropins[128];
+        const char *main_file;
+        size_t n = 0;
+
+        snprintf(dropins, sizeof(dropins), "%s/sudoers.d", dir);
+        ck_assert_int_eq(mkdir(dropins, 0750), 0);
+        for (int i = 0; i < 50; i++)
+                n += (size_t) snprintf(text + n, sizeof(text) - n, "@include sudoers\n#include %s/sudoers\n", dir);
+        snprintf(text + n, sizeof(text) - n, "@includedir %s\n", dropins);
+        main_file = put("sudoers", text);
+        ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
+        ck_assert_ptr_nonnull(s.where);
+        ck_assert_ptr_nonnull(strstr(s.where, "/sudoers:101"));
+        ck_assert_str_eq(s.seen, dropins);      /* read once, listed once */
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_msg(strstr(s.note, "include loop") && strstr(s.note, "/sudoers:1 includes"), "%s", s.note);
+        doctor_sudoers_scan_clear(&s);
+}
+END_TEST
+
+START_TEST(test_sudoers_mutual_include)
+{
+        struct doctor_sudoers_scan s;
+        char dropins[128];
+        const char *main_file;
+
+        snprintf(dropins, sizeof(dropins), "%s/sudoers.d", dir);
+        ck_assert_int_eq(mkdir(dropins, 0750), 0);
+        /* a -> b -> c -> a, each many times, through relative names and a
+         * symbolic link (the same inode by another name). */
+        put("a", "@include b\n@include b\n@include b\n@include b\n@include b\n@include b\n@include b\n");
+        put("b", "@include c\n@include c\n@include c\n@include c\n@include c\n@include c\n@include c\n");
+        put("c", "@include a\n@include alias\n@include a\n@include alias\n@include a\n@include alias\n");
+        {
+                char target[128], link[128];
+
+                snprintf(target, sizeof(target), "%s/a", dir);
+                snprintf(link, sizeof(link), "%s/alias", dir);
+                ck_assert_int_eq(symlink(target, link), 0);
+        }
+        main_file = put("sudoers", "@include a\n@includedir /etc/sudoers.d\n");
+        ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
+        ck_assert_ptr_null(s.where);
+        ck_assert_str_eq(s.seen, "/etc/sudoers.d");
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_msg(strstr(s.note, "include loop") && strstr(s.note, "/c:1 includes"), "%s", s.note);
+        doctor_sudoers_scan_clear(&s);
+}
+END_TEST
+
+START_TEST(test_sudoers_diamond_and_depth)
+{
+        struct doctor_sudoers_scan s;
+        char dropins[128], name[32], text[64];
+        const char *main_file;
+
+        snprintf(dropins, sizeof(dropins), "%s/sudoers.d", dir);
+        ck_assert_int_eq(mkdir(dropins, 0750), 0);
+
+        /* Two ways to the same file is no loop: read once, no note. */
+        put("left", "@include shared\n");
+        put("right", "@include shared\n");
+        put("shared", "@includedir sudoers.d\n");
+        main_file = put("sudoers", "@include left\n@include right\n");
+        ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
+        ck_assert_ptr_nonnull(s.where);
+        ck_assert_ptr_nonnull(strstr(s.where, "/shared:1"));
+        ck_assert_str_eq(s.seen, dropins);
+        ck_assert_ptr_null(s.note);
+        doctor_sudoers_scan_clear(&s);
+
+        /* A chain 16 deep is followed; the 17th level is named, not read. */
+        for (int i = 1; i <= 20; i++) {
+                snprintf(name, sizeof(name), "chain%d", i);
+                snprintf(text, sizeof(text), i < 20 ? "@include chain%d\n" : "@includedir sudoers.d\n", i + 1);
+                put(name, text);
+        }
+        main_file = put("sudoers", "@include chain1\n");
+        ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
+        ck_assert_ptr_null(s.where);
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_msg(strstr(s.note, "/chain16:1: includes nested more than 16 deep"), "%s", s.note);
+        doctor_sudoers_scan_clear(&s);
+}
+END_TEST
+
+START_TEST(test_sudoers_not_regular)
+{
+        struct doctor_sudoers_scan s;
+        char dropins[128], fifo[128], text[512];
+        const char *main_file;
+
+        snprintf(dropins, sizeof(dropins), "%s/sudoers.d", dir);
+        ck_assert_int_eq(mkdir(dropins, 0750), 0);
+        snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        /* Neither blocks nor reads forever. */
+        snprintf(text, sizeof(text), "@include /dev/zero\n@include %s\n@include %s\n@includedir %s\n", fifo,
+                 dropins, dropins);
+        main_file = put("sudoers", text);
+        ck_assert_int_eq(doctor_sudoers_scan(main_file, dropins, "h", &s), 0);
+        ck_assert_ptr_nonnull(s.where);
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_msg(strstr(s.note, "cannot read /dev/zero") && strstr(s.note, "not a regular file"), "%s", s.note);
+        doctor_sudoers_scan_clear(&s);
+        ck_assert_int_eq(doctor_sudoers_scan(fifo, dropins, "h", &s), -EINVAL);
+        ck_assert_int_eq(doctor_sudoers_scan("/dev/zero", dropins, "h", &s), -EINVAL);
+        ck_assert_int_eq(doctor_sudoers_scan(dropins, dropins, "h", &s), -EISDIR);
+}
+END_TEST
+
+START_TEST(test_pam_not_regular)
+{
+        struct doctor_pam_stack s;
+        char path[128];
+
+        snprintf(path, sizeof(path), "%s/fifo", dir);
+        ck_assert_int_eq(mkfifo(path, 0600), 0);
+        put("svc", "@include fifo\n@include /dev/zero\naccount required pam_jit.so\n");
+        ck_assert_int_eq(doctor_pam_load(dir, "svc", &s), 0);
+        ck_assert_uint_eq(s.n, 1);
+        ck_assert_ptr_nonnull(s.note);
+        ck_assert_msg(strstr(s.note, "cannot read included fifo: not a regular file"), "%s", s.note);
+        doctor_pam_stack_free(&s);
+        ck_assert_int_eq(doctor_pam_load(dir, "fifo", &s), -EINVAL);
 }
 END_TEST
 
@@ -528,6 +664,11 @@ static Suite *doctor_suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_loop_test(tc, test_sudoers_directive, 0, (int) ELEMENTSOF(directives));
         tcase_add_test(tc, test_sudoers_scan);
+        tcase_add_test(tc, test_sudoers_self_include);
+        tcase_add_test(tc, test_sudoers_mutual_include);
+        tcase_add_test(tc, test_sudoers_diamond_and_depth);
+        tcase_add_test(tc, test_sudoers_not_regular);
+        tcase_add_test(tc, test_pam_not_regular);
         tcase_add_test(tc, test_same_dir);
         suite_add_tcase(s, tc);
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "duration.h"
 #include "output.h"
+#include "util.h"
 
 /* 2026-11-23 14:05:00 UTC */
 #define T0 INT64_C(1795442700)
@@ -124,8 +125,8 @@ START_TEST(test_table_sanitises_cells)
         output_table_print(t, c.f);
         out = capture_end(&c);
         ck_assert_str_eq(out,
-                         "A        B\n"
-                         "x?y?[2J  z\n");
+                         "A              B\n"
+                         "x\\x0ay\\x1b[2J  z\n");
         free(out);
         output_table_free(t);
 }
@@ -282,7 +283,7 @@ START_TEST(test_summary)
         g.state = GRANT_DENIED;
         strcpy(g.end_reason, "not during the freeze\033]0;owned\007");
         s = summary(&g, T0);
-        ck_assert_str_eq(s, "grant 12 for web-admin is denied: not during the freeze?]0;owned?\n");
+        ck_assert_str_eq(s, "grant 12 for web-admin is denied: not during the freeze\\x1b]0;owned\\x07\n");
         free(s);
 
         g.state = GRANT_RELEASED;
@@ -311,7 +312,7 @@ START_TEST(test_show_sanitises_and_fills)
                          "host:        web01\n"
                          "role:        web-admin\n"
                          "ticket:      CHG123\n"
-                         "reason:      bad?[31mred?\n"
+                         "reason:      bad\\x1b[31mred\\x7f\n"
                          "duration:    1h\n"
                          "state:       active\n"
                          "requested:   2026-11-23 14:04:00\n"
@@ -338,10 +339,10 @@ START_TEST(test_fputs_safe)
         output_fputs_safe("a\tb\rc\x01\x1f\x7f" "d é", c.f);
         output_fputs_safe(NULL, c.f);
         out = capture_end(&c);
-        ck_assert_str_eq(out, "a?b?c???d é");
+        ck_assert_str_eq(out, "a\\x09b\\x0dc\\x01\\x1f\\x7f" "d é");
         free(out);
         dup = output_strdup_safe("x\ny");
-        ck_assert_str_eq(dup, "x?y");
+        ck_assert_str_eq(dup, "x\\x0ay");
         free(dup);
 }
 END_TEST
@@ -428,6 +429,122 @@ START_TEST(test_json_list)
         ck_assert_ptr_nonnull(a);
         ck_assert_uint_eq(json_object_array_length(a), 2);
         ck_assert_int_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(a, 1), "id")), 2);
+        json_object_put(a);
+        free(out);
+}
+END_TEST
+
+/* ---- issue 12, finding 11: bytes that reach other people's screens ------- */
+
+/* A reason as a database row might hold it: a C1 CSI (UTF-8), a raw C1
+ * byte, a right-to-left override, an isolate and a Latin-1 byte. */
+#define HOSTILE "a\xc2\x9b" "2J b\x9b" "c \xe2\x80\xae" "exe.txt \xe2\x81\xa6" "d caf\xe9"
+#define HOSTILE_SHOWN "a\\u009b2J b\\x9bc \\u202eexe.txt \\u2066d caf\\xe9"
+
+/* No byte a terminal acts on, and nothing that is not UTF-8. */
+static void assert_screen_safe(const char *out)
+{
+        size_t n = strlen(out), i = 0;
+
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(out + i, n - i, &cp);
+
+                ck_assert_msg(k > 0, "not UTF-8 at byte %zu of \"%s\"", i, out);
+                ck_assert_msg(cp == '\n' || !text_forbidden(cp), "U+%04X at byte %zu", (unsigned) cp, i);
+                i += k;
+        }
+}
+
+START_TEST(test_show_escapes_c1_bidi)
+{
+        struct jit_grant g = grant_fixture(9, GRANT_REVOKED);
+        struct capture c;
+        char *out;
+
+        strcpy(g.reason, HOSTILE);
+        strcpy(g.end_reason, "revoked \xe2\x80\xae" "kcab");
+        capture_start(&c);
+        output_grant_show(c.f, &g, T0);
+        out = capture_end(&c);
+        assert_screen_safe(out);
+        ck_assert_ptr_nonnull(strstr(out, "reason:      " HOSTILE_SHOWN "\n"));
+        ck_assert_ptr_nonnull(strstr(out, "end reason:  revoked \\u202ekcab\n"));
+        free(out);
+
+        capture_start(&c);
+        output_grant_summary(c.f, &g, T0);
+        out = capture_end(&c);
+        assert_screen_safe(out);
+        ck_assert_str_eq(out, "grant 9 for web-admin is revoked: revoked \\u202ekcab\n");
+        free(out);
+}
+END_TEST
+
+START_TEST(test_table_escapes_c1_bidi)
+{
+        struct jit_grant g = grant_fixture(9, GRANT_PENDING);
+        struct capture c;
+        char *out;
+
+        /* Names and tickets are checked by jitd; a hand-written row need not be. */
+        strcpy(g.user, "ev\xe2\x80\xae" "e");
+        strcpy(g.ticket, "T\x9b" "1");
+        capture_start(&c);
+        ck_assert_int_eq(output_grants_table(c.f, &g, 1, T0), 0);
+        out = capture_end(&c);
+        assert_screen_safe(out);
+        ck_assert_ptr_nonnull(strstr(out, "ev\\u202ee"));
+        ck_assert_ptr_nonnull(strstr(out, "T\\x9b1"));
+        free(out);
+}
+END_TEST
+
+/* Strict parse: json-c with UTF-8 validation, nothing after the value. */
+static struct json_object *parse_strict(const char *text)
+{
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *o;
+        size_t n = strlen(text);
+
+        while (n > 0 && text[n - 1] == '\n')
+                n--;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, text, (int) n);
+        ck_assert_msg(o && json_tokener_get_error(tok) == json_tokener_success &&
+                      json_tokener_get_parse_end(tok) == n, "not valid JSON: %s", text);
+        json_tokener_free(tok);
+        return o;
+}
+
+START_TEST(test_json_always_valid)
+{
+        struct jit_grant g[2] = { grant_fixture(1, GRANT_ACTIVE), grant_fixture(2, GRANT_REVOKED) };
+        struct json_object *a, *v;
+        struct capture c;
+        char *out;
+
+        strcpy(g[0].reason, HOSTILE);
+        strcpy(g[1].reason, "\xff\xfe\xed\xa0\x80 and \x7f");
+        strcpy(g[1].end_reason, "\"quoted\" \\ \x01");
+        capture_start(&c);
+        ck_assert_int_eq(output_grants_json(c.f, g, 2), 0);
+        out = capture_end(&c);
+        /* One line, valid UTF-8 with no control, C1 or bidi character raw. */
+        ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);
+        assert_screen_safe(out);
+        a = parse_strict(out);
+        /* Forbidden code points travel as escapes: the same string to a parser. */
+        v = json_object_object_get(json_object_array_get_idx(a, 0), "reason");
+        ck_assert_str_eq(json_object_get_string(v), "a\xc2\x9b" "2J b\xef\xbf\xbd" "c \xe2\x80\xae" "exe.txt \xe2\x81\xa6"
+                                                    "d caf\xef\xbf\xbd");
+        /* Bytes that are not UTF-8 become U+FFFD, one each. */
+        v = json_object_object_get(json_object_array_get_idx(a, 1), "reason");
+        ck_assert_str_eq(json_object_get_string(v), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd and \x7f");
+        v = json_object_object_get(json_object_array_get_idx(a, 1), "end_reason");
+        ck_assert_str_eq(json_object_get_string(v), "\"quoted\" \\ \x01");
+        ck_assert_ptr_nonnull(strstr(out, "\\u202e"));
+        ck_assert_ptr_nonnull(strstr(out, "\\u009b"));
         json_object_put(a);
         free(out);
 }
@@ -668,6 +785,9 @@ static Suite *jitctl_suite(void)
         tcase_add_test(tc, test_json_unset_fields);
         tcase_add_test(tc, test_json_set_fields);
         tcase_add_test(tc, test_json_list);
+        tcase_add_test(tc, test_show_escapes_c1_bidi);
+        tcase_add_test(tc, test_table_escapes_c1_bidi);
+        tcase_add_test(tc, test_json_always_valid);
         suite_add_tcase(s, tc);
         tcase_add_test(ta, test_parse_id);
         tcase_add_test(ta, test_parse_args);

@@ -585,18 +585,20 @@ START_TEST(test_encode_control_chars)
         ck_assert_int_eq(proto_set_str(&m, PF_REASON, "ab\x7f"), -EINVAL);
         ck_assert_uint_eq(m.present, 0);
 
-        /* Bytes from 0x20 to 0x7e and from 0x80 up pass (UTF-8 is not
-         * validated, only passed through). */
+        /* In a reply, bytes from 0x20 to 0x7e and from 0x80 up pass: jitd
+         * sends what it has stored (requests: test_request_text). */
         {
+                static struct proto_msg rep;
                 char all[256];
                 size_t n = 0;
 
+                proto_init(&rep, PROTO_REP_GRANT);
                 for (unsigned c = 0x20; c < 0x100; c++)
                         if (c != 0x7f && n < 200)
                                 all[n++] = (char) c;
                 all[n] = '\0';
-                ck_assert_int_eq(proto_set_str(&m, PF_REASON, all), 0);
-                ck_assert_str_eq(proto_get_str(&m, PF_REASON), all);
+                ck_assert_int_eq(proto_set_str(&rep, PF_REASON, all), 0);
+                ck_assert_str_eq(proto_get_str(&rep, PF_REASON), all);
         }
         ck_assert_int_eq(proto_set_str(&m, PF_TICKET, "Zürich ✓ 東京"), 0);
         ck_assert_str_eq(proto_get_str(&m, PF_TICKET), "Zürich ✓ 東京");
@@ -616,6 +618,98 @@ START_TEST(test_encode_control_chars)
         raw_str(&raw, PF_REASON, "rm -rf\x7f");
         raw_fix(&raw);
         assert_refused(&raw, -EBADMSG, "field 'reason' contains control characters");
+}
+END_TEST
+
+/* Issue 12, finding 11: what a user sends is text by valid_text_n's rules,
+ * in every string field of every request, on both sides of the wire. */
+static const struct {
+        const char *bytes;
+        const char *what;
+} bad_text[] = {
+        { "restore \xc2\x9b" "2J", "C1 control CSI, UTF-8 encoded" },
+        { "restore \x9b" "2J", "C1 control CSI as a raw byte" },
+        { "next\xc2\x85line", "NEL" },
+        { "fix \xe2\x80\xae" "exe.txt", "RIGHT-TO-LEFT OVERRIDE" },
+        { "\xe2\x81\xa6" "x\xe2\x81\xa9", "isolates" },
+        { "\xe2\x80\x8f", "RLM" },
+        { "\xd8\x9c", "ALM" },
+        { "a\xe2\x80\xa8" "b", "LINE SEPARATOR" },
+        { "caf\xe9", "Latin-1" },
+        { "\xc0\xa2", "overlong quote" },
+        { "\xed\xa0\x80", "surrogate" },
+        { "\xf4\x90\x80\x80", "past U+10FFFF" },
+        { "\xe2\x80", "cut sequence" },
+        { "\xff\xfe", "not UTF-8 at all" },
+};
+
+START_TEST(test_request_text)
+{
+        static struct proto_msg m;
+        static struct raw raw;
+        const char *bytes = bad_text[_i].bytes;
+        size_t n = strlen(bytes);
+        unsigned checked = 0;
+
+        for (size_t t = 0; t < ELEMENTSOF(type_tab); t++) {
+                unsigned type = type_tab[t].type;
+
+                for (unsigned f = 1; f < PF_LAST_; f++) {
+                        const struct field_def *fd = field_def(f);
+                        char want[128];
+
+                        if (!(type_tab[t].allowed & M(f)) || fd->kind != PROTO_KIND_STR || fd->max < n)
+                                continue;
+                        proto_init(&m, type);
+                        raw_start(&raw, (uint8_t) type);
+                        raw_field(&raw, (uint8_t) f, (uint16_t) n, bytes, n);
+                        raw_fix(&raw);
+                        if (proto_is_request(type)) {
+                                ck_assert_msg(proto_set_str(&m, f, bytes) == -EINVAL, "%s: %s accepted in %s",
+                                              bad_text[_i].what, fd->name, type_tab[t].name);
+                                ck_assert_uint_eq(m.present, 0);
+                                snprintf(want, sizeof(want), "field '%s' contains", fd->name);
+                                assert_refused(&raw, -EBADMSG, want);
+                        } else {
+                                /* Replies carry stored text as it is. */
+                                static struct proto_msg d;
+
+                                ck_assert_msg(proto_set_str(&m, f, bytes) == 0, "%s: %s refused in %s",
+                                              bad_text[_i].what, fd->name, type_tab[t].name);
+                                assert_accepted(&raw, &d);
+                                ck_assert_str_eq(proto_get_str(&d, f), bytes);
+                        }
+                        checked++;
+                }
+        }
+        ck_assert_uint_gt(checked, 20);
+}
+END_TEST
+
+START_TEST(test_request_text_good)
+{
+        static struct proto_msg m;
+        static struct raw raw;
+        static const char *const good[] = {
+                "Störung im Rechenzentrum – 緊急 ✓ 🚑",
+                "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85",   /* Hebrew, Arabic */
+                "zero\xe2\x80\x8dwidth joiner, no-break\xc2\xa0space, \xef\xbf\xbd",
+                "quotes ' \" ` $(x) ; | & < > \\ event=x actor=y",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                proto_init(&m, PROTO_REQ_REQUEST);
+                ck_assert_int_eq(proto_set_str(&m, PF_REASON, good[i]), 0);
+                raw_start(&raw, PROTO_REQ_REQUEST);
+                raw_str(&raw, PF_REASON, good[i]);
+                raw_fix(&raw);
+                {
+                        static struct proto_msg d;
+
+                        assert_accepted(&raw, &d);
+                        ck_assert_str_eq(proto_get_str(&d, PF_REASON), good[i]);
+                }
+        }
 }
 END_TEST
 
@@ -1275,6 +1369,8 @@ static void assert_valid(const struct proto_msg *m)
                 ck_assert_uint_le(strlen(s), fd->max);
                 for (const unsigned char *p = (const unsigned char *) s; *p; p++)
                         ck_assert_msg(*p >= 0x20 && *p != 0x7f, "decoded %s with byte %#x", fd->name, *p);
+                if (proto_is_request(m->type))
+                        ck_assert_msg(valid_text(s, fd->max), "decoded %s that is not valid text", fd->name);
         }
 }
 
@@ -1429,6 +1525,8 @@ static Suite *proto_suite(void)
         tcase_add_loop_test(tc, test_roundtrip_type, 0, (int) ELEMENTSOF(type_tab));
         tcase_add_loop_test(tc, test_field_rules, 0, (int) ELEMENTSOF(field_tab));
         tcase_add_test(tc, test_encode_control_chars);
+        tcase_add_loop_test(tc, test_request_text, 0, (int) ELEMENTSOF(bad_text));
+        tcase_add_test(tc, test_request_text_good);
         tcase_add_test(tc, test_encode_refusals);
         tcase_add_test(tc, test_encode_enospc);
         suite_add_tcase(s, tc);

@@ -850,7 +850,7 @@ static const char golden_view[] =
         "\n"
         "Approval\n"
         "  path peer:               3\n"
-        "  path ticket?peer:        1\n"
+        "  path ticket\\x01peer:     1\n"
         "  time to approve:         median 2m, p95 1h30m (4 grants)\n"
         "\n"
         "Revocation\n"

@@ -960,6 +960,134 @@ START_TEST(test_json_limits)
 }
 END_TEST
 
+/* Issue 12, finding 12: the reader took NUL bytes after the value for white
+ * space (strchr finds the terminator), and a "\u0000" inside a string cut
+ * it short for every C string function after it. */
+START_TEST(test_json_nul)
+{
+        static const struct {
+                const char *body;
+                size_t len;
+        } bad[] = {
+                { "{\"a\":1}\0", 8 },
+                { "{\"a\":1}\0\0\0\0", 11 },
+                { "{\"a\":1}\n\0", 9 },
+                { "{\"a\":1} \0 ", 10 },
+                { "{\"a\":1}\0{\"a\":2}", 15 },
+                { "\0{\"a\":1}", 8 },
+                { " \0{\"a\":1}", 9 },
+                { "{\"a\":\0 1}", 9 },
+                { "{\"a\":\"x\0y\"}", 11 },
+                { "[1,\0 2]", 7 },
+        };
+        char why[256];
+        json_object *o;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                o = NULL;
+                why[0] = '\0';
+                ck_assert_msg(ticket_json_parse(bad[i].body, bad[i].len, &o, why, sizeof(why)) == -EBADMSG,
+                              "case %zu accepted", i);
+                ck_assert_ptr_null(o);
+                ck_assert_msg(strstr(why, "malformed JSON"), "case %zu: %s", i, why);
+        }
+        /* Only JSON's own white space may follow. */
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1}\v", 8, &o, why, sizeof(why)), -EBADMSG);
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1}\f", 8, &o, why, sizeof(why)), -EBADMSG);
+        ck_assert_int_eq(ticket_json_parse("{\"a\":1} \t\r\n", 11, &o, why, sizeof(why)), 0);
+        json_object_put(o);
+}
+END_TEST
+
+static json_object *parse_ok(const char *body)
+{
+        char why[256] = "";
+        json_object *o = NULL;
+
+        ck_assert_msg(ticket_json_parse(body, strlen(body), &o, why, sizeof(why)) == 0, "%s: %s", body, why);
+        return o;
+}
+
+START_TEST(test_json_escaped_nul)
+{
+        struct ticket_config c = {};
+        struct ticket_settings *st = NULL;
+        struct ticket_result r;
+        char why[256] = "";
+        json_object *o;
+
+        set_str(&c.provider, "http");
+        set_str(&c.url, "http://127.0.0.1:1");
+        c.allow_http = true;
+        set_str(&c.lookup, "{url}/t/{ticket}");
+        set_str(&c.status, "/state");
+        set_str(&c.requester, "/owner");
+        set_str(&c.window_start, "/start");
+        c.approved = list("approved");
+        c.closed = list("closed");
+        ck_assert_msg(ticket_settings_new(&c, HOST, &st, why, sizeof(why)) == 0, "%s", why);
+
+        /* "approved\u0000..." is not "approved". */
+        o = parse_ok("{\"state\":\"approved\\u0000 by nobody\",\"owner\":\"alice\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_ne(r.verdict, TICKET_APPROVED);
+        json_object_put(o);
+
+        /* Nor is "alice\u0000" the requester alice. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\\u0000mallory\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_REFUSED);
+        json_object_put(o);
+
+        /* A window cut short by a NUL is no date. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\",\"start\":\"2024-05-01T10:00:00Z\\u0000x\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_ERROR);
+        ck_assert_int_eq(r.window_start, 0);
+        json_object_put(o);
+
+        /* The same answers without the NUL pass, so the settings are right. */
+        o = parse_ok("{\"state\":\"approved\",\"owner\":\"alice\"}");
+        ticket_judge(st, "T-1", "alice", o, &r);
+        ck_assert_int_eq(r.verdict, TICKET_APPROVED);
+        json_object_put(o);
+        ticket_settings_free(st);
+        cfg_clear(&c);
+}
+END_TEST
+
+/* What a ticket system says reaches terminals and logs (issue 12, finding 11). */
+START_TEST(test_sanitize)
+{
+        static const struct {
+                const char *in;
+                size_t size;
+                const char *out;
+        } cases[] = {
+                { "Approved", 64, "Approved" },
+                { "Genehmigt \xe2\x9c\x93", 64, "Genehmigt \xe2\x9c\x93" },
+                { "Appr\x1b[2Joved\x7f", 64, "Appr?[2Joved?" },
+                { "Approved\xe2\x80\xae" "desrever", 64, "Approved?desrever" },
+                { "\xc2\x9b" "2J\xc2\x85", 64, "?2J?" },
+                { "\xe2\x81\xa6x\xe2\x81\xa9\xe2\x80\x8f", 64, "?x??" },
+                { "caf\xe9", 64, "caf?" },
+                { "\xed\xa0\x80", 64, "???" },
+                { "ab\xe2\x9c\x93", 5, "ab" },               /* never half a character */
+                { "ab\xe2\x9c\x93", 6, "ab\xe2\x9c\x93" },
+                { "abc", 1, "" },
+        };
+        char out[64];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                memset(out, 'x', sizeof(out));
+                ticket_sanitize(out, cases[i].size, cases[i].in);
+                ck_assert_msg(strcmp(out, cases[i].out) == 0, "case %zu: \"%s\"", i, out);
+        }
+        ticket_sanitize(out, sizeof(out), NULL);
+        ck_assert_str_eq(out, "");
+}
+END_TEST
+
 /* ---- TLS ---- */
 
 static void cfg_tls(struct ticket_config *c, const char *host, const char *ca)
@@ -1425,6 +1553,9 @@ static Suite *ticket_suite_unprivileged(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_parse_time);
         tcase_add_test(tc, test_json_limits);
+        tcase_add_test(tc, test_json_nul);
+        tcase_add_test(tc, test_json_escaped_nul);
+        tcase_add_test(tc, test_sanitize);
         tcase_add_test(tc, test_provider_none);
         tcase_add_test(tc, test_escape);
         tcase_add_test(tc, test_config_project);
@@ -1468,6 +1599,9 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_retry_after);
         tcase_add_test(tc, test_bad_answers);
         tcase_add_test(tc, test_json_limits);
+        tcase_add_test(tc, test_json_nul);
+        tcase_add_test(tc, test_json_escaped_nul);
+        tcase_add_test(tc, test_sanitize);
         tcase_add_test(tc, test_tls);
         tcase_add_test(tc, test_http_refused);
         tcase_add_test(tc, test_provider_none);

@@ -193,11 +193,207 @@ START_TEST(test_text)
         ck_assert(!valid_text("\x7f", 512));
         ck_assert(!valid_text("\x1b[2J", 512));
         ck_assert(!valid_text("ab\n", 10));
-        /* Bytes 0x80..0xff pass. */
+        /* A byte 0x80..0xff alone is never UTF-8. */
         for (unsigned c = 0x80; c < 0x100; c++) {
-                char s[2] = { (char) c, '\0' };
+                char s[4] = { 'a', (char) c, 'b', '\0' };
 
-                ck_assert_msg(valid_text(s, 1), "byte 0x%02x refused", c);
+                ck_assert_msg(!valid_text(s, 512), "lone byte 0x%02x accepted", c);
+                ck_assert_msg(!valid_text(s + 1, 512), "lone byte 0x%02x accepted at the start", c);
+        }
+}
+END_TEST
+
+/* ---- UTF-8 and forbidden code points (issue 12, finding 11) --------------- */
+
+static const struct {
+        const char *s;
+        size_t n;               /* bytes used; 0: not UTF-8 */
+        uint32_t cp;
+} utf8_cases[] = {
+        { "A", 1, 0x41 },
+        { "\x7f", 1, 0x7f },
+        { "\xc2\x80", 2, 0x80 },
+        { "\xc3\xa9", 2, 0xe9 },
+        { "\xdf\xbf", 2, 0x7ff },
+        { "\xe0\xa0\x80", 3, 0x800 },
+        { "\xe2\x80\xae", 3, 0x202e },
+        { "\xed\x9f\xbf", 3, 0xd7ff },
+        { "\xee\x80\x80", 3, 0xe000 },
+        { "\xef\xbf\xbd", 3, 0xfffd },
+        { "\xef\xbf\xbf", 3, 0xffff },
+        { "\xf0\x90\x80\x80", 4, 0x10000 },
+        { "\xf0\x9f\x9a\x91", 4, 0x1f691 },
+        { "\xf4\x8f\xbf\xbf", 4, 0x10ffff },
+        /* overlong forms */
+        { "\xc0\x80", 0, 0 }, { "\xc0\xaf", 0, 0 }, { "\xc1\xbf", 0, 0 },
+        { "\xe0\x80\xaf", 0, 0 }, { "\xe0\x9f\xbf", 0, 0 }, { "\xf0\x80\x80\xaf", 0, 0 },
+        { "\xf0\x8f\xbf\xbf", 0, 0 },
+        /* surrogates */
+        { "\xed\xa0\x80", 0, 0 }, { "\xed\xbf\xbf", 0, 0 }, { "\xed\xad\xbf", 0, 0 },
+        /* past U+10FFFF */
+        { "\xf4\x90\x80\x80", 0, 0 }, { "\xf5\x80\x80\x80", 0, 0 }, { "\xf7\xbf\xbf\xbf", 0, 0 },
+        { "\xf8\x88\x80\x80\x80", 0, 0 }, { "\xfc\x84\x80\x80\x80\x80", 0, 0 },
+        /* stray continuation bytes, bytes that never appear, cut sequences */
+        { "\x80", 0, 0 }, { "\xbf", 0, 0 }, { "\xfe", 0, 0 }, { "\xff", 0, 0 },
+        { "\xc3", 0, 0 }, { "\xc3" "A", 0, 0 }, { "\xe2\x80", 0, 0 }, { "\xe2\x80" "A", 0, 0 },
+        { "\xf0\x9f\x9a", 0, 0 }, { "\xf0\x9f\x9a" "A", 0, 0 }, { "\xe2\xc3\xa9", 0, 0 },
+};
+
+START_TEST(test_utf8_decode)
+{
+        const char *s = utf8_cases[_i].s;
+        uint32_t cp = 0xdeadbeef;
+        size_t n = utf8_decode(s, strlen(s), &cp);
+
+        ck_assert_msg(n == utf8_cases[_i].n, "case %d: %zu bytes, want %zu", _i, n, utf8_cases[_i].n);
+        if (n) {
+                ck_assert_msg(cp == utf8_cases[_i].cp, "case %d: U+%04X", _i, (unsigned) cp);
+                /* The limit n is honoured: one byte short is not a character. */
+                ck_assert_uint_eq(utf8_decode(s, n - 1, &cp), 0);
+        }
+        ck_assert_uint_eq(utf8_decode(s, 0, &cp), 0);
+        /* valid_text agrees with the decoder, for what is not forbidden. */
+        if (n == strlen(s) && !text_forbidden(utf8_cases[_i].cp))
+                ck_assert_msg(valid_text(s, 16), "case %d refused", _i);
+        else if (n == 0)
+                ck_assert_msg(!valid_text(s, 16), "case %d accepted", _i);
+}
+END_TEST
+
+START_TEST(test_utf8_exhaustive)
+{
+        /* Every code point: encoded the standard way it decodes to itself,
+         * with the length RFC 3629 gives; surrogates have no encoding. */
+        for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+                unsigned char b[4];
+                size_t len;
+                uint32_t got = 0;
+
+                if (cp < 0x80) {
+                        b[0] = (unsigned char) cp;
+                        len = 1;
+                } else if (cp < 0x800) {
+                        b[0] = (unsigned char) (0xc0 | cp >> 6);
+                        b[1] = (unsigned char) (0x80 | (cp & 0x3f));
+                        len = 2;
+                } else if (cp < 0x10000) {
+                        b[0] = (unsigned char) (0xe0 | cp >> 12);
+                        b[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+                        b[2] = (unsigned char) (0x80 | (cp & 0x3f));
+                        len = 3;
+                } else {
+                        b[0] = (unsigned char) (0xf0 | cp >> 18);
+                        b[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+                        b[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+                        b[3] = (unsigned char) (0x80 | (cp & 0x3f));
+                        len = 4;
+                }
+                if (cp >= 0xd800 && cp <= 0xdfff) {
+                        ck_assert_msg(utf8_decode((const char *) b, len, &got) == 0, "surrogate U+%04X", cp);
+                        continue;
+                }
+                ck_assert_msg(utf8_decode((const char *) b, len, &got) == len && got == cp, "U+%04X", cp);
+        }
+}
+END_TEST
+
+START_TEST(test_text_forbidden)
+{
+        static const uint32_t bad[] = {
+                0x00, 0x01, 0x09, 0x0a, 0x0d, 0x1b, 0x1f, 0x7f, 0x80, 0x85, 0x8d, 0x9b, 0x9f,
+                0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e,
+                0x2066, 0x2067, 0x2068, 0x2069,
+        };
+        static const uint32_t good[] = {
+                0x20, 0x41, 0x7e, 0xa0, 0xe9, 0x061b, 0x061d, 0x200d, 0x2010, 0x2027, 0x202f, 0x2065,
+                0x206a, 0x4fee, 0xfeff, 0xfffd, 0x1f691, 0x10ffff,
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(text_forbidden(bad[i]), "U+%04X allowed", bad[i]);
+        for (size_t i = 0; i < ELEMENTSOF(good); i++)
+                ck_assert_msg(!text_forbidden(good[i]), "U+%04X forbidden", good[i]);
+}
+END_TEST
+
+START_TEST(test_text_c1_bidi)
+{
+        /* What the hostile reasons of finding 11 were made of. */
+        static const char *const bad[] = {
+                "restore \xc2\x9b" "2J the table",     /* CSI as a C1 control, UTF-8 encoded */
+                "restore \x9b" "2J the table",         /* CSI as a raw byte: not UTF-8 */
+                "\xc2\x85",                           /* NEL: a new line to some */
+                "fix \xe2\x80\xae" "txt.exe",          /* RIGHT-TO-LEFT OVERRIDE */
+                "\xe2\x80\xaa" "x", "\xe2\x80\xab" "x", "\xe2\x80\xac", "\xe2\x80\xad" "x",
+                "\xe2\x81\xa6" "x", "\xe2\x81\xa7" "x", "\xe2\x81\xa8" "x", "x\xe2\x81\xa9",
+                "\xe2\x80\x8e", "\xe2\x80\x8f", "\xd8\x9c",        /* LRM, RLM, ALM */
+                "a\xe2\x80\xa8" "b", "a\xe2\x80\xa9" "b",              /* LS, PS */
+                "caf\xe9",                                /* Latin-1, not UTF-8 */
+                "\xed\xa0\xbd\xed\xb8\x80",                 /* CESU-8 surrogate pair */
+                "\xc0\xa2 event=x",                      /* overlong '"' */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(!valid_text(bad[i], 512), "case %zu accepted", i);
+        ck_assert(valid_text("\xe2\x80\x8d zero width joiner and \xc2\xa0 no-break space", 512));
+        ck_assert(valid_text("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d \xd8\xb3\xd9\x84\xd8\xa7\xd9\x85", 512));  /* Hebrew, Arabic */
+        /* valid_text_n: embedded NUL and exact length. */
+        ck_assert(!valid_text_n("a\0b", 3));
+        ck_assert(valid_text_n("ab", 2));
+        ck_assert(valid_text_n("", 0));
+        ck_assert(!valid_text_n(NULL, 0));
+        ck_assert(!valid_text_n("\xc3\xa9", 1));
+}
+END_TEST
+
+START_TEST(test_text_escape)
+{
+        static const struct {
+                const char *in;
+                unsigned flags;
+                const char *out;
+        } cases[] = {
+                { "plain text", 0, "plain text" },
+                { "", 0, "" },
+                { "na\xc3\xafve \xf0\x9f\x9a\x91", 0, "na\xc3\xafve \xf0\x9f\x9a\x91" },
+                { "a\tb\nc\x1b[2J\x7f", 0, "a\\x09b\\x0ac\\x1b[2J\\x7f" },
+                { "x\xc2\x9by", 0, "x\\u009by" },
+                { "x\x9by", 0, "x\\x9by" },
+                { "fix \xe2\x80\xae" "exe.txt", 0, "fix \\u202eexe.txt" },
+                { "\xe2\x81\xa6\xe2\x81\xa9\xd8\x9c\xe2\x80\xa8", 0, "\\u2066\\u2069\\u061c\\u2028" },
+                { "caf\xe9!", 0, "caf\\xe9!" },
+                { "\xed\xa0\x80", 0, "\\xed\\xa0\\x80" },
+                { "\xe2\x80", 0, "\\xe2\\x80" },
+                { "say \"hi\" \\ bye", 0, "say \"hi\" \\ bye" },
+                { "say \"hi\" \\ bye", TEXT_ESCAPE_QUOTE, "say \\\"hi\\\" \\\\ bye" },
+                { "x\" event=forged actor=\"root", TEXT_ESCAPE_QUOTE, "x\\\" event=forged actor=\\\"root" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *out = NULL;
+
+                ck_assert_int_eq(text_escape(cases[i].in, cases[i].flags, &out), 0);
+                ck_assert_msg(strcmp(out, cases[i].out) == 0, "case %zu: \"%s\"", i, out);
+                /* What comes out is always valid text itself. */
+                ck_assert_msg(valid_text(out, 4096), "case %zu: escaped text is not valid text", i);
+                free(out);
+        }
+        {
+                char *out = NULL;
+
+                ck_assert_int_eq(text_escape(NULL, 0, &out), 0);
+                ck_assert_str_eq(out, "");
+                free(out);
+        }
+        {
+                /* The worst case, every byte escaped, fits. */
+                char in[256], *out = NULL;
+
+                memset(in, 0xff, sizeof(in) - 1);
+                in[sizeof(in) - 1] = '\0';
+                ck_assert_int_eq(text_escape(in, TEXT_ESCAPE_QUOTE, &out), 0);
+                ck_assert_uint_eq(strlen(out), 4 * (sizeof(in) - 1));
+                free(out);
         }
 }
 END_TEST
@@ -560,6 +756,11 @@ static Suite *util_suite(void)
         tcase_add_loop_test(tc, test_ticket_bad, 0, (int) ELEMENTSOF(bad_tickets));
         tcase_add_test(tc, test_ticket_limits);
         tcase_add_test(tc, test_text);
+        tcase_add_loop_test(tc, test_utf8_decode, 0, (int) ELEMENTSOF(utf8_cases));
+        tcase_add_test(tc, test_utf8_exhaustive);
+        tcase_add_test(tc, test_text_forbidden);
+        tcase_add_test(tc, test_text_c1_bidi);
+        tcase_add_test(tc, test_text_escape);
         tcase_add_test(tc, test_host);
         tcase_add_test(tc, test_service);
         suite_add_tcase(s, tc);
