@@ -16,11 +16,11 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "http.h"
 #include "jitd.h"
 #include "sudoers.h"
 #include "teardown.h"
 #include "ticket.h"
+#include "ticket_helper.h"
 
 enum { EXIT_CONFIG = 1, EXIT_USAGE = 2, EXIT_RUNTIME = 3 };
 
@@ -297,6 +297,9 @@ int main(int argc, char **argv)
         bool check = false;
         int c, r;
 
+        /* The ticket helper: jitd's binary run again by jitd (ticket.c). */
+        if (argc == 2 && strcmp(argv[1], TICKET_HELPER_ARG) == 0)
+                return ticket_helper_main();
         while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'c': path = optarg; break;
@@ -322,19 +325,6 @@ int main(int argc, char **argv)
                 config_free(d.config);
                 return 0;
         }
-        /* libcurl is loaded only for a ticket system: with its dependencies it
-         * is ~4.5 MiB of resident pages. [ticket] is applied at start only
-         * (a reload keeps the engine it has), so this is the one place: once,
-         * before any thread or transfer exists (libcurl's rule). */
-        if (ticket_system_configured(&d.config->ticket)) {
-                char why[512];
-
-                if (http_global_init(why, sizeof(why)) < 0) {
-                        fprintf(stderr, "jitd: [ticket] needs libcurl: %s\n", why);
-                        config_free(d.config);
-                        return EXIT_RUNTIME;
-                }
-        }
         d.config_path = strdup(path);
         r = d.config_path ? setup(&d) : -ENOMEM;
         if (r >= 0)
@@ -358,6 +348,5 @@ int main(int argc, char **argv)
                 close(d.signal_fd);
         config_free(d.config);
         free(d.config_path);
-        http_global_cleanup();
         return r < 0 ? EXIT_RUNTIME : 0;
 }

@@ -5,11 +5,18 @@
  * replies that wait for a lookup (a request answered with what the ticket
  * said rather than a bare "pending").
  *
- * The engine (ticket.c) answers per (ticket, user) lookup; the verdict is
- * applied to every open grant of that user naming that ticket:
+ * The engine (ticket.c, a proxy to the ticket helper) answers per (ticket,
+ * user) lookup; the verdict is applied to every open grant of that user
+ * naming that ticket:
  *   pending grant: approved -> active (or scheduled inside the change window),
  *                  closed/refused/not found -> denied, pending/error -> wait;
  *   active grant:  anything but approved or a transient error -> revoked.
+ *
+ * A grant that ends takes its lookup with it (ticket_cancel) unless another
+ * open grant of the same user names the same ticket. Lookups jitd makes on
+ * its own (the poll) are marked TICKET_LOOKUP_POLL: they are not charged to
+ * the user. Notes go only to tickets that name the grant's user (the engine
+ * refuses the others with -EPERM).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -124,6 +131,7 @@ static void note(struct jitd *d, const struct jit_grant *g, const char *what)
         char text[1536], from[32] = "-", until[32] = "-";
         time_t t;
         struct tm tm;
+        int r;
 
         if (!d->tickets || !d->config->ticket.comment || !g->ticket[0] ||
             !ticketflow_needed(config_find_role(d->config, g->role)))
@@ -137,12 +145,49 @@ static void note(struct jitd *d, const struct jit_grant *g, const char *what)
         snprintf(text, sizeof(text), "jit: grant %lld for %s on %s (role %s) %s; from %s until %s%s%s",
                  (long long) g->id, g->user, g->host, g->role, what, from, until,
                  g->end_reason[0] ? "; " : "", g->end_reason);
-        if (ticket_comment(d->tickets, g->ticket, text) < 0)
-                log_msg(LOG_WARNING, "grant %lld: cannot post a note to ticket %s", (long long) g->id, g->ticket);
+        r = ticket_comment(d->tickets, g->ticket, g->user, text);
+        if (r == -EPERM)
+                log_msg(LOG_INFO, "grant %lld: no note to ticket %s: it was not seen naming %s as its requester",
+                        (long long) g->id, g->ticket, g->user);
+        else if (r == -EDQUOT)
+                log_msg(LOG_NOTICE, "grant %lld: no note to ticket %s: %d notes in the last hour already",
+                        (long long) g->id, g->ticket, TICKET_NOTES_PER_HOUR);
+        else if (r < 0)
+                log_msg(LOG_WARNING, "grant %lld: cannot post a note to ticket %s: %s", (long long) g->id,
+                        g->ticket, strerror(-r));
+}
+
+static int other_open_grant(const struct jit_grant *g, void *userdata)
+{
+        const struct jit_grant *ending = userdata;
+
+        /* Negative stops the walk. */
+        return g->id != ending->id && strcmp(g->ticket, ending->ticket) == 0 ? -EEXIST : 0;
+}
+
+/* The grant ended: nobody needs its lookup any more, unless another open
+ * grant of the user names the same ticket. */
+static void forget_lookup(struct jitd *d, const struct jit_grant *g)
+{
+        struct store_filter f = { .user = g->user, .states = GRANT_STATES_OPEN };
+        struct lookup_ctx **p, *x;
+
+        for (p = &d->lookups; *p; p = &(*p)->next)
+                if (strcmp((*p)->ticket, g->ticket) == 0 && strcmp((*p)->user, g->user) == 0)
+                        break;
+        /* Kept when another grant needs it, or when we cannot tell. */
+        if (!*p || store_grant_foreach(d->store, &f, other_open_grant, (void *) g) != 0)
+                return;
+        x = *p;
+        *p = x->next;
+        ticket_cancel(d->tickets, x);
+        free(x);
 }
 
 void ticketflow_note(struct jitd *d, const struct jit_grant *g)
 {
+        if (d->tickets && g->ticket[0] && !grant_state_is_open(g->state))
+                forget_lookup(d, g);
         switch (g->state) {
         case GRANT_ACTIVE: note(d, g, "is active"); break;
         case GRANT_SCHEDULED: note(d, g, "is scheduled"); break;
@@ -153,7 +198,7 @@ void ticketflow_note(struct jitd *d, const struct jit_grant *g)
 
 static void lookup_done(void *userdata, const char *ticket, const struct ticket_result *res);
 
-int ticketflow_check(struct jitd *d, const struct jit_grant *g)
+static int check(struct jitd *d, const struct jit_grant *g, unsigned flags)
 {
         struct lookup_ctx *x;
         int r;
@@ -169,7 +214,7 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         x->d = d;
         snprintf(x->ticket, sizeof(x->ticket), "%s", g->ticket);
         snprintf(x->user, sizeof(x->user), "%s", g->user);
-        r = ticket_lookup(d->tickets, g->ticket, g->user, lookup_done, x);
+        r = ticket_lookup(d->tickets, g->ticket, g->user, flags, lookup_done, x);
         if (r < 0) {
                 free(x);
                 return r;
@@ -177,6 +222,11 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         x->next = d->lookups;
         d->lookups = x;
         return 0;
+}
+
+int ticketflow_check(struct jitd *d, const struct jit_grant *g)
+{
+        return check(d, g, 0);
 }
 
 struct apply_walk {
@@ -272,6 +322,9 @@ static void lookup_done(void *userdata, const char *ticket, const struct ticket_
         struct apply_walk w = { .d = d, .ctx = ctx, .res = res };
 
         (void) ticket;
+        /* Who the ticket really names is for the admin, not the requester. */
+        if (res->detail[0])
+                log_msg(LOG_NOTICE, "ticket lookup for %s: %s", ctx->user, res->detail);
         for (struct lookup_ctx **p = &d->lookups; *p; p = &(*p)->next)
                 if (*p == ctx) {
                         *p = ctx->next;
@@ -327,7 +380,7 @@ void ticketflow_on_poll(struct jitd *d)
                                 answer_deferred(d, g->id, false, NULL);
                                 continue;
                         }
-                        if (ticketflow_check(d, g) < 0)
+                        if (check(d, g, TICKET_LOOKUP_POLL) < 0)
                                 log_msg(LOG_WARNING, "grant %lld: cannot look ticket %s up", (long long) g->id,
                                         g->ticket);
                 }
@@ -348,6 +401,16 @@ void ticketflow_on_deferred(struct jitd *d)
         answer_deferred(d, 0, true, NULL);
 }
 
+/* The engine's own news: notes given up, and the helper's life. */
+static void on_engine_log(void *userdata, const char *ticket, const char *why)
+{
+        (void) userdata;
+        if (ticket)
+                log_msg(LOG_WARNING, "ticket %s: %s", ticket, why);
+        else
+                log_msg(LOG_WARNING, "%s", why);
+}
+
 int ticketflow_setup(struct jitd *d, char *why, size_t size)
 {
         int r;
@@ -361,6 +424,7 @@ int ticketflow_setup(struct jitd *d, char *why, size_t size)
         r = ticket_engine_new(&d->config->ticket, d->config->host, &d->tickets, why, size);
         if (r < 0)
                 return r;
+        ticket_engine_set_log(d->tickets, on_engine_log, d);
         srandom((unsigned) (now_monotonic_ms() ^ getpid()));
         if (d->tickets)
                 arm_poll(d);
