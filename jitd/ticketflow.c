@@ -182,6 +182,8 @@ static void forget_lookup(struct jitd *d, const struct jit_grant *g)
         *p = x->next;
         ticket_cancel(d->tickets, x);
         free(x);
+        /* A request still waiting for that lookup hears how its grant ended. */
+        answer_deferred(d, g->id, false, NULL);
 }
 
 void ticketflow_note(struct jitd *d, const struct jit_grant *g)
