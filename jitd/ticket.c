@@ -233,7 +233,7 @@ static void reap(struct ticket_engine *e, char *how, size_t size)
 
 /* The helper goes (killed if it is still there); its lookups in flight fail,
  * queued ones wait for the next helper; it is started again later. */
-static void helper_stop(struct ticket_engine *e, const char *why)
+static void helper_stop(struct ticket_engine *e, bool fault, const char *why)
 {
         char how[128];
         int64_t now = now_monotonic_ms();
@@ -246,6 +246,8 @@ static void helper_stop(struct ticket_engine *e, const char *why)
                 e->sock = -1;
         }
         reap(e, how, sizeof(how));
+        if (fault)
+                snprintf(how, sizeof(how), "killed by jitd");
         for (struct lookup *l = e->lookups, *next; l; l = next) {
                 next = l->next;
                 if (l->state != LOOKUP_SENT)
@@ -430,11 +432,11 @@ static void read_helper(struct ticket_engine *e)
                 if (r == 0)
                         return;
                 if (r == -EPIPE) {
-                        helper_stop(e, "its socket closed");
+                        helper_stop(e, false, "its socket closed");
                         return;
                 }
                 if (r < 0 || !on_message(e)) {
-                        helper_stop(e, "it sent a malformed message");
+                        helper_stop(e, true, "it sent a malformed message");
                         return;
                 }
         }
@@ -474,13 +476,13 @@ static void on_timer(struct ticket_engine *e)
         int64_t now = now_monotonic_ms();
 
         if (e->state == HELPER_STARTING && now >= e->started_ms + HELPER_START_MS) {
-                helper_stop(e, "it did not answer its configuration in time");
+                helper_stop(e, true, "it did not answer its configuration in time");
                 return;
         }
         if (e->state == HELPER_READY)
                 for (struct lookup *l = e->lookups; l; l = l->next)
                         if (l->state == LOOKUP_SENT && now >= l->deadline_ms) {
-                                helper_stop(e, "a lookup took longer than its retries can");
+                                helper_stop(e, true, "a lookup took longer than its retries can");
                                 return;
                         }
         if (e->state == HELPER_DOWN && e->restart_at_ms && now >= e->restart_at_ms) {
@@ -489,7 +491,7 @@ static void on_timer(struct ticket_engine *e)
                 e->restart_at_ms = 0;
                 r = helper_start(e);
                 if (r < 0)
-                        helper_stop(e, strerror(-r));
+                        helper_stop(e, true, strerror(-r));
         }
         arm(e);
 }
@@ -504,13 +506,13 @@ void ticket_engine_process(struct ticket_engine *e)
         (void) !read(e->timer_fd, &ticks, sizeof(ticks));
         read_helper(e);
         if (e->broken)
-                helper_stop(e, e->broken);
+                helper_stop(e, true, e->broken);
         on_timer(e);
         pump(e);
         deliver(e);
         /* Callbacks may have asked for more. */
         if (e->broken)
-                helper_stop(e, e->broken);
+                helper_stop(e, true, e->broken);
         pump(e);
 }
 

@@ -79,18 +79,20 @@ int ticket_sandbox_drop(uid_t uid, gid_t gid, char *why, size_t why_size)
         }
         if (chdir("/") < 0)
                 return fail(why, why_size, -errno, "chdir /");
+        /* jitd needs CAP_SETUID and CAP_SETGID for this (jitd.service). */
         if (setgroups(0, NULL) < 0)
-                return fail(why, why_size, -errno, "setgroups");
+                return fail(why, why_size, -errno, "the ticket helper cannot drop its groups (setgroups)");
         if (setresgid(gid, gid, gid) < 0)
-                return fail(why, why_size, -errno, "setresgid");
-        /* The bounding set too, while CAP_SETPCAP is still ours: what no
-         * later exec (there is none: seccomp) could get back. */
+                return fail(why, why_size, -errno, "the ticket helper cannot change its group (setresgid)");
+        /* The bounding set too, when CAP_SETPCAP allows: what no later exec
+         * could get back. (There is no later exec: seccomp kills it, and
+         * no_new_privs would void set-user-ID bits and file capabilities.) */
         for (int cap = 0; cap <= 63; cap++)
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM)
                         return fail(why, why_size, -errno, "PR_CAPBSET_DROP");
         (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
         if (setresuid(uid, uid, uid) < 0)
-                return fail(why, why_size, -errno, "setresuid");
+                return fail(why, why_size, -errno, "the ticket helper cannot change its user (setresuid)");
         /* Check rather than trust: every id, no groups, no capability, and
          * no way back to root. */
         if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid || eu != uid || su != uid ||
@@ -168,7 +170,16 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned
         return seccomp_rule_add_array(ctx, action, nr, n, a);
 }
 
-static int add_rules(scmp_filter_ctx ctx)
+/* KILL_PROCESS needs the seccomp() system call, which a service manager's
+ * own filter may refuse (systemd's @system-service does not list it; then
+ * libseccomp loads through prctl): SIGSYS instead, which ends the process
+ * just as well, there being no handler. The call never runs either way. */
+static uint32_t fatal_action(void)
+{
+        return seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_TRAP;
+}
+
+static int add_rules(scmp_filter_ctx ctx, uint32_t kill)
 {
         const uint64_t wx = PROT_WRITE | PROT_EXEC;
         const uint64_t open_write = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND | __O_TMPFILE;
@@ -179,7 +190,7 @@ static int add_rules(scmp_filter_ctx ctx)
         for (size_t i = 0; i < ELEMENTSOF(allowed) && r == 0; i++)
                 r = rule(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
         for (size_t i = 0; i < ELEMENTSOF(fatal) && r == 0; i++)
-                r = rule(ctx, SCMP_ACT_KILL_PROCESS, fatal[i], 0, NULL);
+                r = rule(ctx, kill, fatal[i], 0, NULL);
         for (size_t i = 0; i < ELEMENTSOF(refused) && r == 0; i++)
                 r = rule(ctx, eacces, refused[i], 0, NULL);
         if (r < 0)
@@ -191,7 +202,7 @@ static int add_rules(scmp_filter_ctx ctx)
         r = rule(ctx, SCMP_ACT_ALLOW, "clone", 1,
                  (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD) });
         if (r == 0)
-                r = rule(ctx, SCMP_ACT_KILL_PROCESS, "clone", 1,
+                r = rule(ctx, kill, "clone", 1,
                          (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0) });
 
         /* Memory: never writable and executable at once. */
@@ -205,10 +216,10 @@ static int add_rules(scmp_filter_ctx ctx)
                                  (struct scmp_arg_cmp[]) { SCMP_A2(SCMP_CMP_MASKED_EQ, wx, v) });
         }
         if (r == 0)
-                r = rule(ctx, SCMP_ACT_KILL_PROCESS, "mmap", 1,
+                r = rule(ctx, kill, "mmap", 1,
                          (struct scmp_arg_cmp[]) { SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx) });
         if (r == 0)
-                r = rule(ctx, SCMP_ACT_KILL_PROCESS, "mprotect", 1,
+                r = rule(ctx, kill, "mprotect", 1,
                          (struct scmp_arg_cmp[]) { SCMP_A2(SCMP_CMP_MASKED_EQ, wx, wx) });
 
         /* Files: read-only (CA store, resolv.conf, hosts, NSS modules). */
@@ -286,18 +297,20 @@ int ticket_sandbox_seccomp(char *why, size_t why_size)
         scmp_filter_ctx ctx;
         int r;
 
+        uint32_t kill = fatal_action();
+
         ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
         if (!ctx) {
                 snprintf(why, why_size, "seccomp_init failed");
                 return -ENOMEM;
         }
         /* Another architecture's system calls (i386 through int 0x80, x32)
-         * would bypass the names above: they kill. */
-        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+         * would bypass the names above: they kill. No TSYNC: the helper
+         * has one thread here (curl's resolver threads come later, and
+         * inherit the filter). */
+        r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, kill);
         if (r == 0)
-                r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-        if (r == 0)
-                r = add_rules(ctx);
+                r = add_rules(ctx, kill);
         if (r == 0)
                 r = seccomp_load(ctx);
         seccomp_release(ctx);

@@ -10,7 +10,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/netlink.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -38,6 +43,41 @@ static char secret[] = "/tmp/jit-sandbox-secret.XXXXXX";
 
 enum { OUT_OK = 0, OUT_FAILED = 10 };   /* exit codes: OUT_FAILED + errno when a call failed */
 
+/* What jitd.service does to jitd before jitd starts the helper: a bounding
+ * set of CAP_KILL, CAP_DAC_OVERRIDE, CAP_SETUID and CAP_SETGID (and the
+ * permitted set with it), no_new_privs, and a filter of its own that refuses
+ * seccomp() with EPERM (@system-service does not list it). */
+static int like_jitd_service(void)
+{
+        static const int keep[] = { CAP_KILL, CAP_DAC_OVERRIDE, CAP_SETUID, CAP_SETGID };
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = {};
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = { .len = ELEMENTSOF(f), .filter = f };
+
+        for (int cap = 0; cap <= 63; cap++) {
+                bool kept = false;
+
+                for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                        kept = kept || keep[i] == cap;
+                if (!kept && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return -1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+                d[0].effective = d[0].permitted |= 1u << keep[i];
+        if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+                return -1;
+        return 0;
+}
+
+static bool service;
+
 /* Run fn confined; its return is the exit code. -signal when killed. */
 static int confined(int (*fn)(void))
 {
@@ -47,6 +87,8 @@ static int confined(int (*fn)(void))
 
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
+                if (service && like_jitd_service() < 0)
+                        _exit(98);
                 if (ticket_sandbox_drop(nobody_uid, nobody_gid, why, sizeof(why)) < 0 ||
                     ticket_sandbox_seccomp(why, sizeof(why)) < 0) {
                         fprintf(stderr, "sandbox: %s\n", why);
@@ -277,6 +319,22 @@ START_TEST(test_killed)
 }
 END_TEST
 
+/* Under jitd.service's own limits the helper still gets its sandbox (the
+ * filter is loaded through prctl, and kills with SIGSYS). */
+START_TEST(test_under_the_service)
+{
+        service = true;
+        ck_assert_int_eq(confined(do_ids), OUT_OK);
+        ck_assert_int_eq(confined(do_read_hosts), OUT_OK);
+        ck_assert_int_eq(confined(do_thread), OUT_OK);
+        ck_assert_int_eq(confined(do_write_tmp), OUT_FAILED + EACCES);
+        ck_assert_int_eq(confined(do_execve), KILLED);
+        ck_assert_int_eq(confined(do_setuid), KILLED);
+        ck_assert_int_eq(confined(do_ptrace), KILLED);
+        service = false;
+}
+END_TEST
+
 START_TEST(test_never_root)
 {
         char why[256] = "";
@@ -313,6 +371,7 @@ int main(void)
                 tcase_add_test(tc, test_allowed);
                 tcase_add_test(tc, test_refused);
                 tcase_add_test(tc, test_killed);
+                tcase_add_test(tc, test_under_the_service);
         } else {
                 printf("# SKIP check_ticket_sandbox: confinement tests need root and a user nobody\n");
         }
