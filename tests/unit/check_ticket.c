@@ -1341,6 +1341,55 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+static int open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        int n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
+/* Cancelling the only waiter drops the transfer and its connection: a slow
+ * system must not collect connections of requests nobody wants any more. */
+START_TEST(test_cancel_drops_transfer)
+{
+        struct ticket_config c;
+        struct ticket_worker *e;
+        struct outcome a = { 0 }, b = { 0 }, fast = { 0 };
+        int before, during;
+
+        cfg_preset(&c, &presets[0]);
+        e = engine(&c);
+        set_ticket("OPS-7", "{\"state\":\"approved\",\"mode\":\"slow\",\"slow\":3}");
+        set_ticket("OPS-1", "{\"state\":\"approved\"}");
+        before = open_fds();
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-7", "alice", on_done, &a), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-7", "alice", on_done, &b), 0);
+        run_until(e, called, &a, 500);  /* connected and waiting */
+        during = open_fds();
+        ck_assert_int_gt(during, before);
+        ticket_worker_cancel(e, &a);    /* b still waits: the transfer stays */
+        ck_assert_int_eq(open_fds(), during);
+        ticket_worker_cancel(e, &b);    /* nobody: it goes */
+        ck_assert_int_lt(open_fds(), during);
+        /* The engine goes on: another lookup works, nobody cancelled is told. */
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &fast), 0);
+        run_until(e, called, &fast, WAIT_MS);
+        ck_assert_int_eq(fast.calls, 1);
+        ck_assert_int_eq(fast.r.verdict, TICKET_APPROVED);
+        run_until(e, called, &a, 3500);
+        ck_assert_int_eq(a.calls, 0);
+        ck_assert_int_eq(b.calls, 0);
+        ck_assert_int_eq(lookups_of("OPS-7"), 1);
+        ticket_worker_free(e);
+        cfg_clear(&c);
+}
+END_TEST
+
 /* ---- notes that cannot be delivered ---- */
 
 struct logged {
@@ -1521,6 +1570,7 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_one_request_per_ticket);
         tcase_add_test(tc, test_isolation);
         tcase_add_test(tc, test_cancel);
+        tcase_add_test(tc, test_cancel_drops_transfer);
         tcase_add_test(tc, test_note_failures);
         tcase_add_test(tc, test_config_project);
         suite_add_tcase(s, tc);
