@@ -616,7 +616,7 @@ int http_escape(const char *s, char **ret)
         /* '/', '?', '#', '%' and '&' are encoded like everything else. */
         for (const unsigned char *q = (const unsigned char *) s; *q; q++)
                 len += unreserved(*q) ? 1 : 3;
-        e = p = malloc(len + 1);
+        e = p = calloc(len + 1, 1);     /* calloc: cppcheck reads malloc'd bytes as uninitialised here */
         if (!e)
                 return -ENOMEM;
         for (const unsigned char *q = (const unsigned char *) s; *q; q++)
