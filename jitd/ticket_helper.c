@@ -281,10 +281,10 @@ static int setup(struct helper *h)
         }
         r = http_global_init(why, sizeof(why));
         if (r < 0) {
-                char lib[256];
+                char lib[sizeof(why)];
 
-                snprintf(lib, sizeof(lib), "%s", why);
-                snprintf(why, sizeof(why), "[ticket] needs libcurl: %s", lib);
+                memcpy(lib, why, sizeof(lib));
+                snprintf(why, sizeof(why), "[ticket] needs libcurl: %.480s", lib);
                 goto out;
         }
         o.cfg = &cfg;
