@@ -95,7 +95,8 @@ struct ticket_engine {
         char exe[PATH_MAX];
         struct tipc_buf config;         /* CONFIG, kept for restarts (holds the token) */
         struct tipc_buf out;
-        struct tipc_msg in;
+        struct tipc_msg in;             /* the helper's last message */
+        struct tipc_msg scratch;        /* for the encoder's own check */
         uint8_t buf[TIPC_MAX_MSG + 1];
 };
 
@@ -189,15 +190,44 @@ static unsigned count(const struct ticket_engine *e, const char *user, enum look
         return n;
 }
 
-/* Hand queued lookups to the helper, oldest first, within the limits. */
+/* Hand queued lookups to the helper, oldest first, within the limits. The
+ * users with lookups at the helper are counted once per call: there are at
+ * most TICKET_INFLIGHT_MAX of them. */
 static void pump(struct ticket_engine *e)
 {
-        if (e->state != HELPER_READY || e->broken)
+        struct {
+                const char *user;
+                unsigned n;
+        } busy[TICKET_INFLIGHT_MAX];
+        size_t n_busy = 0;
+
+        if (e->state != HELPER_READY || e->broken || e->n_sent >= TICKET_INFLIGHT_MAX)
                 return;
-        for (struct lookup *l = e->lookups; l && e->n_sent < TICKET_INFLIGHT_MAX; l = l->next) {
-                if (l->state != LOOKUP_QUEUED || count(e, l->user, LOOKUP_SENT) >= TICKET_INFLIGHT_PER_USER)
+        for (struct lookup *l = e->lookups; l; l = l->next) {
+                size_t i;
+
+                if (l->state != LOOKUP_SENT)
                         continue;
-                if (tipc_lookup(&e->out, &e->in, l->id, l->ticket, l->user) < 0) {
+                for (i = 0; i < n_busy && strcmp(busy[i].user, l->user) != 0; i++)
+                        ;
+                if (i == n_busy) {
+                        if (n_busy == ELEMENTSOF(busy))
+                                continue;       /* cannot be: one entry per lookup sent */
+                        busy[n_busy].user = l->user;
+                        busy[n_busy++].n = 0;
+                }
+                busy[i].n++;
+        }
+        for (struct lookup *l = e->lookups; l && e->n_sent < TICKET_INFLIGHT_MAX; l = l->next) {
+                size_t i;
+
+                if (l->state != LOOKUP_QUEUED)
+                        continue;
+                for (i = 0; i < n_busy && strcmp(busy[i].user, l->user) != 0; i++)
+                        ;
+                if (i < n_busy && busy[i].n >= TICKET_INFLIGHT_PER_USER)
+                        continue;
+                if (tipc_lookup(&e->out, &e->scratch, l->id, l->ticket, l->user) < 0) {
                         done(l, TICKET_ERROR, 0, "cannot ask the ticket helper about ticket %s", l->ticket);
                         kick(e);
                         continue;
@@ -207,6 +237,12 @@ static void pump(struct ticket_engine *e)
                 l->state = LOOKUP_SENT;
                 l->deadline_ms = now_monotonic_ms() + e->hang_ms;
                 e->n_sent++;
+                if (i == n_busy && n_busy < ELEMENTSOF(busy)) {
+                        busy[n_busy].user = l->user;
+                        busy[n_busy++].n = 0;
+                }
+                if (i < n_busy)
+                        busy[i].n++;
         }
         arm(e);
 }
@@ -231,8 +267,9 @@ static void reap(struct ticket_engine *e, char *how, size_t size)
                 snprintf(how, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
 }
 
-/* The helper goes (killed if it is still there); its lookups in flight fail,
- * queued ones wait for the next helper; it is started again later. */
+/* The helper goes (killed if it is still there); its lookups, in flight or
+ * queued, fail (the caller asks again at its next poll); it is started again
+ * later. */
 static void helper_stop(struct ticket_engine *e, bool fault, const char *why)
 {
         char how[128];
@@ -250,7 +287,7 @@ static void helper_stop(struct ticket_engine *e, bool fault, const char *why)
                 snprintf(how, sizeof(how), "killed by jitd");
         for (struct lookup *l = e->lookups, *next; l; l = next) {
                 next = l->next;
-                if (l->state != LOOKUP_SENT)
+                if (l->state == LOOKUP_DONE)
                         continue;
                 if (l->cancelled) {
                         lookup_unlink(e, l);
@@ -261,6 +298,7 @@ static void helper_stop(struct ticket_engine *e, bool fault, const char *why)
                 any = true;
         }
         e->n_sent = 0;
+        e->notes_sent = e->notes_failed = 0;
         e->broken = NULL;
         if (e->state == HELPER_READY && now - e->started_ms >= HELPER_STABLE_MS)
                 e->backoff_ms = HELPER_BACKOFF_MIN_MS;
@@ -580,7 +618,7 @@ void ticket_cancel(struct ticket_engine *e, void *userdata)
                 /* Its RESULT still comes (the helper answers every id); the
                  * helper drops the transfer when nobody else waits for it. */
                 l->cancelled = true;
-                if (!e->broken && tipc_cancel(&e->out, &e->in, l->id) == 0)
+                if (!e->broken && tipc_cancel(&e->out, &e->scratch, l->id) == 0)
                         (void) helper_write(e, &e->out);
         }
         for (struct lookup *l = e->delivering; l; l = l->next)
@@ -616,7 +654,7 @@ int ticket_comment(struct ticket_engine *e, const char *ticket, const char *user
                 return -EDQUOT;
         /* Free text may hold what the wire refuses (bad UTF-8, C1, bidi). */
         tipc_sanitize_ex(clean, sizeof(clean), text, true);
-        if (tipc_comment(&e->out, &e->in, ticket, clean) < 0)
+        if (tipc_comment(&e->out, &e->scratch, ticket, clean) < 0)
                 return -EINVAL;
         if (helper_write(e, &e->out) < 0)
                 return -EIO;
@@ -733,7 +771,7 @@ int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct 
                 if (r < 0)
                         goto fail;
         }
-        r = tipc_config(&e->config, &e->in, uid, gid, host, token, cfg);
+        r = tipc_config(&e->config, &e->scratch, uid, gid, host, token, cfg);
         if (token) {
                 explicit_bzero(token, strlen(token));
                 free(token);
