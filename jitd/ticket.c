@@ -482,17 +482,23 @@ static void read_helper(struct ticket_engine *e)
 
 static void deliver(struct ticket_engine *e)
 {
-        struct lookup *list = NULL, **tail = &list;
+        struct lookup *list = NULL, **tail = &list, **pp = &e->lookups;
 
-        for (struct lookup *l = e->lookups, *next; l; l = next) {
-                next = l->next;
-                if (l->state != LOOKUP_DONE)
+        /* Out of the list first (in order, in one pass), so that callbacks
+         * may ask and cancel freely. */
+        while (*pp) {
+                struct lookup *l = *pp;
+
+                if (l->state != LOOKUP_DONE) {
+                        pp = &l->next;
                         continue;
-                lookup_unlink(e, l);
+                }
+                *pp = l->next;
                 l->next = NULL;
                 *tail = l;
                 tail = &l->next;
         }
+        e->tail = pp;
         e->delivering = list;
         for (struct lookup *l = list; l; l = l->next) {
                 if (l->cancelled)
@@ -760,9 +766,9 @@ int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct 
         e->backoff_ms = HELPER_BACKOFF_MIN_MS;
         e->poll = cfg->poll ? cfg->poll : 60;
         e->comment = cfg->comment;
-        /* The helper's own budget is 3 attempts within 3 x timeout, and
-         * backoffs of 1 s and 2 s; past that and some slack it is hung. */
-        e->hang_ms = (int64_t) (cfg->timeout ? cfg->timeout : 10) * 3000 + 10000;
+        /* The helper's own budget is 3 attempts, backoffs included, within
+         * 3 x timeout of the first; past that and some slack it is hung. */
+        e->hang_ms = (int64_t) (cfg->timeout ? cfg->timeout : 10) * 3000 + 5000;
         r = ticket_limits_new(e->poll, &e->limits);
         if (r < 0)
                 goto fail;

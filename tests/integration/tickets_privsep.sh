@@ -253,4 +253,30 @@ ticket 701 '{"state":"approved","requester":"jt_eve"}'
 sleep 5                                         # the budget, and the last backoff
 expect 0 "and lookups still work afterwards" "ticket 701 is approved: grant active" -- jc jt_eve request -r r2 -t 701
 expect 0 "jitd kept serving throughout" "host testhost" -- jc jt_eve status
+
+# ---- a helper that hangs ----
+# With timeout = 1s the helper's own retries end within 3 s; jitd gives it
+# 5 s more, then replaces it.
+jitd_stop
+sed -i 's/^timeout .*/timeout    = 1s/' "$CONF"
+jitd_start || exit 1
+H=$(helper_pid)
+kill -STOP "$H"
+ticket 801 '{"state":"approved","requester":"jt_ceo"}'
+start=$(now_ms)
+jc jt_ceo request -r r3 -t 801 >/dev/null 2>&1 &
+req=$!
+if wait_for 12 bash -c "p=\$(pgrep -P $JITD_PID -f -- --ticket-helper); [ -n \"\$p\" ] && [ \"\$p\" != $H ]"; then
+        ok "a stopped helper is replaced after $(( ($(now_ms) - start) / 1000 )) s (its retries take 3 s at most)"
+else
+        not_ok "hung helper replaced" "$(tail -3 "$T/jitd.log")"
+fi
+grep -q "ticket helper (pid $H) killed by jitd: a lookup took longer than its retries can" "$T/jitd.log" &&
+        ok "the log says it hung" || not_ok "hang logged" "$(tail -3 "$T/jitd.log")"
+wait "$req"
+if wait_for 5 bash -c "$T/bin/jitctl -s $SOCK list --json | grep -q '\"state\": *\"active\"'"; then
+        ok "the request went through at the next poll, through the new helper"
+else
+        not_ok "request after a hang" "$(jc jt_ceo list 2>&1)"
+fi
 finish
