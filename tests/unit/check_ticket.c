@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The ticket engine against tests/ticketd.py, which answers with each
- * system's real response shapes on 127.0.0.1 (http and https with a test CA
- * made here with openssl). main() starts one server for the whole run; every
- * test resets it. The engine is driven the way jitd drives it: an epoll on
- * ticket_worker_fd(), ticket_worker_process() when it is readable.
+ * The ticket engine (jitd/ticket_worker.c, which runs in the ticket helper)
+ * against tests/ticketd.py, which answers with each system's real response
+ * shapes on 127.0.0.1 (http and https with a test CA made here with
+ * openssl). main() starts one server for the whole run; every test resets
+ * it. The engine is driven in-process, the way the helper drives it: an
+ * epoll on ticket_worker_fd(), ticket_worker_process() when it is readable.
+ * jitd's side (the proxy, the helper's sandbox and restarts) is
+ * tests/integration/tickets_privsep.sh.
  */
 #include <check.h>
 #include <dirent.h>
