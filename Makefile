@@ -38,10 +38,11 @@ LDHARDEN += -fsanitize=$(SAN)
 endif
 
 pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
-# libcurl: headers only; jitd opens it at run time when a ticket system is
-# configured (jitd/http.c), so a jitd without one never maps it and its
-# dependencies. The unit tests that talk HTTP themselves link it.
-JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto
+# libcurl: headers only; only jitd's ticket helper (the same binary, run
+# again as an unprivileged process: jitd/ticket_helper.c) opens it at run time
+# (jitd/http.c), so jitd itself never maps it and its dependencies. The unit
+# tests that talk HTTP themselves link it. libseccomp: the helper's filter.
+JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto libseccomp
 JITCTL_PKGS := json-c inih
 CHECK_PKGS  := check
 JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS) libcurl)

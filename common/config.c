@@ -235,6 +235,7 @@ static void ticket_clear(struct ticket_config *t)
         free(t->hosts);
         free(t->ca_file);
         free(t->project);
+        free(t->helper_user);
 }
 
 void config_free(struct config *c)
@@ -340,6 +341,20 @@ static void parse_group(struct parser *ps, const struct key *k, void *target, co
                 return;
         }
         set_string(ps, FIELD(target, k, char *), g);
+}
+
+/* helper_user = nobody: a user name, and not root's. */
+static void parse_user(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        if (!valid_user_name(value)) {
+                perr(ps, ps->lineno, "%s: '%s' is not a user name", k->name, value);
+                return;
+        }
+        if (strcmp(value, "root") == 0) {
+                perr(ps, ps->lineno, "%s: the ticket helper must not run as root", k->name);
+                return;
+        }
+        set_string(ps, FIELD(target, k, char *), value);
 }
 
 static void parse_text(struct parser *ps, const struct key *k, void *target, const char *value)
@@ -734,6 +749,7 @@ static const struct key ticket_keys[] = {
         { TICKET("pending_timeout", parse_duration, pending_timeout) },
         { TICKET("ca_file", parse_path, ca_file) },
         { TICKET("project", parse_project, project) },
+        { TICKET("helper_user", parse_user, helper_user) },
 };
 
 _Static_assert(ELEMENTSOF(jitd_keys) <= KEYS_MAX, "key_line too small");

@@ -63,6 +63,7 @@ struct ticket_config {
         uint64_t pending_timeout;   /* default 1d */
         char *ca_file;
         char *project;              /* gitlab: numeric id or group/subgroup/name, for {project} */
+        char *helper_user;          /* the ticket helper's user; NULL = nobody */
 };
 
 struct config {

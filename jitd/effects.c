@@ -110,14 +110,15 @@ void effects_end_host(struct jitd *d, const struct jit_grant *gs, const unsigned
 /* A note on the grant's ticket (comment = yes) when its state changes. */
 static void ticket_note(struct jitd *d, const struct jit_grant *g)
 {
-        const struct role *r = config_find_role(d->config, g->role);
+        const struct role *role = config_find_role(d->config, g->role);
         char text[1536], from[32] = "-", until[32] = "-";
         const char *what;
         time_t t;
         struct tm tm;
+        int r;
 
-        if (!d->ticket_engine || !d->config->ticket.comment || !g->ticket[0] || !r ||
-            !(r->approval & APPROVAL_TICKET))
+        if (!d->ticket_engine || !d->config->ticket.comment || !g->ticket[0] || !role ||
+            !(role->approval & APPROVAL_TICKET))
                 return;
         switch (g->state) {
         case GRANT_ACTIVE: what = "is active"; break;
@@ -134,8 +135,17 @@ static void ticket_note(struct jitd *d, const struct jit_grant *g)
         snprintf(text, sizeof(text), "jit: grant %lld for %s on %s (role %s) %s; from %s until %s%s%s",
                  (long long) g->id, g->user, g->host, g->role, what, from, until, g->end_reason[0] ? "; " : "",
                  g->end_reason);
-        if (ticket_comment(d->ticket_engine, g->ticket, text) < 0)
-                log_msg(LOG_WARNING, "grant %lld: cannot post a note to ticket %s", (long long) g->id, g->ticket);
+        r = ticket_comment(d->ticket_engine, g->ticket, g->user, text);
+        /* Notes go only to tickets that name the grant's user. */
+        if (r == -EPERM)
+                log_msg(LOG_INFO, "grant %lld: no note to ticket %s: it was not seen naming %s as its requester",
+                        (long long) g->id, g->ticket, g->user);
+        else if (r == -EDQUOT)
+                log_msg(LOG_NOTICE, "grant %lld: no note to ticket %s: %d notes in the last hour already",
+                        (long long) g->id, g->ticket, TICKET_NOTES_PER_HOUR);
+        else if (r < 0)
+                log_msg(LOG_WARNING, "grant %lld: cannot post a note to ticket %s: %s", (long long) g->id,
+                        g->ticket, strerror(-r));
 }
 
 void effects_after_commit(struct jitd *d, const struct change *c)

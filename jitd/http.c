@@ -104,9 +104,12 @@ struct http_client {
         int epoll_fd, timer_fd;
         int64_t curl_deadline_ms;       /* monotonic; -1 = curl wants no timeout */
         struct transfer *transfers;     /* every transfer not yet reported */
+        struct transfer *finished;      /* being reported by http_client_process() */
         bool allow_http;
         size_t max_body;
         char *ca_file, *auth_header, *user, *password;
+        char *ca_pem;                   /* with ca_pem_len: instead of ca_file */
+        size_t ca_pem_len;
         char in_epoll;                  /* address used as curl's per-socket marker */
 };
 
@@ -213,7 +216,16 @@ int http_client_new(const struct http_options *o, struct http_client **ret)
         c->curl_deadline_ms = -1;
         c->allow_http = o->allow_http;
         c->max_body = o->max_body;
-        if ((o->ca_file && !(c->ca_file = strdup(o->ca_file))) ||
+        if (o->ca_pem) {
+                c->ca_pem = malloc(o->ca_pem_len ? o->ca_pem_len : 1);
+                if (!c->ca_pem) {
+                        http_client_free(c);
+                        return -ENOMEM;
+                }
+                memcpy(c->ca_pem, o->ca_pem, o->ca_pem_len);
+                c->ca_pem_len = o->ca_pem_len;
+        }
+        if ((o->ca_file && !o->ca_pem && !(c->ca_file = strdup(o->ca_file))) ||
             (o->auth_header && !(c->auth_header = strdup(o->auth_header))) ||
             (o->user && !(c->user = strdup(o->user))) ||
             (o->password && !(c->password = strdup(o->password)))) {
@@ -251,6 +263,12 @@ void http_client_free(struct http_client *c)
                 transfer_unlink(t);
                 transfer_free(t);
         }
+        while (c->finished) {
+                struct transfer *t = c->finished;
+
+                c->finished = t->next;
+                transfer_free(t);
+        }
         if (c->multi)
                 libcurl.multi_cleanup(c->multi);
         if (c->timer_fd >= 0)
@@ -258,6 +276,7 @@ void http_client_free(struct http_client *c)
         if (c->epoll_fd >= 0)
                 close(c->epoll_fd);
         free(c->ca_file);
+        free(c->ca_pem);
         secret_free(c->auth_header);
         secret_free(c->user);
         secret_free(c->password);
@@ -342,6 +361,13 @@ static int setup_easy(struct transfer *t, const struct http_request *req)
         ok = ok && libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
         ok = ok && libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
         ok = ok && (!c->ca_file || libcurl.easy_setopt(h, CURLOPT_CAINFO, c->ca_file) == CURLE_OK);
+        if (c->ca_pem) {
+                /* ca_file as read before the helper gave up its privileges:
+                 * the file need not be readable by the helper's user. */
+                struct curl_blob blob = { .data = c->ca_pem, .len = c->ca_pem_len, .flags = CURL_BLOB_COPY };
+
+                ok = ok && libcurl.easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob) == CURLE_OK;
+        }
         ok = ok && libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
         ok = ok && libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms) == CURLE_OK;
         ok = ok && libcurl.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) c->max_body) == CURLE_OK;
@@ -537,13 +563,38 @@ void http_client_process(struct http_client *c)
                 finished = t;
         }
         arm_timer(c);
-        while (finished) {
-                struct transfer *t = finished;
+        /* In the client, so that a callback's http_abort() sees them. */
+        c->finished = finished;
+        while (c->finished) {
+                struct transfer *t = c->finished;
 
-                finished = t->next;
+                c->finished = t->next;
                 report(t);
                 transfer_free(t);
         }
+}
+
+void http_abort(struct http_client *c, void *userdata)
+{
+        if (!c)
+                return;
+        for (struct transfer *t = c->transfers, *next; t; t = next) {
+                next = t->next;
+                if (t->userdata != userdata)
+                        continue;
+                transfer_unlink(t);
+                transfer_free(t);
+        }
+        for (struct transfer **pp = &c->finished; *pp;) {
+                struct transfer *t = *pp;
+
+                if (t->userdata == userdata) {
+                        *pp = t->next;
+                        transfer_free(t);
+                } else
+                        pp = &t->next;
+        }
+        arm_timer(c);
 }
 
 /* RFC 3986's unreserved characters, which is what curl_easy_escape left
@@ -565,7 +616,7 @@ int http_escape(const char *s, char **ret)
         /* '/', '?', '#', '%' and '&' are encoded like everything else. */
         for (const unsigned char *q = (const unsigned char *) s; *q; q++)
                 len += unreserved(*q) ? 1 : 3;
-        e = p = malloc(len + 1);
+        e = p = calloc(len + 1, 1);     /* calloc: cppcheck reads malloc'd bytes as uninitialised here */
         if (!e)
                 return -ENOMEM;
         for (const unsigned char *q = (const unsigned char *) s; *q; q++)

@@ -9,9 +9,9 @@
  * backoff.
  *
  * libcurl is not linked but opened at run time by http_global_init(), so that
- * a jitd without a ticket system never maps it: the program calls that once,
- * from its main thread before any other thread exists (curl_global_init's
- * rule), and before http_client_new(). http_escape() needs no libcurl.
+ * jitd never maps it: only the ticket helper calls that, once, from its main
+ * thread before any other thread exists (curl_global_init's rule), and before
+ * http_client_new(). http_escape() needs no libcurl.
  *
  * Every transfer gets the same hardening: https only (http too with
  * allow_http), certificate and host name checks, no redirects followed (a 3xx
@@ -39,6 +39,8 @@ enum http_failure {
 struct http_options {
         bool allow_http;
         const char *ca_file;            /* NULL: the system store */
+        const char *ca_pem;             /* instead of ca_file: its contents (PEM), copied */
+        size_t ca_pem_len;
         size_t max_body;
         /* Credentials, sent with every request. At most one of the two. */
         const char *auth_header;        /* a whole header line, "Authorization: Bearer ..." */
@@ -90,6 +92,9 @@ void http_client_process(struct http_client *c);
  * options refuse, -ENOMEM, or -EIO when curl refuses the transfer; done is
  * never called when this fails, and never from inside this call. */
 int http_submit(struct http_client *c, const struct http_request *req, http_done_fn done, void *userdata);
+/* Drop every transfer submitted with this userdata, without calling it back;
+ * their connections close. */
+void http_abort(struct http_client *c, void *userdata);
 
 /* Percent-encode everything but RFC 3986 unreserved characters. */
 int http_escape(const char *s, char **ret);

@@ -19,7 +19,6 @@
 #include "dispatch.h"
 #include "ending.h"
 #include "gating.h"
-#include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "reconcile.h"
@@ -30,6 +29,7 @@
 #include "sudoers.h"
 #include "teardown.h"
 #include "ticket.h"
+#include "ticket_helper.h"
 #include "ticketflow.h"
 #include "tokens.h"
 #include "vet.h"
@@ -268,6 +268,9 @@ int main(int argc, char **argv)
         bool check = false;
         int c, r;
 
+        /* The ticket helper: jitd's binary run again by jitd (ticket.c). */
+        if (argc == 2 && strcmp(argv[1], TICKET_HELPER_ARG) == 0)
+                return ticket_helper_main();
         while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'c': path = optarg; break;
@@ -293,24 +296,10 @@ int main(int argc, char **argv)
                 config_free(d.config);
                 return 0;
         }
-        /* libcurl is loaded only for a ticket system: with its dependencies it
-         * is ~4.5 MiB of resident pages. [ticket] is applied at start only
-         * (a reload keeps the engine it has), so this is the one place: once,
-         * before any thread or transfer exists (libcurl's rule). */
-        if (ticket_system_configured(&d.config->ticket)) {
-                char why[512];
-
-                if (http_global_init(why, sizeof(why)) < 0) {
-                        fprintf(stderr, "jitd: [ticket] needs libcurl: %s\n", why);
-                        config_free(d.config);
-                        return EXIT_RUNTIME;
-                }
-        }
         d.config_path = strdup(path);
         r = d.config_path ? setup(&d) : -ENOMEM;
         if (r >= 0)
                 r = run(&d);
         cleanup(&d);
-        http_global_cleanup();
         return r < 0 ? EXIT_RUNTIME : 0;
 }

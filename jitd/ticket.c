@@ -1,407 +1,610 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The ticket engine: lookups shared per ticket, retries, notes.
+ * jitd's side of the ticket engine (ticket.h): a proxy to the ticket helper.
  *
- * Retries. Only what may pass on its own is retried: the system unreachable,
- * a timeout, a 5xx, a 503 without Retry-After. Each request gets up to three
- * attempts, 1 s and 2 s apart, all inside 3 x timeout from the first (a later
- * attempt gets a shorter timeout, or is not made). A 429 or 503 with
- * Retry-After is reported at once with retry_after, for the caller to schedule
- * its next poll; certificate failures, malformed or oversized answers,
- * redirects and other 4xx are reported at once too, as asking again would get
- * the same answer.
+ * The helper is jitd's own binary run with TICKET_HELPER_ARG (posix_spawn:
+ * nothing of jitd's address space runs in it; every descriptor but the
+ * socketpair is closed before exec). It gets CONFIG (with the token, which
+ * only jitd can read), becomes helper_user inside its sandbox and answers
+ * READY. ticket_engine_new() waits for that answer, so a config the helper
+ * refuses is an error at start, as it was in-process.
  *
- * Callbacks run from ticket_engine_process() only, after the transfer is
- * taken out of the engine's lists, so they may start lookups, cancel, and post
- * notes; they must not free the engine.
+ * Each lookup has an id. Its life here: QUEUED (waiting for the helper, or
+ * for its user's turn), SENT (the helper has it; exactly one RESULT comes
+ * back, a cancelled lookup's too), DONE (the result is ready; callbacks run
+ * from ticket_engine_process() only). Everything the helper sends is decoded
+ * strictly (ticket_ipc.c) and must fit what was asked: a RESULT for an id
+ * that is not SENT, a second READY, a message with descriptors attached, or
+ * anything that does not decode makes jitd kill the helper. So does silence:
+ * a lookup SENT longer than the helper's own retries can take, or no READY
+ * within HELPER_START_MS. A helper that is gone (killed, crashed) fails its
+ * lookups in flight with TICKET_ERROR and is started again after a backoff
+ * (HELPER_BACKOFF_MIN_MS doubling to HELPER_BACKOFF_MAX_MS, back to the
+ * minimum once a helper ran for HELPER_STABLE_MS).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "ticket_internal.h"
+#include "ticket.h"
+#include "ticket_helper.h"
+#include "ticket_ipc.h"
+#include "ticket_limits.h"
 #include "util.h"
 
-#define ATTEMPTS        3
-#define MIN_ATTEMPT_MS  500             /* a retry with less time left than this is not worth it */
-#define NOTE_MAX        8192
-#define ID_CACHE        64
-#define ID_MAX          64
+extern char **environ;
 
-static const uint64_t backoff_ms[ATTEMPTS - 1] = { 1000, 2000 };
+#define HELPER_START_MS         10000
+#define HELPER_BACKOFF_MIN_MS   250
+#define HELPER_BACKOFF_MAX_MS   30000
+#define HELPER_STABLE_MS        60000
+#define HELPER_SNDBUF           (1024 * 1024)
+#define NOTE_MAX                TIPC_TEXT_MAX
 
-struct waiter {
-        struct waiter *next;
+enum helper_state { HELPER_DOWN, HELPER_STARTING, HELPER_READY };
+enum lookup_state { LOOKUP_QUEUED, LOOKUP_SENT, LOOKUP_DONE };
+
+struct lookup {
+        struct lookup *next;
+        uint64_t id;
+        enum lookup_state state;
+        bool cancelled;
+        unsigned flags;
+        int64_t deadline_ms;            /* SENT: the helper is hung if no answer by then */
         ticket_done_fn cb;
         void *userdata;
-        bool cancelled;
+        struct ticket_result result;    /* DONE */
+        char ticket[JIT_TICKET_MAX + 1];
         char user[JIT_USER_MAX + 1];
 };
 
-/* One lookup in flight for a ticket, with everybody waiting for it. */
-struct fetch {
-        struct fetch *next;
-        struct ticket_engine *e;
-        struct waiter *waiters, **tail;
-        unsigned attempt;
-        int64_t started_ms;
-        char ticket[JIT_TICKET_MAX + 1];
-};
-
-/* A note on its way; resolving while it first looks the record id up. */
-struct note {
-        struct note *next;
-        struct ticket_engine *e;
-        char *text;
-        unsigned attempt;
-        bool resolving;
-        int64_t started_ms;
-        char ticket[JIT_TICKET_MAX + 1];
-};
-
 struct ticket_engine {
-        struct ticket_settings *s;
-        struct http_client *http;
-        struct fetch *fetches;
-        struct fetch *delivering;       /* its callbacks are running: ticket_cancel() must see it */
-        struct note *notes;
-        struct {
-                char ticket[JIT_TICKET_MAX + 1];
-                char id[ID_MAX + 1];
-        } ids[ID_CACHE];                /* servicenow's sys_id per ticket, for notes */
-        size_t next_id;
+        int epoll_fd;                   /* what jitd watches: the three below */
+        int timer_fd;                   /* restart, start and hang deadlines */
+        int kick_fd;                    /* eventfd: results ready without the helper */
+        int sock;                       /* our end of the socketpair; -1 without a helper */
+        pid_t pid;
+        enum helper_state state;
+        const char *broken;             /* a send failed: stop the helper at the next safe point */
+        int64_t started_ms, restart_at_ms, backoff_ms;
+        uint64_t next_id;
+        unsigned n_sent;
+        uint64_t notes_sent, notes_failed;
+        struct lookup *lookups, **tail; /* in the order they were asked */
+        struct lookup *delivering;      /* callbacks running: ticket_cancel() must see these */
+        struct ticket_limits *limits;
         ticket_log_fn log;
         void *log_userdata;
+        uint64_t poll;
+        int64_t hang_ms;
+        bool comment;
+        char exe[PATH_MAX];
+        struct tipc_buf config;         /* CONFIG, kept for restarts (holds the token) */
+        struct tipc_buf out;
+        struct tipc_msg in;             /* the helper's last message */
+        struct tipc_msg scratch;        /* for the encoder's own check */
+        uint8_t buf[TIPC_MAX_MSG + 1];
 };
+
+static void say(struct ticket_engine *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct ticket_engine *e, const char *fmt, ...)
+{
+        char line[512];
+        va_list ap;
+
+        if (!e->log)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        e->log(e->log_userdata, NULL, line);
+}
+
+static void kick(struct ticket_engine *e)
+{
+        uint64_t one = 1;
+
+        (void) !write(e->kick_fd, &one, sizeof(one));
+}
+
+static void arm(struct ticket_engine *e)
+{
+        struct itimerspec its = {};
+        int64_t due = 0;
+
+        if (e->state == HELPER_DOWN && e->restart_at_ms)
+                due = e->restart_at_ms;
+        else if (e->state == HELPER_STARTING)
+                due = e->started_ms + HELPER_START_MS;
+        for (struct lookup *l = e->lookups; l; l = l->next)
+                if (l->state == LOOKUP_SENT && (!due || l->deadline_ms < due))
+                        due = l->deadline_ms;
+        if (due > 0) {
+                its.it_value.tv_sec = due / 1000;
+                its.it_value.tv_nsec = (due % 1000) * 1000000;
+        }
+        (void) timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void done(struct lookup *l, enum ticket_verdict v, int64_t retry_after, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void done(struct lookup *l, enum ticket_verdict v, int64_t retry_after, const char *fmt, ...)
+{
+        va_list ap;
+
+        memset(&l->result, 0, sizeof(l->result));
+        l->result.verdict = v;
+        l->result.retry_after = retry_after;
+        va_start(ap, fmt);
+        vsnprintf(l->result.why, sizeof(l->result.why), fmt, ap);
+        va_end(ap);
+        l->state = LOOKUP_DONE;
+}
+
+static void lookup_unlink(struct ticket_engine *e, struct lookup *l)
+{
+        for (struct lookup **pp = &e->lookups; *pp; pp = &(*pp)->next)
+                if (*pp == l) {
+                        *pp = l->next;
+                        if (e->tail == &l->next)
+                                e->tail = pp;
+                        return;
+                }
+}
+
+static int helper_write(struct ticket_engine *e, const struct tipc_buf *b)
+{
+        for (;;) {
+                if (send(e->sock, b->p, b->len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                        return 0;
+                if (errno == EINTR)
+                        continue;
+                /* Full means the helper stopped reading. */
+                e->broken = errno == EAGAIN ? "the ticket helper stopped reading" : "cannot write to the ticket helper";
+                kick(e);
+                return -errno;
+        }
+}
+
+static unsigned count(const struct ticket_engine *e, const char *user, enum lookup_state state)
+{
+        unsigned n = 0;
+
+        for (const struct lookup *l = e->lookups; l; l = l->next)
+                if (l->state == state && strcmp(l->user, user) == 0)
+                        n++;
+        return n;
+}
+
+/* Hand queued lookups to the helper, oldest first, within the limits. The
+ * users with lookups at the helper are counted once per call: there are at
+ * most TICKET_INFLIGHT_MAX of them. */
+static void pump(struct ticket_engine *e)
+{
+        struct {
+                const char *user;
+                unsigned n;
+        } busy[TICKET_INFLIGHT_MAX];
+        size_t n_busy = 0;
+
+        if (e->state != HELPER_READY || e->broken || e->n_sent >= TICKET_INFLIGHT_MAX)
+                return;
+        for (struct lookup *l = e->lookups; l; l = l->next) {
+                size_t i;
+
+                if (l->state != LOOKUP_SENT)
+                        continue;
+                for (i = 0; i < n_busy && strcmp(busy[i].user, l->user) != 0; i++)
+                        ;
+                if (i == n_busy) {
+                        if (n_busy == ELEMENTSOF(busy))
+                                continue;       /* cannot be: one entry per lookup sent */
+                        busy[n_busy].user = l->user;
+                        busy[n_busy++].n = 0;
+                }
+                busy[i].n++;
+        }
+        for (struct lookup *l = e->lookups; l && e->n_sent < TICKET_INFLIGHT_MAX; l = l->next) {
+                size_t i;
+
+                if (l->state != LOOKUP_QUEUED)
+                        continue;
+                for (i = 0; i < n_busy && strcmp(busy[i].user, l->user) != 0; i++)
+                        ;
+                if (i < n_busy && busy[i].n >= TICKET_INFLIGHT_PER_USER)
+                        continue;
+                if (tipc_lookup(&e->out, &e->scratch, l->id, l->ticket, l->user) < 0) {
+                        done(l, TICKET_ERROR, 0, "cannot ask the ticket helper about ticket %s", l->ticket);
+                        kick(e);
+                        continue;
+                }
+                if (helper_write(e, &e->out) < 0)
+                        break;
+                l->state = LOOKUP_SENT;
+                l->deadline_ms = now_monotonic_ms() + e->hang_ms;
+                e->n_sent++;
+                if (i == n_busy && n_busy < ELEMENTSOF(busy)) {
+                        busy[n_busy].user = l->user;
+                        busy[n_busy++].n = 0;
+                }
+                if (i < n_busy)
+                        busy[i].n++;
+        }
+        arm(e);
+}
+
+static void reap(struct ticket_engine *e, char *how, size_t size)
+{
+        int status = 0;
+
+        snprintf(how, size, "stopped");
+        if (e->pid <= 0)
+                return;
+        (void) kill(e->pid, SIGKILL);
+        while (waitpid(e->pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return;
+        e->pid = 0;
+        if (WIFEXITED(status))
+                snprintf(how, size, "exited with status %d", WEXITSTATUS(status));
+        else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+                snprintf(how, size, "was killed by its seccomp filter (SIGSYS)");
+        else if (WIFSIGNALED(status))
+                snprintf(how, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+}
+
+/* The helper goes (killed if it is still there); its lookups, in flight or
+ * queued, fail (the caller asks again at its next poll); it is started again
+ * later. */
+static void helper_stop(struct ticket_engine *e, bool fault, const char *why)
+{
+        char how[128];
+        int64_t now = now_monotonic_ms();
+        pid_t pid = e->pid;
+        bool any = false;
+
+        if (e->sock >= 0) {
+                (void) epoll_ctl(e->epoll_fd, EPOLL_CTL_DEL, e->sock, NULL);
+                close(e->sock);
+                e->sock = -1;
+        }
+        reap(e, how, sizeof(how));
+        if (fault)
+                snprintf(how, sizeof(how), "killed by jitd");
+        for (struct lookup *l = e->lookups, *next; l; l = next) {
+                next = l->next;
+                if (l->state == LOOKUP_DONE)
+                        continue;
+                if (l->cancelled) {
+                        lookup_unlink(e, l);
+                        free(l);
+                        continue;
+                }
+                done(l, TICKET_ERROR, 0, "the ticket helper stopped; jitd keeps trying");
+                any = true;
+        }
+        e->n_sent = 0;
+        e->notes_sent = e->notes_failed = 0;
+        e->broken = NULL;
+        if (e->state == HELPER_READY && now - e->started_ms >= HELPER_STABLE_MS)
+                e->backoff_ms = HELPER_BACKOFF_MIN_MS;
+        e->state = HELPER_DOWN;
+        e->restart_at_ms = now + e->backoff_ms;
+        say(e, "ticket helper (pid %d) %s: %s; starting it again in %lld ms", (int) pid, how, why,
+            (long long) e->backoff_ms);
+        e->backoff_ms = e->backoff_ms * 2 > HELPER_BACKOFF_MAX_MS ? HELPER_BACKOFF_MAX_MS : e->backoff_ms * 2;
+        if (any)
+                kick(e);
+        arm(e);
+}
+
+static int helper_start(struct ticket_engine *e)
+{
+        char *argv[] = { (char *) "jitd", (char *) TICKET_HELPER_ARG, NULL };
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t at;
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
+        sigset_t none, all;
+        int sv[2], r, size = HELPER_SNDBUF;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        sigemptyset(&none);
+        sigfillset(&all);
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&at);
+        /* 0-2 on /dev/null, the socket on 3, nothing else: whatever jitd has
+         * open (database, listening socket, connections) stays with jitd. */
+        r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, sv[1], TIPC_HELPER_FD);
+        if (r == 0)
+                r = posix_spawn_file_actions_addclosefrom_np(&fa, TIPC_HELPER_FD + 1);
+        /* jitd blocks SIGTERM and friends for its signalfd: the helper gets
+         * a clean slate. */
+        if (r == 0)
+                r = posix_spawnattr_setsigmask(&at, &none);
+        if (r == 0)
+                r = posix_spawnattr_setsigdefault(&at, &all);
+        if (r == 0)
+                r = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (r == 0)
+                r = posix_spawn(&pid, e->exe, &fa, &at, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&at);
+        close(sv[1]);
+        if (r != 0) {
+                close(sv[0]);
+                return -r;
+        }
+        e->pid = pid;
+        e->sock = sv[0];
+        (void) setsockopt(e->sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+        ev.data.fd = e->sock;
+        e->state = HELPER_STARTING;
+        e->started_ms = now_monotonic_ms();
+        if (epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, e->sock, &ev) < 0 || helper_write(e, &e->config) < 0) {
+                r = -errno;
+                return r < 0 ? r : -EIO;
+        }
+        arm(e);
+        return 0;
+}
+
+/* One message from the helper into e->in: 1, 0 when there is none now, <0
+ * when the helper is gone (-EPIPE) or said something malformed (-EBADMSG). */
+static int helper_read(struct ticket_engine *e, int flags)
+{
+        struct iovec iov = { .iov_base = e->buf, .iov_len = sizeof(e->buf) };
+        union {
+                struct cmsghdr h;
+                char space[CMSG_SPACE(sizeof(int) * 4)];
+        } control;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control,
+                             .msg_controllen = sizeof(control) };
+        ssize_t n;
+
+        do
+                n = recvmsg(e->sock, &mh, flags | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -EPIPE;
+        if (n == 0)
+                return -EPIPE;
+        /* Descriptors have no business here: close them and refuse. */
+        if (mh.msg_controllen > 0 || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+                for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+                                for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
+                                        close(((int *) (void *) CMSG_DATA(c))[i]);
+                return -EBADMSG;
+        }
+        if ((size_t) n > TIPC_MAX_MSG || tipc_decode(e->buf, (size_t) n, &e->in) < 0)
+                return -EBADMSG;
+        return 1;
+}
+
+static struct lookup *find_sent(struct ticket_engine *e, uint64_t id)
+{
+        for (struct lookup *l = e->lookups; l; l = l->next)
+                if (l->id == id && l->state == LOOKUP_SENT)
+                        return l;
+        return NULL;
+}
+
+/* A message that fits the conversation, or false. */
+static bool on_message(struct ticket_engine *e)
+{
+        const struct tipc_msg *m = &e->in;
+        struct lookup *l;
+        uint64_t id;
+
+        switch (m->type) {
+        case TIPC_READY:
+                if (e->state != HELPER_STARTING)
+                        return false;
+                e->state = HELPER_READY;
+                if (e->backoff_ms > HELPER_BACKOFF_MIN_MS)
+                        say(e, "ticket helper (pid %d) is running again", (int) e->pid);
+                pump(e);
+                return true;
+        case TIPC_FAILED:
+                if (e->state != HELPER_STARTING)
+                        return false;
+                say(e, "ticket helper (pid %d) cannot start: %s", (int) e->pid, m->s[TF_WHY]);
+                e->broken = "it could not start";
+                return true;
+        case TIPC_RESULT:
+                if (e->state != HELPER_READY)
+                        return false;
+                id = m->u[TF_ID];
+                l = find_sent(e, id);
+                if (!l)
+                        return false;
+                e->n_sent--;
+                tipc_result_get(m, &id, &l->result);
+                ticket_limits_record(e->limits, l->ticket, l->user, now_monotonic_ms(), &l->result);
+                if (l->cancelled) {
+                        lookup_unlink(e, l);
+                        free(l);
+                } else
+                        l->state = LOOKUP_DONE;
+                return true;
+        case TIPC_COMMENT_FAILED:
+                /* Never more failures than notes: a helper cannot flood the log. */
+                if (e->state != HELPER_READY || e->notes_failed >= e->notes_sent)
+                        return false;
+                e->notes_failed++;
+                if (e->log)
+                        e->log(e->log_userdata, m->s[TF_TICKET], m->s[TF_WHY]);
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void read_helper(struct ticket_engine *e)
+{
+        while (e->sock >= 0 && !e->broken) {
+                int r = helper_read(e, MSG_DONTWAIT);
+
+                if (r == 0)
+                        return;
+                if (r == -EPIPE) {
+                        helper_stop(e, false, "its socket closed");
+                        return;
+                }
+                if (r < 0 || !on_message(e)) {
+                        helper_stop(e, true, "it sent a malformed message");
+                        return;
+                }
+        }
+}
+
+static void deliver(struct ticket_engine *e)
+{
+        struct lookup *list = NULL, **tail = &list, **pp = &e->lookups;
+
+        /* Out of the list first (in order, in one pass), so that callbacks
+         * may ask and cancel freely. */
+        while (*pp) {
+                struct lookup *l = *pp;
+
+                if (l->state != LOOKUP_DONE) {
+                        pp = &l->next;
+                        continue;
+                }
+                *pp = l->next;
+                l->next = NULL;
+                *tail = l;
+                tail = &l->next;
+        }
+        e->tail = pp;
+        e->delivering = list;
+        for (struct lookup *l = list; l; l = l->next) {
+                if (l->cancelled)
+                        continue;
+                l->cancelled = true;    /* exactly once, even if a callback cancels it now */
+                l->cb(l->userdata, l->ticket, &l->result);
+        }
+        e->delivering = NULL;
+        while (list) {
+                struct lookup *l = list;
+
+                list = l->next;
+                free(l);
+        }
+}
+
+static void on_timer(struct ticket_engine *e)
+{
+        int64_t now = now_monotonic_ms();
+
+        if (e->state == HELPER_STARTING && now >= e->started_ms + HELPER_START_MS) {
+                helper_stop(e, true, "it did not answer its configuration in time");
+                return;
+        }
+        if (e->state == HELPER_READY)
+                for (struct lookup *l = e->lookups; l; l = l->next)
+                        if (l->state == LOOKUP_SENT && now >= l->deadline_ms) {
+                                helper_stop(e, true, "a lookup took longer than its retries can");
+                                return;
+                        }
+        if (e->state == HELPER_DOWN && e->restart_at_ms && now >= e->restart_at_ms) {
+                int r;
+
+                e->restart_at_ms = 0;
+                r = helper_start(e);
+                if (r < 0)
+                        helper_stop(e, true, strerror(-r));
+        }
+        arm(e);
+}
+
+void ticket_engine_process(struct ticket_engine *e)
+{
+        uint64_t ticks;
+
+        if (!e)
+                return;
+        (void) !read(e->kick_fd, &ticks, sizeof(ticks));
+        (void) !read(e->timer_fd, &ticks, sizeof(ticks));
+        read_helper(e);
+        if (e->broken)
+                helper_stop(e, true, e->broken);
+        on_timer(e);
+        pump(e);
+        deliver(e);
+        /* Callbacks may have asked for more. */
+        if (e->broken)
+                helper_stop(e, true, e->broken);
+        pump(e);
+}
+
+bool ticket_system_configured(const struct ticket_config *cfg)
+{
+        return cfg && cfg->provider && strcmp(cfg->provider, "none") != 0;
+}
 
 static bool ticket_ok(const char *t)
 {
         return t && t[0] && valid_ticket(t);
 }
 
-/* Overwrite every copy of secret in s. curl's messages never carry headers,
- * where the token lives; this is for a token someone put in a URL. */
-static void redact_one(char *s, const char *secret)
+int ticket_lookup(struct ticket_engine *e, const char *ticket, const char *user, unsigned flags,
+                  ticket_done_fn cb, void *userdata)
 {
-        size_t n;
-        char *p;
+        int64_t now = now_monotonic_ms(), wait_ms = 0;
+        struct lookup *l;
 
-        if (!secret || (n = strlen(secret)) < 4)
-                return;
-        while ((p = strstr(s, secret))) {
-                memset(p, '*', 3);
-                memmove(p + 3, p + n, strlen(p + n) + 1);
-        }
-}
-
-static void redact(const struct ticket_settings *s, char *why)
-{
-        redact_one(why, s->token);
-        redact_one(why, s->password);
-}
-
-static const char *cached_id(const struct ticket_engine *e, const char *ticket)
-{
-        for (size_t i = 0; i < ID_CACHE; i++)
-                if (e->ids[i].ticket[0] && strcmp(e->ids[i].ticket, ticket) == 0)
-                        return e->ids[i].id;
-        return NULL;
-}
-
-static void cache_id(struct ticket_engine *e, const char *ticket, json_object *root)
-{
-        const char *id = e->s->id ? ticket_json_string(root, e->s->id) : NULL;
-        size_t i;
-
-        if (!id || !id[0] || strlen(id) > ID_MAX ||
-            strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(id))
-                return;
-        for (i = 0; i < ID_CACHE; i++)
-                if (strcmp(e->ids[i].ticket, ticket) == 0)
-                        break;
-        if (i == ID_CACHE) {
-                i = e->next_id;
-                e->next_id = (e->next_id + 1) % ID_CACHE;
-        }
-        snprintf(e->ids[i].ticket, sizeof(e->ids[i].ticket), "%s", ticket);
-        snprintf(e->ids[i].id, sizeof(e->ids[i].id), "%s", id);
-}
-
-/* The template with {ticket} and {id} URL-encoded in. */
-static int make_url(const char *tmpl, const char *ticket, const char *id, char **ret)
-{
-        char *t = NULL, *i = NULL, *out = NULL, *o;
-        size_t n = 0;
-        int r;
-
-        r = http_escape(ticket, &t);
-        if (r == 0 && id)
-                r = http_escape(id, &i);
-        if (r < 0)
-                goto out;
-        for (const char *p = tmpl; *p; p++)
-                n += strncmp(p, "{ticket}", 8) == 0 ? strlen(t) : strncmp(p, "{id}", 4) == 0 && i ? strlen(i) : 1;
-        out = o = malloc(n + 1);
-        if (!out) {
-                r = -ENOMEM;
-                goto out;
-        }
-        for (const char *p = tmpl; *p;) {
-                if (strncmp(p, "{ticket}", 8) == 0) {
-                        o = stpcpy(o, t);
-                        p += 8;
-                } else if (i && strncmp(p, "{id}", 4) == 0) {
-                        o = stpcpy(o, i);
-                        p += 4;
-                } else {
-                        *o++ = *p++;
-                }
-        }
-        *o = '\0';
-        *ret = out;
-        out = NULL;
-out:
-        free(t);
-        free(i);
-        free(out);
-        return r;
-}
-
-static bool json_content_type(const char *ct)
-{
-        size_t n;
-
-        if (!ct)
-                return false;
-        n = strcspn(ct, "; \t");
-        return (n == 16 && strncasecmp(ct, "application/json", 16) == 0) ||
-               (n > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + n - 5, "+json", 5) == 0);
-}
-
-/* What the transport and the HTTP status say. Returns whether asking again
- * may help; sets *ret_root (and leaves r->verdict 0) when there is a JSON
- * body to judge. */
-static bool classify(const struct ticket_settings *s, const char *ticket, const struct http_response *resp,
-                     struct ticket_result *r, json_object **ret_root)
-{
-        char ct[64];
-
-        memset(r, 0, sizeof(*r));
-        *ret_root = NULL;
-        r->verdict = TICKET_ERROR;
-        switch (resp->failure) {
-        case HTTP_OK:
-                break;
-        case HTTP_FAIL_CONNECT:
-                snprintf(r->why, sizeof(r->why), "cannot reach the ticket system: %.200s", resp->error);
-                return true;
-        case HTTP_FAIL_TIMEOUT:
-                snprintf(r->why, sizeof(r->why), "the ticket system did not answer within %llus",
-                         (unsigned long long) (s->timeout_ms / 1000));
-                return true;
-        case HTTP_FAIL_TLS:
-                snprintf(r->why, sizeof(r->why), "TLS handshake or certificate check with the ticket system "
-                         "failed: %.180s", resp->error);
-                return false;
-        case HTTP_FAIL_TOO_BIG:
-                snprintf(r->why, sizeof(r->why), "the ticket system's response is larger than 1 MiB");
-                return false;
-        default:
-                snprintf(r->why, sizeof(r->why), "request to the ticket system failed: %.200s", resp->error);
-                return false;
-        }
-
-        if (resp->status == 404) {
-                r->verdict = TICKET_NOT_FOUND;
-                snprintf(r->why, sizeof(r->why), "ticket %s not found", ticket);
-                return false;
-        }
-        if (resp->status == 429 || resp->status == 503) {
-                r->retry_after = resp->retry_after;
-                if (resp->retry_after > 0)
-                        snprintf(r->why, sizeof(r->why), "the ticket system is busy (HTTP %ld): retry after %llds",
-                                 resp->status, (long long) resp->retry_after);
-                else
-                        snprintf(r->why, sizeof(r->why), "the ticket system is busy (HTTP %ld)", resp->status);
-                return resp->status == 503 && resp->retry_after == 0;
-        }
-        if (resp->status >= 300 && resp->status < 400) {
-                snprintf(r->why, sizeof(r->why), "redirect refused (HTTP %ld from the ticket system)", resp->status);
-                return false;
-        }
-        if (resp->status == 401 || resp->status == 403) {
-                snprintf(r->why, sizeof(r->why), "the ticket system refused our credentials (HTTP %ld): check "
-                         "token_file and auth", resp->status);
-                return false;
-        }
-        if (resp->status >= 500) {
-                snprintf(r->why, sizeof(r->why), "the ticket system failed (HTTP %ld)", resp->status);
-                return true;
-        }
-        if (resp->status < 200 || resp->status >= 300) {
-                snprintf(r->why, sizeof(r->why), "unexpected HTTP %ld from the ticket system", resp->status);
-                return false;
-        }
-        if (!json_content_type(resp->content_type)) {
-                ticket_sanitize(ct, sizeof(ct), resp->content_type ? resp->content_type : "none");
-                snprintf(r->why, sizeof(r->why), "wrong content type '%s' from the ticket system (expected JSON)",
-                         ct);
-                return false;
-        }
-        if (ticket_json_parse(resp->body, resp->body_len, ret_root, r->why, sizeof(r->why)) < 0) {
-                if (!r->why[0])
-                        snprintf(r->why, sizeof(r->why), "cannot read the ticket system's answer");
-                return false;
-        }
-        r->verdict = 0;
-        return false;
-}
-
-/* When the next attempt may start and how long it may take; false when the
- * budget of 3 x timeout does not allow one. */
-static bool next_attempt(const struct ticket_settings *s, unsigned attempt, int64_t started_ms,
-                         uint64_t *ret_delay, uint64_t *ret_timeout)
-{
-        int64_t deadline = started_ms + (int64_t) (ATTEMPTS * s->timeout_ms), start, left;
-
-        if (attempt == 0) {
-                *ret_delay = 0;
-                *ret_timeout = s->timeout_ms;
-                return true;
-        }
-        if (attempt >= ATTEMPTS)
-                return false;
-        start = now_monotonic_ms() + (int64_t) backoff_ms[attempt - 1];
-        left = deadline - start;
-        if (left < MIN_ATTEMPT_MS)
-                return false;
-        *ret_delay = backoff_ms[attempt - 1];
-        *ret_timeout = (uint64_t) left < s->timeout_ms ? (uint64_t) left : s->timeout_ms;
-        return true;
-}
-
-static void fetch_free(struct fetch *f)
-{
-        if (!f)
-                return;
-        while (f->waiters) {
-                struct waiter *w = f->waiters;
-
-                f->waiters = w->next;
-                free(w);
-        }
-        free(f);
-}
-
-static void fetch_done(void *userdata, const struct http_response *resp);
-
-static int fetch_submit(struct fetch *f)
-{
-        struct http_request req = { .method = HTTP_GET };
-        char *url = NULL;
-        int r;
-
-        if (!next_attempt(f->e->s, f->attempt, f->started_ms, &req.delay_ms, &req.timeout_ms))
-                return -ETIMEDOUT;
-        r = make_url(f->e->s->lookup, f->ticket, NULL, &url);
-        if (r < 0)
-                return r;
-        req.url = url;
-        r = http_submit(f->e->http, &req, fetch_done, f);
-        free(url);
-        if (r == 0)
-                f->attempt++;
-        return r;
-}
-
-static bool fetch_wanted(const struct fetch *f)
-{
-        for (const struct waiter *w = f->waiters; w; w = w->next)
-                if (!w->cancelled)
-                        return true;
-        return false;
-}
-
-static void fetch_done(void *userdata, const struct http_response *resp)
-{
-        struct fetch *f = userdata, **pp;
-        struct ticket_engine *e = f->e;
-        struct ticket_result base, r;
-        json_object *root = NULL;
-        bool transient;
-
-        transient = classify(e->s, f->ticket, resp, &base, &root);
-        if (transient && fetch_wanted(f) && fetch_submit(f) == 0)
-                return;
-
-        for (pp = &e->fetches; *pp; pp = &(*pp)->next)
-                if (*pp == f) {
-                        *pp = f->next;
-                        break;
-                }
-        if (root)
-                cache_id(e, f->ticket, root);
-        redact(e->s, base.why);
-        e->delivering = f;
-        for (struct waiter *w = f->waiters; w; w = w->next) {
-                if (w->cancelled)
-                        continue;
-                w->cancelled = true;    /* exactly once, even if a callback cancels it now */
-                if (root) {
-                        ticket_judge(e->s, f->ticket, w->user, root, &r);
-                        redact(e->s, r.why);
-                } else {
-                        r = base;
-                }
-                w->cb(w->userdata, f->ticket, &r);
-        }
-        e->delivering = NULL;
-        json_object_put(root);
-        fetch_free(f);
-}
-
-int ticket_lookup(struct ticket_engine *e, const char *ticket, const char *user, ticket_done_fn cb,
-                  void *userdata)
-{
-        struct fetch *f;
-        struct waiter *w;
-        int r;
-
-        if (!e || !cb || !ticket_ok(ticket) || !user || !valid_user_name(user))
+        if (!e || !cb || !ticket_ok(ticket) || !user || !valid_user_name(user) || (flags & ~TICKET_LOOKUP_POLL))
                 return -EINVAL;
-        w = calloc(1, sizeof(*w));
-        if (!w)
+        l = calloc(1, sizeof(*l));
+        if (!l)
                 return -ENOMEM;
-        w->cb = cb;
-        w->userdata = userdata;
-        snprintf(w->user, sizeof(w->user), "%s", user);
-
-        for (f = e->fetches; f; f = f->next)
-                if (strcmp(f->ticket, ticket) == 0) {
-                        *f->tail = w;
-                        f->tail = &w->next;
-                        return 0;
-                }
-
-        f = calloc(1, sizeof(*f));
-        if (!f) {
-                free(w);
-                return -ENOMEM;
-        }
-        f->e = e;
-        f->waiters = w;
-        f->tail = &w->next;
-        f->started_ms = now_monotonic_ms();
-        snprintf(f->ticket, sizeof(f->ticket), "%s", ticket);
-        r = fetch_submit(f);
-        if (r < 0) {
-                fetch_free(f);
-                return r;
-        }
-        f->next = e->fetches;
-        e->fetches = f;
+        l->id = ++e->next_id;
+        l->flags = flags;
+        l->cb = cb;
+        l->userdata = userdata;
+        snprintf(l->ticket, sizeof(l->ticket), "%s", ticket);
+        snprintf(l->user, sizeof(l->user), "%s", user);
+        if (!(flags & TICKET_LOOKUP_POLL) && ticket_limits_cached(e->limits, ticket, user, now, &l->result))
+                l->state = LOOKUP_DONE;
+        else if (e->state == HELPER_DOWN)
+                done(l, TICKET_ERROR, 0, "the ticket helper is restarting; jitd keeps trying");
+        else if (count(e, user, LOOKUP_QUEUED) >= TICKET_QUEUED_PER_USER)
+                done(l, TICKET_ERROR, 0, "too many ticket lookups are waiting for %s", user);
+        else if (!(flags & TICKET_LOOKUP_POLL) && ticket_limits_charge(e->limits, user, now, &wait_ms) < 0)
+                done(l, TICKET_ERROR, (wait_ms + 999) / 1000,
+                     "too many ticket lookups for %s in a short time: try again in %llds", user,
+                     (long long) ((wait_ms + 999) / 1000));
+        else
+                l->state = LOOKUP_QUEUED;
+        *e->tail = l;
+        e->tail = &l->next;
+        if (l->state == LOOKUP_DONE)
+                kick(e);
+        else
+                pump(e);
         return 0;
 }
 
@@ -409,161 +612,24 @@ void ticket_cancel(struct ticket_engine *e, void *userdata)
 {
         if (!e)
                 return;
-        for (struct fetch *f = e->fetches; f; f = f->next)
-                for (struct waiter *w = f->waiters; w; w = w->next)
-                        if (w->userdata == userdata)
-                                w->cancelled = true;
-        if (e->delivering)
-                for (struct waiter *w = e->delivering->waiters; w; w = w->next)
-                        if (w->userdata == userdata)
-                                w->cancelled = true;
-}
-
-static void note_free(struct note *n)
-{
-        if (n) {
-                free(n->text);
-                free(n);
-        }
-}
-
-static void note_unlink(struct note *n)
-{
-        for (struct note **pp = &n->e->notes; *pp; pp = &(*pp)->next)
-                if (*pp == n) {
-                        *pp = n->next;
-                        return;
+        for (struct lookup *l = e->lookups, *next; l; l = next) {
+                next = l->next;
+                if (l->userdata != userdata || l->cancelled)
+                        continue;
+                if (l->state != LOOKUP_SENT) {
+                        lookup_unlink(e, l);
+                        free(l);
+                        continue;
                 }
-}
-
-/* {"issue": {"notes": text}} from "issue/notes". */
-static int note_body(const struct ticket_settings *s, const char *text, char **ret)
-{
-        json_object *root, *cur;
-        const char *p, *slash;
-        char key[64];
-        int r = -ENOMEM;
-
-        if (s->comment_format == COMMENT_TEXT)
-                return (*ret = strdup(text)) ? 0 : -ENOMEM;
-        root = cur = json_object_new_object();
-        if (!root)
-                return -ENOMEM;
-        for (p = s->comment_field; (slash = strchr(p, '/')); p = slash + 1) {
-                json_object *child = json_object_new_object();
-
-                snprintf(key, sizeof(key), "%.*s", (int) (slash - p), p);
-                if (!child || json_object_object_add(cur, key, child) < 0) {
-                        json_object_put(child);
-                        goto out;
-                }
-                cur = child;
+                /* Its RESULT still comes (the helper answers every id); the
+                 * helper drops the transfer when nobody else waits for it. */
+                l->cancelled = true;
+                if (!e->broken && tipc_cancel(&e->out, &e->scratch, l->id) == 0)
+                        (void) helper_write(e, &e->out);
         }
-        {
-                json_object *v = json_object_new_string(text);
-
-                if (!v || json_object_object_add(cur, p, v) < 0) {
-                        json_object_put(v);
-                        goto out;
-                }
-        }
-        *ret = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-        r = *ret ? 0 : -ENOMEM;
-out:
-        json_object_put(root);
-        return r;
-}
-
-static void note_done(void *userdata, const struct http_response *resp);
-
-static int note_submit(struct note *n)
-{
-        const struct ticket_settings *s = n->e->s;
-        struct http_request req = { .method = HTTP_GET };
-        const char *id = NULL;
-        char *url = NULL, *body = NULL;
-        int r;
-
-        if (!next_attempt(s, n->attempt, n->started_ms, &req.delay_ms, &req.timeout_ms))
-                return -ETIMEDOUT;
-        if (strstr(s->comment_url, "{id}") && !(id = cached_id(n->e, n->ticket)))
-                n->resolving = true;
-        if (n->resolving) {
-                r = make_url(s->lookup, n->ticket, NULL, &url);
-        } else {
-                req.method = s->comment_method;
-                req.content_type = s->comment_format == COMMENT_TEXT ? "text/plain" : "application/json";
-                r = make_url(s->comment_url, n->ticket, id, &url);
-                if (r == 0)
-                        r = note_body(s, n->text, &body);
-                req.body = body;
-        }
-        req.url = url;
-        if (r == 0)
-                r = http_submit(n->e->http, &req, note_done, n);
-        free(url);
-        free(body);
-        if (r == 0)
-                n->attempt++;
-        return r;
-}
-
-static void note_give_up(struct note *n, const char *why)
-{
-        struct ticket_engine *e = n->e;
-        char msg[256];
-
-        note_unlink(n);
-        snprintf(msg, sizeof(msg), "%s", why);
-        redact(e->s, msg);
-        if (e->log)
-                e->log(e->log_userdata, n->ticket, msg);
-        note_free(n);
-}
-
-static void note_done(void *userdata, const struct http_response *resp)
-{
-        struct note *n = userdata;
-        struct ticket_engine *e = n->e;
-        struct ticket_result res;
-        json_object *root = NULL;
-        char why[256];
-        bool transient;
-        int r;
-
-        if (n->resolving) {
-                transient = classify(e->s, n->ticket, resp, &res, &root);
-                if (root) {
-                        cache_id(e, n->ticket, root);
-                        json_object_put(root);
-                        n->resolving = false;
-                        if (!cached_id(e, n->ticket)) {
-                                snprintf(why, sizeof(why), "cannot post a note: ticket %s not found", n->ticket);
-                                note_give_up(n, why);
-                                return;
-                        }
-                        /* The lookup was not the note: its attempt does not count. */
-                        n->attempt = 0;
-                        n->started_ms = now_monotonic_ms();
-                        transient = true;
-                }
-        } else if (resp->failure == HTTP_OK && resp->status >= 200 && resp->status < 300) {
-                note_unlink(n);
-                note_free(n);
-                return;
-        } else {
-                transient = classify(e->s, n->ticket, resp, &res, &root);
-                json_object_put(root);
-                if (resp->failure == HTTP_OK && resp->status == 404)
-                        snprintf(res.why, sizeof(res.why), "ticket %s not found", n->ticket);
-        }
-        if (transient) {
-                r = note_submit(n);
-                if (r == 0)
-                        return;
-        }
-        snprintf(why, sizeof(why), "cannot post a note: %.230s", res.why);
-        note_give_up(n, why);
+        for (struct lookup *l = e->delivering; l; l = l->next)
+                if (l->userdata == userdata)
+                        l->cancelled = true;
 }
 
 static bool note_text_ok(const char *text)
@@ -576,46 +642,106 @@ static bool note_text_ok(const char *text)
         return n > 0 && n <= NOTE_MAX;
 }
 
-int ticket_comment(struct ticket_engine *e, const char *ticket, const char *text)
+int ticket_comment(struct ticket_engine *e, const char *ticket, const char *user, const char *text)
 {
-        struct note *n;
-        int r;
+        static char clean[NOTE_MAX + 1];
 
-        if (!e || !ticket_ok(ticket) || !text || !note_text_ok(text))
+        if (!e || !ticket_ok(ticket) || !user || !valid_user_name(user) || !text || !note_text_ok(text))
                 return -EINVAL;
-        if (!e->s->comment)
+        if (!e->comment)
                 return 0;
-        n = calloc(1, sizeof(*n));
-        if (!n)
-                return -ENOMEM;
-        n->e = e;
-        n->started_ms = now_monotonic_ms();
-        snprintf(n->ticket, sizeof(n->ticket), "%s", ticket);
-        n->text = strdup(text);
-        if (!n->text) {
-                note_free(n);
-                return -ENOMEM;
-        }
-        r = note_submit(n);
-        if (r < 0) {
-                note_free(n);
-                return r;
-        }
-        n->next = e->notes;
-        e->notes = n;
+        /* Somebody else's ticket, or one not (yet) seen naming user: jitd
+         * must not become a way to write on other people's tickets. */
+        if (!ticket_limits_requester_ok(e->limits, ticket, user))
+                return -EPERM;
+        if (e->state != HELPER_READY || e->broken)
+                return -EAGAIN;
+        if (ticket_limits_note(e->limits, ticket, now_monotonic_ms()) < 0)
+                return -EDQUOT;
+        /* Free text may hold what the wire refuses (bad UTF-8, C1, bidi). */
+        tipc_sanitize_ex(clean, sizeof(clean), text, true);
+        if (tipc_comment(&e->out, &e->scratch, ticket, clean) < 0)
+                return -EINVAL;
+        if (helper_write(e, &e->out) < 0)
+                return -EIO;
+        e->notes_sent++;
         return 0;
 }
 
-bool ticket_system_configured(const struct ticket_config *cfg)
+static int helper_user(const struct ticket_config *cfg, uid_t *ret_uid, gid_t *ret_gid, char *why,
+                       size_t why_size)
 {
-        return cfg && cfg->provider && strcmp(cfg->provider, "none") != 0;
+        const char *name = cfg->helper_user ? cfg->helper_user : TICKET_HELPER_USER;
+        struct passwd pw, *p = NULL;
+        char buf[4096];
+        int r;
+
+        r = getpwnam_r(name, &pw, buf, sizeof(buf), &p);
+        if (r != 0 || !p) {
+                snprintf(why, why_size, "helper_user %s: %s", name, r ? strerror(r) : "no such user");
+                return r ? -r : -ENOENT;
+        }
+        if (p->pw_uid == 0 || p->pw_gid == 0) {
+                snprintf(why, why_size, "helper_user %s is root (uid or gid 0): the ticket helper must not be",
+                         name);
+                return -EPERM;
+        }
+        *ret_uid = p->pw_uid;
+        *ret_gid = p->pw_gid;
+        return 0;
+}
+
+/* The first start, synchronous: READY, or the helper's reason. */
+static int wait_ready(struct ticket_engine *e, char *why, size_t why_size)
+{
+        int64_t deadline = now_monotonic_ms() + HELPER_START_MS;
+        char how[128];
+
+        for (;;) {
+                struct pollfd pfd = { .fd = e->sock, .events = POLLIN };
+                int64_t left = deadline - now_monotonic_ms();
+                int r;
+
+                if (left <= 0) {
+                        snprintf(why, why_size, "the ticket helper did not start within %d s",
+                                 HELPER_START_MS / 1000);
+                        return -ETIMEDOUT;
+                }
+                r = poll(&pfd, 1, (int) left);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        continue;
+                r = helper_read(e, MSG_DONTWAIT);
+                if (r == 0)
+                        continue;
+                if (r == -EPIPE) {
+                        reap(e, how, sizeof(how));
+                        snprintf(why, why_size, "the ticket helper %s before it was ready", how);
+                        return -EIO;
+                }
+                if (r < 0 || (e->in.type != TIPC_READY && e->in.type != TIPC_FAILED)) {
+                        snprintf(why, why_size, "the ticket helper sent a malformed message");
+                        return -EBADMSG;
+                }
+                if (e->in.type == TIPC_FAILED) {
+                        snprintf(why, why_size, "%s", e->in.s[TF_WHY]);
+                        return -(int) e->in.u[TF_ERRNO];
+                }
+                e->state = HELPER_READY;
+                return 0;
+        }
 }
 
 int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct ticket_engine **ret,
                       char *why, size_t why_size)
 {
-        struct http_options o = { .max_body = TICKET_MAX_BODY };
+        struct epoll_event ev = { .events = EPOLLIN, .data.fd = -1 };
         struct ticket_engine *e;
+        char *token = NULL;
+        uid_t uid = 0;
+        gid_t gid = 0;
+        ssize_t n;
         int r;
 
         if (!cfg || !ret || !why || why_size == 0)
@@ -625,59 +751,114 @@ int ticket_engine_new(const struct ticket_config *cfg, const char *host, struct 
                 *ret = NULL;
                 return 0;
         }
+        if (!host || !valid_host_name(host)) {
+                snprintf(why, why_size, "this host's name is not valid for a ticket binding");
+                return -EINVAL;
+        }
+        r = helper_user(cfg, &uid, &gid, why, why_size);
+        if (r < 0)
+                return r;
         e = calloc(1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        r = ticket_settings_new(cfg, host, &e->s, why, why_size);
-        if (r < 0) {
-                free(e);
-                return r;
+        e->epoll_fd = e->timer_fd = e->kick_fd = e->sock = -1;
+        e->tail = &e->lookups;
+        e->backoff_ms = HELPER_BACKOFF_MIN_MS;
+        e->poll = cfg->poll ? cfg->poll : 60;
+        e->comment = cfg->comment;
+        /* The helper's own budget is 3 attempts, backoffs included, within
+         * 3 x timeout of the first; past that and some slack it is hung. */
+        e->hang_ms = (int64_t) (cfg->timeout ? cfg->timeout : 10) * 3000 + 5000;
+        r = ticket_limits_new(e->poll, &e->limits);
+        if (r < 0)
+                goto fail;
+        if (cfg->token_file) {
+                r = ticket_token_read(cfg->token_file, &token, why, why_size);
+                if (r < 0)
+                        goto fail;
         }
-        o.allow_http = e->s->allow_http;
-        o.ca_file = e->s->ca_file;
-        o.auth_header = e->s->auth_header;
-        o.user = e->s->user;
-        o.password = e->s->password;
-        r = http_client_new(&o, &e->http);
-        if (r < 0) {
-                snprintf(why, why_size, "cannot set up HTTP: %s", strerror(-r));
-                ticket_engine_free(e);
-                return r;
+        r = tipc_config(&e->config, &e->scratch, uid, gid, host, token, cfg);
+        if (token) {
+                explicit_bzero(token, strlen(token));
+                free(token);
         }
+        if (r < 0) {
+                snprintf(why, why_size, "[ticket] has a value the ticket helper cannot be given (too long, or "
+                         "not printable UTF-8)");
+                goto fail;
+        }
+        /* Run again what runs now, even if the file is replaced later. */
+        n = readlink("/proc/self/exe", e->exe, sizeof(e->exe) - 1);
+        if (n < 0 || (size_t) n >= sizeof(e->exe) - 1) {
+                r = n < 0 ? -errno : -ENAMETOOLONG;
+                snprintf(why, why_size, "cannot find jitd's own binary: %s", strerror(-r));
+                goto fail;
+        }
+        e->exe[n] = '\0';
+        e->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        e->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        e->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (e->epoll_fd < 0 || e->timer_fd < 0 || e->kick_fd < 0) {
+                r = -errno;
+                goto fail;
+        }
+        ev.data.fd = e->timer_fd;
+        if (epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, e->timer_fd, &ev) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        ev.data.fd = e->kick_fd;
+        if (epoll_ctl(e->epoll_fd, EPOLL_CTL_ADD, e->kick_fd, &ev) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        r = helper_start(e);
+        if (r < 0) {
+                snprintf(why, why_size, "cannot start the ticket helper: %s", strerror(-r));
+                goto fail;
+        }
+        r = wait_ready(e, why, why_size);
+        if (r < 0)
+                goto fail;
+        arm(e);
         *ret = e;
         return 0;
+fail:
+        if (r == -ENOMEM && !why[0])
+                snprintf(why, why_size, "out of memory");
+        ticket_engine_free(e);
+        return r;
 }
 
 void ticket_engine_free(struct ticket_engine *e)
 {
+        char how[64];
+
         if (!e)
                 return;
-        http_client_free(e->http);      /* first: no callback may run on what follows */
-        while (e->fetches) {
-                struct fetch *f = e->fetches;
+        if (e->sock >= 0)
+                close(e->sock);
+        reap(e, how, sizeof(how));
+        while (e->lookups) {
+                struct lookup *l = e->lookups;
 
-                e->fetches = f->next;
-                fetch_free(f);
+                e->lookups = l->next;
+                free(l);
         }
-        while (e->notes) {
-                struct note *n = e->notes;
-
-                e->notes = n->next;
-                note_free(n);
-        }
-        ticket_settings_free(e->s);
+        ticket_limits_free(e->limits);
+        if (e->epoll_fd >= 0)
+                close(e->epoll_fd);
+        if (e->timer_fd >= 0)
+                close(e->timer_fd);
+        if (e->kick_fd >= 0)
+                close(e->kick_fd);
+        explicit_bzero(&e->config, sizeof(e->config));
         free(e);
 }
 
 int ticket_engine_fd(const struct ticket_engine *e)
 {
-        return e ? http_client_fd(e->http) : -EINVAL;
-}
-
-void ticket_engine_process(struct ticket_engine *e)
-{
-        if (e)
-                http_client_process(e->http);
+        return e ? e->epoll_fd : -EINVAL;
 }
 
 void ticket_engine_set_log(struct ticket_engine *e, ticket_log_fn fn, void *userdata)
@@ -690,5 +871,5 @@ void ticket_engine_set_log(struct ticket_engine *e, ticket_log_fn fn, void *user
 
 uint64_t ticket_engine_poll_interval(const struct ticket_engine *e)
 {
-        return e ? e->s->poll : 0;
+        return e ? e->poll : 0;
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Inside the ticket engine: the settings a [ticket] section resolves to once
- * its preset is applied (ticket_presets.c), and the reading of a response into
- * a verdict (ticket_verdict.c). ticket.c runs the lookups.
+ * Inside the ticket helper: the settings a [ticket] section resolves to once
+ * its preset is applied (ticket_presets.c), the reading of a response into a
+ * verdict (ticket_verdict.c), and the engine that runs the lookups
+ * (ticket_worker.c). None of this runs in jitd's own process.
  */
 #ifndef JITD_TICKET_INTERNAL_H
 #define JITD_TICKET_INTERNAL_H
@@ -16,9 +17,9 @@
 #include "config.h"
 #include "http.h"
 #include "ticket.h"
+#include "ticket_helper.h"
 
 #define TICKET_MAX_BODY   (1024 * 1024)
-#define TICKET_TOKEN_MAX  4096
 #define TICKET_TIMEOUT_MAX 600          /* seconds; a lookup may take 3 x this with retries */
 
 enum comment_format { COMMENT_NONE = 0, COMMENT_JSON, COMMENT_TEXT };
@@ -51,8 +52,9 @@ struct ticket_settings {
         char *ca_file;
 };
 
-int ticket_settings_new(const struct ticket_config *cfg, const char *host, struct ticket_settings **ret,
-                        char *why, size_t why_size);
+/* token: what token_file holds (NULL: no token_file). */
+int ticket_settings_new(const struct ticket_config *cfg, const char *host, const char *token,
+                        struct ticket_settings **ret, char *why, size_t why_size);
 void ticket_settings_free(struct ticket_settings *s);
 
 /* Strict JSON: depth 32, valid UTF-8, nothing but white space after the
@@ -76,5 +78,27 @@ int ticket_parse_time(const char *s, int64_t *ret);
  * C1, bidi override, invalid UTF-8) becomes '?', at most dst_size - 1 bytes,
  * never half a character. */
 void ticket_sanitize(char *dst, size_t dst_size, const char *src);
+
+/* The engine: what ticket.h promises, run inside the helper. The same
+ * contracts as ticket_engine_*() and ticket_lookup() there, but for the
+ * limits, which jitd keeps. */
+struct ticket_worker;
+struct ticket_worker_options {
+        const struct ticket_config *cfg;
+        const char *host;               /* this machine, for the hosts binding */
+        const char *token;              /* token_file's line; NULL without token_file */
+        const char *ca_pem;             /* ca_file's contents (read before privileges went); */
+        size_t ca_pem_len;              /*   NULL: ca_file by name, if set */
+};
+int ticket_worker_new(const struct ticket_worker_options *o, struct ticket_worker **ret, char *why,
+                      size_t why_size);
+void ticket_worker_free(struct ticket_worker *w);
+int ticket_worker_fd(const struct ticket_worker *w);
+void ticket_worker_process(struct ticket_worker *w);
+int ticket_worker_lookup(struct ticket_worker *w, const char *ticket, const char *user, ticket_done_fn cb,
+                         void *userdata);
+void ticket_worker_cancel(struct ticket_worker *w, void *userdata);
+int ticket_worker_comment(struct ticket_worker *w, const char *ticket, const char *text);
+void ticket_worker_set_log(struct ticket_worker *w, ticket_log_fn fn, void *userdata);
 
 #endif

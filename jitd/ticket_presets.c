@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * [ticket] to engine settings: each preset fills in what its system's public
- * REST API needs, the config overrides any of it, and the token is read here,
- * once, from a file that has to be root's alone.
+ * REST API needs, the config overrides any of it. The token comes from jitd,
+ * which read it from token_file (ticket_token.c).
  *
  * Presets (every value can be overridden by the key of the same name):
  *
@@ -51,12 +51,9 @@
  *             when token_file is set; no notes (comment = yes is refused).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "ticket_internal.h"
 #include "util.h"
@@ -155,12 +152,6 @@ static const struct preset presets[] = {
                 .auth = "bearer",
         },
 };
-
-static void closep(int *fd)
-{
-        if (*fd >= 0)
-                close(*fd);
-}
 
 static const struct preset *preset_find(const char *name)
 {
@@ -334,100 +325,23 @@ static int make_url(const char *tmpl, const char *url, const char *project, char
         return 0;
 }
 
-static int read_token(const char *path, char **ret, char *why, size_t why_size)
-{
-        _cleanup_(closep) int fd = -1;
-        char buf[TICKET_TOKEN_MAX + 2];
-        struct stat st;
-        ssize_t n;
-        size_t len;
-
-        fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                int r = -errno;
-
-                if (r == -ELOOP) {
-                        snprintf(why, why_size, "token_file %s is a symbolic link", path);
-                        return -EPERM;
-                }
-                snprintf(why, why_size, "cannot open token_file %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (fstat(fd, &st) < 0) {
-                int r = -errno;
-
-                snprintf(why, why_size, "cannot stat token_file %s: %s", path, strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                snprintf(why, why_size, "token_file %s is not a regular file", path);
-                return -EPERM;
-        }
-        if (st.st_uid != 0) {
-                snprintf(why, why_size, "token_file %s is owned by uid %u, not root", path, (unsigned) st.st_uid);
-                return -EPERM;
-        }
-        if (st.st_mode & 077) {
-                snprintf(why, why_size, "token_file %s has mode %04o: group and others must have no access "
-                         "(chmod 600)", path, (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        if (st.st_size > TICKET_TOKEN_MAX + 2) {
-                snprintf(why, why_size, "token_file %s is larger than %d bytes", path, TICKET_TOKEN_MAX);
-                return -EINVAL;
-        }
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0) {
-                int r = -errno;
-
-                snprintf(why, why_size, "cannot read token_file %s: %s", path, strerror(-r));
-                return r;
-        }
-        len = (size_t) n;
-        if (len > 0 && buf[len - 1] == '\n')
-                len--;
-        if (len > 0 && buf[len - 1] == '\r')
-                len--;
-        buf[len] = '\0';
-        if (len > TICKET_TOKEN_MAX) {
-                explicit_bzero(buf, sizeof(buf));
-                snprintf(why, why_size, "token_file %s is larger than %d bytes", path, TICKET_TOKEN_MAX);
-                return -EINVAL;
-        }
-        /* The token goes into a header line: a CR or LF would start a header of
-         * the file's choosing. */
-        for (size_t i = 0; i < len; i++)
-                if ((unsigned char) buf[i] < 0x20 || (unsigned char) buf[i] >= 0x7f) {
-                        explicit_bzero(buf, sizeof(buf));
-                        snprintf(why, why_size, "token_file %s must hold one line of printable ASCII", path);
-                        return -EINVAL;
-                }
-        if (len == 0) {
-                snprintf(why, why_size, "token_file %s is empty", path);
-                return -EINVAL;
-        }
-        *ret = strdup(buf);
-        explicit_bzero(buf, sizeof(buf));
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int setup_auth(struct ticket_settings *s, const struct ticket_config *cfg, const struct preset *p,
-                      char *why, size_t why_size)
+                      const char *token, char *why, size_t why_size)
 {
         const char *auth = cfg->auth;
         char *colon;
         int r;
 
-        if (!cfg->token_file) {
+        if (!token) {
                 if (cfg->auth) {
                         snprintf(why, why_size, "auth = %s needs token_file", cfg->auth);
                         return -EINVAL;
                 }
                 return 0;               /* a system that answers anonymous lookups */
         }
-        r = read_token(cfg->token_file, &s->token, why, why_size);
-        if (r < 0)
-                return r;
+        s->token = strdup(token);
+        if (!s->token)
+                return -ENOMEM;
         colon = strchr(s->token, ':');
         if (!auth)
                 auth = colon && p->auth_colon ? p->auth_colon : p->auth;
@@ -501,8 +415,8 @@ static int setup_urls(struct ticket_settings *s, const struct ticket_config *cfg
         return check_template("comment URL", s->comment_url, cfg->allow_http, true, why, why_size);
 }
 
-int ticket_settings_new(const struct ticket_config *cfg, const char *host, struct ticket_settings **ret,
-                        char *why, size_t why_size)
+int ticket_settings_new(const struct ticket_config *cfg, const char *host, const char *token,
+                        struct ticket_settings **ret, char *why, size_t why_size)
 {
         struct ticket_settings *s;
         const struct preset *p;
@@ -561,7 +475,7 @@ int ticket_settings_new(const struct ticket_config *cfg, const char *host, struc
         r = setup_urls(s, cfg, p, why, why_size);
         if (r < 0)
                 goto fail;
-        r = setup_auth(s, cfg, p, why, why_size);
+        r = setup_auth(s, cfg, p, token, why, why_size);
         if (r < 0)
                 goto fail;
         *ret = s;

@@ -28,6 +28,7 @@
 #include <json-c/json_pointer.h>
 
 #include "ticket_internal.h"
+#include "ticket_ipc.h"
 #include "util.h"
 
 #define VALUES_MAX 64
@@ -395,29 +396,52 @@ static void verdict(struct ticket_result *r, enum ticket_verdict v, const char *
         va_end(ap);
 }
 
-static bool check_bindings(const struct ticket_settings *s, const char *ticket, const char *user,
-                           json_object *root, struct ticket_result *r)
+static void detail(struct ticket_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void detail(struct ticket_result *r, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
+        va_end(ap);
+}
+
+/* The requester binding, read before anything else in the ticket: a ticket
+ * that does not name the user tells that user nothing more, neither who
+ * asked for it nor its status (why is for the user; detail, for the admin's
+ * log, says who). */
+static bool check_requester(const struct ticket_settings *s, const char *ticket, const char *user,
+                            json_object *root, struct ticket_result *r)
 {
         struct values v;
         char names[128];
+        char *mapped;
+        bool ok;
 
-        if (s->requester) {
-                char *mapped = map_user(s->user_map, user);
-                bool ok;
-
-                values_at(root, s->requester, &v);
-                ok = requester_matches(&v, user, mapped);
-                free(mapped);
-                if (!ok) {
-                        join(&v, names, sizeof(names));
-                        if (v.n == 0)
-                                verdict(r, TICKET_REFUSED, "ticket %s names no requester (%s)", ticket, s->requester);
-                        else
-                                verdict(r, TICKET_REFUSED, "ticket %s was requested by %s, not %s", ticket, names,
-                                        user);
-                        return false;
-                }
+        if (!s->requester)
+                return true;            /* no binding: anyone's ticket, and requester_ok stays false */
+        mapped = map_user(s->user_map, user);
+        values_at(root, s->requester, &v);
+        ok = requester_matches(&v, user, mapped);
+        free(mapped);
+        if (ok) {
+                r->requester_ok = true;
+                return true;
         }
+        verdict(r, TICKET_REFUSED, "ticket %s does not name you as its requester", ticket);
+        join(&v, names, sizeof(names));
+        if (v.n == 0)
+                detail(r, "ticket %s names no requester (%s)", ticket, s->requester);
+        else
+                detail(r, "ticket %s was requested by %s, not %s", ticket, names, user);
+        return false;
+}
+
+static bool check_hosts(const struct ticket_settings *s, const char *ticket, json_object *root,
+                        struct ticket_result *r)
+{
+        struct values v;
+
         if (s->hosts) {
                 values_at(root, s->hosts, &v);
                 if (!host_listed(&v, s->host)) {
@@ -441,6 +465,8 @@ void ticket_judge(const struct ticket_settings *s, const char *ticket, const cha
                 verdict(r, TICKET_NOT_FOUND, "ticket %s not found", ticket);
                 return;
         }
+        if (!check_requester(s, ticket, user, root, r))
+                return;
         values_at(root, s->status, &st);
         if (!st.present) {
                 verdict(r, TICKET_ERROR, "the ticket system's answer has no %s", s->status);
@@ -459,9 +485,9 @@ void ticket_judge(const struct ticket_settings *s, const char *ticket, const cha
                 verdict(r, TICKET_CLOSED, "ticket %s is %s", ticket, r->status);
                 return;
         }
-        /* Bindings are checked before approval: a ticket for someone else
-         * is refused at once instead of waiting to be approved. */
-        if (!check_bindings(s, ticket, user, root, r))
+        /* The host binding is checked before approval: a ticket for another
+         * host is refused at once instead of waiting to be approved. */
+        if (!check_hosts(s, ticket, root, r))
                 return;
         approved = any_in(&st, s->approved);
         ra = window_at(root, s->window_start, &r->window_start, bad, sizeof(bad));

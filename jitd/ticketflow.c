@@ -5,6 +5,12 @@
  *   pending grant: approved -> active (or scheduled inside the change window),
  *                  closed/refused/not found -> denied, pending/error -> wait;
  *   active grant:  anything but approved or a transient error -> revoked.
+ *
+ * The engine (ticket.c) is a proxy to the ticket helper, which does the HTTP,
+ * TLS and JSON without privilege. A grant that ends takes its lookup with it
+ * (ticket_cancel) unless another open grant of the same user names the same
+ * ticket. Lookups jitd makes on its own (the poll) are marked
+ * TICKET_LOOKUP_POLL: they are not charged to the user.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -125,7 +131,7 @@ void ticketflow_defer(struct jitd *d, uint64_t serial, int64_t grant_id, int tim
 
 static void lookup_done(void *userdata, const char *ticket, const struct ticket_result *res);
 
-int ticketflow_check(struct jitd *d, const struct jit_grant *g)
+static int check(struct jitd *d, const struct jit_grant *g, unsigned flags)
 {
         struct ticketflow *t = d->tickets;
         struct lookup_ctx *x;
@@ -142,7 +148,7 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         x->d = d;
         snprintf(x->ticket, sizeof(x->ticket), "%s", g->ticket);
         snprintf(x->user, sizeof(x->user), "%s", g->user);
-        r = ticket_lookup(t->engine, g->ticket, g->user, lookup_done, x);
+        r = ticket_lookup(t->engine, g->ticket, g->user, flags, lookup_done, x);
         if (r < 0) {
                 free(x);
                 return r;
@@ -150,6 +156,11 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         x->next = t->lookups;
         t->lookups = x;
         return 0;
+}
+
+int ticketflow_check(struct jitd *d, const struct jit_grant *g)
+{
+        return check(d, g, 0);
 }
 
 struct apply_walk {
@@ -257,6 +268,9 @@ static void lookup_done(void *userdata, const char *ticket, const struct ticket_
         struct apply_walk w = { .d = d, .ctx = ctx };
 
         (void) ticket;
+        /* Who the ticket really names is for the admin, not the requester. */
+        if (res->detail[0])
+                log_msg(LOG_NOTICE, "ticket lookup for %s: %s", ctx->user, res->detail);
         lookup_unlink(d->tickets, ctx);
         if (store_grant_foreach(d->store, &f, collect_named, &w) >= 0)
                 for (size_t i = 0; i < w.n; i++) {
@@ -339,7 +353,7 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
                                         ticketflow_forget(d, g);
                                 continue;
                         }
-                        if (ticketflow_check(d, g) < 0)
+                        if (check(d, g, TICKET_LOOKUP_POLL) < 0)
                                 log_msg(LOG_WARNING, "grant %lld: cannot look ticket %s up", (long long) g->id,
                                         g->ticket);
                 }
@@ -367,6 +381,16 @@ static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* The engine's own news: notes given up, and the helper's life. */
+static void on_engine_log(void *userdata, const char *ticket, const char *why)
+{
+        (void) userdata;
+        if (ticket)
+                log_msg(LOG_WARNING, "ticket %s: %s", ticket, why);
+        else
+                log_msg(LOG_WARNING, "%s", why);
+}
+
 int ticketflow_setup(struct jitd *d, char *why, size_t size)
 {
         struct ticketflow *t;
@@ -380,6 +404,7 @@ int ticketflow_setup(struct jitd *d, char *why, size_t size)
                 return -ENOMEM;
         t->d = d;
         t->engine = d->ticket_engine;
+        ticket_engine_set_log(t->engine, on_engine_log, d);
         srandom((unsigned) (now_monotonic_ms() ^ getpid()));
         r = sd_event_add_io(d->event, &t->engine_source, ticket_engine_fd(t->engine), EPOLLIN, on_engine, t);
         if (r >= 0)

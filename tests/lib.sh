@@ -229,12 +229,13 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # A test CA, a certificate for 127.0.0.1 signed by it (and one from another
 # CA), and tests/ticketd.py serving every ticket system's API over https.
 # Sets TICKETD (pid), HTTPS (port), CTL (control URL) for the caller.
+# TICKETD_SAN: one more DNS name for the certificate.
 # shellcheck disable=SC2034
 ticketd_start() {  # ticketd_start TOKEN REQUESTER
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=jit test CA" \
                 -keyout "$T/ca.key" -out "$T/ca.pem" >/dev/null 2>&1
         openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$T/srv.key" -out "$T/srv.csr" >/dev/null 2>&1
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$T/san.ext"
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost%s\n' "${TICKETD_SAN:+,DNS:$TICKETD_SAN}" >"$T/san.ext"
         openssl x509 -req -in "$T/srv.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
                 -extfile "$T/san.ext" -out "$T/srv.pem" >/dev/null 2>&1
         openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" -keyout "$T/other.key" \

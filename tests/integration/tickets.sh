@@ -88,8 +88,10 @@ for preset in jira servicenow redmine rt gitlab; do
                 || not_ok "$preset: notes recorded" "$(notes)"
         # Someone else's ticket.
         ticket "9$n" '{"state":"approved","requester":"jt_bob","hosts":["testhost"]}'
-        expect 1 "$preset: a ticket requested by another user is refused" "ticket 9$n was requested by jt_bob, not jt_alice" -- \
+        expect 1 "$preset: a ticket requested by another user is refused" "ticket 9$n does not name you as its requester" -- \
                 jc jt_alice request -r change -t "9$n"
+        grep -q jt_bob <<<"$LAST_OUT" && not_ok "$preset: the refusal does not say who requested the ticket" "$LAST_OUT" \
+                || ok "$preset: the refusal does not say who requested the ticket"
 done
 
 # A change window that opens in the future: the grant is scheduled (its

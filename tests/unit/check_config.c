@@ -323,6 +323,23 @@ START_TEST(test_ticket_allow_http)
 }
 END_TEST
 
+/* The ticket helper's user: nobody unless named, never root. */
+START_TEST(test_ticket_helper_user)
+{
+        expect_clean("[ticket]\nprovider = redmine\nurl = https://rm.example.org\n");
+        ck_assert_ptr_null(cfg->ticket.helper_user);
+        config_free(cfg);
+        cfg = NULL;
+        expect_clean("[ticket]\nprovider = redmine\nurl = https://rm.example.org\nhelper_user = _jit-ticket\n");
+        ck_assert_str_eq(cfg->ticket.helper_user, "_jit-ticket");
+        config_free(cfg);
+        cfg = NULL;
+        expect_only("[ticket]\nhelper_user = root\n", 2, "helper_user: the ticket helper must not run as root");
+        config_errors_clear(&errs);
+        expect_only("[ticket]\nhelper_user = no body\n", 2, "helper_user: 'no body' is not a user name");
+}
+END_TEST
+
 START_TEST(test_full_file)
 {
         expect_clean("[jitd]\n"
@@ -926,6 +943,7 @@ static Suite *config_suite(void)
         tcase_add_test(ok, test_jitd_values);
         tcase_add_test(ok, test_ticket_section);
         tcase_add_test(ok, test_ticket_allow_http);
+        tcase_add_test(ok, test_ticket_helper_user);
         tcase_add_test(ok, test_full_file);
         tcase_add_test(ok, test_comments_and_whitespace);
         tcase_add_test(ok, test_crlf_and_bom);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The ticket engine against tests/ticketd.py, which answers with each
- * system's real response shapes on 127.0.0.1 (http and https with a test CA
- * made here with openssl). main() starts one server for the whole run; every
- * test resets it. The engine is driven the way jitd drives it: an epoll on
- * ticket_engine_fd(), ticket_engine_process() when it is readable.
+ * The ticket engine (jitd/ticket_worker.c, which runs in the ticket helper)
+ * against tests/ticketd.py, which answers with each system's real response
+ * shapes on 127.0.0.1 (http and https with a test CA made here with
+ * openssl). main() starts one server for the whole run; every test resets
+ * it. The engine is driven in-process, the way the helper drives it: an
+ * epoll on ticket_worker_fd(), ticket_worker_process() when it is readable.
+ * jitd's side (the proxy, the helper's sandbox and restarts) is
+ * tests/integration/tickets_privsep.sh.
  */
 #include <check.h>
 #include <dirent.h>
@@ -281,21 +284,40 @@ static void cfg_preset(struct ticket_config *c, const struct preset_case *p)
         }
 }
 
-static struct ticket_engine *engine(const struct ticket_config *c)
+/* What jitd and its helper do between them: jitd reads the token, the
+ * helper builds the engine with it. */
+static int worker_new(const struct ticket_config *c, struct ticket_worker **ret, char *why, size_t size)
 {
-        struct ticket_engine *e = NULL;
-        char why[256] = "";
-        int r = ticket_engine_new(c, HOST, &e, why, sizeof(why));
+        struct ticket_worker_options o = { .cfg = c, .host = HOST };
+        char *token = NULL;
+        int r;
 
-        ck_assert_msg(r == 0, "ticket_engine_new: %d %s", r, why);
+        if (c->token_file && ticket_system_configured(c)) {
+                r = ticket_token_read(c->token_file, &token, why, size);
+                if (r < 0)
+                        return r;
+        }
+        o.token = token;
+        r = ticket_worker_new(&o, ret, why, size);
+        free(token);
+        return r;
+}
+
+static struct ticket_worker *engine(const struct ticket_config *c)
+{
+        struct ticket_worker *e = NULL;
+        char why[256] = "";
+        int r = worker_new(c, &e, why, sizeof(why));
+
+        ck_assert_msg(r == 0, "ticket_worker_new: %d %s", r, why);
         ck_assert_ptr_nonnull(e);
         return e;
 }
 
 static int engine_fails(const struct ticket_config *c, char *why, size_t size)
 {
-        struct ticket_engine *e = NULL;
-        int r = ticket_engine_new(c, HOST, &e, why, size);
+        struct ticket_worker *e = NULL;
+        int r = worker_new(c, &e, why, size);
 
         ck_assert_ptr_null(e);
         return r;
@@ -324,34 +346,34 @@ static bool called(void *arg)
 }
 
 /* jitd's loop in small: wait for the engine's fd, process when it is ready. */
-static int64_t run_until(struct ticket_engine *e, bool (*pred)(void *), void *arg, int64_t max_ms)
+static int64_t run_until(struct ticket_worker *e, bool (*pred)(void *), void *arg, int64_t max_ms)
 {
         struct epoll_event ev = { .events = EPOLLIN };
         int64_t start = now_monotonic_ms();
         int ep = epoll_create1(EPOLL_CLOEXEC);
 
         ck_assert_int_ge(ep, 0);
-        ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, ticket_engine_fd(e), &ev), 0);
+        ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, ticket_worker_fd(e), &ev), 0);
         while (!pred(arg)) {
                 int64_t left = start + max_ms - now_monotonic_ms();
 
                 if (left <= 0)
                         break;
                 if (epoll_wait(ep, &ev, 1, left > 50 ? 50 : (int) left) > 0)
-                        ticket_engine_process(e);
+                        ticket_worker_process(e);
         }
         close(ep);
         return now_monotonic_ms() - start;
 }
 
-static struct ticket_result lookup_ms(struct ticket_engine *e, const char *ticket, const char *user,
+static struct ticket_result lookup_ms(struct ticket_worker *e, const char *ticket, const char *user,
                                       int64_t *ret_ms)
 {
         struct outcome o = { 0 };
         int64_t ms;
 
-        ck_assert_int_eq(ticket_lookup(e, ticket, user, on_done, &o), 0);
-        ck_assert_int_eq(o.calls, 0);   /* never from inside ticket_lookup() */
+        ck_assert_int_eq(ticket_worker_lookup(e, ticket, user, on_done, &o), 0);
+        ck_assert_int_eq(o.calls, 0);   /* never from inside ticket_worker_lookup() */
         ms = run_until(e, called, &o, WAIT_MS);
         ck_assert_msg(o.calls == 1, "no answer for %s within %d ms", ticket, WAIT_MS);
         ck_assert_str_eq(o.ticket, ticket);
@@ -361,12 +383,12 @@ static struct ticket_result lookup_ms(struct ticket_engine *e, const char *ticke
         return o.r;
 }
 
-static struct ticket_result lookup(struct ticket_engine *e, const char *ticket, const char *user)
+static struct ticket_result lookup(struct ticket_worker *e, const char *ticket, const char *user)
 {
         return lookup_ms(e, ticket, user, NULL);
 }
 
-static void expect(struct ticket_engine *e, const char *ticket, enum ticket_verdict v)
+static void expect(struct ticket_worker *e, const char *ticket, enum ticket_verdict v)
 {
         struct ticket_result r = lookup(e, ticket, "alice");
 
@@ -379,7 +401,7 @@ START_TEST(test_preset_lifecycle)
 {
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, p);
@@ -403,9 +425,8 @@ START_TEST(test_preset_lifecycle)
         r = lookup(e, "999", "alice");
         ck_assert_msg(r.verdict == TICKET_NOT_FOUND, "%s: %d %s", p->provider, r.verdict, r.why);
         ck_assert_str_eq(r.why, "ticket 999 not found");
-        ck_assert_uint_eq(ticket_engine_poll_interval(e), 60);
 
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -414,7 +435,7 @@ START_TEST(test_preset_requester)
 {
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
         char want[256];
 
@@ -423,10 +444,29 @@ START_TEST(test_preset_requester)
         set_ticket(p->ticket, "{\"state\":\"approved\",\"requester\":\"bob\"}");
         r = lookup(e, p->ticket, "alice");
         ck_assert_int_eq(r.verdict, TICKET_REFUSED);
-        snprintf(want, sizeof(want), "ticket %s was requested by bob, not alice", p->ticket);
+        /* The requester hears nothing from somebody else's ticket: not who
+         * asked for it, not its status. The admin's detail says who. */
+        snprintf(want, sizeof(want), "ticket %s does not name you as its requester", p->ticket);
         ck_assert_str_eq(r.why, want);
+        ck_assert_str_eq(r.status, "");
+        ck_assert(!r.requester_ok);
+        snprintf(want, sizeof(want), "ticket %s was requested by bob, not alice", p->ticket);
+        ck_assert_str_eq(r.detail, want);
         expect(e, p->ticket, TICKET_REFUSED);
-        ck_assert_int_eq(lookup(e, p->ticket, "bob").verdict, TICKET_APPROVED);
+        r = lookup(e, p->ticket, "bob");
+        ck_assert_int_eq(r.verdict, TICKET_APPROVED);
+        ck_assert(r.requester_ok);
+        ck_assert_str_eq(r.detail, "");
+
+        /* Closed, but somebody else's: still only "not yours". */
+        set_ticket(p->ticket, "{\"state\":\"closed\"}");
+        r = lookup(e, p->ticket, "alice");
+        ck_assert_int_eq(r.verdict, TICKET_REFUSED);
+        ck_assert_str_eq(r.status, "");
+        ck_assert_ptr_null(strstr(r.why, "bob"));
+        r = lookup(e, p->ticket, "bob");
+        ck_assert_int_eq(r.verdict, TICKET_CLOSED);
+        ck_assert(r.requester_ok);
 
         /* Refused before approval too: no point waiting for it. */
         set_ticket(p->ticket, "{\"state\":\"pending\"}");
@@ -435,9 +475,10 @@ START_TEST(test_preset_requester)
         set_ticket(p->ticket, "{\"state\":\"approved\",\"requester\":null}");
         r = lookup(e, p->ticket, "alice");
         ck_assert_int_eq(r.verdict, TICKET_REFUSED);
-        ck_assert_ptr_nonnull(strstr(r.why, "names no requester"));
+        ck_assert_ptr_nonnull(strstr(r.why, "does not name you as its requester"));
+        ck_assert_ptr_nonnull(strstr(r.detail, "names no requester"));
 
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -446,7 +487,7 @@ START_TEST(test_preset_hosts)
 {
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, p);
@@ -466,7 +507,7 @@ START_TEST(test_preset_hosts)
                                                                       : "{\"hosts\":[\"db1\",\"WEB1\"]}");
         expect(e, p->ticket, TICKET_APPROVED);
 
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -475,7 +516,7 @@ START_TEST(test_preset_window)
 {
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, p);
@@ -517,7 +558,7 @@ START_TEST(test_preset_window)
         ck_assert_int_eq(r.verdict, TICKET_REFUSED);
         ck_assert_ptr_nonnull(strstr(r.why, "ends before it starts"));
 
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -533,7 +574,7 @@ START_TEST(test_preset_note)
                                    "ünïcode & <stuff> / \\ ok";
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         json_object *notes, *n, *v, *body;
         char why[256], path[256];
         size_t one = 1, two = 2;
@@ -550,7 +591,7 @@ START_TEST(test_preset_note)
         set_ticket(p->ticket, "{\"state\":\"approved\"}");
         /* servicenow: the note needs the record's sys_id, which the engine
          * looks up first when it has not seen the ticket yet. */
-        ck_assert_int_eq(ticket_comment(e, p->ticket, text), 0);
+        ck_assert_int_eq(ticket_worker_comment(e, p->ticket, text), 0);
         run_until(e, has_notes, &one, WAIT_MS);
         ck_assert_uint_eq(notes_count(), 1);
         run_until(e, called, &(struct outcome) { 0 }, 200);     /* let the answer in */
@@ -582,16 +623,16 @@ START_TEST(test_preset_note)
 
         /* servicenow remembers the sys_id: the second note needs no lookup. */
         ck_assert_int_eq(lookups_of(p->ticket), strcmp(p->provider, "servicenow") == 0 ? 1 : 0);
-        ck_assert_int_eq(ticket_comment(e, p->ticket, "grant 7 ended"), 0);
+        ck_assert_int_eq(ticket_worker_comment(e, p->ticket, "grant 7 ended"), 0);
         run_until(e, has_notes, &two, WAIT_MS);
         ck_assert_uint_eq(notes_count(), 2);
         ck_assert_int_eq(lookups_of(p->ticket), strcmp(p->provider, "servicenow") == 0 ? 1 : 0);
 
         snprintf(path, sizeof(path), "%s", p->ticket);
-        ck_assert_int_eq(ticket_comment(e, "bad ticket", "x"), -EINVAL);
-        ck_assert_int_eq(ticket_comment(e, path, "bell\a"), -EINVAL);
-        ck_assert_int_eq(ticket_comment(e, path, ""), -EINVAL);
-        ticket_engine_free(e);
+        ck_assert_int_eq(ticket_worker_comment(e, "bad ticket", "x"), -EINVAL);
+        ck_assert_int_eq(ticket_worker_comment(e, path, "bell\a"), -EINVAL);
+        ck_assert_int_eq(ticket_worker_comment(e, path, ""), -EINVAL);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -600,7 +641,7 @@ START_TEST(test_preset_wrong_token)
 {
         const struct preset_case *p = &presets[_i];
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, p);
@@ -613,7 +654,7 @@ START_TEST(test_preset_wrong_token)
         ck_assert_ptr_null(strstr(r.why, "wrong-secret"));
         ck_assert_int_eq(r.retry_after, 0);
         ck_assert_int_eq(lookups_of(p->ticket), 0);     /* refused, and not retried */
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -623,7 +664,7 @@ END_TEST
 START_TEST(test_basic_auth_variants)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
 
         /* Jira Cloud: "email:apitoken" means basic. */
         cfg_preset(&c, &presets[0]);
@@ -631,7 +672,7 @@ START_TEST(test_basic_auth_variants)
         e = engine(&c);
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
         expect(e, "OPS-1", TICKET_APPROVED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* RT with a password instead of an auth token. */
@@ -640,7 +681,7 @@ START_TEST(test_basic_auth_variants)
         e = engine(&c);
         set_ticket("201", "{\"state\":\"approved\"}");
         expect(e, "201", TICKET_APPROVED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* An explicit auth wins over the guess. */
@@ -649,7 +690,7 @@ START_TEST(test_basic_auth_variants)
         set_token(&c, "alice@example.org:" TOKEN, 0600);
         e = engine(&c);
         ck_assert_int_eq(lookup(e, "OPS-1", "alice").verdict, TICKET_ERROR);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -657,7 +698,7 @@ END_TEST
 START_TEST(test_user_map)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, &presets[0]);
@@ -668,8 +709,9 @@ START_TEST(test_user_map)
         expect(e, "OPS-1", TICKET_APPROVED);
         r = lookup(e, "OPS-1", "bob");
         ck_assert_int_eq(r.verdict, TICKET_REFUSED);
-        ck_assert_str_eq(r.why, "ticket OPS-1 was requested by alice@example.org, not bob");
-        ticket_engine_free(e);
+        ck_assert_str_eq(r.why, "ticket OPS-1 does not name you as its requester");
+        ck_assert_str_eq(r.detail, "ticket OPS-1 was requested by alice@example.org, not bob");
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* The whole reporter object: its login ("name") is what counts, not its display name. */
@@ -678,7 +720,7 @@ START_TEST(test_user_map)
         e = engine(&c);
         expect(e, "OPS-1", TICKET_APPROVED);
         ck_assert_int_eq(lookup(e, "OPS-1", "bob").verdict, TICKET_REFUSED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -686,7 +728,7 @@ END_TEST
 START_TEST(test_overrides)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         /* Jira with its own workflow words. */
@@ -700,7 +742,7 @@ START_TEST(test_overrides)
         ck_assert_str_eq(r.status, "Waiting for approval");
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
         expect(e, "OPS-1", TICKET_CLOSED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* A lookup override, and a status pointer that misses. */
@@ -711,7 +753,7 @@ START_TEST(test_overrides)
         r = lookup(e, "OPS-1", "alice");
         ck_assert_int_eq(r.verdict, TICKET_ERROR);
         ck_assert_str_eq(r.why, "the ticket system's answer has no /fields/state/name");
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -758,7 +800,7 @@ END_TEST
 START_TEST(test_window_spellings)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         cfg_preset(&c, &presets[5]);
@@ -782,14 +824,14 @@ START_TEST(test_window_spellings)
         r = lookup(e, "H-1", "alice");
         ck_assert_int_eq(r.verdict, TICKET_ERROR);
         ck_assert_str_eq(r.why, "ticket H-1: the change window \"next tuesday\" is not a date");
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
 
 /* ---- faults ---- */
 
-static struct ticket_engine *jira_engine(struct ticket_config *c, unsigned timeout)
+static struct ticket_worker *jira_engine(struct ticket_config *c, unsigned timeout)
 {
         cfg_preset(c, &presets[0]);
         c->timeout = timeout;
@@ -800,13 +842,13 @@ static struct ticket_engine *jira_engine(struct ticket_config *c, unsigned timeo
 static struct ticket_result fault(const char *mode_json, int64_t *ret_ms)
 {
         struct ticket_config c;
-        struct ticket_engine *e = jira_engine(&c, 5);
+        struct ticket_worker *e = jira_engine(&c, 5);
         struct ticket_result r;
 
         set_ticket("OPS-1", mode_json);
         r = lookup_ms(e, "OPS-1", "alice", ret_ms);
         ck_assert_int_eq(r.verdict, TICKET_ERROR);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
         return r;
 }
@@ -827,7 +869,7 @@ static int unused_port(void)
 START_TEST(test_server_down)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
         int64_t ms;
 
@@ -840,7 +882,7 @@ START_TEST(test_server_down)
         /* three attempts, 1 s and 2 s apart */
         ck_assert_int_ge(ms, 2900);
         ck_assert_int_lt(ms, 8000);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -848,7 +890,7 @@ END_TEST
 START_TEST(test_slow)
 {
         struct ticket_config c;
-        struct ticket_engine *e = jira_engine(&c, 1);
+        struct ticket_worker *e = jira_engine(&c, 1);
         struct ticket_result r;
         int64_t ms;
 
@@ -860,7 +902,7 @@ START_TEST(test_slow)
         ck_assert_int_ge(ms, 2900);
         ck_assert_int_lt(ms, 4500);
         ck_assert_int_eq(lookups_of("OPS-1"), 2);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -924,11 +966,11 @@ START_TEST(test_bad_answers)
         set_ticket("OPS-1", "{\"mode\":\"404\"}");
         {
                 struct ticket_config c;
-                struct ticket_engine *e = jira_engine(&c, 5);
+                struct ticket_worker *e = jira_engine(&c, 5);
 
                 set_ticket("OPS-1", "{\"mode\":\"404\"}");
                 expect(e, "OPS-1", TICKET_NOT_FOUND);
-                ticket_engine_free(e);
+                ticket_worker_free(e);
                 cfg_clear(&c);
         }
 }
@@ -1025,7 +1067,7 @@ START_TEST(test_json_escaped_nul)
         set_str(&c.window_start, "/start");
         c.approved = list("approved");
         c.closed = list("closed");
-        ck_assert_msg(ticket_settings_new(&c, HOST, &st, why, sizeof(why)) == 0, "%s", why);
+        ck_assert_msg(ticket_settings_new(&c, HOST, NULL, &st, why, sizeof(why)) == 0, "%s", why);
 
         /* "approved\u0000..." is not "approved". */
         o = parse_ok("{\"state\":\"approved\\u0000 by nobody\",\"owner\":\"alice\"}");
@@ -1104,20 +1146,20 @@ static void cfg_tls(struct ticket_config *c, const char *host, const char *ca)
 START_TEST(test_tls)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct ticket_result r;
 
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
         cfg_tls(&c, "127.0.0.1", ca_pem);
         e = engine(&c);
         expect(e, "OPS-1", TICKET_APPROVED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         cfg_tls(&c, "localhost", ca_pem);
         e = engine(&c);
         expect(e, "OPS-1", TICKET_APPROVED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* Signed by someone else: refused, and said so. */
@@ -1127,7 +1169,7 @@ START_TEST(test_tls)
         ck_assert_int_eq(r.verdict, TICKET_ERROR);
         ck_assert_msg(strstr(r.why, "certificate"), "%s", r.why);
         ck_assert_int_eq(lookups_of("OPS-1"), 2);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* The system store does not know the test CA either. */
@@ -1136,7 +1178,7 @@ START_TEST(test_tls)
         r = lookup(e, "OPS-1", "alice");
         ck_assert_int_eq(r.verdict, TICKET_ERROR);
         ck_assert_msg(strstr(r.why, "certificate"), "%s", r.why);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* The https server on a plain http client: not a silent downgrade. */
@@ -1144,7 +1186,7 @@ START_TEST(test_tls)
         set_url(&c, "http", https_port);
         e = engine(&c);
         ck_assert_int_eq(lookup(e, "OPS-1", "alice").verdict, TICKET_ERROR);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -1191,16 +1233,16 @@ END_TEST
 START_TEST(test_provider_none)
 {
         struct ticket_config c = { 0 };
-        struct ticket_engine *e = (struct ticket_engine *) &c;
+        struct ticket_worker *e = (struct ticket_worker *) &c;
         char why[64];
 
         set_str(&c.provider, "none");
-        ck_assert_int_eq(ticket_engine_new(&c, HOST, &e, why, sizeof(why)), 0);
+        ck_assert_int_eq(worker_new(&c, &e, why, sizeof(why)), 0);
         ck_assert_ptr_null(e);
-        ticket_engine_free(NULL);
-        ticket_engine_process(NULL);
-        ticket_cancel(NULL, NULL);
-        ck_assert_int_lt(ticket_engine_fd(NULL), 0);
+        ticket_worker_free(NULL);
+        ticket_worker_process(NULL);
+        ticket_worker_cancel(NULL, NULL);
+        ck_assert_int_lt(ticket_worker_fd(NULL), 0);
         ck_assert(!ticket_system_configured(&c));
         ck_assert(!ticket_system_configured(NULL));
         set_str(&c.provider, "jira");
@@ -1303,23 +1345,23 @@ START_TEST(test_hostile_tickets)
         };
         static const char weird[] = "A#1:x/y.z_-";
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct outcome o = { 0 };
 
         for (size_t p = 0; p < 2; p++) {
                 cfg_preset(&c, &presets[p]);    /* a path and a query parameter */
                 e = engine(&c);
                 for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                        ck_assert_msg(ticket_lookup(e, bad[i], "alice", on_done, &o) == -EINVAL, "%s", bad[i]);
-                ck_assert_int_eq(ticket_lookup(e, "OPS-1", "not a user", on_done, &o), -EINVAL);
-                ck_assert_int_eq(ticket_lookup(e, "OPS-1", NULL, on_done, &o), -EINVAL);
+                        ck_assert_msg(ticket_worker_lookup(e, bad[i], "alice", on_done, &o) == -EINVAL, "%s", bad[i]);
+                ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "not a user", on_done, &o), -EINVAL);
+                ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", NULL, on_done, &o), -EINVAL);
 
                 /* Allowed characters that mean something in a URL arrive intact. */
                 set_ticket(weird, "{\"state\":\"approved\"}");
                 expect(e, weird, TICKET_APPROVED);
                 ck_assert_int_eq(lookups_of(weird), 1);
                 ck_assert_int_eq(ctl("POST", "/_control/reset", "{}", NULL), 200);
-                ticket_engine_free(e);
+                ticket_worker_free(e);
                 cfg_clear(&c);
         }
         ck_assert_int_eq(o.calls, 0);
@@ -1331,16 +1373,16 @@ END_TEST
 START_TEST(test_one_request_per_ticket)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct outcome a = { 0 }, b = { 0 }, other = { 0 };
 
         cfg_preset(&c, &presets[0]);
         e = engine(&c);
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
         set_ticket("OPS-2", "{\"state\":\"pending\"}");
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "alice", on_done, &a), 0);
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "bob", on_done, &b), 0);
-        ck_assert_int_eq(ticket_lookup(e, "OPS-2", "alice", on_done, &other), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &a), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "bob", on_done, &b), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-2", "alice", on_done, &other), 0);
         run_until(e, called, &b, WAIT_MS);
         run_until(e, called, &other, WAIT_MS);
         ck_assert_int_eq(a.calls, 1);
@@ -1355,7 +1397,7 @@ START_TEST(test_one_request_per_ticket)
         /* Afterwards a new lookup asks again. */
         expect(e, "OPS-1", TICKET_APPROVED);
         ck_assert_int_eq(lookups_of("OPS-1"), 2);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -1363,7 +1405,7 @@ END_TEST
 START_TEST(test_isolation)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct outcome slow = { 0 };
         struct ticket_result r;
         int64_t ms;
@@ -1372,20 +1414,20 @@ START_TEST(test_isolation)
         e = engine(&c);
         set_ticket("OPS-9", "{\"state\":\"approved\",\"mode\":\"slow\",\"slow\":4}");
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
-        ck_assert_int_eq(ticket_lookup(e, "OPS-9", "alice", on_done, &slow), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-9", "alice", on_done, &slow), 0);
         r = lookup_ms(e, "OPS-1", "alice", &ms);
         ck_assert_int_eq(r.verdict, TICKET_APPROVED);
         ck_assert_int_lt(ms, 1000);
         ck_assert_int_eq(slow.calls, 0);
         /* Freed with a transfer in flight: nobody is called, nothing leaks. */
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         ck_assert_int_eq(slow.calls, 0);
         cfg_clear(&c);
 }
 END_TEST
 
 struct chain {
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct outcome first, second;
 };
 
@@ -1395,14 +1437,14 @@ static void on_first(void *userdata, const char *ticket, const struct ticket_res
 
         on_done(&ch->first, ticket, r);
         /* From inside a callback: start another lookup and drop a waiter. */
-        ck_assert_int_eq(ticket_lookup(ch->e, "OPS-2", "alice", on_done, &ch->second), 0);
-        ticket_cancel(ch->e, &ch->first);
+        ck_assert_int_eq(ticket_worker_lookup(ch->e, "OPS-2", "alice", on_done, &ch->second), 0);
+        ticket_worker_cancel(ch->e, &ch->first);
 }
 
 START_TEST(test_cancel)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct outcome a = { 0 }, b = { 0 };
         struct chain ch = { 0 };
 
@@ -1410,22 +1452,71 @@ START_TEST(test_cancel)
         e = engine(&c);
         set_ticket("OPS-1", "{\"state\":\"approved\"}");
         set_ticket("OPS-2", "{\"state\":\"closed\"}");
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "alice", on_done, &a), 0);
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "alice", on_done, &b), 0);
-        ticket_cancel(e, &a);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &a), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &b), 0);
+        ticket_worker_cancel(e, &a);
         run_until(e, called, &b, WAIT_MS);
         run_until(e, called, &a, 300);
         ck_assert_int_eq(a.calls, 0);
         ck_assert_int_eq(b.calls, 1);
 
         ch.e = e;
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "alice", on_first, &ch), 0);
-        ck_assert_int_eq(ticket_lookup(e, "OPS-1", "alice", on_done, &ch.first), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_first, &ch), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &ch.first), 0);
         run_until(e, called, &ch.second, WAIT_MS);
         ck_assert_int_eq(ch.first.calls, 1);    /* the second waiter was cancelled by the first callback */
         ck_assert_int_eq(ch.second.calls, 1);
         ck_assert_int_eq(ch.second.r.verdict, TICKET_CLOSED);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
+        cfg_clear(&c);
+}
+END_TEST
+
+static int open_fds(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        int n = 0;
+
+        ck_assert_ptr_nonnull(d);
+        while (readdir(d))
+                n++;
+        closedir(d);
+        return n;
+}
+
+/* Cancelling the only waiter drops the transfer and its connection: a slow
+ * system must not collect connections of requests nobody wants any more. */
+START_TEST(test_cancel_drops_transfer)
+{
+        struct ticket_config c;
+        struct ticket_worker *e;
+        struct outcome a = { 0 }, b = { 0 }, fast = { 0 };
+        int before, during;
+
+        cfg_preset(&c, &presets[0]);
+        e = engine(&c);
+        set_ticket("OPS-7", "{\"state\":\"approved\",\"mode\":\"slow\",\"slow\":3}");
+        set_ticket("OPS-1", "{\"state\":\"approved\"}");
+        before = open_fds();
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-7", "alice", on_done, &a), 0);
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-7", "alice", on_done, &b), 0);
+        run_until(e, called, &a, 500);  /* connected and waiting */
+        during = open_fds();
+        ck_assert_int_gt(during, before);
+        ticket_worker_cancel(e, &a);    /* b still waits: the transfer stays */
+        ck_assert_int_eq(open_fds(), during);
+        ticket_worker_cancel(e, &b);    /* nobody: it goes */
+        ck_assert_int_lt(open_fds(), during);
+        /* The engine goes on: another lookup works, nobody cancelled is told. */
+        ck_assert_int_eq(ticket_worker_lookup(e, "OPS-1", "alice", on_done, &fast), 0);
+        run_until(e, called, &fast, WAIT_MS);
+        ck_assert_int_eq(fast.calls, 1);
+        ck_assert_int_eq(fast.r.verdict, TICKET_APPROVED);
+        run_until(e, called, &a, 3500);
+        ck_assert_int_eq(a.calls, 0);
+        ck_assert_int_eq(b.calls, 0);
+        ck_assert_int_eq(lookups_of("OPS-7"), 1);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -1455,16 +1546,16 @@ static bool logged(void *arg)
 START_TEST(test_note_failures)
 {
         struct ticket_config c;
-        struct ticket_engine *e;
+        struct ticket_worker *e;
         struct logged l = { 0 };
 
         /* comment = no: nothing is sent */
         cfg_preset(&c, &presets[0]);
         e = engine(&c);
-        ck_assert_int_eq(ticket_comment(e, "OPS-1", "hello"), 0);
+        ck_assert_int_eq(ticket_worker_comment(e, "OPS-1", "hello"), 0);
         run_until(e, logged, &l, 300);
         ck_assert_uint_eq(notes_count(), 0);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 
         /* a ticket the system does not know: given up at once, and told */
@@ -1473,13 +1564,13 @@ START_TEST(test_note_failures)
                 cfg_preset(&c, &presets[p]);
                 c.comment = true;
                 e = engine(&c);
-                ticket_engine_set_log(e, on_log, &l);
-                ck_assert_int_eq(ticket_comment(e, "NOPE-1", "hello"), 0);
+                ticket_worker_set_log(e, on_log, &l);
+                ck_assert_int_eq(ticket_worker_comment(e, "NOPE-1", "hello"), 0);
                 run_until(e, logged, &l, WAIT_MS);
                 ck_assert_int_eq(l.calls, 1);
                 ck_assert_str_eq(l.ticket, "NOPE-1");
                 ck_assert_msg(strstr(l.why, "not found"), "%s", l.why);
-                ticket_engine_free(e);
+                ticket_worker_free(e);
                 cfg_clear(&c);
         }
 
@@ -1488,14 +1579,14 @@ START_TEST(test_note_failures)
         cfg_preset(&c, &presets[4]);
         c.comment = true;
         e = engine(&c);
-        ticket_engine_set_log(e, on_log, &l);
+        ticket_worker_set_log(e, on_log, &l);
         set_ticket("301", "{\"mode\":\"500\"}");
-        ck_assert_int_eq(ticket_comment(e, "301", "hello"), 0);
+        ck_assert_int_eq(ticket_worker_comment(e, "301", "hello"), 0);
         run_until(e, logged, &l, WAIT_MS);
         ck_assert_int_eq(l.calls, 1);
         ck_assert_str_eq(l.why, "cannot post a note: the ticket system failed (HTTP 500)");
         ck_assert_int_eq(count_of("notes", "301"), 3);
-        ticket_engine_free(e);
+        ticket_worker_free(e);
         cfg_clear(&c);
 }
 END_TEST
@@ -1616,6 +1707,7 @@ static Suite *ticket_suite(void)
         tcase_add_test(tc, test_one_request_per_ticket);
         tcase_add_test(tc, test_isolation);
         tcase_add_test(tc, test_cancel);
+        tcase_add_test(tc, test_cancel_drops_transfer);
         tcase_add_test(tc, test_note_failures);
         tcase_add_test(tc, test_config_project);
         suite_add_tcase(s, tc);
