@@ -132,4 +132,3 @@ restore; chown jt_mallory "$DIR"; as jt_mallory cp "$T/forged-wal.public" "$DB-w
 refused "directory owned by mallory" "a database directory owned by mallory: jitd refuses to start, naming it" "$DIR"
 restore
 finish
-
