@@ -7,9 +7,12 @@
 # shellcheck disable=SC2034 # variables are for the stories that source this
 
 # attack.py next to the other programs, where test users can run it.
+# The system's python: a test user cannot run root's (pyenv shims in /root).
 attack_setup() {
         install -m 0755 "$ROOT/tests/attack/attack.py" "$T/bin/"
         ATTACK=$T/bin/attack.py
+        PYTHON=/usr/bin/python3
+        [ -x "$PYTHON" ] || PYTHON=python3
 }
 
 # A directory in $T that USER owns (a loose deployment's /run/jitd or
@@ -61,10 +64,10 @@ is_stopped() { [ "$(proc_state "$1")" = T ]; }
 # Wait for the grant to leave the active state; prints nothing, returns 1 on timeout.
 grant_not_active() { [ "$(grant_state "$1")" != active ]; }
 
-# as_direct USER CMD...: run as a test user with no wrapper process in between
-# (setpriv execs). runuser and su stop themselves when their child stops, and
-# stay stopped when someone else continues that child.
-as_direct() {
-        local user=$1; shift
-        setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups -- "$@"
+# "${DIRECT[@]}" CMD... after direct USER: run as a test user with no wrapper
+# process in between (setpriv execs, so $! of a background job is the command
+# itself). runuser and su stop themselves when their child stops, and stay
+# stopped when someone else continues that child.
+direct() {  # direct USER: sets DIRECT
+        DIRECT=(setpriv --reuid="$1" --regid="$(id -g "$1")" --init-groups --)
 }

@@ -50,7 +50,7 @@ jitd_start || exit 1
 expect 0 "mallory requests ops: pending, it needs bob" "pending" -- jc jt_mallory request -r ops -d 1h
 jitd_stop
 cp "$DB" "$T/clean.db"
-out=$(python3 "$ATTACK" forge-wal "$T/clean.db" "$T/forge" "$(id -u jt_mallory)" jt_mallory) \
+out=$("$PYTHON" "$ATTACK" forge-wal "$T/clean.db" "$T/forge" "$(id -u jt_mallory)" jt_mallory) \
         || { not_ok "forging a -wal" "$out"; finish; exit; }
 forged=$(kv grant "$out")
 echo "# the forged -wal adds grant $forged (active, 30 days, reason 'forged')"

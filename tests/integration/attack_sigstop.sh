@@ -17,6 +17,7 @@ in_private_namespace "$@"
 jt_setup
 
 user_add jt_alice
+direct jt_alice
 M=$$
 # shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; rm -f "$T/park/on"; kill_marked "sleep 65[0-9].$M"; (exit $rc); cleanup' EXIT
@@ -76,7 +77,7 @@ stop_sudo() {
         mark="sleep 650.$M$(printf '%03d' "$1")"
         rm -f "$T/park/pid"
         touch "$T/park/on"
-        as_direct jt_alice sudo -n sh -c "touch '$T/esc/$1'; exec $mark" >"$T/sudo-$1.out" 2>&1 </dev/null &
+        "${DIRECT[@]}" sudo -n sh -c "touch '$T/esc/$1'; exec $mark" >"$T/sudo-$1.out" 2>&1 </dev/null &
         SUDO=$!
         PARKED=
         wait_for 5 test -s "$T/park/pid" || return 1

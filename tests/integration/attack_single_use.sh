@@ -12,6 +12,7 @@ in_private_namespace "$@"
 jt_setup
 
 user_add jt_alice
+direct jt_alice
 M=$$
 # shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; kill_marked "sleep 660.$M"; (exit $rc); cleanup' EXIT
@@ -51,7 +52,7 @@ expect_verdict SUCCESS "before any use PAM lets alice through" sudo jt_alice
 # Five at once. Each command leaves a marker and then waits to be killed.
 pids=()
 for i in 1 2 3 4 5; do
-        as_direct jt_alice sudo -n sh -c "touch '$T/use/$i'; exec sleep 660.$M$i" >"$T/sudo-$i.out" 2>&1 </dev/null &
+        "${DIRECT[@]}" sudo -n sh -c "touch '$T/use/$i'; exec sleep 660.$M$i" >"$T/sudo-$i.out" 2>&1 </dev/null &
         pids+=($!)
 done
 # Settled: every sudo has either exited or started its command.
