@@ -165,13 +165,23 @@ def cmd_conns(path, n, hold, pid, stop_kb):
     req = frame(T_LIST, field(12, 1))
     rss0 = peak = rss_kb(pid)
     socks, refused, stopped = [], 0, 0
-    for _ in range(n):
+    for i in range(n):
         try:
             s = connect(path)
             s.send(req)
             socks.append(s)
         except OSError:
             refused += 1
+        # In batches of 10, each given a moment to be served: the memory it
+        # costs shows, and the flood stops before it eats the machine.
+        if i % 10 == 9:
+            last, settle = rss_kb(pid), time.monotonic() + 0.5
+            while time.monotonic() < settle:
+                time.sleep(0.03)
+                now = rss_kb(pid)
+                if now == last:
+                    break
+                last = now
         peak = max(peak, rss_kb(pid))
         if peak - rss0 > stop_kb:
             stopped = 1
