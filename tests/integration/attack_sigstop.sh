@@ -94,7 +94,7 @@ if stop_sudo 0 && is_stopped "$PARKED"; then
                 && ok "control: continued while the grant is active, the command runs" \
                 || not_ok "control: continued while the grant is active, the command runs" "$(cat "$T/sudo-0.out")"
         kill_marked "^sleep 650.${M}000"
-        wait "$SUDO"
+        wait "$SUDO" 2>/dev/null
 else
         not_ok "control: sudo stops after pam_jit's account check" "$(cat "$T/sudo-0.out")"
 fi
@@ -149,7 +149,7 @@ done
         || not_ok "sudo stopped after account and grant ended, every time" "${unparked[*]}"
 [ ${#escapes[@]} -eq 0 ] && ok "0 escapes in $ATTEMPTS attempts (18 revoked, 2 expired while sudo was stopped)" \
         || not_ok "0 escapes when the grant ends while sudo is stopped" \
-                "${#escapes[@]} of $ATTEMPTS escaped: ${escapes[*]}"$'\n'"$(tail -n 3 "$T/sudo-${escapes[0]%%:*}.out")"
+                "${#escapes[@]} of $ATTEMPTS escaped: ${escapes[*]}"
 [ ${#not_refused[@]} -eq 0 ] && ok "sudo refused every time: it exited non-zero on its own, running nothing" \
         || not_ok "sudo refuses (exits non-zero, runs nothing) when its session arrives after the grant ended" \
                 "not refused in attempts ${not_refused[*]}"
