@@ -250,6 +250,7 @@ void config_free(struct config *c)
         free(c->admin_group);
         free(c->visudo);
         free(c->metrics_file);
+        free(c->audit_key);
         free(c->notify);
         for (size_t i = 0; i < c->n_roles; i++)
                 role_clear(&c->roles[i]);
@@ -694,6 +695,7 @@ static const struct key jitd_keys[] = {
         { JITD("warn_before", parse_duration_or_off, warn_before) },
         { JITD("metrics_file", parse_path, metrics_file) },
         { JITD("notify", parse_notify, notify) },
+        { JITD("audit_key", parse_path, audit_key) },
         { JITD("review_within", parse_duration, review_within) },
 };
 

@@ -79,6 +79,7 @@ struct config {
         uint64_t warn_before;       /* 0 = off */
         char *metrics_file;         /* NULL = off */
         char *notify;               /* NULL = off */
+        char *audit_key;            /* NULL = a plain SHA-256 chain */
         uint64_t review_within;     /* default 1d */
         /* [role:*] in file order */
         struct role *roles;

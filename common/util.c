@@ -367,3 +367,10 @@ int mkdir_parent(const char *path, mode_t mode)
         free(dir);
         return r;
 }
+
+bool streq_ptr(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}

@@ -24,6 +24,9 @@ static inline void freep(void *p) { free(*(void **)p); }
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_free_ _cleanup_(freep)
 
+/* Equal strings, or both NULL. */
+bool streq_ptr(const char *a, const char *b);
+
 /* Hand a pointer over to the caller: returns it and clears the local. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
 

@@ -35,6 +35,8 @@ enum {
         OPT_PROMETHEUS,
         OPT_PAM_DIR,
         OPT_SUDOERS,
+        OPT_LOG,
+        OPT_JOURNAL,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -64,6 +66,8 @@ static const struct option long_options[] = {
         { "config",   required_argument, NULL, 'c' },
         { "pam-dir",  required_argument, NULL, OPT_PAM_DIR },
         { "sudoers",  required_argument, NULL, OPT_SUDOERS },
+        { "log",      required_argument, NULL, OPT_LOG },
+        { "journal",  no_argument,       NULL, OPT_JOURNAL },
         {}
 };
 
@@ -239,6 +243,8 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case 'c': a.config = optarg; break;
                 case OPT_PAM_DIR: a.pam_dir = optarg; break;
                 case OPT_SUDOERS: a.sudoers = optarg; break;
+                case OPT_LOG: a.log = optarg; break;
+                case OPT_JOURNAL: a.journal = true; break;
                 default: break;
                 }
         }

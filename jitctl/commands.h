@@ -57,6 +57,8 @@ enum {
         CMD_L_PROMETHEUS = 1 << 9,
         CMD_L_PAM_DIR = 1 << 10,
         CMD_L_SUDOERS = 1 << 11,
+        CMD_L_LOG = 1 << 12,
+        CMD_L_JOURNAL = 1 << 13,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -73,6 +75,8 @@ struct jitctl_args {
         int64_t grant;          /* --grant ID; 0: not given */
         int64_t id;             /* 0: not given */
         const char *config, *pam_dir, *sudoers;     /* doctor: -c, --pam-dir, --sudoers */
+        const char *log;        /* audit verify --log FILE */
+        bool journal;           /* audit verify --journal */
         const char *pos[2];
         size_t npos;
 };

@@ -2,11 +2,15 @@
 /* The governance verbs: audit (export and verify), review of break-glass
  * grants, reload. */
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "duration.h"
@@ -94,9 +98,223 @@ static int audit_one(const struct proto_msg *m, void *userdata)
         }
 }
 
-static int audit_verify(struct jitctl_ctx *ctx)
+/* One event as a copy outside the database saw it. */
+struct anchor {
+        int64_t seq;
+        char hash[65];
+};
+
+struct anchors {
+        struct anchor *v;
+        size_t n, cap;
+};
+
+static bool is_hash(const char *h, size_t n)
+{
+        if (n != 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+static int anchors_add(struct anchors *a, int64_t seq, const char *hash, size_t len)
+{
+        if (seq <= 0 || !is_hash(hash, len))
+                return 0;
+        if (array_reserve((void **) &a->v, &a->cap, a->n, sizeof(*a->v)) < 0)
+                return -ENOMEM;
+        a->v[a->n].seq = seq;
+        memcpy(a->v[a->n].hash, hash, 64);
+        a->v[a->n].hash[64] = '\0';
+        a->n++;
+        return 0;
+}
+
+/* jitd's event lines (its stderr, or syslog): " seq=N hash=H" fields. */
+static int read_log(const char *path, struct anchors *a)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        FILE *f = fopen(path, "re");
+        int r = 0;
+
+        if (!f)
+                return -errno;
+        while (r >= 0 && getline(&line, &cap, f) > 0) {
+                const char *seq = strstr(line, " seq="), *hash = strstr(line, " hash=");
+                char *end;
+                long long v;
+
+                if (!seq || !hash || !strstr(line, "event="))
+                        continue;
+                errno = 0;
+                v = strtoll(seq + 5, &end, 10);
+                if (errno || (*end != ' ' && *end != '\n'))
+                        continue;
+                r = anchors_add(a, v, hash + 6, strcspn(hash + 6, " \n"));
+        }
+        fclose(f);
+        return r;
+}
+
+/* journalctl -o json for jitd's entries, as a stream to read; the child is
+ * started without a shell, by its path: jitctl often runs as root. */
+static int spawn_journalctl(pid_t *ret_pid, FILE **ret_f)
+{
+        static char *const argv[] = { "journalctl", "-q", "-o", "json", "--no-pager", "SYSLOG_IDENTIFIER=jitd",
+                                      NULL };
+        posix_spawn_file_actions_t fa;
+        int pipefd[2], r;
+        pid_t pid;
+        FILE *f;
+
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        r = posix_spawn_file_actions_init(&fa);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+        if (r == 0)
+                r = posix_spawn(&pid, "/usr/bin/journalctl", &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(pipefd[1]);
+        if (r != 0) {
+                close(pipefd[0]);
+                return -r;
+        }
+        f = fdopen(pipefd[0], "r");
+        if (!f) {
+                r = -errno;
+                close(pipefd[0]);
+                waitpid(pid, NULL, 0);
+                return r;
+        }
+        *ret_pid = pid;
+        *ret_f = f;
+        return 0;
+}
+
+/* The journal's copies: JIT_SEQ and JIT_HASH of jitd's entries. */
+static int read_journal(struct anchors *a)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        int r, status = 0;
+        pid_t pid = 0;
+        FILE *f = NULL;
+
+        r = spawn_journalctl(&pid, &f);
+        if (r < 0)
+                return r;
+        while (r >= 0 && getline(&line, &cap, f) > 0) {
+                json_object *o = json_tokener_parse(line), *seq = NULL, *hash = NULL;
+
+                if (o && json_object_object_get_ex(o, "JIT_SEQ", &seq) &&
+                    json_object_object_get_ex(o, "JIT_HASH", &hash) && json_object_is_type(hash, json_type_string))
+                        r = anchors_add(a, strtoll(json_object_get_string(seq), NULL, 10),
+                                        json_object_get_string(hash), (size_t) json_object_get_string_len(hash));
+                json_object_put(o);
+        }
+        fclose(f);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r >= 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+                return -ENOENT;
+        return r;
+}
+
+struct db_events {
+        struct anchors db;
+};
+
+static int db_event(const struct proto_msg *m, void *userdata)
+{
+        struct db_events *e = userdata;
+        const char *hash = proto_get_str(m, PF_HASH);
+        uint64_t seq = 0;
+
+        proto_get_u64(m, PF_COUNT, &seq);
+        return hash && seq <= INT64_MAX ? anchors_add(&e->db, (int64_t) seq, hash, strlen(hash)) : 0;
+}
+
+static const struct anchor *find_seq(const struct anchors *a, int64_t seq)
+{
+        /* The database's events come in seq order, without gaps when intact. */
+        size_t lo = 0, hi = a->n;
+
+        while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+
+                if (a->v[mid].seq < seq)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo < a->n && a->v[lo].seq == seq ? &a->v[lo] : NULL;
+}
+
+/* What verify proves with a copy: every event the copy saw is in the
+ * database with the same hash (an edit, even with the chain recomputed,
+ * changes the hash), and the database is not behind the copy (the newest
+ * events were not deleted). */
+static int cross_check(struct jitctl_ctx *ctx, const char *what, const struct anchors *copy)
+{
+        struct db_events e = {};
+        struct proto_msg req;
+        int64_t newest_copy = 0, newest_db, missing = 0, differ = 0, first_bad = 0;
+        int r;
+
+        proto_init(&req, PROTO_REQ_AUDIT);
+        r = jitctl_stream(ctx, &req, PROTO_REP_EVENT, db_event, &e);
+        if (r < 0) {
+                free(e.db.v);
+                return r;
+        }
+        newest_db = e.db.n ? e.db.v[e.db.n - 1].seq : 0;
+        for (size_t i = 0; i < copy->n; i++) {
+                const struct anchor *x = &copy->v[i], *d = find_seq(&e.db, x->seq);
+
+                if (x->seq > newest_copy)
+                        newest_copy = x->seq;
+                if (!d) {
+                        missing++;
+                        if (!first_bad || x->seq < first_bad)
+                                first_bad = x->seq;
+                } else if (strcmp(d->hash, x->hash) != 0) {
+                        differ++;
+                        if (!first_bad || x->seq < first_bad)
+                                first_bad = x->seq;
+                }
+        }
+        free(e.db.v);
+        if (copy->n == 0) {
+                jitctl_say(ctx, "%s holds no audit events of jitd's: nothing to compare", what);
+                return CMD_E_FAILED;
+        }
+        if (newest_copy > newest_db) {
+                jitctl_say(ctx, "audit trail broken: the newest %lld event%s (up to %lld) that %s saw are missing "
+                           "from the database (deleted)", (long long) (newest_copy - newest_db),
+                           newest_copy - newest_db == 1 ? "" : "s", (long long) newest_copy, what);
+                return CMD_E_FAILED;
+        }
+        if (missing || differ) {
+                jitctl_say(ctx, "audit trail broken: %lld event%s of %s missing from the database, %lld with another "
+                           "hash (edited, or the chain recomputed); the first is event %lld", (long long) missing,
+                           missing == 1 ? "" : "s", what, (long long) differ, (long long) first_bad);
+                return CMD_E_FAILED;
+        }
+        fprintf(ctx->out, "the database holds every one of the %zu event%s %s saw, unchanged\n", copy->n,
+                copy->n == 1 ? "" : "s", what);
+        return 0;
+}
+
+static int audit_verify(struct jitctl_ctx *ctx, const struct jitctl_args *a)
 {
         struct proto_msg req, rep;
+        struct anchors copy = {};
         uint64_t n = 0;
         int r;
 
@@ -106,7 +324,17 @@ static int audit_verify(struct jitctl_ctx *ctx)
                 return r;
         proto_get_u64(&rep, PF_COUNT, &n);
         fprintf(ctx->out, "audit chain intact: %llu event%s verified\n", (unsigned long long) n, n == 1 ? "" : "s");
-        return 0;
+        if (!a->log && !a->journal)
+                return 0;
+        r = a->log ? read_log(a->log, &copy) : read_journal(&copy);
+        if (r < 0) {
+                jitctl_say(ctx, "cannot read %s: %s", a->log ? a->log : "the journal", strerror(-r));
+                free(copy.v);
+                return CMD_E_FAILED;
+        }
+        r = cross_check(ctx, a->log ? a->log : "the journal", &copy);
+        free(copy.v);
+        return r;
 }
 
 int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
@@ -125,11 +353,15 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
                         jitctl_say(ctx, "unknown audit command '%s' (only: verify)", a.pos[0]);
                         return CMD_E_USAGE;
                 }
-                if (a.since || a.grant || a.json) {
-                        jitctl_say(ctx, "audit verify takes no options");
+                if (a.since || a.grant || a.json || (a.log && a.journal)) {
+                        jitctl_say(ctx, "audit verify takes --log FILE or --journal, nothing else");
                         return CMD_E_USAGE;
                 }
-                return audit_verify(ctx);
+                return audit_verify(ctx, &a);
+        }
+        if (a.log || a.journal) {
+                jitctl_say(ctx, "--log and --journal go with audit verify");
+                return CMD_E_USAGE;
         }
         proto_init(&req, PROTO_REQ_AUDIT);
         r = since_arg(ctx, &a, &req);

@@ -53,7 +53,7 @@ int jitctl_report_transport(const struct jitctl_ctx *ctx, int r)
         case -ENOMEM:
                 return r;
         case -EPERM:
-                say(ctx, "the server at %s is not run by root, so it is not jitd; nothing was sent", ctx->socket);
+                say(ctx, "the server at %s is not root, so it is not jitd; nothing was sent", ctx->socket);
                 return CMD_E_UNREACHABLE;
         default:
                 /* ENOENT, ECONNREFUSED, EACCES on connect; ETIMEDOUT and

@@ -6,13 +6,29 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "audit.h"
 #include "log.h"
 
+#define KEY_ID_LABEL "pam_jit audit key id"
+#define MARKER_PREFIX "{\"key_id\":\""
+#define MARKER_SUFFIX "\"}"
+
+struct chain_key {
+        unsigned char bytes[AUDIT_KEY_MAX];
+        size_t len;
+        char id[AUDIT_KEY_ID_LEN + 1];
+};
+
 struct audit_chain {
         EVP_MD *md;     /* fetched once: EVP_sha256() would look it up at every event */
+        EVP_MAC *mac;   /* HMAC, fetched when keyed */
+        struct chain_key keys[AUDIT_KEYS_MAX];
+        size_t n_keys;  /* keys[0] chains new events; 0: plain SHA-256 */
+        char marker_details[sizeof(MARKER_PREFIX) + AUDIT_KEY_ID_LEN + sizeof(MARKER_SUFFIX)];
 };
 
 int audit_chain_new(struct audit_chain **ret)
@@ -37,7 +53,117 @@ void audit_chain_free(struct audit_chain *c)
         if (!c)
                 return;
         EVP_MD_free(c->md);
+        EVP_MAC_free(c->mac);
+        explicit_bzero(c->keys, sizeof(c->keys));
         free(c);
+}
+
+/* Feeds either a plain digest or an HMAC: the chain's input is the same. */
+struct hasher {
+        EVP_MD_CTX *md;
+        EVP_MAC_CTX *mac;
+};
+
+static bool update(struct hasher *h, const void *data, size_t len)
+{
+        return h->mac ? EVP_MAC_update(h->mac, data, len) == 1 : EVP_DigestUpdate(h->md, data, len) == 1;
+}
+
+static int hasher_start(const struct audit_chain *c, const struct chain_key *k, struct hasher *h)
+{
+        char digest[] = "SHA2-256";
+        OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                OSSL_PARAM_construct_end(),
+        };
+
+        *h = (struct hasher) {};
+        if (k) {
+                h->mac = EVP_MAC_CTX_new(c->mac);
+                if (!h->mac)
+                        return -ENOMEM;
+                return EVP_MAC_init(h->mac, k->bytes, k->len, params) == 1 ? 0 : -EIO;
+        }
+        h->md = EVP_MD_CTX_new();
+        if (!h->md)
+                return -ENOMEM;
+        return EVP_DigestInit_ex(h->md, c->md, NULL) == 1 ? 0 : -EIO;
+}
+
+static bool hasher_finish(struct hasher *h, unsigned char *out, size_t *ret_len)
+{
+        unsigned n = 0;
+        size_t m = 0;
+        bool ok;
+
+        if (h->mac) {
+                ok = EVP_MAC_final(h->mac, out, &m, EVP_MAX_MD_SIZE) == 1;
+                *ret_len = m;
+        } else {
+                ok = EVP_DigestFinal_ex(h->md, out, &n) == 1;
+                *ret_len = n;
+        }
+        return ok;
+}
+
+static void hasher_free(struct hasher *h)
+{
+        EVP_MAC_CTX_free(h->mac);
+        EVP_MD_CTX_free(h->md);
+}
+
+static void hex(const unsigned char *in, size_t n, char *out)
+{
+        static const char digits[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = digits[in[i] >> 4];
+                out[2 * i + 1] = digits[in[i] & 0xf];
+        }
+        out[2 * n] = '\0';
+}
+
+int audit_chain_set_keys(struct audit_chain *c, const struct audit_keyring *k)
+{
+        if (k->n == 0 || k->n > AUDIT_KEYS_MAX)
+                return -EINVAL;
+        if (!c->mac) {
+                c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+                if (!c->mac)
+                        return -ENOTSUP;
+        }
+        for (size_t i = 0; i < k->n; i++) {
+                struct chain_key *ck = &c->keys[i];
+                unsigned char md[EVP_MAX_MD_SIZE];
+                struct hasher h;
+                size_t len = 0;
+                int r;
+
+                memcpy(ck->bytes, k->key[i].bytes, k->key[i].len);
+                ck->len = k->key[i].len;
+                /* The id names the key in the chain without revealing it: an
+                 * HMAC of a fixed label, so it cannot be computed without the
+                 * key either. */
+                r = hasher_start(c, ck, &h);
+                if (r >= 0 && (!update(&h, KEY_ID_LABEL, strlen(KEY_ID_LABEL)) || !hasher_finish(&h, md, &len) ||
+                               len < AUDIT_KEY_ID_LEN / 2))
+                        r = -EIO;
+                hasher_free(&h);
+                explicit_bzero(md + AUDIT_KEY_ID_LEN / 2, sizeof(md) - AUDIT_KEY_ID_LEN / 2);
+                if (r < 0) {
+                        explicit_bzero(c->keys, sizeof(c->keys));
+                        c->n_keys = 0;
+                        return r;
+                }
+                hex(md, AUDIT_KEY_ID_LEN / 2, ck->id);
+        }
+        c->n_keys = k->n;
+        return 0;
+}
+
+const char *audit_chain_key_id(const struct audit_chain *c)
+{
+        return c->n_keys ? c->keys[0].id : "";
 }
 
 struct fields {
@@ -46,49 +172,79 @@ struct fields {
         size_t actor_len, event_len, details_len;
 };
 
-static bool hash_field(EVP_MD_CTX *ctx, const void *data, size_t len)
+static bool hash_field(struct hasher *h, const void *data, size_t len)
 {
         char prefix[24];
         int n = snprintf(prefix, sizeof(prefix), "%zu:", len);
 
-        return EVP_DigestUpdate(ctx, prefix, (size_t) n) == 1 && EVP_DigestUpdate(ctx, data, len) == 1 &&
-               EVP_DigestUpdate(ctx, ",", 1) == 1;
+        return update(h, prefix, (size_t) n) && update(h, data, len) && update(h, ",", 1);
 }
 
-static bool hash_int(EVP_MD_CTX *ctx, int64_t v)
+static bool hash_int(struct hasher *h, int64_t v)
 {
         char buf[24];
         int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
 
-        return hash_field(ctx, buf, (size_t) n);
+        return hash_field(h, buf, (size_t) n);
 }
 
-static int chain_hash(const struct audit_chain *c, const char *prev_hash, const struct fields *e,
-                      char out[STORE_HASH_LEN + 1])
+static int chain_hash(const struct audit_chain *c, const struct chain_key *k, const char *prev_hash,
+                      const struct fields *e, char out[STORE_HASH_LEN + 1])
 {
-        static const char hex[] = "0123456789abcdef";
         unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned md_len = 0;
-        EVP_MD_CTX *ctx;
+        struct hasher h;
+        size_t md_len = 0;
         bool ok;
+        int r;
 
-        ctx = EVP_MD_CTX_new();
-        if (!ctx)
-                return -ENOMEM;
-        ok = EVP_DigestInit_ex(ctx, c->md, NULL) == 1 && EVP_DigestUpdate(ctx, prev_hash, STORE_HASH_LEN) == 1 &&
-             EVP_DigestUpdate(ctx, "\n", 1) == 1 && hash_int(ctx, e->seq) && hash_int(ctx, e->at) &&
-             hash_int(ctx, e->actor_uid) && hash_field(ctx, e->actor, e->actor_len) && hash_int(ctx, e->grant_id) &&
-             hash_field(ctx, e->event, e->event_len) && hash_field(ctx, e->details, e->details_len) &&
-             EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len * 2 == STORE_HASH_LEN;
-        EVP_MD_CTX_free(ctx);
+        r = hasher_start(c, k, &h);
+        if (r < 0) {
+                hasher_free(&h);
+                return r;
+        }
+        ok = update(&h, prev_hash, STORE_HASH_LEN) && update(&h, "\n", 1) && hash_int(&h, e->seq) &&
+             hash_int(&h, e->at) && hash_int(&h, e->actor_uid) && hash_field(&h, e->actor, e->actor_len) &&
+             hash_int(&h, e->grant_id) && hash_field(&h, e->event, e->event_len) &&
+             hash_field(&h, e->details, e->details_len) && hasher_finish(&h, md, &md_len) &&
+             md_len * 2 == STORE_HASH_LEN;
+        hasher_free(&h);
         if (!ok)
                 return -EIO;
-        for (unsigned i = 0; i < md_len; i++) {
-                out[2 * i] = hex[md[i] >> 4];
-                out[2 * i + 1] = hex[md[i] & 0xf];
-        }
-        out[STORE_HASH_LEN] = '\0';
+        hex(md, md_len, out);
         return 0;
+}
+
+static bool is_marker(const char *event, size_t len)
+{
+        return len == strlen(AUDIT_EVENT_KEY) && memcmp(event, AUDIT_EVENT_KEY, len) == 0;
+}
+
+/* The key id an audit-key event names ("" for plain SHA-256); -EBADMSG when
+ * its details are not exactly what audit_anchor writes. */
+static int marker_id(const char *details, size_t len, char id[AUDIT_KEY_ID_LEN + 1])
+{
+        size_t pre = strlen(MARKER_PREFIX), suf = strlen(MARKER_SUFFIX), n;
+
+        if (!details || len < pre + suf || memcmp(details, MARKER_PREFIX, pre) != 0 ||
+            memcmp(details + len - suf, MARKER_SUFFIX, suf) != 0)
+                return -EBADMSG;
+        n = len - pre - suf;
+        if (n != 0 && n != AUDIT_KEY_ID_LEN)
+                return -EBADMSG;
+        for (size_t i = 0; i < n; i++)
+                if (!strchr("0123456789abcdef", details[pre + i]) || !details[pre + i])
+                        return -EBADMSG;
+        memcpy(id, details + pre, n);
+        id[n] = '\0';
+        return 0;
+}
+
+static const struct chain_key *find_key(const struct audit_chain *c, const char *id)
+{
+        for (size_t i = 0; i < c->n_keys; i++)
+                if (strcmp(c->keys[i].id, id) == 0)
+                        return &c->keys[i];
+        return NULL;
 }
 
 int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
@@ -114,14 +270,57 @@ int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
                 .actor = e->actor, .actor_len = strlen(e->actor), .event = e->event, .event_len = strlen(e->event),
                 .details = e->details, .details_len = strlen(e->details),
         };
-        r = chain_hash(c, e->prev_hash, &f, e->hash);
+        r = chain_hash(c, c->n_keys ? &c->keys[0] : NULL, e->prev_hash, &f, e->hash);
         if (r < 0)
                 return r;
         return store_audit_insert(s, e);
 }
 
+int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct audit_event *ret_marker,
+                 int64_t *ret_last_before)
+{
+        char details[256], id[AUDIT_KEY_ID_LEN + 1] = "", tail_hash[STORE_HASH_LEN + 1];
+        struct audit_event e = { .actor_uid = 0, .at = now, .grant_id = 0 };
+        int64_t seq, tail;
+        int r;
+
+        r = store_audit_last_of(s, AUDIT_EVENT_KEY, &seq, details, sizeof(details));
+        if (r < 0 && r != -ENOENT)
+                return r;
+        /* A malformed marker is left for verify to report; a fresh one
+         * follows it. */
+        if (r == -ENOENT || marker_id(details, strlen(details), id) < 0)
+                id[0] = r == -ENOENT ? '\0' : '?';
+        if (strcmp(id, audit_chain_key_id(c)) == 0)
+                return 0;
+        r = store_audit_tail(s, &tail, tail_hash);
+        if (r < 0)
+                return r;
+        snprintf(c->marker_details, sizeof(c->marker_details), MARKER_PREFIX "%s" MARKER_SUFFIX,
+                 audit_chain_key_id(c));
+        snprintf(e.actor, sizeof(e.actor), "jitd");
+        snprintf(e.event, sizeof(e.event), "%s", AUDIT_EVENT_KEY);
+        e.details = c->marker_details;
+        r = store_begin(s);
+        if (r < 0)
+                return r;
+        r = audit_append(c, s, &e);
+        if (r >= 0)
+                r = store_commit(s);
+        if (r < 0) {
+                store_rollback(s);
+                return r;
+        }
+        *ret_marker = e;
+        if (ret_last_before)
+                *ret_last_before = tail;
+        return 1;
+}
+
 struct verify {
         const struct audit_chain *c;
+        const struct chain_key *key;    /* what chains the current event; NULL: plain */
+        int64_t keyed_from;             /* the audit-key event that chose key */
         char prev[STORE_HASH_LEN + 1];
         int64_t expect;
         int64_t bad;
@@ -166,12 +365,28 @@ static int verify_one(const struct audit_raw *e, void *userdata)
                 snprintf(v->reason, sizeof(v->reason), "event %" PRId64 " was edited", e->seq);
                 return broken(v, e->seq);
         }
+        if (is_marker(e->event, e->event_len)) {
+                char id[AUDIT_KEY_ID_LEN + 1];
+
+                if (marker_id(e->details, e->details_len, id) < 0) {
+                        snprintf(v->reason, sizeof(v->reason), "event %" PRId64 " was edited", e->seq);
+                        return broken(v, e->seq);
+                }
+                v->key = id[0] ? find_key(v->c, id) : NULL;
+                v->keyed_from = e->seq;
+                if (id[0] && !v->key) {
+                        snprintf(v->reason, sizeof(v->reason), "events from %" PRId64 " on are chained with audit "
+                                 "key %s, %s", e->seq, id, v->c->n_keys ? "which the audit_key file does not hold" :
+                                 "and no audit_key is configured");
+                        return broken(v, e->seq);
+                }
+        }
         f = (struct fields) {
                 .seq = e->seq, .at = e->at, .actor_uid = e->actor_uid, .grant_id = e->grant_id,
                 .actor = e->actor, .actor_len = e->actor_len, .event = e->event, .event_len = e->event_len,
                 .details = e->details, .details_len = e->details_len,
         };
-        r = chain_hash(v->c, v->prev, &f, hash);
+        r = chain_hash(v->c, v->key, v->prev, &f, hash);
         if (r < 0) {
                 v->err = r;
                 return r;
@@ -201,6 +416,17 @@ int audit_verify(struct audit_chain *c, struct store *s, int64_t *ret_seq, char 
                         *ret_seq = v.bad;
                 if (why && why_size)
                         snprintf(why, why_size, "%s", v.reason);
+                return -EBADMSG;
+        }
+        /* Keyed: jitd's start made the newest audit-key event name the key.
+         * A chain whose tail is not chained with it was rewritten by someone
+         * without the key (the keyed tail cut off, the rest recomputed). */
+        if (c->n_keys && v.key != &c->keys[0]) {
+                if (ret_seq)
+                        *ret_seq = v.expect;
+                if (why && why_size)
+                        snprintf(why, why_size, "the newest events are not chained with the audit key (its "
+                                 "audit-key event was removed, or the chain recomputed without the key)");
                 return -EBADMSG;
         }
         if (ret_seq)

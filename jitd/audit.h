@@ -10,6 +10,10 @@
  * length prefixes make the encoding unambiguous: moving bytes from one field to
  * the next changes the input. The first event's prev_hash is 64 '0's.
  *
+ * With [jitd] audit_key the hash is HMAC-SHA256 under the key instead, from
+ * the "audit-key" event that names the key (it included) on: someone who can
+ * write the database but not read the key cannot recompute the chain.
+ *
  * Changing this format breaks every existing log: it needs a new schema version
  * that records where the old format ends.
  *
@@ -24,13 +28,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit_key.h"
 #include "grant.h"
 #include "store.h"
+
+#define AUDIT_EVENT_KEY  "audit-key"
+#define AUDIT_KEY_ID_LEN 16
 
 struct audit_chain;
 
 int audit_chain_new(struct audit_chain **ret);
 void audit_chain_free(struct audit_chain *c);
+
+/* Key the chain: new events are HMAC-SHA256 with k's first key; events
+ * chained with the others still verify. Copies the keys. */
+int audit_chain_set_keys(struct audit_chain *c, const struct audit_keyring *k);
+/* The id of the key that chains new events ("" when plain): 16 hex digits of
+ * an HMAC of a fixed label, which names the key without revealing it. */
+const char *audit_chain_key_id(const struct audit_chain *c);
+
+/* At start, before anything else is appended: when the newest audit-key event
+ * does not name the chain's key (or there is none and the chain is keyed),
+ * append one, in its own transaction: it and every event after it are
+ * chained with that key ("" = plain SHA-256 again). Returns 1 with
+ * *ret_marker (valid until the next call) and *ret_last_before (the seq
+ * before it) when one was written, 0 when the chain already was as keyed. */
+int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct audit_event *ret_marker,
+                 int64_t *ret_last_before);
 
 /* Append e inside the caller's transaction: e->seq, e->prev_hash and e->hash
  * are filled in. */

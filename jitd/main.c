@@ -2,6 +2,7 @@
 /* jitd: the entry point. Argument parsing, start-up, the event loop (sd-event),
  * and the mapping of failures to exit codes. */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <systemd/sd-event.h>
 
 #include "audit.h"
+#include "audit_key.h"
 #include "clock.h"
 #include "deadline.h"
 #include "dispatch.h"
@@ -109,6 +111,48 @@ static int on_quit(sd_event_source *s, const struct signalfd_siginfo *si, void *
         return sd_event_exit(sd_event_source_get_event(s), 0);
 }
 
+/* Keys the chain with audit_key, and makes its newest audit-key event say so,
+ * before anything else is appended. */
+static int audit_setup(struct jitd *d)
+{
+        struct audit_keyring k;
+        struct audit_event marker;
+        int64_t before = 0;
+        char why[512] = "";
+        int r;
+
+        if (d->config->audit_key) {
+                r = audit_keys_load(d->config->audit_key, d->config->database, &k, why, sizeof(why));
+                if (r < 0) {
+                        log_msg(LOG_ERR, "%s; refusing to start", why);
+                        return r;
+                }
+                r = audit_chain_set_keys(d->audit, &k);
+                audit_keys_wipe(&k);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "audit_key %s: HMAC-SHA256 unavailable: %s; refusing to start",
+                                d->config->audit_key, strerror(-r));
+                        return r;
+                }
+        }
+        r = audit_anchor(d->audit, d->store, now_realtime(), &marker, &before);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot record the audit chain's key: %s; refusing to start", strerror(-r));
+                return r;
+        }
+        if (r > 0) {
+                audit_log_committed(&marker, NULL, false);
+                if (d->config->audit_key)
+                        log_msg(LOG_NOTICE, "audit chain: HMAC-SHA256 with audit key %s from event %" PRId64
+                                "%s", audit_chain_key_id(d->audit), marker.seq,
+                                before ? "; the events before it stay as they were chained" : "");
+                else
+                        log_msg(LOG_WARNING, "audit chain: plain SHA-256 again from event %" PRId64 " (audit_key "
+                                "is no longer set; the keyed events before it verify only with it)", marker.seq);
+        }
+        return 0;
+}
+
 static int setup(struct jitd *d)
 {
         char why[512] = "";
@@ -141,6 +185,9 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "the audit chain needs SHA-256 from OpenSSL: %s", strerror(-r));
                 return r;
         }
+        r = audit_setup(d);
+        if (r < 0)
+                return r;
         if (gating_config_needs_sudoers(d->config) && (r = sudoers_dir_check(d->config->sudoers_dir)) < 0) {
                 log_msg(LOG_ERR, "sudoers_dir %s: %s", d->config->sudoers_dir,
                         r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));

@@ -158,14 +158,18 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
                 return r;
         }
         config_errors_clear(&e);
-        /* The socket and the database are jitd's identity while it runs. */
-        if (strcmp(c->socket, d->config->socket) != 0 || strcmp(c->database, d->config->database) != 0)
-                log_msg(LOG_WARNING, "reload: socket and database changes take effect at the next start");
+        /* The socket, the database and the audit key are jitd's identity
+         * while it runs: the chain is keyed once, at start. */
+        if (strcmp(c->socket, d->config->socket) != 0 || strcmp(c->database, d->config->database) != 0 ||
+            !streq_ptr(c->audit_key, d->config->audit_key))
+                log_msg(LOG_WARNING, "reload: socket, database and audit_key changes take effect at the next start");
         free(c->socket);
         free(c->database);
+        free(c->audit_key);
         c->socket = strdup(d->config->socket);
         c->database = strdup(d->config->database);
-        if (!c->socket || !c->database) {
+        c->audit_key = d->config->audit_key ? strdup(d->config->audit_key) : NULL;
+        if (!c->socket || !c->database || (d->config->audit_key && !c->audit_key)) {
                 config_free(c);
                 snprintf(why, size, "out of memory");
                 return -ENOMEM;

@@ -172,6 +172,7 @@ enum stmt_id {
         STMT_APPROVAL_ADD,
         STMT_APPROVAL_COUNT,
         STMT_AUDIT_TAIL,
+        STMT_AUDIT_LAST_OF,
         STMT_AUDIT_INSERT,
         /* Indexed by (since ? 1 : 0) | (grant_id ? 2 : 0), for the same reason. */
         STMT_AUDIT_FOREACH,
@@ -247,6 +248,7 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_APPROVAL_COUNT] = "SELECT count(*) FROM approvals WHERE grant_id = ?1 AND approve = 1",
         [STMT_AUDIT_TAIL] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        [STMT_AUDIT_LAST_OF] = "SELECT seq, details FROM audit WHERE event = ?1 ORDER BY seq DESC LIMIT 1",
         [STMT_AUDIT_INSERT] =
                 "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [STMT_AUDIT_FOREACH] =
@@ -1091,6 +1093,30 @@ int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH
         *ret_seq = sqlite3_column_int64(h.st, 0);
         memcpy(ret_hash, v, STORE_HASH_LEN);
         ret_hash[STORE_HASH_LEN] = '\0';
+        return 0;
+}
+
+int store_audit_last_of(struct store *s, const char *event, int64_t *ret_seq, char *ret_details, size_t size)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int64_t seq;
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_AUDIT_LAST_OF, &h);
+        if (r < 0)
+                return r;
+        r = bind_text(s, h.st, 1, event);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "audit last of");
+        if ((r = column_int(s, h.st, 0, 1, INT64_MAX, &seq)) < 0 ||
+            (r = column_field(s, h.st, 1, ret_details, size)) < 0)
+                return r;
+        *ret_seq = seq;
         return 0;
 }
 

@@ -97,6 +97,9 @@ struct audit_event {
 };
 /* The newest event's seq and hash: 0 and 64 '0's for an empty log. */
 int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH_LEN + 1]);
+/* The newest event named event: its seq and details; -ENOENT when there is
+ * none. An index is not worth it: asked once, at start. */
+int store_audit_last_of(struct store *s, const char *event, int64_t *ret_seq, char *ret_details, size_t size);
 /* Insert one event as given (inside a transaction, -EINVAL otherwise). */
 int store_audit_insert(struct store *s, const struct audit_event *e);
 

@@ -161,7 +161,7 @@ static void describe_call_error(int r, const char *path, int timeout_ms, struct 
                 SAY(w, "jitd at %s did not answer within %d ms", path, timeout_ms);
                 break;
         case EPERM:
-                SAY(w, "the server at %s is not run by root, so it is not jitd; nothing was sent", path);
+                SAY(w, "the server at %s is not root, so it is not jitd; nothing was sent", path);
                 break;
         case ECONNRESET:
                 SAY(w, "jitd at %s closed the connection without a reply", path);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * pamcheck CONFDIR SERVICE USER [--ruser U] [--phase auth|account|session]...
+ * pamcheck CONFDIR SERVICE USER [--ruser U] [--phase auth|account|open|close | --user U | --ruser U]...
  * Runs the real libpam stack from a private confdir (pam_start_confdir), so
  * tests exercise the built pam_jit.so without touching /etc/pam.d. Prints each
  * message the stack sends and one line per phase: "account: PAM_SUCCESS".
@@ -74,6 +74,16 @@ int main(int argc, char **argv)
         for (; i + 1 < argc; i += 2) {
                 const char *phase = argv[i + 1];
 
+                /* sudo's session phase names the target user: --user root
+                 * between the account and the open phases, as sudo does. */
+                if (strcmp(argv[i], "--user") == 0) {
+                        pam_set_item(pamh, PAM_USER, phase);
+                        continue;
+                }
+                if (strcmp(argv[i], "--ruser") == 0) {
+                        pam_set_item(pamh, PAM_RUSER, phase);
+                        continue;
+                }
                 if (strcmp(argv[i], "--phase") != 0) {
                         fprintf(stderr, "pamcheck: unexpected %s\n", argv[i]);
                         return 2;

@@ -51,7 +51,9 @@ account  required pam_deny.so
 session  required $T/bin/pam_jit.so socket=$SOCK
 session  required pam_permit.so
 EOF2
-session_open() { pam_check sudo-i root --ruser jt_alice --phase open --phase close; }
+# As sudo does: the account phase for alice, then the session phase with
+# PAM_USER the target and PAM_RUSER alice, in one PAM handle.
+session_open() { pam_check sudo-i jt_alice --phase account --user root --ruser jt_alice --phase open --phase close; }
 
 expect 0 "alice (through %jt_team) gets an ops grant" "active" -- jc jt_alice request -r ops -d 1h
 a=$(grant_of jt_alice ops)

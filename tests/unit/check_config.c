@@ -175,6 +175,7 @@ START_TEST(test_empty_file_defaults)
         ck_assert_uint_eq(cfg->warn_before, 0);
         ck_assert_ptr_null(cfg->metrics_file);
         ck_assert_ptr_null(cfg->notify);
+        ck_assert_ptr_null(cfg->audit_key);
         ck_assert_uint_eq(cfg->review_within, 86400);
         ck_assert_uint_eq(cfg->n_roles, 0);
         ck_assert_ptr_null(config_find_role(cfg, "web-admin"));
@@ -229,6 +230,7 @@ START_TEST(test_jitd_section)
                      "warn_before = 5m\n"
                      "metrics_file = /tmp/x/metrics.prom\n"
                      "notify = /usr/local/bin/jit-notify\n"
+                     "audit_key = /etc/pam_jit/audit.key\n"
                      "review_within = 2d\n");
         ck_assert_str_eq(cfg->socket, "/tmp/x/jitd.sock");
         ck_assert_str_eq(cfg->database, "/tmp/x/jitd.db");
@@ -240,6 +242,7 @@ START_TEST(test_jitd_section)
         ck_assert_uint_eq(cfg->warn_before, 300);
         ck_assert_str_eq(cfg->metrics_file, "/tmp/x/metrics.prom");
         ck_assert_str_eq(cfg->notify, "/usr/local/bin/jit-notify");
+        ck_assert_str_eq(cfg->audit_key, "/etc/pam_jit/audit.key");
         ck_assert_uint_eq(cfg->review_within, 2 * 86400);
 }
 END_TEST
