@@ -227,7 +227,7 @@ $(FB)/libjitfuzz.a: $(FUZZ_LIBOBJ)
 	rm -f $@ && ar rcs $@ $^
 
 # An archive: a harness that compiles a file in itself (fuzz_ticket_http.c
-# includes jitd/ticket.c for its static functions) does not get that file's
+# includes jitd/ticket_worker.c for its static functions) does not get that file's
 # object twice.
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libjitfuzz.a $(wildcard tests/fuzz/*.h)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FB)/libjitfuzz.a $(FUZZ_LIBS)

@@ -16,11 +16,13 @@
 
 #include "coverage.h"
 #include "ending.h"
+#include "gating.h"
 #include "grants.h"
 #include "handlers.h"
 #include "log.h"
 #include "sessions.h"
 #include "store.h"
+#include "teardown.h"
 #include "tokens.h"
 
 /* How long a request-for may wait for the ticket system. */
@@ -347,7 +349,8 @@ int handle_session_open(struct request *req)
         snprintf(o->user, sizeof(o->user), "%s", user);
         snprintf(o->service, sizeof(o->service), "%s", service);
         o->serial = request_hold(req);
-        r = sessions_open(d, &x, on_session_open, o);
+        r = sessions_open(d, &x, p && !gating_is_sudo_service(service) ? p->uid : TEARDOWN_NOT_LOGIN,
+                          on_session_open, o);
         if (r < 0) {
                 uint64_t serial = o->serial;
 

@@ -136,7 +136,8 @@ static void on_attached(void *userdata, int r)
         free(o);
 }
 
-int sessions_open(struct jitd *d, const struct jit_session *in, sessions_open_fn done, void *userdata)
+int sessions_open(struct jitd *d, const struct jit_session *in, uid_t login_uid, sessions_open_fn done,
+                  void *userdata)
 {
         struct sessions *s = d->sessions;
         struct open_op *o;
@@ -155,7 +156,7 @@ int sessions_open(struct jitd *d, const struct jit_session *in, sessions_open_fn
                 r = store_session_insert(d->store, &o->x);
         if (r >= 0)
                 r = teardown_handle(d->teardown, o->x.grant_id, (uint64_t) o->x.id, o->x.pid, o->x.pid_start,
-                                    o->x.handle, sizeof(o->x.handle));
+                                    login_uid, o->x.handle, sizeof(o->x.handle));
         if (r >= 0)
                 r = store_session_set_handle(d->store, o->x.id, o->x.handle);
         if (r >= 0)

@@ -20,9 +20,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "jitd.h"
 #include "store.h"
+#include "teardown.h"
 
 struct sessions;
 
@@ -35,7 +37,11 @@ void sessions_free(struct sessions *s);
  * x) runs later from the loop, r 0 when the session is attached (x->id and
  * x->handle set), r < 0 when it must not run. */
 typedef void (*sessions_open_fn)(struct jitd *d, void *userdata, int r, const struct jit_session *x);
-int sessions_open(struct jitd *d, const struct jit_session *x, sessions_open_fn done, void *userdata);
+/* login_uid: the user's uid for a login (sshd, login), whose process may
+ * already sit in a logind session scope that then stays its own;
+ * TEARDOWN_NOT_LOGIN for sudo. */
+int sessions_open(struct jitd *d, const struct jit_session *x, uid_t login_uid, sessions_open_fn done,
+                  void *userdata);
 
 /* The grants gs[0..n) ended and their rules were removed (rule_left[i]: that
  * failed; NULL: none failed): move or kill their sessions, verify, record.

@@ -126,8 +126,8 @@ static const char *const migrations[] = {
         /* 3 -> 4: a session's identity is its pid AND that process's start
          * time (a recycled pid is another process), and for sudo the target
          * user, which decides which grant's rule covers it. */
-        "ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0 CHECK (pid_start >= 0);"
-        "ALTER TABLE sessions ADD COLUMN target TEXT NOT NULL DEFAULT '';",
+        ("ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0 CHECK (pid_start >= 0);"
+         "ALTER TABLE sessions ADD COLUMN target TEXT NOT NULL DEFAULT '';"),
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 

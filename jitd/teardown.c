@@ -125,14 +125,20 @@ bool teardown_handle_is_unit(const char *handle)
 }
 
 int teardown_handle(struct teardown *t, int64_t grant_id, uint64_t session_id, pid_t pid, uint64_t pid_start,
-                    char *buf, size_t size)
+                    uid_t login_uid, char *buf, size_t size)
 {
-        int n;
+        int n, r;
 
         if (!t || grant_id <= 0 || pid <= 1 || !buf || size < TEARDOWN_HANDLE_MAX)
                 return -EINVAL;
         switch (t->mode) {
         case TEARDOWN_SYSTEMD:
+                /* A login that logind tracks keeps logind's scope. */
+                if (login_uid != TEARDOWN_NOT_LOGIN && t->cgroot && pid_start) {
+                        r = logind_handle(pid, pid_start, login_uid, buf, size);
+                        if (r != -ENOENT)
+                                return r;
+                }
                 /* No bus, no scope: the leader's pid and start time still
                  * find the session (and its tree) at the end. */
                 if (t->bus)
@@ -174,7 +180,7 @@ int teardown_attach(struct teardown *t, int64_t grant_id, uint64_t session_id, p
         return -EINVAL;
 }
 
-enum handle_kind { H_NONE, H_PID, H_CGROUP, H_UNIT, H_BAD };
+enum handle_kind { H_NONE, H_PID, H_CGROUP, H_UNIT, H_LOGIND, H_BAD };
 
 static enum handle_kind handle_kind(const char *handle)
 {
@@ -188,6 +194,8 @@ static enum handle_kind handle_kind(const char *handle)
                 return H_CGROUP;
         if (teardown_systemd_valid_unit(handle))
                 return H_UNIT;
+        if (logind_parse_handle(handle, NULL) >= 0)
+                return H_LOGIND;
         return H_BAD;
 }
 
@@ -243,6 +251,15 @@ int teardown_kill_start(struct teardown *t, const char *handle, pid_t leader, ui
                  * empty and collects it. */
                 if (t->cgroot) {
                         r = systemd_scope_dir(t, handle, &k->dir);
+                        if (r >= 0)
+                                r = cgroup_dir_kill(k->dir);
+                }
+                break;
+        case H_LOGIND:
+                /* The same for logind's scope: the whole login session
+                 * goes, and logind ends it once the scope is empty. */
+                if (t->cgroot) {
+                        r = logind_scope_dir(t, handle, &k->dir);
                         if (r >= 0)
                                 r = cgroup_dir_kill(k->dir);
                 }
@@ -323,7 +340,8 @@ int teardown_kill(struct teardown *t, const char *handle)
                 if (!t->cgroot)
                         return cgroup_parse_handle(handle, name, sizeof(name)) < 0 ? -EINVAL : 0;
                 return cgroup_kill(t, handle);
-        case H_UNIT: {
+        case H_UNIT:
+        case H_LOGIND: {
                 struct teardown_kill *k = NULL;
                 int64_t deadline = td_deadline_after(KILL_WAIT_MS);
                 bool done = false;
@@ -394,6 +412,10 @@ int teardown_alive(struct teardown *t, const char *handle, bool *ret_alive)
                 break;
         case H_UNIT:
                 if (t->cgroot && (r = systemd_scope_dir(t, handle, &dir)) >= 0)
+                        r = cgroup_dir_populated(dir, &alive);
+                break;
+        case H_LOGIND:
+                if (t->cgroot && (r = logind_scope_dir(t, handle, &dir)) >= 0)
                         r = cgroup_dir_populated(dir, &alive);
                 break;
         default:

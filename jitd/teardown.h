@@ -12,6 +12,9 @@
  *   cgroup   a cgroup2 directory <mount>/jit/g<grant>-s<session>, killed with
  *            cgroup.kill (Linux 5.14); handle = "cgroup:/jit/g<grant>-s<session>"
  *            (relative to the cgroup2 mount, as in /proc/PID/cgroup).
+ *   logind   an sshd or login session that logind put in its own
+ *            "session-<id>.scope": that scope, killed through its cgroup;
+ *            handle = "logind:<the scope's cgroup>" (teardown_logind.c).
  *   pidfd    no kernel grouping: the process tree and the sessions its members
  *            lead are walked in /proc at kill time; handle =
  *            "pid:<pid>:<starttime>". Double-forked processes that also called
@@ -77,12 +80,18 @@ const char *teardown_cgroup_root(const struct teardown *t);
  * for good: a recycled pid has a later start time. */
 int proc_start_time(pid_t pid, uint64_t *ret);
 
+/* login_uid for a session that is no login (sudo's). */
+#define TEARDOWN_NOT_LOGIN ((uid_t) -1)
+
 /* The handle session session_id of grant grant_id will have, decided before
  * the session is recorded: a unit name in systemd mode (a pid handle when the
  * bus is down), a cgroup handle in cgroup mode, "pid:<pid>:<start>" in pidfd
- * mode, "" in mode none. buf has TEARDOWN_HANDLE_MAX bytes. */
+ * mode, "" in mode none. In systemd mode a login (sshd, login: login_uid is
+ * the user's uid) whose process entered a logind session scope of that user
+ * keeps it: "logind:<the scope's cgroup>". buf has TEARDOWN_HANDLE_MAX
+ * bytes. */
 int teardown_handle(struct teardown *t, int64_t grant_id, uint64_t session_id, pid_t pid, uint64_t pid_start,
-                    char *buf, size_t size);
+                    uid_t login_uid, char *buf, size_t size);
 /* Whether a handle tracks anything ("" does not). */
 bool teardown_handle_tracked(const char *handle);
 /* Whether the handle needs an asynchronous attach (a systemd unit). */

@@ -22,6 +22,7 @@ struct teardown {
 
 #define CGROUP_PREFIX "cgroup:/jit/"
 #define PID_PREFIX    "pid:"
+#define LOGIND_PREFIX "logind:"
 /* systemd puts jitd's scopes here, below the cgroup2 mount. */
 #define JIT_SLICE     "jit.slice"
 
@@ -61,6 +62,8 @@ int pid_parse_handle(const char *handle, pid_t *ret_pid, uint64_t *ret_start);
 int pidfd_attach(pid_t pid, char **ret);
 int pidfd_kill(const char *handle);
 int pidfd_alive(const char *handle, bool *ret);
+/* pid's parent, as /proc says now. */
+int proc_parent(pid_t pid, pid_t *ret);
 /* Whether pid is still the process that started at start (not a zombie). */
 int pid_alive(pid_t pid, uint64_t start, bool *ret);
 /* The non-blocking halves of a pidfd kill: the tree found, stopped and sent
@@ -84,5 +87,16 @@ int systemd_attach_start(struct teardown *t, const char *unit, pid_t pid, const 
                          void (*cb)(void *userdata, int r), void *userdata, struct systemd_attach **ret);
 /* Forget an attach: cb is not called. */
 void systemd_attach_cancel(struct systemd_attach *a);
+
+/* logind's session scopes (teardown_logind.c) */
+/* The logind handle of pid when it entered a session scope of uid's (its
+ * parent is outside); -ENOENT when it did not. */
+int logind_handle(pid_t pid, uint64_t pid_start, uid_t uid, char *buf, size_t size);
+/* -EINVAL unless canonical; the scope's user. */
+int logind_parse_handle(const char *handle, uid_t *ret_uid);
+/* The scope's cgroup directory below cgroot. */
+int logind_scope_dir(const struct teardown *t, const char *handle, char **ret);
+/* pid (started at pid_start) is still in the handle's scope: -ESRCH if not. */
+int logind_check_attached(pid_t pid, uint64_t pid_start, const char *handle);
 
 #endif

@@ -86,6 +86,9 @@ static int attach_now(struct teardown *t, const char *handle, int64_t grant_id, 
         /* The process the session was recorded for, not a successor on its pid. */
         if (pid_start && (proc_start_time(pid, &start) < 0 || start != pid_start))
                 return -ESRCH;
+        /* logind's scope holds it already; nothing is moved. */
+        if (strncmp(handle, LOGIND_PREFIX, strlen(LOGIND_PREFIX)) == 0)
+                return logind_check_attached(pid, pid_start, handle);
         if (strncmp(handle, PID_PREFIX, strlen(PID_PREFIX)) == 0)
                 r = pidfd_attach(pid, &made);
         else

@@ -455,6 +455,20 @@ int proc_start_time(pid_t pid, uint64_t *ret)
         return 0;
 }
 
+int proc_parent(pid_t pid, pid_t *ret)
+{
+        struct proc_info pi;
+        int r;
+
+        r = proc_read(pid, &pi);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        *ret = pi.ppid;
+        return 0;
+}
+
 bool pidfd_works(void)
 {
         int fd = pidfd_open(getpid(), 0);

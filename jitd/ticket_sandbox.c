@@ -246,28 +246,28 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t kill)
 
                 for (size_t i = 0; i < ELEMENTSOF(domains) && r == 0; i++)
                         r = rule(ctx, SCMP_ACT_ALLOW, "socket", 1,
-                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) domains[i]) });
+                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) domains[i], 0) });
                 if (r == 0)
                         r = rule(ctx, SCMP_ACT_ALLOW, "socket", 2,
-                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-                                                           SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE) });
+                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0),
+                                                           SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE, 0) });
                 if (r == 0)
                         r = rule(ctx, SCMP_ACT_ALLOW, "socketpair", 1,
-                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, AF_UNIX) });
+                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0) });
         }
 
         /* Signals: only to itself (abort, a thread's cancellation). */
         if (r == 0)
                 r = rule(ctx, SCMP_ACT_ALLOW, "tgkill", 1,
-                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) self) });
+                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) self, 0) });
         if (r == 0)
                 r = rule(ctx, SCMP_ACT_ALLOW, "kill", 1,
-                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) self) });
+                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) self, 0) });
 
         /* Limits may be read, not raised. */
         if (r == 0)
                 r = rule(ctx, SCMP_ACT_ALLOW, "prlimit64", 2,
-                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0) });
+                         (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, 0, 0), SCMP_A2(SCMP_CMP_EQ, 0, 0) });
         if (r == 0)
                 r = rule(ctx, SCMP_ACT_ALLOW, "getrlimit", 0, NULL);
 
@@ -277,7 +277,7 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t kill)
 
                 for (size_t i = 0; i < ELEMENTSOF(reqs) && r == 0; i++)
                         r = rule(ctx, SCMP_ACT_ALLOW, "ioctl", 1,
-                                 (struct scmp_arg_cmp[]) { SCMP_A1(SCMP_CMP_EQ, reqs[i]) });
+                                 (struct scmp_arg_cmp[]) { SCMP_A1(SCMP_CMP_EQ, reqs[i], 0) });
         }
 
         /* prctl: reading, and naming a thread. */
@@ -287,7 +287,7 @@ static int add_rules(scmp_filter_ctx ctx, uint32_t kill)
 
                 for (size_t i = 0; i < ELEMENTSOF(opts) && r == 0; i++)
                         r = rule(ctx, SCMP_ACT_ALLOW, "prctl", 1,
-                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) opts[i]) });
+                                 (struct scmp_arg_cmp[]) { SCMP_A0(SCMP_CMP_EQ, (uint64_t) opts[i], 0) });
         }
         return r;
 }

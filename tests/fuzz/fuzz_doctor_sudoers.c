@@ -13,6 +13,7 @@
 
 #include "doctor_parse.h"
 #include "fuzz.h"
+#include "mountinfo.h"
 #include "util.h"
 
 static const char *const names[] = { "sudoers", "a", "b", "c" };
@@ -21,7 +22,7 @@ static void check_lines(const uint8_t *data, size_t size)
 {
         char *line = fuzz_strndup(data, strnlen((const char *) data, size));
         char host[256], port[16], *path = NULL;
-        struct doctor_mount m;
+        struct mount_entry m;
         char file[300];
         int k;
 
@@ -39,9 +40,9 @@ static void check_lines(const uint8_t *data, size_t size)
                         fuzz_fail("an endpoint without host or port");
         }
         (void) doctor_url_endpoint(line, host, 4, port, 2);
-        if (doctor_mountinfo_split(line, &m) == 1 && (!m.root || !m.point || !m.fstype || !m.super))
+        if (mountinfo_split(line, &m) == 1 && (!m.root || !m.point || !m.fstype || !m.super))
                 fuzz_fail("mountinfo split gave a NULL field");
-        (void) doctor_mount_option(line, "favordynmods");
+        (void) mount_has_option(line, "favordynmods");
         free(line);
 }
 

@@ -66,7 +66,7 @@ static struct ticket_settings *fuzz_ticket_settings(unsigned i, unsigned variant
                         abort();
                 c.comment = false;
         }
-        r = ticket_settings_new(&c, FUZZ_HOST, &cache[i][variant], why, sizeof(why));
+        r = ticket_settings_new(&c, FUZZ_HOST, NULL, &cache[i][variant], why, sizeof(why));
         if (r < 0)
                 fuzz_fail("settings for %s: %d %s", c.provider, r, why);
         free(c.provider);

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * What jitd does with an HTTP response from a ticket system, without a
- * network: jitd/ticket.c's classify() (transport failure, status, Retry-After,
+ * network: jitd/ticket_worker.c's classify() (in the unprivileged helper) (transport failure, status, Retry-After,
  * content type, body) and, for a JSON body, the verdict; the record id cache
  * and the comment URL built from an id the system sent; the redaction of the
  * token from every message; the comment body built around a text.
  *
- * ticket.c is compiled into this harness (its functions are static); the
- * harness is linked without ticket.o.
+ * ticket_worker.c is compiled into this harness (its functions are static);
+ * the archive it links against then gives no second copy.
  *
  * Input: preset byte, failure byte, status (2 bytes), Retry-After byte, then
  * the Content-Type up to the first newline, then the body.
  */
-#include "../../jitd/ticket.c"
+#include "../../jitd/ticket_worker.c"
 
 #include <json-c/json.h>
 
@@ -58,7 +58,7 @@ static void check_url(const char *url)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-        static struct ticket_engine e;
+        static struct ticket_worker e;
         struct ticket_settings *s;
         struct http_response resp = {};
         struct ticket_result r;

@@ -674,6 +674,12 @@ START_TEST(test_cgroup_bad_handles)
                 "cgroup:/jit/g1-s1 ", "cgroup:/jit/", "cgroup:/other/g1-s1", "cgroup:/jit/g9223372036854775808-s1",
                 "pid:", "pid:abc:1", "pid:12", "pid:12:", "pid:012:5", "pid:12:05", "pid:1:5", "pid:-5:5",
                 "pid:12:5:6", "pid:99999999999:5", "jit-g1-s1.service", "jit-g01-s1.scope", "foo", " ",
+                "logind:", "logind:/user.slice/user-1000.slice/session-5.scope/..",
+                "logind:/user.slice/user-1000.slice/../../etc", "logind:/user.slice/user-01000.slice/session-5.scope",
+                "logind:/user.slice/user-1000.slice/session-.scope", "logind:/system.slice/sshd.service",
+                "logind:/user.slice/user-1000.slice/session-5.scope/x",
+                "logind:/user.slice/user-1000.slice/session-a/b.scope",
+                "logind:/user.slice/user-4294967295.slice/session-5.scope",
         };
         struct teardown *t = NULL;
         bool alive;
@@ -685,6 +691,52 @@ START_TEST(test_cgroup_bad_handles)
         }
         ck_assert_int_eq(teardown_kill(t, NULL), -EINVAL);
         ck_assert_int_eq(teardown_kill(NULL, "pid:12:5"), -EINVAL);
+        teardown_free(t);
+}
+END_TEST
+
+
+/* A login session logind tracks: its scope is the handle; killing it kills
+ * everything in it and leaves the scope itself to systemd (not removed). */
+START_TEST(test_logind_scope_kill)
+{
+        const char *h = "logind:/user.slice/user-1000.slice/session-t9.scope";
+        char dir[PATH_MAX], p[PATH_MAX], num[16];
+        struct teardown *t = NULL;
+        bool alive = false;
+        pid_t child;
+        int status;
+
+        SKIP_WITHOUT_CGROUP();
+        ck_assert_int_eq(teardown_new(TEARDOWN_CGROUP, cgtest, &t), 0);
+        PATHF(dir, "%s/user.slice", cgtest);
+        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
+        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        PATHF(dir, "%s/user.slice/user-1000.slice/session-t9.scope", cgtest);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        child = fork();
+        ck_assert_int_ge(child, 0);
+        if (child == 0) {
+                pause();
+                _exit(0);
+        }
+        PATHF(p, "%s/cgroup.procs", dir);
+        PATHF(num, "%d", (int) child);
+        ck_assert_int_eq(write_file(p, num), 0);
+        ck_assert_int_eq(teardown_alive(t, h, &alive), 0);
+        ck_assert(alive);
+        ck_assert_int_eq(teardown_kill(t, h), 0);
+        ck_assert_int_eq(waitpid(child, &status, 0), child);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        ck_assert_int_eq(teardown_alive(t, h, &alive), 0);
+        ck_assert(!alive);
+        ck_assert_msg(exists(dir, "."), "logind's scope %s was removed: it is systemd's", dir);
+        rmdir(dir);
+        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
+        rmdir(dir);
+        PATHF(dir, "%s/user.slice", cgtest);
+        rmdir(dir);
         teardown_free(t);
 }
 END_TEST
@@ -1363,6 +1415,7 @@ static Suite *teardown_suite(void)
         tcase_add_test(tc, test_cgroup_jitd_leaves_session);
         tcase_add_test(tc, test_cgroup_kill_many);
         tcase_add_test(tc, test_cgroup_bad_handles);
+        tcase_add_test(tc, test_logind_scope_kill);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("pidfd");
