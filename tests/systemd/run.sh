@@ -58,6 +58,13 @@ mkdir -p "$CACHE"
 exec 8>"$CACHE/.lock"
 flock 8
 
+# What a run killed outright left behind (we hold the lock: no run is live):
+# its overlay mount and its empty cgroups.
+findmnt -rn -o TARGET | grep -E '^/var/tmp/jit-systemd\.[^/]+/root$' | while read -r m; do umount -l "$m"; done
+for d in /sys/fs/cgroup/unified/jit-systemd-* /sys/fs/cgroup/systemd/jit-systemd-*; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+done
+
 # ---- the mirror --------------------------------------------------------------
 # The first URI for the suite in sources.list (one-line format) or a
 # .sources file (deb822), the security archive excepted.

@@ -204,7 +204,7 @@ check "common-session-noninteractive (sudo's): 'session required pam_jit.so'" \
         grep -qE '^session[[:space:]]+required[[:space:]]+pam_jit\.so' /etc/pam.d/common-session-noninteractive
 expect 0 "jitctl doctor: no FAIL on the installed host" "0 FAIL" -- jitctl doctor
 doc=$LAST_OUT
-for svc in sudo sshd; do
+for svc in sudo sudo-i sshd; do
         if grep -qE "^OK +pam:$svc " <<<"$doc"; then ok "doctor: pam:$svc is OK"
         else not_ok "doctor: pam:$svc is OK" "$doc"; fi
 done
