@@ -328,6 +328,37 @@ check "nothing of the session is left after the release" "$(describe_procs '^sle
 pkill -f '^sleep 1301$'; wait 2>/dev/null
 
 # ============================================================================
+section "a session line above pam_systemd (issue 13, item 2)"
+# Hand-written PAM instead of the profile: sshd's own file with
+# 'session optional pam_jit.so' before '@include common-session'. doctor must
+# say so, and teardown must still end the session or not claim it did.
+cp /etc/pam.d/sshd "$T/pam-sshd.orig"
+pam-auth-update --disable jit
+awk -v acct='account required pam_jit.so' -v sess='session optional pam_jit.so' '
+        /^@include common-account/ { print; print acct; next }
+        /^@include common-session/ { print sess }
+        { print }' "$T/pam-sshd.orig" >/etc/pam.d/sshd
+expect 1 "doctor: a session line above pam_systemd fails" \
+        "^FAIL +pam:sshd +.*comes before pam_systemd at common-session:[0-9]+" -- jitctl doctor
+if grant 10s; then ok "grant $GID (10 s) for an ssh session under that stack"; else not_ok "a grant for the misplaced-line story"; fi
+if ssh_session 1351; then
+        ok "a granted ssh session (logind session ${SID:-none})"
+        echo "# before expiry: $(describe_procs '^sleep 1351$'); leader $(loginctl show-session "${SID:-x}" -p Leader --value 2>/dev/null) in $(cgroup_of "$(loginctl show-session "${SID:-x}" -p Leader --value 2>/dev/null)")"
+        sleep_until "$GEXP"
+        wait_for 8 gone "$SLEEP"
+        late=$(( $(now_ms) - GEXP * 1000 ))
+        check "the session is still killed at expiry (${late} ms after)" \
+                "still running ${late} ms after expiry: $(describe_procs '^sleep 1351$')"$'\n'"jitd said: $(journalctl -u jitd --since "-30s" --no-pager -o cat | grep -iE "grant $GID|session" | tail -n 4)" \
+                gone "$SLEEP"
+else
+        not_ok "a granted ssh session under the hand-written stack" "$(cat "$T/ssh-1351.out")"
+fi
+pkill -f '^sleep 1351$'; wait 2>/dev/null
+cp "$T/pam-sshd.orig" /etc/pam.d/sshd
+expect 0 "back to the profile: pam-auth-update --enable jit" "" -- pam-auth-update --enable jit
+wait_for 10 test ! -e "/etc/sudoers.d/jit-$GID"
+
+# ============================================================================
 section "jitd restarted while a grant ends"
 if grant 8s; then ok "grant $GID (8 s) with a sudo session"; else not_ok "a grant for the restart story"; fi
 as_a sudo -n sleep 1401 >/dev/null 2>&1 &
