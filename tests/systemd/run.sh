@@ -58,11 +58,34 @@ mkdir -p "$CACHE"
 exec 8>"$CACHE/.lock"
 flock 8
 
+# Remove a run's cgroups, killing what still runs in them first (a
+# container whose systemd-nspawn was killed lives on otherwise).
+cgroups_remove() {  # cgroups_remove NAME
+        local d=/sys/fs/cgroup/unified/$1
+        [ -d "$d" ] || d=/sys/fs/cgroup/$1
+        if [ -f "$d/cgroup.kill" ]; then
+                echo 1 >"$d/cgroup.kill" 2>/dev/null
+                for _ in $(seq 1 50); do
+                        grep -q '^populated 0' "$d/cgroup.events" 2>/dev/null && break
+                        sleep 0.1
+                done
+        fi
+        for d in /sys/fs/cgroup/unified/$1 /sys/fs/cgroup/systemd/$1 /sys/fs/cgroup/$1; do
+                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+        done
+        return 0
+}
+
 # What a run killed outright left behind (we hold the lock: no run is live):
-# its overlay mount and its empty cgroups.
-findmnt -rn -o TARGET | grep -E '^/var/tmp/jit-systemd\.[^/]+/root$' | while read -r m; do umount -l "$m"; done
-for d in /sys/fs/cgroup/unified/jit-systemd-* /sys/fs/cgroup/systemd/jit-systemd-*; do
+# its container, its cgroups and its overlay mount.
+for d in /sys/fs/cgroup/unified/jit-systemd-* /sys/fs/cgroup/jit-systemd-*; do
+        [ -d "$d" ] && cgroups_remove "${d##*/}"
+done
+for d in /sys/fs/cgroup/systemd/jit-systemd-*; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+done
+findmnt -rn -o TARGET | grep -E '^/var/tmp/jit-systemd\.[^/]+/root$' | while read -r m; do
+        umount "$m" && rm -rf "${m%/root}"
 done
 
 # ---- the mirror --------------------------------------------------------------
@@ -145,12 +168,12 @@ cleanup() {
                 kill -KILL "$NSPAWN_PID" 2>/dev/null
                 wait "$NSPAWN_PID" 2>/dev/null
         fi
-        umount "$WORK/root" 2>/dev/null
-        local d
-        for d in /sys/fs/cgroup/unified/$CG /sys/fs/cgroup/systemd/$CG /sys/fs/cgroup/$CG; do
-                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-        done
-        if [ -n "${JIT_KEEP:-}" ]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
+        cgroups_remove "$CG"
+        if umount "$WORK/root" 2>/dev/null || ! mountpoint -q "$WORK/root"; then
+                if [ -n "${JIT_KEEP:-}" ]; then echo "# kept $WORK"; else rm -rf "$WORK"; fi
+        else
+                echo "# $WORK/root is still mounted; left in place"
+        fi
         exit "$rc"
 }
 trap cleanup EXIT
@@ -178,6 +201,7 @@ boot() {
                 mkdir -p "$d/$CG" && echo "$BASHPID" >"$d/$CG/cgroup.procs" || return 1
         done
         export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+        exec 8>&-       # the lock: a container that outlives this run must not hold it
         exec systemd-nspawn -D "$WORK/root" -M "$NAME" -b --register=no --keep-unit --private-network \
                 --console=passive --bind="$WORK/share:/srv/jit" </dev/null
 }
@@ -220,7 +244,7 @@ if ! inside systemd-run -q --unit=jit-stories --collect -p "RuntimeMaxSec=$STORY
         -- /bin/bash /srv/jit/stories.sh; then
         die "cannot start the stories in the container"
 fi
-tail -n +1 -f "$OUT/log" &
+tail --pid=$$ -n +1 -f "$OUT/log" 8>&- &
 TAIL=$!
 deadline=$(( $(date +%s) + STORY_TIMEOUT + 30 ))
 while [ ! -f "$OUT/rc" ] && [ "$(date +%s)" -lt "$deadline" ]; do
