@@ -2,8 +2,8 @@
 # make check's door to the real-systemd stories (tests/systemd/): build the
 # Debian package, boot Debian 12 with systemd as PID 1 in a container,
 # install it there and play tests/systemd/stories.sh. The same as
-# `make check-systemd`. Takes two to three minutes (about one more the first time, when
-# the container's root file system is built and cached).
+# `make check-systemd`. Takes two to three minutes, about one more the first
+# time, when the container's root file system is built and cached.
 # JIT_SKIP_SYSTEMD=1 skips it, with a SKIP line.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

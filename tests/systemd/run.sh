@@ -112,9 +112,10 @@ MIRROR=${MIRROR:-$(find_mirror | head -n 1)}
 [ -n "$MIRROR" ] || die "no $SUITE mirror in /etc/apt/sources.list*; set MIRROR=http://deb.debian.org/debian"
 
 # ---- the root file system, cached ------------------------------------------
-# Set up once, inside the cache: sshd enabled (openssh-server's postinst did),
-# a test user's home on disk, nothing else. Changing this function changes
-# the key, so the cache follows.
+# Set up once, inside the cache: a host name, no console getty, sshd for
+# key logins only (openssh-server's postinst enabled it and made its host
+# keys). Users and everything else are the stories' own. Changing this
+# function changes the key, so the cache follows.
 setup_root() {  # setup_root DIR
         local r=$1
         echo jit-test >"$r/etc/hostname"
