@@ -240,3 +240,35 @@ fuzz: fuzz-build
 fuzz-quick: fuzz-build
 	@bash tests/fuzz/run.sh $(FUZZ_QUICK_SECONDS) $(FUZZ_TARGETS)
 # ---- end of fuzzing ---------------------------------------------------------
+
+# ---- Debian package and the real-systemd stories ---------------------------
+# make deb            build/deb/pam-jit_<version>_<arch>.deb, built by
+#                     dpkg-buildpackage from a copy of this tree (so that its
+#                     clean step leaves build/ alone), then checked by lintian.
+# make check-systemd  boot Debian 12 with a real systemd PID 1 in a container
+#                     (debootstrap + systemd-nspawn, root fs cached under
+#                     /var/cache/jit-systemd-test), install that package there
+#                     and play tests/systemd/stories.sh. JIT_SKIP_SYSTEMD=1
+#                     skips the same stories in `make check`.
+UNITS   += $(wildcard systemd/*.timer)
+DEB_OUT := $(B)/deb
+
+.PHONY: deb check-systemd
+deb:
+	@bash tests/systemd/deps.sh deb
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	tar -C . --exclude=./build --exclude=./.git -cf - . | tar -C $(DEB_OUT)/src -xf -
+	cd $(DEB_OUT)/src && DEB_BUILD_OPTIONS="parallel=$$(nproc)" dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning \
+		$(DEB_OUT)/*.changes
+	@ls -1 $(DEB_OUT)/*.deb
+
+check-systemd: deb
+	@bash tests/systemd/deps.sh systemd
+	@bash tests/systemd/run.sh $(DEB_OUT)
+
+# The package's maintainer scripts and the container stories, in `make lint`.
+.PHONY: lint-systemd
+lint: lint-systemd
+lint-systemd:
+	shellcheck -S warning tests/systemd/*.sh debian/postinst debian/prerm debian/postrm

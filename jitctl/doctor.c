@@ -308,20 +308,141 @@ static char *where(const struct doctor *d, const struct doctor_pam_rule *r)
         return fmt("%s:%u", f, r->line);
 }
 
-static void check_pam_service(struct doctor *d, const char *service)
+/* Is the module (a name or a path) this one? */
+static bool module_is(const char *module, const char *name)
+{
+        const char *base = module ? strrchr(module, '/') : NULL;
+
+        return module && strcmp(base ? base + 1 : module, name) == 0;
+}
+
+/*
+ * The session line's place. pam_systemd is where logind makes its session
+ * and moves the process that opened it into session-N.scope; jitd registers
+ * the session it finds at pam_jit's line. pam_jit's line ahead of
+ * pam_systemd's registers a process that logind then takes away: teardown
+ * ends an empty handle and reports success while the session runs on. So
+ * pam_jit's session line must come after pam_systemd's (what
+ * "pam-auth-update --enable jit" writes). Returns the first pam_systemd
+ * session rule after ours, or NULL.
+ */
+static const struct doctor_pam_rule *logind_after(const struct doctor_pam_stack *s,
+                                                  const struct doctor_pam_rule *ours)
+{
+        bool past = false;
+
+        for (size_t i = 0; s && ours && i < s->n; i++) {
+                const struct doctor_pam_rule *r = &s->rules[i];
+
+                if (r == ours)
+                        past = true;
+                else if (past && r->phase == DOCTOR_PAM_SESSION && module_is(r->module, "pam_systemd.so"))
+                        return r;
+        }
+        return NULL;
+}
+
+/* A session rule ahead of pam_jit's whose success ends the session phase or
+ * jumps over pam_jit's rule: then the session is never registered. The same
+ * rule as doctor_pam_analyse applies to the account phase. */
+static const struct doctor_pam_rule *session_bypass(const struct doctor_pam_stack *s,
+                                                    const struct doctor_pam_rule *ours)
+{
+        size_t at = 0, pos = 0;
+
+        if (!s || !ours)
+                return NULL;
+        for (size_t i = 0; &s->rules[i] != ours; i++)
+                if (s->rules[i].phase == DOCTOR_PAM_SESSION && !s->rules[i].substack)
+                        at++;
+        for (size_t i = 0; &s->rules[i] != ours; i++) {
+                const struct doctor_pam_rule *r = &s->rules[i];
+                int act;
+
+                if (r->phase != DOCTOR_PAM_SESSION || r->substack)
+                        continue;
+                act = doctor_pam_on_success(r->control);
+                if (act == DOCTOR_PAM_ENDS || (act > 0 && pos + (size_t) act >= at))
+                        return r;
+                pos++;
+        }
+        return NULL;
+}
+
+/* How to move a line of ours above (or below) a rule that may stand in an
+ * included file: name the include line of the service's file then. */
+static char *move_fix(const struct doctor *d, const char *path, const struct doctor_pam_rule *other,
+                      const char *what)
+{
+        _cleanup_free_ char *w = where(d, other);
+
+        if (strcmp(other->file, path) == 0)
+                return fmt("move the pam_jit %s %s", what, w);
+        return fmt("move the pam_jit %s the line of %s that includes %s", what, path, other->file);
+}
+
+/* The session line: there, in place, and required. */
+static void check_pam_session(struct doctor *d, const struct doctor_pam_stack *s,
+                              const struct doctor_pam_verdict *v, const char *path, enum status *st,
+                              char **found, char **fix)
+{
+        const struct doctor_pam_rule *logind, *bypass;
+        _cleanup_free_ char *w = NULL;
+
+        if (!v->session) {
+                *st = ST_FAIL;
+                append(found, "no pam_jit session line: sessions are not registered and outlive the grant");
+                append(fix, "add 'session required pam_jit.so' after the session lines of %s", path);
+                return;
+        }
+        w = where(d, v->session);
+        if ((logind = logind_after(s, v->session))) {
+                _cleanup_free_ char *l = where(d, logind), *m = move_fix(d, path, logind, "session line below");
+
+                *st = ST_FAIL;
+                append(found, "session line %s comes before pam_systemd at %s: logind then moves the session's "
+                       "processes into its own scope, away from what jitd registered, and teardown misses them",
+                       w, l);
+                append(fix, "%s (pam-auth-update --enable jit puts it there)", m ? m : "");
+        }
+        if ((bypass = session_bypass(s, v->session))) {
+                _cleanup_free_ char *b = where(d, bypass), *m = move_fix(d, path, bypass, "session line above");
+
+                *st = ST_FAIL;
+                append(found, "session line %s comes after '%s %s' at %s, which can end the phase with success "
+                       "first: the session is not registered", w, bypass->control, bypass->module, b);
+                append(fix, "%s", m ? m : "");
+        }
+        /* optional (or a bracket that ignores the refusal): a session jitd
+         * could not register, because it was unreachable for that moment or
+         * its teardown backend failed, runs untracked and outlives the
+         * grant. pam_jit(8): a session that cannot be registered under an
+         * active grant covering it does not run. */
+        if (!doctor_pam_enforces(v->session->control)) {
+                *st = *st == ST_OK ? ST_WARN : *st;
+                append(found, "session line %s is '%s': a session jitd cannot register runs untracked and "
+                       "outlives the grant", w, control_word(v->session->control));
+                append(fix, "make it 'session required pam_jit.so'");
+        }
+}
+
+/* One service's stack. file is the PAM file that holds it: the service's
+ * own, or "other" when the service has none (what Linux-PAM falls back to);
+ * then the line says so. */
+static void check_pam_service_in(struct doctor *d, const char *service, const char *file)
 {
         struct doctor_pam_stack s = {};
         struct doctor_pam_verdict v;
-        _cleanup_free_ char *name = fmt("pam:%s", service), *path = fmt("%s/%s", d->pam_dir, service);
+        _cleanup_free_ char *name = fmt("pam:%s", service), *path = fmt("%s/%s", d->pam_dir, file);
         _cleanup_free_ char *found = NULL, *fix = NULL;
         enum status st = ST_OK;
         char sock[PATH_MAX];
         int r;
 
-        r = doctor_pam_load(d->pam_dir, service, &s);
+        r = doctor_pam_load(d->pam_dir, file, &s);
         if (r < 0) {
                 found = fmt("cannot read %s: %s", path, strerror(-r));
-                fix = strdup("create it with 'account required pam_jit.so' and 'session optional pam_jit.so' "
+                fix = strdup("create it with 'account required pam_jit.so' and 'session required pam_jit.so' "
                              "after the lines of each phase");
                 report(d, r == -EACCES ? ST_WARN : ST_FAIL, name, found, fix);
                 return;
@@ -351,11 +472,7 @@ static void check_pam_service(struct doctor *d, const char *service)
                         append(&fix, "move the pam_jit account line above the line of %s that includes %s", path,
                                v.bypass->file);
         }
-        if (!v.session) {
-                st = ST_FAIL;
-                append(&found, "no pam_jit session line: sessions are not registered and outlive the grant");
-                append(&fix, "add 'session optional pam_jit.so' after the session lines of %s", path);
-        }
+        check_pam_session(d, &s, &v, path, &st, &found, &fix);
         if (v.auth && doctor_pam_has_arg(v.auth->args, "prompt") && d->cfg && !roles_use_ticket(d->cfg)) {
                 _cleanup_free_ char *w = where(d, v.auth);
 
@@ -394,8 +511,34 @@ static void check_pam_service(struct doctor *d, const char *service)
                 }
         } else
                 replace(&found, fmt("%s: %s", path, found ? found : ""));
+        if (strcmp(service, file) != 0)
+                replace(&found, fmt("no %s/%s, so PAM uses %s: %s", d->pam_dir, service, file, found ? found : ""));
         report(d, st, name, found, fix);
         doctor_pam_stack_free(&s);
+}
+
+static void check_pam_service(struct doctor *d, const char *service)
+{
+        check_pam_service_in(d, service, service);
+}
+
+/* sudo -i runs the PAM service sudo-i (Debian's sudo: pam_login_service),
+ * and a role gating sudo gates it too (pam_jit(8)). Without a sudo-i file
+ * Linux-PAM uses "other"; without that either, sudo -i cannot pass PAM. */
+static void check_pam_sudo_i(struct doctor *d)
+{
+        _cleanup_free_ char *i = fmt("%s/sudo-i", d->pam_dir), *o = fmt("%s/other", d->pam_dir), *found = NULL;
+
+        if (!i || !o)
+                return;
+        if (access(i, F_OK) == 0 || errno != ENOENT)
+                check_pam_service_in(d, "sudo-i", "sudo-i");
+        else if (access(o, F_OK) == 0 || errno != ENOENT)
+                check_pam_service_in(d, "sudo-i", "other");
+        else {
+                found = fmt("neither %s nor %s: sudo -i cannot open a PAM session here", i, o);
+                report(d, ST_OK, "pam:sudo-i", found, NULL);
+        }
 }
 
 /* sudo always; and every service a role gates on this host. */
@@ -405,13 +548,14 @@ static void check_pam(struct doctor *d)
         size_t n = 0;
 
         check_pam_service(d, "sudo");
+        check_pam_sudo_i(d);
         for (size_t i = 0; d->cfg && i < d->cfg->n_roles; i++) {
                 const struct role *r = &d->cfg->roles[i];
 
                 if (!policy_host_matches(r, d->cfg->host))
                         continue;
                 for (char **s = r->services; s && *s; s++) {
-                        bool seen = strcmp(*s, "sudo") == 0;
+                        bool seen = strcmp(*s, "sudo") == 0 || strcmp(*s, "sudo-i") == 0;
                         char **grown;
 
                         for (size_t k = 0; k < n && !seen; k++)

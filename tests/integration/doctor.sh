@@ -56,19 +56,37 @@ session	requisite			pam_deny.so
 session	required			pam_permit.so
 session	required	pam_unix.so
 EOF2
+# The interactive one (sshd, login, sudo-i) has pam_systemd: logind's session.
+cat >"$PAMD/common-session" <<'EOF2'
+session	[default=1]			pam_permit.so
+session	requisite			pam_deny.so
+session	required			pam_permit.so
+session	required	pam_unix.so
+session	optional	pam_systemd.so
+EOF2
 
 pam_sudo() {  # pam_sudo [LINES...]: the sudo stack; no arguments: the recommended one
         if [ $# -eq 0 ]; then
                 set -- "@include common-auth" "@include common-account" \
                         "account  required  $T/bin/pam_jit.so socket=$SOCK" \
                         "@include common-session-noninteractive" \
-                        "session  optional  $T/bin/pam_jit.so socket=$SOCK"
+                        "session  required  $T/bin/pam_jit.so socket=$SOCK"
         fi
         printf '%s\n' "#%PAM-1.0" "session required pam_limits.so" "$@" >"$PAMD/sudo"
+}
+pam_sudo_i() {  # pam_sudo_i [LINES...]: sudo -i's stack; no arguments: the recommended one
+        if [ $# -eq 0 ]; then
+                set -- "@include common-auth" "@include common-account" \
+                        "account  required  $T/bin/pam_jit.so socket=$SOCK" \
+                        "@include common-session" \
+                        "session  required  $T/bin/pam_jit.so socket=$SOCK"
+        fi
+        printf '%s\n' "#%PAM-1.0" "$@" >"$PAMD/sudo-i"
 }
 
 sudoers_write
 pam_sudo
+pam_sudo_i
 conf_text | config_write
 jitd_start || exit 1
 
@@ -93,7 +111,7 @@ only_machine_warnings doc
 expect 0 "config: file, roles, owner and mode" "^OK +config +$CONF: 1 role, root-owned, mode 0644" -- doc
 expect 0 "jitd: version and host" "^OK +jitd +jitd [0-9.]+ on host testhost answers at $SOCK" -- doc
 expect 0 "pam: the account and session lines, found through @include" \
-        "^OK +pam:sudo +$PAMD/sudo: account sudo:5 \(required\), session sudo:7 \(optional\)" -- doc
+        "^OK +pam:sudo +$PAMD/sudo: account sudo:5 \(required\), session sudo:7 \(required\)" -- doc
 expect 0 "sudoers: the @includedir and where it is" "^OK +sudoers +.*includes $T/sudoers.d \($T/sudoers:5\)" -- doc
 expect 0 "drop-ins: none, and no grant" "^OK +drop-ins +0 active sudo grants on testhost, 0 drop-ins" -- doc
 expect 0 "ticket: provider none" "^OK +ticket +provider none" -- doc
@@ -123,29 +141,29 @@ expect 1 "pam: sudo without pam_jit fails, with the lines to add" \
         "^FAIL +pam:sudo +.*no pam_jit account line.*fix: add 'account required pam_jit.so'" -- doc
 pam_sudo "@include common-auth" "account sufficient pam_permit.so" "@include common-account" \
         "account required $T/bin/pam_jit.so socket=$SOCK" \
-        "session optional $T/bin/pam_jit.so socket=$SOCK"
+        "session required $T/bin/pam_jit.so socket=$SOCK"
 expect 1 "pam: an account line after 'account sufficient pam_permit.so' fails" \
         "^FAIL +pam:sudo +.*comes after 'sufficient pam_permit.so' at sudo:4, which can end the phase with success first; fix: move the pam_jit account line above sudo:4" -- doc
 pam_sudo "@include common-auth" "account [success=3 default=ignore] pam_unix.so" \
         "account required pam_permit.so" "account required $T/bin/pam_jit.so socket=$SOCK" \
-        "session optional $T/bin/pam_jit.so socket=$SOCK"
+        "session required $T/bin/pam_jit.so socket=$SOCK"
 expect 1 "pam: a success=N jump over the account line fails" "^FAIL +pam:sudo +.*can end the phase" -- doc
-pam_sudo "account optional $T/bin/pam_jit.so socket=$SOCK" "session optional $T/bin/pam_jit.so socket=$SOCK"
+pam_sudo "account optional $T/bin/pam_jit.so socket=$SOCK" "session required $T/bin/pam_jit.so socket=$SOCK"
 expect 1 "pam: an optional account line fails: a refusal does not count" \
         "^FAIL +pam:sudo +.*is 'optional': a refusal does not count" -- doc
 pam_sudo "@include common-account" "account required $T/bin/pam_jit.so socket=$SOCK" \
         "@include common-session-noninteractive"
-expect 1 "pam: no session line fails" "^FAIL +pam:sudo +.*no pam_jit session line.*fix: add 'session optional pam_jit.so'" -- doc
+expect 1 "pam: no session line fails" "^FAIL +pam:sudo +.*no pam_jit session line.*fix: add 'session required pam_jit.so'" -- doc
 pam_sudo "auth requisite $T/bin/pam_jit.so socket=$SOCK prompt" "@include common-auth" \
         "@include common-account" "account required $T/bin/pam_jit.so socket=$SOCK" \
-        "@include common-session-noninteractive" "session optional $T/bin/pam_jit.so socket=$SOCK"
+        "@include common-session-noninteractive" "session required $T/bin/pam_jit.so socket=$SOCK"
 expect 0 "pam: prompt without a ticket-approved role warns" \
         "^WARN +pam:sudo +.*auth line sudo:3 has 'prompt' but no role uses ticket approval; fix: drop 'prompt'" -- doc
 pam_sudo "@include common-account" "account required $T/bin/pam_jit.so" \
-        "session optional $T/bin/pam_jit.so"
+        "session required $T/bin/pam_jit.so"
 expect 0 "pam: a module asking another socket warns" "^WARN +pam:sudo +.*asks /run/jitd/jitd.sock, jitd listens at $SOCK" -- doc
 pam_sudo "@include common-nothere" "account required $T/bin/pam_jit.so socket=$SOCK" \
-        "session optional $T/bin/pam_jit.so socket=$SOCK"
+        "session required $T/bin/pam_jit.so socket=$SOCK"
 expect 0 "pam: an include that cannot be read warns" "^WARN +pam:sudo +.*cannot read included common-nothere" -- doc
 pam_sudo
 rm -f "$PAMD/sudo"
@@ -155,8 +173,70 @@ C_SERVICES="sudo, sshd" conf_file "$T/sshd.conf"
 expect 1 "pam: a role gating sshd makes doctor check the sshd stack" "^FAIL +pam:sshd +cannot read $PAMD/sshd" -- \
         doc -c "$T/sshd.conf"
 printf '%s\n' "@include common-account" "account required $T/bin/pam_jit.so socket=$SOCK" \
-        "session optional $T/bin/pam_jit.so socket=$SOCK" >"$PAMD/sshd"
+        "session required $T/bin/pam_jit.so socket=$SOCK" >"$PAMD/sshd"
 expect 0 "pam: and passes once sshd's stack has pam_jit" "^OK +pam:sshd " -- doc -c "$T/sshd.conf"
+
+# The session line's place (issue 13): logind's pam_systemd must come first.
+# 'session optional pam_jit.so' above '@include common-session' in sshd: logind
+# moves the session away from what jitd registered.
+sshd_stack() { printf '%s\n' "$@" >"$PAMD/sshd"; }
+J="$T/bin/pam_jit.so socket=$SOCK"
+sshd_stack "@include common-account" "account required $J" "session optional $J" "@include common-session"
+expect 1 "pam: a session line above pam_systemd (sshd's, before @include common-session) fails" \
+        "^FAIL +pam:sshd +.*session line sshd:3 comes before pam_systemd at common-session:5: logind then moves the session's processes into its own scope.*fix: move the pam_jit session line below the line of $PAMD/sshd that includes $PAMD/common-session" -- \
+        doc -c "$T/sshd.conf"
+expect 1 "pam: ... and its 'optional' is named too" \
+        "session line sshd:3 is 'optional': a session jitd cannot register runs untracked" -- doc -c "$T/sshd.conf"
+sshd_stack "@include common-account" "account required $J" "session required $J" "session optional pam_systemd.so"
+expect 1 "pam: pam_systemd below the session line in the same file fails, with the line to move below" \
+        "^FAIL +pam:sshd +.*comes before pam_systemd at sshd:4.*fix: move the pam_jit session line below sshd:4" -- \
+        doc -c "$T/sshd.conf"
+sshd_stack "@include common-account" "account required $J" "@include common-session" "session optional $J"
+expect 0 "pam: below pam_systemd but optional warns, with 'required' as the fix" \
+        "^WARN +pam:sshd +.*session line sshd:4 is 'optional': a session jitd cannot register runs untracked and outlives the grant; fix: make it 'session required pam_jit.so'" -- \
+        doc -c "$T/sshd.conf"
+sshd_stack "@include common-account" "account required $J" "@include common-session" \
+        "session sufficient pam_permit.so" "session required $J"
+expect 1 "pam: a session rule that can end the phase before pam_jit's fails" \
+        "^FAIL +pam:sshd +.*session line sshd:5 comes after 'sufficient pam_permit.so' at sshd:4, which can end the phase with success first: the session is not registered; fix: move the pam_jit session line above sshd:4" -- \
+        doc -c "$T/sshd.conf"
+sshd_stack "@include common-account" "account required $J" "@include common-session" \
+        "session [success=1 default=ignore] pam_succeed_if.so quiet user = nobody" "session required $J"
+expect 1 "pam: a success=1 jump over the session line fails" \
+        "^FAIL +pam:sshd +.*comes after '\[success=1 default=ignore\] pam_succeed_if.so'" -- doc -c "$T/sshd.conf"
+sshd_stack "@include common-account" "account required $J" "@include common-session" "session required $J"
+expect 0 "pam: required, below pam_systemd: OK" "^OK +pam:sshd +$PAMD/sshd: account sshd:2 \(required\), session sshd:4 \(required\)" -- \
+        doc -c "$T/sshd.conf"
+
+# What `pam-auth-update --enable jit` writes (debian/pam-configs/jit): the
+# lines in the common-* files, which every service includes.
+D=$T/pam.debian
+mkdir -p "$D"
+cp "$PAMD/common-auth" "$D/"
+{ cat "$PAMD/common-account"; printf 'account\trequired\t%s\n' "$J"; } >"$D/common-account"
+{ cat "$PAMD/common-session"; printf 'session\trequired\t%s\n' "$J"; } >"$D/common-session"
+{ cat "$PAMD/common-session-noninteractive"; printf 'session\trequired\t%s\n' "$J"; } >"$D/common-session-noninteractive"
+printf '%s\n' "@include common-auth" "@include common-account" "@include common-session-noninteractive" >"$D/sudo"
+printf '%s\n' "@include common-auth" "@include common-account" "@include common-session" >"$D/sudo-i"
+printf '%s\n' "@include common-auth" "@include common-account" "session required pam_loginuid.so" \
+        "@include common-session" "session optional pam_motd.so" >"$D/sshd"
+out=$(doc -c "$T/sshd.conf" --pam-dir "$D" 2>&1)
+for svc in sudo sudo-i sshd; do
+        if grep -qE "^OK +pam:$svc " <<<"$out"; then ok "pam: the pam-auth-update profile's layout passes for $svc"
+        else not_ok "pam: the pam-auth-update profile's layout passes for $svc" "$out"; fi
+done
+
+# A role gating sudo gates sudo -i (PAM service sudo-i) too.
+expect 0 "pam: sudo-i is checked along with sudo" "^OK +pam:sudo-i +$PAMD/sudo-i: account sudo-i:4 \(required\), session sudo-i:6 \(required\)" -- doc
+pam_sudo_i "@include common-auth" "@include common-account" "@include common-session"
+expect 1 "pam: sudo-i without pam_jit fails" "^FAIL +pam:sudo-i +$PAMD/sudo-i: no pam_jit account line" -- doc
+rm -f "$PAMD/sudo-i"
+printf '%s\n' "@include common-account" "@include common-session" >"$PAMD/other"
+expect 1 "pam: no sudo-i file: the 'other' stack PAM falls back to is checked" \
+        "^FAIL +pam:sudo-i +no $PAMD/sudo-i, so PAM uses other: $PAMD/other: no pam_jit account line" -- doc
+rm -f "$PAMD/other"
+expect 0 "pam: neither sudo-i nor other: sudo -i cannot open a session" "^OK +pam:sudo-i +neither " -- doc
+pam_sudo_i
 
 # ---- 4. sudoers -------------------------------------------------------------
 cp "$T/sudoers" "$T/sudoers.good"

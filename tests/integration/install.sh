@@ -27,6 +27,7 @@ expected=(
         "644 usr/share/man/man8/pam_jit.8"
         "644 lib/systemd/system/jitd.service"
         "644 lib/systemd/system/jitd.socket"
+        "644 lib/systemd/system/jitd.timer"
         "644 usr/share/bash-completion/completions/jitctl"
         "644 etc/jit/jitd.conf"
 )
