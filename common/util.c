@@ -142,7 +142,14 @@ bool text_forbidden(uint32_t cp)
                (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-bool valid_text_n(const char *s, size_t n)
+static bool text_allowed(uint32_t cp, unsigned flags)
+{
+        if (cp == '\n' || cp == '\t')
+                return flags & TEXT_LINES;
+        return !text_forbidden(cp);
+}
+
+bool valid_text_nf(const char *s, size_t n, unsigned flags)
 {
         size_t i = 0;
 
@@ -152,11 +159,42 @@ bool valid_text_n(const char *s, size_t n)
                 uint32_t cp;
                 size_t k = utf8_decode(s + i, n - i, &cp);
 
-                if (k == 0 || text_forbidden(cp))
+                if (k == 0 || !text_allowed(cp, flags))
                         return false;
                 i += k;
         }
         return true;
+}
+
+bool valid_text_n(const char *s, size_t n)
+{
+        return valid_text_nf(s, n, 0);
+}
+
+void text_sanitize(char *dst, size_t dst_size, const char *src, unsigned flags)
+{
+        size_t n = src ? strlen(src) : 0, i = 0, o = 0;
+
+        if (dst_size == 0)
+                return;
+        while (i < n) {
+                uint32_t cp;
+                size_t k = utf8_decode(src + i, n - i, &cp);
+
+                if (k == 0 || !text_allowed(cp, flags)) {
+                        if (o + 1 >= dst_size)
+                                break;
+                        dst[o++] = '?';
+                        i += k ? k : 1;
+                        continue;
+                }
+                if (o + k >= dst_size)
+                        break;          /* a whole character or nothing */
+                memcpy(dst + o, src + i, k);
+                o += k;
+                i += k;
+        }
+        dst[o] = '\0';
 }
 
 bool valid_text(const char *s, size_t max)

@@ -66,6 +66,16 @@ bool valid_text_n(const char *s, size_t n);
 bool valid_text(const char *s, size_t max);
 
 enum {
+        TEXT_LINES = 1 << 0,            /* also '\n' and '\t': a note of several lines */
+};
+/* valid_text_n, with newline and tab allowed when flags has TEXT_LINES. */
+bool valid_text_nf(const char *s, size_t n, unsigned flags);
+/* src copied into dst (dst_size bytes, always NUL-terminated) as text that
+ * can go anywhere: what valid_text_nf() refuses becomes '?', and a cut never
+ * leaves half a character. NULL is "". */
+void text_sanitize(char *dst, size_t dst_size, const char *src, unsigned flags);
+
+enum {
         TEXT_ESCAPE_QUOTE = 1 << 0,     /* also '"' and '\\' as \" and \\ (a key="value" field) */
 };
 /* s made safe to show: each byte that is not part of valid UTF-8, and each

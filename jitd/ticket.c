@@ -659,7 +659,7 @@ int ticket_comment(struct ticket_engine *e, const char *ticket, const char *user
         if (ticket_limits_note(e->limits, ticket, now_monotonic_ms()) < 0)
                 return -EDQUOT;
         /* Free text may hold what the wire refuses (bad UTF-8, C1, bidi). */
-        tipc_sanitize_ex(clean, sizeof(clean), text, true);
+        text_sanitize(clean, sizeof(clean), text, TEXT_LINES);
         if (tipc_comment(&e->out, &e->scratch, ticket, clean) < 0)
                 return -EINVAL;
         if (helper_write(e, &e->out) < 0)

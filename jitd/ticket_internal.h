@@ -74,11 +74,6 @@ const char *ticket_json_string(json_object *root, const char *pointer);
  * give 0. -EINVAL for anything else. */
 int ticket_parse_time(const char *s, int64_t *ret);
 
-/* Copy src into dst for a message: what util.h valid_text refuses (control,
- * C1, bidi override, invalid UTF-8) becomes '?', at most dst_size - 1 bytes,
- * never half a character. */
-void ticket_sanitize(char *dst, size_t dst_size, const char *src);
-
 /* The engine: what ticket.h promises, run inside the helper. The same
  * contracts as ticket_engine_*() and ticket_lookup() there, but for the
  * limits, which jitd keeps. */

@@ -115,115 +115,15 @@ static bool type_fields(uint8_t type, uint64_t *allowed, uint64_t *required)
         }
 }
 
-/* The length of the UTF-8 character at s (at most n bytes), 0 when it is
- * not one: overlong forms, surrogates and code points past U+10FFFF are
- * refused. *cp gets the code point. */
-static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
-{
-        uint32_t c;
-        size_t len;
-
-        if (n == 0)
-                return 0;
-        if (s[0] < 0x80) {
-                *cp = s[0];
-                return 1;
-        }
-        if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-                len = 2;
-                c = s[0] & 0x1f;
-        } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-                len = 3;
-                c = s[0] & 0x0f;
-        } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-                len = 4;
-                c = s[0] & 0x07;
-        } else {
-                return 0;
-        }
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        *cp = c;
-        return len;
-}
-
-static bool char_ok(uint32_t c, bool allow_nl_tab)
-{
-        if (c == '\n' || c == '\t')
-                return allow_nl_tab;
-        if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f))
-                return false;
-        /* Bidirectional embeddings, overrides and isolates: text that reads
-         * differently from what it is. */
-        if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
-            c == 0x061c)
-                return false;
-        return true;
-}
-
-bool tipc_text_ok(const char *s, size_t len, bool allow_nl_tab)
-{
-        const unsigned char *p = (const unsigned char *) s;
-
-        for (size_t i = 0; i < len;) {
-                uint32_t c;
-                size_t n = utf8_char(p + i, len - i, &c);
-
-                if (n == 0 || !char_ok(c, allow_nl_tab))
-                        return false;
-                i += n;
-        }
-        return true;
-}
-
-void tipc_sanitize(char *dst, size_t dst_size, const char *src)
-{
-        tipc_sanitize_ex(dst, dst_size, src, false);
-}
-
-void tipc_sanitize_ex(char *dst, size_t dst_size, const char *src, bool allow_nl_tab)
-{
-        const unsigned char *p = (const unsigned char *) (src ? src : "");
-        size_t len = strlen((const char *) p), o = 0;
-
-        if (dst_size == 0)
-                return;
-        for (size_t i = 0; i < len;) {
-                uint32_t c;
-                size_t n = utf8_char(p + i, len - i, &c);
-
-                if (n == 0 || !char_ok(c, allow_nl_tab)) {
-                        if (o + 1 >= dst_size)
-                                break;
-                        dst[o++] = '?';
-                        i += n ? n : 1;
-                        continue;
-                }
-                if (o + n >= dst_size)
-                        break;          /* a whole character or nothing */
-                memcpy(dst + o, p + i, n);
-                o += n;
-                i += n;
-        }
-        dst[o] = '\0';
-}
-
 static bool string_ok(const struct field_spec *f, const char *s, size_t len)
 {
         if (len > f->max || memchr(s, '\0', len))
                 return false;
         switch (f->cls) {
         case C_LINE:
-                return tipc_text_ok(s, len, false);
+                return valid_text_nf(s, len, 0);
         case C_NOTE:
-                return len > 0 && tipc_text_ok(s, len, true);
+                return len > 0 && valid_text_nf(s, len, TEXT_LINES);
         case C_TICKET:
                 return len > 0 && valid_ticket(s);     /* s is NUL-terminated by the caller */
         case C_USER:
@@ -436,7 +336,7 @@ int tipc_failed(struct tipc_buf *b, struct tipc_msg *scratch, int err, const cha
 {
         char line[256];
 
-        tipc_sanitize(line, sizeof(line), why);
+        text_sanitize(line, sizeof(line), why, 0);
         tipc_begin(b, TIPC_FAILED);
         tipc_put_u64(b, TF_ERRNO, (uint64_t) (err < 0 ? -err : err));
         tipc_put_str(b, TF_WHY, line);
@@ -447,7 +347,7 @@ int tipc_comment_failed(struct tipc_buf *b, struct tipc_msg *scratch, const char
 {
         char line[256];
 
-        tipc_sanitize(line, sizeof(line), why);
+        text_sanitize(line, sizeof(line), why, 0);
         tipc_begin(b, TIPC_COMMENT_FAILED);
         tipc_put_str(b, TF_TICKET, ticket);
         tipc_put_str(b, TF_WHY, line);
@@ -464,9 +364,9 @@ int tipc_result(struct tipc_buf *b, struct tipc_msg *scratch, uint64_t id, const
         struct ticket_result c;
 
         /* What leaves the helper is a line whatever the ticket system said. */
-        tipc_sanitize(c.status, sizeof(c.status), r->status);
-        tipc_sanitize(c.why, sizeof(c.why), r->why);
-        tipc_sanitize(c.detail, sizeof(c.detail), r->detail);
+        text_sanitize(c.status, sizeof(c.status), r->status, 0);
+        text_sanitize(c.why, sizeof(c.why), r->why, 0);
+        text_sanitize(c.detail, sizeof(c.detail), r->detail, 0);
         tipc_begin(b, TIPC_RESULT);
         tipc_put_u64(b, TF_ID, id);
         tipc_put_u64(b, TF_VERDICT, (uint64_t) r->verdict);

@@ -182,14 +182,4 @@ int tipc_config(struct tipc_buf *b, struct tipc_msg *scratch, uid_t uid, gid_t g
 int tipc_config_get(const struct tipc_msg *m, struct ticket_config *cfg);
 void tipc_config_clear(struct ticket_config *cfg);
 
-/* Whether s (len bytes) is a line: valid UTF-8, no C0/C1 control character
- * (newline and tab when allow_nl_tab), no DEL, no bidirectional override or
- * isolate. */
-bool tipc_text_ok(const char *s, size_t len, bool allow_nl_tab);
-/* Copy src into dst as a line: what tipc_text_ok() refuses becomes '?', and a
- * cut never leaves half a character. */
-void tipc_sanitize(char *dst, size_t dst_size, const char *src);
-/* The same, keeping newline and tab when allow_nl_tab (a note). */
-void tipc_sanitize_ex(char *dst, size_t dst_size, const char *src, bool allow_nl_tab);
-
 #endif

@@ -42,36 +42,6 @@ struct values {
 
 static const char *const identity_members[] = { "username", "login", "name", "value", "id", "emailAddress", "email" };
 
-/* What a ticket system says (a status, a requester, a content type) reaches
- * users' terminals, PAM prompts and logs: anything util.h's text rules
- * forbid (controls, C1, bidirectional overrides, bytes that are not UTF-8)
- * becomes '?', and a cut never leaves half a character. */
-void ticket_sanitize(char *dst, size_t dst_size, const char *src)
-{
-        size_t n = src ? strlen(src) : 0, i = 0, o = 0;
-
-        if (dst_size == 0)
-                return;
-        while (i < n) {
-                uint32_t cp;
-                size_t k = utf8_decode(src + i, n - i, &cp);
-
-                if (k == 0 || text_forbidden(cp)) {
-                        if (o + 1 >= dst_size)
-                                break;
-                        dst[o++] = '?';
-                        i += k ? k : 1;
-                        continue;
-                }
-                if (o + k >= dst_size)
-                        break;
-                memcpy(dst + o, src + i, k);
-                o += k;
-                i += k;
-        }
-        dst[o] = '\0';
-}
-
 int ticket_json_parse(const char *body, size_t len, json_object **ret, char *why, size_t why_size)
 {
         struct json_tokener *tok;
@@ -199,7 +169,7 @@ static void join(const struct values *v, char *buf, size_t size)
                 if (len >= sizeof(tmp))
                         len = sizeof(tmp) - 1;
         }
-        ticket_sanitize(buf, size, tmp);
+        text_sanitize(buf, size, tmp, 0);
 }
 
 static bool host_listed(const struct values *v, const char *host)
@@ -380,7 +350,7 @@ static int window_at(json_object *root, const char *pointer, int64_t *ret, char 
         default:
                 break;
         }
-        ticket_sanitize(bad, bad_size, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        text_sanitize(bad, bad_size, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), 0);
         return -EINVAL;
 }
 

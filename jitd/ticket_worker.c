@@ -247,7 +247,7 @@ static bool classify(const struct ticket_settings *s, const char *ticket, const 
                 return false;
         }
         if (!json_content_type(resp->content_type)) {
-                ticket_sanitize(ct, sizeof(ct), resp->content_type ? resp->content_type : "none");
+                text_sanitize(ct, sizeof(ct), resp->content_type ? resp->content_type : "none", 0);
                 snprintf(r->why, sizeof(r->why), "wrong content type '%s' from the ticket system (expected JSON)",
                          ct);
                 return false;

@@ -1122,10 +1122,10 @@ START_TEST(test_sanitize)
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 memset(out, 'x', sizeof(out));
-                ticket_sanitize(out, cases[i].size, cases[i].in);
+                text_sanitize(out, cases[i].size, cases[i].in, 0);
                 ck_assert_msg(strcmp(out, cases[i].out) == 0, "case %zu: \"%s\"", i, out);
         }
-        ticket_sanitize(out, sizeof(out), NULL);
+        text_sanitize(out, sizeof(out), NULL, 0);
         ck_assert_str_eq(out, "");
 }
 END_TEST

@@ -554,18 +554,18 @@ START_TEST(test_sanitize)
 {
         char out[8];
 
-        tipc_sanitize(out, sizeof(out), "abc\xe2\x9c\x93" "def");
+        text_sanitize(out, sizeof(out), "abc\xe2\x9c\x93" "def", 0);
         ck_assert_str_eq(out, "abc\xe2\x9c\x93" "d");              /* 7 bytes fit */
-        tipc_sanitize(out, sizeof(out), "abcde\xe2\x9c\x93");
+        text_sanitize(out, sizeof(out), "abcde\xe2\x9c\x93", 0);
         ck_assert_str_eq(out, "abcde");                         /* never half a character */
-        tipc_sanitize(out, sizeof(out), NULL);
+        text_sanitize(out, sizeof(out), NULL, 0);
         ck_assert_str_eq(out, "");
-        tipc_sanitize(out, sizeof(out), "\t\n\x1b");
+        text_sanitize(out, sizeof(out), "\t\n\x1b", 0);
         ck_assert_str_eq(out, "???");
-        tipc_sanitize_ex(out, sizeof(out), "\t\n\x1b", true);
+        text_sanitize(out, sizeof(out), "\t\n\x1b", TEXT_LINES);
         ck_assert_str_eq(out, "\t\n?");
-        ck_assert(tipc_text_ok(out, strlen(out), true));
-        ck_assert(!tipc_text_ok(out, strlen(out), false));
+        ck_assert(valid_text_nf(out, strlen(out), TEXT_LINES));
+        ck_assert(!valid_text_nf(out, strlen(out), 0));
 }
 END_TEST
 
