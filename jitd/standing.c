@@ -22,6 +22,11 @@ struct scan {
          * rules counted over and over. */
         struct { dev_t dev; ino_t ino; } chain[STANDING_DEPTH_MAX + 1];
         unsigned depth;
+        /* Every file read in this scan: each is read once, however often it
+         * is included (a rule is standing privilege once), so that a fan of
+         * includes cannot make the scan read one file 100^4 times. */
+        struct { dev_t dev; ino_t ino; } *seen;
+        size_t n_seen, cap_seen;
 };
 
 enum line_kind { LINE_OTHER, LINE_RULE, LINE_INCLUDE, LINE_INCLUDEDIR };
@@ -475,6 +480,22 @@ static int scan_file(struct scan *sc, const char *path)
                         close(fd);
                         return add_error(sc, "%s: includes itself", path);
                 }
+        for (size_t i = 0; i < sc->n_seen; i++)
+                if (sc->seen[i].dev == sb.st_dev && sc->seen[i].ino == sb.st_ino) {
+                        close(fd);
+                        return 0;
+                }
+        if (sc->n_seen >= STANDING_FILES_MAX) {
+                close(fd);
+                return add_error(sc, "%s: more than %d files included, not read", path, STANDING_FILES_MAX);
+        }
+        if (array_reserve((void **) &sc->seen, &sc->cap_seen, sc->n_seen, sizeof(*sc->seen)) < 0) {
+                close(fd);
+                return -ENOMEM;
+        }
+        sc->seen[sc->n_seen].dev = sb.st_dev;
+        sc->seen[sc->n_seen].ino = sb.st_ino;
+        sc->n_seen++;
         f = fdopen(fd, "r");
         if (!f) {
                 close(fd);
@@ -541,6 +562,7 @@ int standing_scan(const char *sudoers, struct standing **ret)
         sc.host[sizeof(sc.host) - 1] = '\0';
         sc.host[strcspn(sc.host, ".")] = '\0';
         r = scan_file(&sc, sudoers ? sudoers : STANDING_DEFAULT_SUDOERS);
+        free(sc.seen);
         if (r < 0) {
                 standing_free(sc.st);
                 return r;

@@ -36,6 +36,8 @@
  * directly or not, is caught before: it is reported and read once). */
 #define STANDING_DEPTH_MAX       128
 /* A sudoers file larger than this is not read (and is reported). */
+/* Files read in one scan, each once. */
+#define STANDING_FILES_MAX       4096
 #define STANDING_FILE_MAX        (16 * 1024 * 1024)
 
 struct standing_rule {

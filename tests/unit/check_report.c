@@ -254,6 +254,36 @@ START_TEST(standing_loops_and_unreadable)
 }
 END_TEST
 
+
+/* A fan of includes (100 x 100 x 100 x 100 paths to one file): each file is
+ * read once and its rule counted once; before, the scan read x 10^8 times. */
+START_TEST(standing_include_fanout)
+{
+        static const char *const files[][2] = {
+                { "fan", "a" }, { "a", "b" }, { "b", "c" }, { "c", "x" },
+        };
+        struct standing *st = NULL;
+        char p[PATH_MAX];
+
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char text[2000] = "";
+
+                for (int k = 0; k < 100; k++) {
+                        strcat(text, "@include ");
+                        strcat(text, files[i][1]);
+                        strcat(text, "\n");
+                }
+                write_file(files[i][0], text);
+        }
+        write_file("x", "ivan ALL=(ALL) ALL\n");
+        path_of(p, sizeof(p), "fan");
+        ck_assert_int_eq(standing_scan(p, &st), 0);
+        ck_assert_uint_eq(st->n_rules, 1);
+        ck_assert_uint_eq(st->n_errors, 0);
+        standing_free(st);
+}
+END_TEST
+
 /* ---- the scripted history ------------------------------------------------ */
 
 struct hist {
@@ -902,6 +932,7 @@ static Suite *report_suite(void)
         tcase_add_test(tc, sudoers_fixture_is_real_sudoers);
         tcase_add_test(tc, standing_rules_and_where);
         tcase_add_test(tc, standing_loops_and_unreadable);
+        tcase_add_test(tc, standing_include_fanout);
         tcase_add_test(tc, figures_in_window);
         tcase_add_test(tc, figures_all_time);
         tcase_add_test(tc, review_within_from_config);
