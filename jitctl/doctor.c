@@ -590,11 +590,23 @@ static void check_sudoers(struct doctor *d)
                        r == -EACCES ? "run jitctl doctor as root" : "point --sudoers at the main sudoers file");
                 return;
         }
-        if (s.where) {
+        if (s.loop) {
+                /* visudo -c says "too many levels of includes" and sudo
+                 * refuses every rule: nobody can sudo, with or without a grant. */
+                found = fmt("%s: %s", d->sudoers, s.note);
+                fix = fmt("remove the include that loops back, then check with visudo -c -f %s", d->sudoers);
+                report(d, ST_FAIL, "sudoers", found, fix);
+        } else if (s.where) {
                 found = fmt("%s includes %s (%s)", d->sudoers, d->sudoers_dir, s.where);
-                if (s.note)
+                if (s.note) {
+                        /* Something sudo reads could not be followed: what
+                         * it holds is unknown to this check. */
                         append(&found, "%s", s.note);
-                report(d, ST_OK, "sudoers", found, NULL);
+                        report(d, ST_WARN, "sudoers", found, "make every included file readable by root, a regular "
+                               "file, and within sudo's limits");
+                } else {
+                        report(d, ST_OK, "sudoers", found, NULL);
+                }
         } else {
                 found = fmt("%s has no @includedir for %s, so sudo never reads jitd's drop-ins (%s%s)", d->sudoers,
                             d->sudoers_dir, s.seen ? "it includes " : "it includes no directory",

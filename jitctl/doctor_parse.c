@@ -712,6 +712,7 @@ static int sudoers_scan_file(struct sudoers_walk *w, const char *path, unsigned 
                 /* Read before through another include: nothing new in it. */
                 if (!w->files[i].open)
                         return 0;
+                w->s->loop = true;
                 return walk_note(w, "include loop: %s:%u includes %s again, which is still being read "
                                     "(sudo stops at 128 levels and refuses the whole sudoers)", from, from_line, path);
         }

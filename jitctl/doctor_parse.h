@@ -102,6 +102,7 @@ struct doctor_sudoers_scan {
                                  * an included file that could not be read (or is not a
                                  * regular file), an include loop, includes nested more than
                                  * 16 deep, or the bounds of 256 files and 16 MiB */
+        bool loop;              /* an include loop: sudo refuses the whole sudoers */
 };
 /* Does the sudoers file at path (and the files it @includes) have an
  * @includedir naming dir? Each file is read once, by device and inode, so
