@@ -178,11 +178,23 @@ static void describe_call_error(int r, const char *path, int timeout_ms, struct 
         }
 }
 
+/* jitd's text for a person's terminal, made harmless there: it may carry
+ * words from a ticket system or another user (a reason), and a terminal
+ * obeys escape sequences. 0, or -ENOMEM / -ENAMETOOLONG (then nothing is
+ * shown). */
+static int screen_text(const char *msg, char *buf, size_t size)
+{
+        _cleanup_free_ char *esc = NULL;
+        int r = text_escape(msg, 0, &esc);
+
+        return r < 0 ? r : strcpy_checked(buf, size, esc);
+}
+
 static void copy_message(const struct proto_msg *rep, struct decide_outcome *out)
 {
         const char *msg = proto_get_str(rep, PF_MESSAGE);
 
-        if (msg && *msg && strcpy_checked(out->message, sizeof(out->message), msg) == 0)
+        if (msg && *msg && screen_text(msg, out->message, sizeof(out->message)) == 0)
                 out->has_message = true;
 }
 
@@ -398,7 +410,7 @@ static void interpret_grant(const struct proto_msg *rep, const char *ticket_sent
         const char *msg = proto_get_str(rep, PF_MESSAGE);
         unsigned long long id;
         uint64_t t = 0;
-        char when[32];
+        char when[32], shown[1025];
 
         if (!proto_get_u64(rep, PF_ID, &out->id) || out->id == 0 || !state || !*state ||
             !valid_text(state, 16)) {
@@ -412,8 +424,10 @@ static void interpret_grant(const struct proto_msg *rep, const char *ticket_sent
                 role = NULL;
         if (!ticket || !valid_ticket(ticket) || !*ticket)
                 ticket = ticket_sent;
-        if (msg && !*msg)
+        if (msg && (!*msg || screen_text(msg, shown, sizeof(shown)) < 0))
                 msg = NULL;
+        else if (msg)
+                msg = shown;
 
         if (strcmp(state, "active") == 0) {
                 out->result = REQUEST_ACTIVE;

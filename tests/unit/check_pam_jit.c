@@ -744,6 +744,23 @@ START_TEST(test_deny_shows_message)
 }
 END_TEST
 
+/* jitd's message reaches a terminal: escape sequences and bidi overrides in
+ * it (words from a ticket system, a reason) are shown escaped, not obeyed. */
+START_TEST(test_deny_message_escaped)
+{
+        struct t t;
+
+        t_init(&t, FAKE_DENY);
+        /* C0 bytes never pass the reply decoder; C1 controls (CSI as
+         * U+009B) and bidi overrides do, and are escaped here. */
+        fake_set(t.fake, FAKE_DENY, 0, "ticket says \xc2\x9b" "2J and \xe2\x80\xae evil");
+        t_start(&t, "jit-test", "alice", NULL);
+        ck_assert_pam(account(&t, 0), PAM_PERM_DENIED);
+        assert_one_error_msg(&t, "ticket says \\u009b2J and \\u202e evil");
+        t_done(&t);
+}
+END_TEST
+
 START_TEST(test_deny_without_message)
 {
         struct t t;
@@ -1329,6 +1346,8 @@ START_TEST(test_prompt_pending)
         prompt_waiting("pending", 0, "grant 7 for web-admin is pending: needs 1 approval",
                        "pam_jit: grant 7 for web-admin is pending: needs 1 approval");
         prompt_waiting("pending", 0, NULL, "pam_jit: grant 7 is pending; follow it with 'jitctl show 7'");
+        prompt_waiting("pending", 0, "ticket CHG1: \xc2\x9b" "31mred",
+                       "pam_jit: grant 7 is pending: ticket CHG1: \\u009b31mred");
 }
 END_TEST
 
@@ -1853,6 +1872,7 @@ static Suite *pam_jit_suite(void)
         tcase_add_test(tc, test_allow);
         tcase_add_test(tc, test_allow_without_optional_items);
         tcase_add_test(tc, test_deny_shows_message);
+        tcase_add_test(tc, test_deny_message_escaped);
         tcase_add_test(tc, test_deny_without_message);
         tcase_add_test(tc, test_deny_silent);
         tcase_add_test(tc, test_ignore);
