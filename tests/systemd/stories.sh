@@ -469,9 +469,8 @@ level=$(grep -oE 'exposure level for jitd\.service: [0-9.]+' <<<"$sec" | awk '{ 
 echo "# what counts against jitd.service:"; grep -E '^✗' <<<"$full" | sed 's/^/#   /' 
 # 2.6 before the ticket engine moved into its own process (issue 11):
 # CAP_SETUID and CAP_SETGID, which let that helper become an unprivileged
-# user before it parses anything from the network, count 0.3. PrivateMounts=
-# and ProcSubset=pid won part of it back in the offline figure, not in this
-# one. What is left is listed above, each with its reason in jitd.service.
+# user before it parses anything from the network, count 0.3 (measured here:
+# 2.9). What is left is printed above; jitd.service says why each stays.
 check "systemd-analyze security jitd.service: exposure ${level:-?} <= 2.9" "$sec" \
         python3 -c "import sys; sys.exit(0 if float('${level:-99}') <= 2.9 else 1)"
 
