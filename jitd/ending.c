@@ -10,6 +10,7 @@
 #include "ending.h"
 #include "log.h"
 #include "store.h"
+#include "tombstone.h"
 
 struct waiting {
         struct waiting *next;
@@ -96,6 +97,7 @@ static void idset_del(struct idset *s, int64_t id)
 
 struct ending {
         struct jitd *d;
+        char *dir;                      /* tombstones: ends kept across a restart */
         struct idset ended;             /* ids of the grant rows that wait */
         struct waiting *head, **tail;
         size_t n;
@@ -205,8 +207,11 @@ void ending_flush(struct ending *e)
                         e->tail = &e->head;
                 e->n--;
                 done++;
-                if (w->grant_row)
+                if (w->grant_row) {
                         idset_del(&e->ended, w->change.next.id);
+                        if (e->dir)
+                                (void) tombstone_drop(e->dir, w->change.next.id);
+                }
                 waiting_free(w);
         }
         if (r < 0)
@@ -228,25 +233,34 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-int ending_new(struct jitd *d, struct ending **ret)
+int ending_new(struct jitd *d, char *dir, struct ending **ret)
 {
         struct ending *e = calloc(1, sizeof(*e));
         int r;
 
-        if (!e)
+        if (!e) {
+                free(dir);
                 return -ENOMEM;
+        }
         e->d = d;
+        e->dir = dir;
         e->tail = &e->head;
         r = sd_event_add_time(d->event, &e->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, e);
         if (r >= 0)
                 r = sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);
         if (r < 0) {
                 sd_event_source_unref(e->timer);
+                free(e->dir);
                 free(e);
                 return r;
         }
         *ret = e;
         return 0;
+}
+
+const char *ending_dir(const struct ending *e)
+{
+        return e->dir;
 }
 
 void ending_free(struct ending *e)
@@ -261,15 +275,24 @@ void ending_free(struct ending *e)
         }
         sd_event_source_disable_unref(e->timer);
         free(e->ended.v);
+        free(e->dir);
         free(e);
 }
 
 static int keep(struct ending *e, struct waiting *w, int why)
 {
+        int r;
+
         if (w->grant_row && idset_add(&e->ended, w->change.next.id) < 0) {
                 waiting_free(w);
                 return -ENOMEM;
         }
+        /* Outside the database too, before anyone is told: a restart must
+         * not undo an end that only this process knows of. */
+        if (w->grant_row && e->dir && (r = tombstone_put(e->dir, &w->change)) < 0)
+                log_msg(LOG_ERR, "grant %lld: cannot keep its unrecorded end in %s: %s; a restart before the "
+                        "record is written would make it active again", (long long) w->change.next.id, e->dir,
+                        strerror(-r));
         *e->tail = w;
         e->tail = &w->next;
         e->n++;

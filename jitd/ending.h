@@ -28,7 +28,11 @@
 
 struct ending;
 
-int ending_new(struct jitd *d, struct ending **ret);
+/* dir: where unrecorded grant ends are kept across a restart (tombstone.h);
+ * taken over. */
+int ending_new(struct jitd *d, char *dir, struct ending **ret);
+/* That directory. */
+const char *ending_dir(const struct ending *e);
 void ending_free(struct ending *e);
 
 /* Record c now (one transaction); when that fails, keep a copy and retry.

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "record.h"
 #include "store.h"
+#include "tombstone.h"
 
 int grants_get(struct jitd *d, int64_t id, struct jit_grant *ret)
 {
@@ -370,4 +371,62 @@ size_t grants_expire(struct jitd *d, const int64_t *ids, size_t n)
         free(effects);
         free(nexts);
         return k;
+}
+
+struct restore {
+        struct jitd *d;
+        int n;
+};
+
+static void restore_bad(const char *name, int r, void *userdata)
+{
+        struct restore *x = userdata;
+
+        log_msg(LOG_ERR, "%s/%s: an unrecorded end that cannot be read: %s; left there", ending_dir(x->d->ending),
+                name, strerror(-r));
+}
+
+static int restore_one(int64_t id, struct change *c, void *userdata)
+{
+        struct restore *x = userdata;
+        struct jitd *d = x->d;
+        struct jit_grant g;
+        unsigned effects;
+        int r;
+
+        r = store_grant_get(d->store, id, &g);
+        if (r == -ENOENT || (r >= 0 && !grant_state_is_open(g.state))) {
+                /* Recorded after all, or never there: nothing to redo. */
+                (void) tombstone_drop(ending_dir(d->ending), id);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        g.state = c->next.state;
+        g.ended_at = c->next.ended_at;
+        memcpy(g.end_reason, c->next.end_reason, sizeof(g.end_reason));
+        c->next = g;
+        /* Done before the stop; done again, as every end is, in case a rule
+         * was put back or a session outlived that jitd. */
+        effects = FX_DROPIN_REMOVE | FX_SESSIONS_END;
+        effects_end_host(d, &g, &effects, 1);
+        log_msg(LOG_WARNING, "grant %lld ended (%s) before jitd stopped, but its record was not written then; "
+                "writing it now", (long long) id, grant_state_to_string(g.state));
+        r = ending_record(d, c, after_end_recorded);
+        if (r == 0)
+                (void) tombstone_drop(ending_dir(d->ending), id);
+        if (r >= 0)
+                x->n++;
+        return r < 0 ? r : 0;
+}
+
+int grants_restore_ends(struct jitd *d)
+{
+        struct restore x = { .d = d };
+        int r;
+
+        if (!ending_dir(d->ending))
+                return 0;
+        r = tombstone_foreach(ending_dir(d->ending), restore_one, restore_bad, &x);
+        return r < 0 ? r : x.n;
 }

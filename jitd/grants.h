@@ -69,4 +69,11 @@ int grants_extend(struct jitd *d, struct jit_grant *g, uint64_t duration, const 
  * many ended. */
 size_t grants_expire(struct jitd *d, const int64_t *ids, size_t n);
 
+/* At start, before anyone is served: the ends that were done on the host but
+ * not recorded when jitd last stopped (tombstone.h) are done again (rule,
+ * sessions) and recorded, or wait as any unrecorded end does. An end the
+ * database already holds is forgotten. Returns how many were restored, or a
+ * store error (then jitd must not serve: it cannot tell who is ended). */
+int grants_restore_ends(struct jitd *d);
+
 #endif

@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "ending.h"
 #include "gating.h"
+#include "grants.h"
 #include "log.h"
 #include "metrics.h"
 #include "reconcile.h"
@@ -30,6 +31,7 @@
 #include "store.h"
 #include "sudoers.h"
 #include "teardown.h"
+#include "tombstone.h"
 #include "ticket.h"
 #include "ticket_helper.h"
 #include "ticketflow.h"
@@ -155,7 +157,7 @@ static int audit_setup(struct jitd *d)
 
 static int setup(struct jitd *d)
 {
-        char why[512] = "";
+        char why[512] = "", *tombs = NULL;
         sigset_t mask;
         int r;
 
@@ -211,7 +213,12 @@ static int setup(struct jitd *d)
          * is what systemd notices. */
         (void) sd_event_set_watchdog(d->event, true);
 
-        if ((r = ending_new(d, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
+        r = tombstone_dir(d->config->socket, &tombs, why, sizeof(why));
+        if (r < 0) {
+                log_msg(LOG_ERR, "ends not yet recorded cannot be kept across a restart: %s; refusing to start", why);
+                return r;
+        }
+        if ((r = ending_new(d, tombs, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
             (r = clock_new(d, &d->clock)) < 0 || (r = sessions_new(d, &d->sessions)) < 0 ||
             (r = tokens_new(&d->tokens)) < 0) {
                 log_msg(LOG_ERR, "cannot set up: %s", strerror(-r));
@@ -257,6 +264,12 @@ static int run(struct jitd *d)
          * drop-ins and sessions); then the host is made to match the
          * database. */
         deadline_set_warned_until(d, now_realtime());
+        r = grants_restore_ends(d);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot restore the ends that were not recorded before the last stop: %s; refusing "
+                        "to serve", strerror(-r));
+                return r;
+        }
         clock_run_now(d);
         reconcile(d);
         sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu role%s", d->config->socket, d->config->n_roles,
@@ -276,8 +289,9 @@ static int run(struct jitd *d)
                         break;
         ending_flush(d->ending);
         if (ending_count(d->ending))
-                log_msg(LOG_ERR, "%zu records could not be written before exit; the next start repairs from the host "
-                        "side (their grants end again)", ending_count(d->ending));
+                log_msg(LOG_ERR, "%zu records could not be written before exit; the ends they record are kept in "
+                        "%s and written at the next start (expiries end again by the clock)", ending_count(d->ending),
+                        ending_dir(d->ending));
         return r;
 }
 

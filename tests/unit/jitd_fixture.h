@@ -30,6 +30,7 @@
 #include "store.h"
 #include "teardown.h"
 #include "tokens.h"
+#include "tombstone.h"
 
 struct fixture {
         char dir[128];
@@ -72,7 +73,12 @@ static inline void fixture_start(struct fixture *f, const char *roles, const cha
         ck_assert_int_eq(sd_event_new(&f->d.event), 0);
         ck_assert_int_eq(store_open(f->db, &f->d.store), 0);
         ck_assert_int_eq(audit_chain_new(&f->d.audit), 0);
-        ck_assert_int_eq(ending_new(&f->d, &f->d.ending), 0);
+        {
+                char *tombs = NULL, why[256];
+
+                ck_assert_int_eq(tombstone_dir(f->d.config->socket, &tombs, why, sizeof(why)), 0);
+                ck_assert_int_eq(ending_new(&f->d, tombs, &f->d.ending), 0);
+        }
         ck_assert_int_eq(deadline_new(&f->d, clock_on_due, &f->d.deadline), 0);
         ck_assert_int_eq(clock_new(&f->d, &f->d.clock), 0);
         ck_assert_int_eq(sessions_new(&f->d, &f->d.sessions), 0);
