@@ -202,6 +202,7 @@ static enum handle_kind handle_kind(const char *handle)
 struct teardown_kill {
         char *dir;                      /* a cgroup to see empty: ours (removed then) or a scope's */
         bool own_dir;                   /* ours: remove it once empty */
+        bool resend;                    /* killed process by process: again while it is not empty */
         struct pid_tree *tree;          /* a pid handle's tree */
         pid_t leader;                   /* the session's leader, checked once the handle is done */
         uint64_t leader_start;
@@ -253,6 +254,7 @@ int teardown_kill_start(struct teardown *t, const char *handle, pid_t leader, ui
                         r = systemd_scope_dir(t, handle, &k->dir);
                         if (r >= 0)
                                 r = cgroup_dir_kill(k->dir);
+                        k->resend = r == 1;
                 }
                 break;
         case H_LOGIND:
@@ -262,6 +264,7 @@ int teardown_kill_start(struct teardown *t, const char *handle, pid_t leader, ui
                         r = logind_scope_dir(t, handle, &k->dir);
                         if (r >= 0)
                                 r = cgroup_dir_kill(k->dir);
+                        k->resend = r == 1;
                 }
                 break;
         case H_PID:
@@ -293,6 +296,10 @@ int teardown_kill_check(struct teardown *t, struct teardown_kill *k, bool *ret_d
                         return r;
                 if (!k->own_dir)
                         done = !alive;
+                /* Whatever was forked between the read of cgroup.procs and
+                 * the kill of its parent. */
+                if (!done && k->resend && (r = cgroup_dir_kill(k->dir)) < 0)
+                        return r;
         }
         if (done && k->tree) {
                 r = pid_tree_check(k->tree, &done);

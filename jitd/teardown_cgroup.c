@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -414,13 +416,101 @@ int cgroup_dir_check_gone(const char *dir, bool *ret_done)
         return 0;
 }
 
+/* Is cgroup path (as /proc/PID/cgroup names it) scope itself or below it? */
+static bool cgroup_within(const char *path, const char *scope)
+{
+        const char *p = strstr(path, scope);
+        size_t n = strlen(scope);
+
+        for (; p; p = strstr(p + 1, scope))
+                if (p > path && p[-1] == '/' && (p[n] == '\0' || p[n] == '/'))
+                        return true;
+        return false;
+}
+
+/* SIGKILL to every process in dirfd's cgroup.procs and those of its
+ * children, by pidfd: a pid is signalled only while it is still a process
+ * of the scope (a pid that exited and was reused elsewhere is left alone). */
+static int cgroup_kill_procs_at(int dirfd, const char *scope, unsigned depth)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+        DIR *d;
+        FILE *f;
+        int fd, r = 0;
+
+        fd = openat(dirfd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        f = fdopen(fd, "r");
+        if (!f) {
+                close(fd);
+                return -ENOMEM;
+        }
+        while (getline(&line, &cap, f) > 0) {
+                char cg[256];
+                uint64_t v;
+                const char *e;
+                int pfd;
+
+                if (!td_parse_u64(line, &e, &v) || *e != '\n' || v < 2 || v > INT32_MAX)
+                        continue;
+                pfd = (int) syscall(SYS_pidfd_open, (pid_t) v, 0);
+                if (pfd < 0)
+                        continue;       /* gone already */
+                if (td_proc_cgroup((pid_t) v, cg, sizeof(cg)) >= 0 && cgroup_within(cg, scope) &&
+                    syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+                        r = -errno;
+                close(pfd);
+        }
+        fclose(f);
+        if (depth == 0)
+                return r;
+        fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -ENOMEM;
+        }
+        for (struct dirent *de; (de = readdir(d));) {
+                int sub, k;
+
+                if (de->d_type != DT_DIR || de->d_name[0] == '.')
+                        continue;
+                sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+                if (sub < 0)
+                        continue;
+                k = cgroup_kill_procs_at(sub, scope, depth - 1);
+                close(sub);
+                if (k < 0 && r >= 0)
+                        r = k;
+        }
+        closedir(d);
+        return r;
+}
+
 int cgroup_dir_kill(const char *dir)
 {
         _cleanup_free_ char *path = NULL;
-        int r;
+        const char *scope = strrchr(dir, '/');
+        int r, dfd;
 
         if (asprintf(&path, "%s/cgroup.kill", dir) < 0)
                 return -ENOMEM;
         r = td_write_string(path, "1");
-        return r == -ENOENT ? 0 : r;
+        if (r == -ENOENT)
+                return 0;
+        if (r != -EROFS && r != -EACCES && r != -EPERM)
+                return r;
+        /* Read-only to us: the processes one by one. */
+        if (!scope || !scope[1])
+                return -EINVAL;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (dfd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        r = cgroup_kill_procs_at(dfd, scope + 1, CGROUP_MAX_DEPTH);
+        close(dfd);
+        return r < 0 ? r : 1;
 }

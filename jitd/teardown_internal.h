@@ -37,6 +37,9 @@ void td_sleep_ms(int ms);
 int td_strdup_to(const char *s, char **ret);
 int td_write_string(const char *path, const char *s);
 bool td_parse_u64(const char *s, const char **end, uint64_t *ret);
+/* The cgroup of pid, relative to the cgroup2 mount (its "0::" line);
+ * -ESRCH when pid is gone, -ENAMETOOLONG when it does not fit. */
+int td_proc_cgroup(pid_t pid, char *buf, size_t size);
 
 /* cgroup2 (teardown_cgroup.c) */
 int cgroup_setup(const char *root);
@@ -52,7 +55,11 @@ int cgroup_kill_finish(struct teardown *t, const char *dir, int64_t deadline);
 /* Non-blocking: is the cgroup at dir empty? Then it is removed (children
  * first) and *ret_done is true. A missing dir is done. */
 int cgroup_dir_check_gone(const char *dir, bool *ret_done);
-/* cgroup.kill on any cgroup directory (a systemd scope's). 0 when it is gone. */
+/* cgroup.kill on any cgroup directory (a systemd scope's). 0 when it is gone
+ * or was killed so; 1 when the tree is read-only to jitd (under systemd,
+ * ProtectControlGroups=) and every process it lists was sent SIGKILL one by
+ * one instead: then a process forked meanwhile may be left, and the caller
+ * calls again until the cgroup is empty. */
 int cgroup_dir_kill(const char *dir);
 int cgroup_dir_populated(const char *dir, bool *ret);
 

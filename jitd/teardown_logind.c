@@ -26,29 +26,6 @@
 #include "teardown_internal.h"
 #include "util.h"
 
-/* The cgroup of pid, relative to the cgroup2 mount ("0::" line). */
-static int proc_cgroup(pid_t pid, char *buf, size_t size)
-{
-        _cleanup_free_ char *line = NULL;
-        char path[40];
-        size_t cap = 0;
-        int r = -ENOENT;
-        FILE *f;
-
-        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
-        f = fopen(path, "re");
-        if (!f)
-                return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
-        while (getline(&line, &cap, f) > 0)
-                if (strncmp(line, "0::", 3) == 0) {
-                        line[strcspn(line, "\n")] = '\0';
-                        r = strcpy_checked(buf, size, line + 3);
-                        break;
-                }
-        fclose(f);
-        return r;
-}
-
 int logind_parse_handle(const char *handle, uid_t *ret_uid)
 {
         const char *p, *e;
@@ -83,7 +60,7 @@ int logind_handle(pid_t pid, uint64_t pid_start, uid_t uid, char *buf, size_t si
         pid_t ppid;
         int r;
 
-        r = proc_cgroup(pid, cg, sizeof(cg));
+        r = td_proc_cgroup(pid, cg, sizeof(cg));
         if (r == -ENAMETOOLONG)
                 return -ENOENT;         /* deeper than any session scope */
         if (r < 0)
@@ -94,7 +71,7 @@ int logind_handle(pid_t pid, uint64_t pid_start, uid_t uid, char *buf, size_t si
         r = proc_parent(pid, &ppid);
         if (r < 0)
                 return r;
-        r = proc_cgroup(ppid, parent_cg, sizeof(parent_cg));
+        r = td_proc_cgroup(ppid, parent_cg, sizeof(parent_cg));
         if (r == -ESRCH || r == -ENOENT)
                 return -ENOENT;         /* an orphan: cannot tell it entered the scope itself */
         if (r >= 0 && strcmp(parent_cg, cg) == 0)
@@ -122,7 +99,7 @@ int logind_check_attached(pid_t pid, uint64_t pid_start, const char *handle)
         uint64_t start = 0;
         int r;
 
-        r = proc_cgroup(pid, cg, sizeof(cg));
+        r = td_proc_cgroup(pid, cg, sizeof(cg));
         if (r < 0)
                 return r == -ENAMETOOLONG ? -ESRCH : r;
         if (strcmp(cg, handle + strlen(LOGIND_PREFIX)) != 0)

@@ -3,6 +3,7 @@
  * file, parsing the numbers in handles. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,4 +74,26 @@ bool td_parse_u64(const char *s, const char **end, uint64_t *ret)
                 return false;
         *end = e;
         return true;
+}
+
+int td_proc_cgroup(pid_t pid, char *buf, size_t size)
+{
+        _cleanup_free_ char *line = NULL;
+        char path[40];
+        size_t cap = 0;
+        int r = -ENOENT;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
+        while (getline(&line, &cap, f) > 0)
+                if (strncmp(line, "0::", 3) == 0) {
+                        line[strcspn(line, "\n")] = '\0';
+                        r = strcpy_checked(buf, size, line + 3);
+                        break;
+                }
+        fclose(f);
+        return r;
 }

@@ -13,6 +13,8 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/mount.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -741,6 +743,76 @@ START_TEST(test_logind_scope_kill)
 }
 END_TEST
 
+/* Under jitd.service (ProtectControlGroups=yes) the cgroup tree is
+ * read-only: cgroup.kill cannot be written, and the scope's processes are
+ * killed one by one instead, forks included, until it is empty. */
+START_TEST(test_logind_scope_kill_readonly)
+{
+        const char *h = "logind:/user.slice/user-1000.slice/session-t8.scope";
+        char dir[PATH_MAX], p[PATH_MAX], num[16];
+        struct teardown *t = NULL;
+        pid_t victim, tester;
+        int status;
+
+        SKIP_WITHOUT_CGROUP();
+        ck_assert_int_eq(teardown_new(TEARDOWN_CGROUP, cgtest, &t), 0);
+        PATHF(dir, "%s/user.slice", cgtest);
+        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
+        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
+        PATHF(dir, "%s/user.slice/user-1000.slice/session-t8.scope", cgtest);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        victim = fork();
+        ck_assert_int_ge(victim, 0);
+        if (victim == 0) {
+                /* A session that keeps forking: children die, more come. */
+                for (;;) {
+                        pid_t c = fork();
+
+                        if (c == 0) {
+                                pause();
+                                _exit(0);
+                        }
+                        usleep(500);
+                }
+        }
+        PATHF(p, "%s/cgroup.procs", dir);
+        PATHF(num, "%d", (int) victim);
+        ck_assert_int_eq(write_file(p, num), 0);
+        usleep(20000);
+        tester = fork();
+        ck_assert_int_ge(tester, 0);
+        if (tester == 0) {
+                bool alive = true;
+                int r;
+
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount(cgtest, cgtest, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+                    mount(NULL, cgtest, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+                        _exit(3);
+                PATHF(p, "%s/cgroup.kill", dir);
+                if (write_file(p, "1") != -EROFS)
+                        _exit(4);
+                r = teardown_kill(t, h);
+                if (r < 0)
+                        _exit(10 + (-r & 0x3f));
+                if (teardown_alive(t, h, &alive) < 0 || alive)
+                        _exit(5);
+                _exit(0);
+        }
+        ck_assert_int_eq(waitpid(tester, &status, 0), tester);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the read-only kill: status %d", status);
+        ck_assert_int_eq(waitpid(victim, &status, 0), victim);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        rmdir(dir);
+        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
+        rmdir(dir);
+        PATHF(dir, "%s/user.slice", cgtest);
+        rmdir(dir);
+        teardown_free(t);
+}
+END_TEST
+
 /* ---- pidfd ------------------------------------------------------------ */
 
 /* Like sudo: C is in the test's own terminal session and does not lead it. */
@@ -1416,6 +1488,7 @@ static Suite *teardown_suite(void)
         tcase_add_test(tc, test_cgroup_kill_many);
         tcase_add_test(tc, test_cgroup_bad_handles);
         tcase_add_test(tc, test_logind_scope_kill);
+        tcase_add_test(tc, test_logind_scope_kill_readonly);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("pidfd");
