@@ -124,7 +124,7 @@ int audit_keys_load(const char *path, const char *database, struct audit_keyring
         }
         if (kdev == ddev && kino == dino) {
                 snprintf(why, why_size, "audit_key %s is in the database's directory: a copy of that directory "
-                         "would carry the key with it; keep it elsewhere (e.g. /etc/pam_jit/audit.key)", path);
+                         "would carry the key with it; keep it elsewhere (e.g. /etc/jit/audit.key)", path);
                 return -EPERM;
         }
         fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

@@ -103,6 +103,7 @@ for _ in range(int(sys.argv[2])):
 print(len(held), flush=True)
 time.sleep(60)
 EOF2
+flood_gone() { ! pgrep -u jt_alice -f flood.py >/dev/null; }
 flood() {  # flood N WHAT
         rm -f "$T/flood.ready"
         : >"$T/jitd.log"
@@ -119,6 +120,8 @@ flood() {  # flood N WHAT
         expect 0 "$2: jitd refused the user's connections past the per-user cap" \
                 "uid [0-9]+ holds [0-9]+ connections already; refusing more" -- cat "$T/jitd.log"
         kill "$pid" 2>/dev/null; pkill -u jt_alice -f flood.py; wait "$pid" 2>/dev/null
+        # runuser may be gone before its python has closed every socket.
+        wait_for 10 flood_gone
         expect 0 "$2: after all of them closed at once jitd still serves" "host +testhost" -- jc jt_alice status
         expect 1 "$2: no accept failed" -- grep "accept:" "$T/jitd.log"
 }
