@@ -18,6 +18,7 @@
 
 #include <sqlite3.h>
 
+#include "test_dirs.h"
 #include "audit.h"
 #include "audit_key.h"
 #include "store.h"
@@ -30,31 +31,9 @@ static char dbpath[PATH_MAX];
 static const char K1[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 static const char K2[] = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
 
-static void remove_dir(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char p[PATH_MAX];
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (unlink(p) < 0 && errno == EISDIR)
-                        remove_dir(p);
-        }
-        closedir(d);
-        rmdir(dir);
-}
-
 static void setup(void)
 {
-        int n = snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", rootdir);
-
-        ck_assert_int_lt(n, (int) sizeof(tmpdir));
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+        test_subdir(tmpdir, sizeof(tmpdir), rootdir);
         ck_assert_int_eq(chmod(tmpdir, 0755), 0);
         snprintf(dbdir, sizeof(dbdir), "%s/db", tmpdir);
         ck_assert_int_eq(mkdir(dbdir, 0700), 0);
@@ -63,7 +42,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-        remove_dir(tmpdir);
+        test_remove_dir(tmpdir);
 }
 
 /* A chain keyed with the given keys (NULL-terminated; none: plain). */
@@ -394,6 +373,6 @@ int main(void)
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
-        remove_dir(rootdir);
+        test_remove_dir(rootdir);
         return failed ? 1 : 0;
 }

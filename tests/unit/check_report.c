@@ -19,6 +19,7 @@
 
 #include <json-c/json.h>
 
+#include "test_dirs.h"
 #include "report.h"
 #include "report_format.h"
 #include "report_view.h"
@@ -38,34 +39,12 @@ static char host[256];
 
 static void setup(void)
 {
-        int n = snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", rootdir);
-
-        ck_assert_int_lt(n, (int) sizeof(tmpdir));
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_dir(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char p[PATH_MAX];
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (unlink(p) < 0 && errno == EISDIR)
-                        remove_dir(p);
-        }
-        closedir(d);
-        rmdir(dir);
+        test_subdir(tmpdir, sizeof(tmpdir), rootdir);
 }
 
 static void teardown(void)
 {
-        remove_dir(tmpdir);
+        test_remove_dir(tmpdir);
 }
 
 static void path_of(char *buf, size_t size, const char *name)
@@ -966,6 +945,6 @@ int main(void)
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
-        remove_dir(rootdir);
+        test_remove_dir(rootdir);
         return failed == 0 ? 0 : 1;
 }

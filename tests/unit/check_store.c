@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "test_dirs.h"
 #include "store.h"
 #include "audit_helpers.h"
 
@@ -24,35 +25,13 @@ static char dbpath[PATH_MAX];
 
 static void setup(void)
 {
-        int n = snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", rootdir);
-
-        ck_assert_int_lt(n, (int) sizeof(tmpdir));
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+        test_subdir(tmpdir, sizeof(tmpdir), rootdir);
         snprintf(dbpath, sizeof(dbpath), "%s/jitd.db", tmpdir);
-}
-
-static void remove_dir(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char p[PATH_MAX];
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (unlink(p) < 0 && errno == EISDIR)
-                        remove_dir(p);
-        }
-        closedir(d);
-        rmdir(dir);
 }
 
 static void teardown(void)
 {
-        remove_dir(tmpdir);
+        test_remove_dir(tmpdir);
 }
 
 static struct store *open_store(void)
@@ -1423,6 +1402,6 @@ int main(void)
         srunner_run_all(sr, CK_ENV);
         failed = srunner_ntests_failed(sr);
         srunner_free(sr);
-        remove_dir(rootdir);
+        test_remove_dir(rootdir);
         return failed == 0 ? 0 : 1;
 }

@@ -698,6 +698,30 @@ START_TEST(test_cgroup_bad_handles)
 END_TEST
 
 
+/* A cgroup shaped like logind's: <cgtest>/user.slice/user-1000.slice/<scope>. */
+static void logind_scope_make(char *dir, size_t size, const char *scope)
+{
+        char p[PATH_MAX];
+
+        PATHF(p, "%s/user.slice", cgtest);
+        ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
+        PATHF(p, "%s/user.slice/user-1000.slice", cgtest);
+        ck_assert(mkdir(p, 0755) == 0 || errno == EEXIST);
+        ck_assert_int_lt(snprintf(dir, size, "%s/user.slice/user-1000.slice/%s", cgtest, scope), (int) size);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+}
+
+static void logind_scope_remove(const char *dir)
+{
+        char p[PATH_MAX];
+
+        rmdir(dir);
+        PATHF(p, "%s/user.slice/user-1000.slice", cgtest);
+        rmdir(p);
+        PATHF(p, "%s/user.slice", cgtest);
+        rmdir(p);
+}
+
 /* A login session logind tracks: its scope is the handle; killing it kills
  * everything in it and leaves the scope itself to systemd (not removed). */
 START_TEST(test_logind_scope_kill)
@@ -711,12 +735,7 @@ START_TEST(test_logind_scope_kill)
 
         SKIP_WITHOUT_CGROUP();
         ck_assert_int_eq(teardown_new(TEARDOWN_CGROUP, cgtest, &t), 0);
-        PATHF(dir, "%s/user.slice", cgtest);
-        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
-        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-        PATHF(dir, "%s/user.slice/user-1000.slice/session-t9.scope", cgtest);
-        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        logind_scope_make(dir, sizeof(dir), "session-t9.scope");
         child = fork();
         ck_assert_int_ge(child, 0);
         if (child == 0) {
@@ -734,11 +753,7 @@ START_TEST(test_logind_scope_kill)
         ck_assert_int_eq(teardown_alive(t, h, &alive), 0);
         ck_assert(!alive);
         ck_assert_msg(exists(dir, "."), "logind's scope %s was removed: it is systemd's", dir);
-        rmdir(dir);
-        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
-        rmdir(dir);
-        PATHF(dir, "%s/user.slice", cgtest);
-        rmdir(dir);
+        logind_scope_remove(dir);
         teardown_free(t);
 }
 END_TEST
@@ -756,12 +771,7 @@ START_TEST(test_logind_scope_kill_readonly)
 
         SKIP_WITHOUT_CGROUP();
         ck_assert_int_eq(teardown_new(TEARDOWN_CGROUP, cgtest, &t), 0);
-        PATHF(dir, "%s/user.slice", cgtest);
-        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
-        ck_assert(mkdir(dir, 0755) == 0 || errno == EEXIST);
-        PATHF(dir, "%s/user.slice/user-1000.slice/session-t8.scope", cgtest);
-        ck_assert_int_eq(mkdir(dir, 0755), 0);
+        logind_scope_make(dir, sizeof(dir), "session-t8.scope");
         victim = fork();
         ck_assert_int_ge(victim, 0);
         if (victim == 0) {
@@ -804,11 +814,7 @@ START_TEST(test_logind_scope_kill_readonly)
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the read-only kill: status %d", status);
         ck_assert_int_eq(waitpid(victim, &status, 0), victim);
         ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-        rmdir(dir);
-        PATHF(dir, "%s/user.slice/user-1000.slice", cgtest);
-        rmdir(dir);
-        PATHF(dir, "%s/user.slice", cgtest);
-        rmdir(dir);
+        logind_scope_remove(dir);
         teardown_free(t);
 }
 END_TEST

@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "test_dirs.h"
 #include "config.h"
 #include "http.h"
 #include "ticket.h"
@@ -142,37 +143,15 @@ static size_t notes_count(void)
 
 /* ---- fixtures ---- */
 
-static void remove_dir(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        char p[PATH_MAX];
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (unlink(p) < 0 && errno == EISDIR)
-                        remove_dir(p);
-        }
-        closedir(d);
-        rmdir(dir);
-}
-
 static void setup(void)
 {
-        int n = snprintf(tmpdir, sizeof(tmpdir), "%s/t.XXXXXX", rootdir);
-
-        ck_assert_int_lt(n, (int) sizeof(tmpdir));
-        ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+        test_subdir(tmpdir, sizeof(tmpdir), rootdir);
         ck_assert_int_eq(ctl("POST", "/_control/reset", "{}", NULL), 200);
 }
 
 static void teardown(void)
 {
-        remove_dir(tmpdir);
+        test_remove_dir(tmpdir);
 }
 
 static char *write_file(const char *name, const char *content, mode_t mode)
@@ -1836,6 +1815,6 @@ out:
                 waitpid(server_pid, NULL, 0);
         }
         http_global_cleanup();
-        remove_dir(rootdir);
+        test_remove_dir(rootdir);
         return failed == 0 ? 0 : 1;
 }
