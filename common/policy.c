@@ -154,7 +154,98 @@ out:
         return r;
 }
 
-static int principal_from_passwd(const struct passwd *pw, struct principal **ret)
+/* Is user (primary group gid) in group name? Asked of NSS by name, as
+ * pam_succeed_if's "ingroup" does: modules are asked in order and the first
+ * that knows the group answers, where getgrouplist() would ask every module
+ * for every group of the user (with nss-systemd, dozens of system calls). A
+ * group no module knows has no members; any other failure is an error. */
+static int user_in_group(const char *user, gid_t gid, const char *name, bool *ret)
+{
+        size_t size = nss_buf_size(_SC_GETGR_R_SIZE_MAX);
+
+        for (;;) {
+                struct group gr, *res = NULL;
+                char *buf = malloc(size);
+                int r;
+
+                if (!buf)
+                        return -ENOMEM;
+                r = getgrnam_r(name, &gr, buf, size, &res);
+                if (r == 0 && res) {
+                        *ret = gr.gr_gid == gid || strv_contains(gr.gr_mem, user);
+                        free(buf);
+                        return 0;
+                }
+                free(buf);
+                if (r == ERANGE && size < NSS_BUF_MAX) {
+                        size *= 2;
+                        continue;
+                }
+                if (nss_missing(r)) {
+                        *ret = false;
+                        return 0;
+                }
+                return -r;
+        }
+}
+
+static int add_group(char ***v, size_t *n, size_t *cap, const char *name)
+{
+        char *s;
+
+        if (strv_contains(*v, name))
+                return 0;
+        if (array_reserve((void **) v, cap, *n + 1, sizeof(char *)) < 0 || !(s = strdup(name)))
+                return -ENOMEM;
+        (*v)[(*n)++] = s;
+        (*v)[*n] = NULL;
+        return 0;
+}
+
+/* The groups the config names ("%g" in members, approvers and break_glass,
+ * and admin_group) that user is in. */
+static int config_groups(const struct config *c, const char *user, gid_t gid, char ***ret)
+{
+        char **names = calloc(1, sizeof(char *));
+        size_t n = 0, cap = 1;
+        int r = 0;
+
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i <= c->n_roles; i++) {
+                char **const lists[] = {
+                        i < c->n_roles ? c->roles[i].members : NULL,
+                        i < c->n_roles ? c->roles[i].approvers : NULL,
+                        i < c->n_roles ? c->roles[i].break_glass : NULL,
+                };
+
+                for (size_t l = 0; r >= 0 && l < ELEMENTSOF(lists); l++)
+                        for (char **e = lists[l]; r >= 0 && e && *e; e++) {
+                                bool in = false;
+
+                                if ((*e)[0] != '%' || strv_contains(names, *e + 1))
+                                        continue;
+                                r = user_in_group(user, gid, *e + 1, &in);
+                                if (r >= 0 && in)
+                                        r = add_group(&names, &n, &cap, *e + 1);
+                        }
+                if (r >= 0 && i == c->n_roles && c->admin_group && !strv_contains(names, c->admin_group)) {
+                        bool in = false;
+
+                        r = user_in_group(user, gid, c->admin_group, &in);
+                        if (r >= 0 && in)
+                                r = add_group(&names, &n, &cap, c->admin_group);
+                }
+        }
+        if (r < 0) {
+                strv_free(names);
+                return r;
+        }
+        *ret = names;
+        return 0;
+}
+
+static int principal_from_passwd(const struct config *c, const struct passwd *pw, struct principal **ret)
 {
         struct principal *p = calloc(1, sizeof(*p));
         int r;
@@ -168,7 +259,8 @@ static int principal_from_passwd(const struct passwd *pw, struct principal **ret
                 principal_free(p);
                 return -ENOMEM;
         }
-        r = user_groups(pw->pw_name, pw->pw_gid, &p->groups);
+        r = c ? config_groups(c, pw->pw_name, pw->pw_gid, &p->groups) :
+                user_groups(pw->pw_name, pw->pw_gid, &p->groups);
         if (r < 0) {
                 principal_free(p);
                 return r;
@@ -177,7 +269,7 @@ static int principal_from_passwd(const struct passwd *pw, struct principal **ret
         return 0;
 }
 
-int principal_from_uid(uid_t uid, struct principal **ret)
+int principal_from_uid(const struct config *c, uid_t uid, struct principal **ret)
 {
         struct passwd pw;
         char *buf = NULL;
@@ -186,12 +278,12 @@ int principal_from_uid(uid_t uid, struct principal **ret)
         r = passwd_lookup(NULL, uid, &pw, &buf);
         if (r < 0)
                 return r;
-        r = principal_from_passwd(&pw, ret);
+        r = principal_from_passwd(c, &pw, ret);
         free(buf);
         return r;
 }
 
-int principal_from_name(const char *name, struct principal **ret)
+int principal_from_name(const struct config *c, const char *name, struct principal **ret)
 {
         struct passwd pw;
         char *buf = NULL;
@@ -202,7 +294,7 @@ int principal_from_name(const char *name, struct principal **ret)
         r = passwd_lookup(name, 0, &pw, &buf);
         if (r < 0)
                 return r;
-        r = principal_from_passwd(&pw, ret);
+        r = principal_from_passwd(c, &pw, ret);
         free(buf);
         return r;
 }

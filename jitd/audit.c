@@ -284,7 +284,7 @@ int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct aud
         int64_t seq, tail;
         int r;
 
-        r = store_audit_last_of(s, AUDIT_EVENT_KEY, &seq, details, sizeof(details));
+        r = store_audit_last_key(s, &seq, details, sizeof(details));
         if (r < 0 && r != -ENOENT)
                 return r;
         /* A malformed marker is left for verify to report; a fresh one

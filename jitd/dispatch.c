@@ -176,7 +176,7 @@ static int run(struct jitd *d, struct conn *c, const struct proto_msg *m, struct
         /* The PAM module's questions come from root: they need no principal
          * for the peer (the subject is looked up by the handler). */
         if (h->access != ACCESS_ROOT) {
-                r = principal_from_uid(cred->uid, &peer);
+                r = principal_from_uid(d->config, cred->uid, &peer);
                 if (r == -ENOENT) {
                         reply_error(&req, EPERM, "uid %u has no user name on this host", (unsigned) cred->uid);
                         return 0;

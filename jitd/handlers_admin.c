@@ -53,7 +53,7 @@ static bool requester_still_eligible(struct request *req, const struct jit_grant
 {
         struct principal *p = NULL;
         char why[256] = "";
-        int k = principal_from_name(g->user, &p);
+        int k = principal_from_name(req->d->config, g->user, &p);
         bool ok;
 
         if (k < 0 && k != -ENOENT) {

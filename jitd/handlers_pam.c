@@ -97,7 +97,7 @@ static const struct role *first_covering_role(const struct config *c, const stru
  * is replied as an error (the module denies) and false returned. */
 static bool subject_lookup(struct request *req, const char *user, struct principal **ret)
 {
-        int r = principal_from_name(user, ret);
+        int r = principal_from_name(req->d->config, user, ret);
 
         if (r == -ENOENT) {
                 *ret = NULL;
@@ -440,7 +440,7 @@ int handle_request_for(struct request *req)
                 return HANDLED;
         if (!ticket || !ticket[0])
                 return reply_error(req, EINVAL, "a ticket is required"), HANDLED;
-        r = principal_from_name(user, &who);
+        r = principal_from_name(req->d->config, user, &who);
         if (r == -ENOENT)
                 return reply_error(req, ENOENT, "no user %s", user), HANDLED;
         if (r < 0)

@@ -348,7 +348,10 @@ int main(int argc, char **argv)
         }
         log_setup();
         if (load_config(path, &d.config) < 0) {
-                fprintf(stderr, "jitd: %s has errors; refusing to start\n", path);
+                /* --check is what `systemctl reload` runs first: the jitd
+                 * that runs keeps its config, nothing refuses to start. */
+                fprintf(stderr, "jitd: %s has errors%s\n", path,
+                        check ? "; a running jitd keeps the configuration it has" : "; refusing to start");
                 return EXIT_CONFIG;
         }
         if (check) {

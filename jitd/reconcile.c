@@ -121,38 +121,48 @@ static int collect_open(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+/* Grants are read a page at a time: ten thousand active grants must not
+ * mean ten thousand rows in memory at once. */
+#define RESTORE_PAGE 64
+
 /* A grant that is recorded active or scheduled gets its rule back: no commit
  * is involved, the record already says so. */
 static void restore_rules(struct jitd *d)
 {
-        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
+        struct store_filter f = { .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED),
+                                  .limit = RESTORE_PAGE };
         struct restore_walk w = {};
         int r;
 
-        r = store_grant_foreach(d->store, &f, collect_open, &w);
-        if (r < 0)
-                log_msg(LOG_ERR, "reconcile: reading grants: %s", store_last_error(d->store));
-        for (size_t i = 0; r >= 0 && i < w.n; i++) {
-                const struct jit_grant *g = &w.v[i];
-                const struct role *role = config_find_role(d->config, g->role);
-                _cleanup_free_ char *want = NULL, *have = NULL;
-                bool wanted = false;
-                int k;
+        do {
+                w.n = 0;
+                r = store_grant_foreach(d->store, &f, collect_open, &w);
+                if (r < 0)
+                        log_msg(LOG_ERR, "reconcile: reading grants: %s", store_last_error(d->store));
+                for (size_t i = 0; r >= 0 && i < w.n; i++) {
+                        const struct jit_grant *g = &w.v[i];
+                        const struct role *role = config_find_role(d->config, g->role);
+                        _cleanup_free_ char *want = NULL, *have = NULL;
+                        bool wanted = false;
+                        int k, w_r;
 
-                if (wants_rule(d, g, &wanted) < 0 || !wanted || sudoers_render(g, role, &want) < 0)
-                        continue;
-                k = sudoers_read(d->config->sudoers_dir, g->id, &have);
-                if (k >= 0 && strcmp(want, have) == 0)
-                        continue;
-                if ((r = sudoers_install(d->config->sudoers_dir, g->id, want, d->config->visudo)) < 0) {
-                        log_msg(LOG_ERR, "reconcile: grant %lld: cannot write its rule: %s", (long long) g->id,
-                                strerror(-r));
-                        r = 0;
-                        continue;
+                        if (wants_rule(d, g, &wanted) < 0 || !wanted || sudoers_render(g, role, &want) < 0)
+                                continue;
+                        k = sudoers_read(d->config->sudoers_dir, g->id, &have);
+                        if (k >= 0 && strcmp(want, have) == 0)
+                                continue;
+                        w_r = sudoers_install(d->config->sudoers_dir, g->id, want, d->config->visudo);
+                        if (w_r < 0) {
+                                log_msg(LOG_ERR, "reconcile: grant %lld: cannot write its rule: %s",
+                                        (long long) g->id, strerror(-w_r));
+                                continue;
+                        }
+                        audit_repair(d, g, g->id, "dropin-restored", k == -ENOENT ? "drop-in was missing" :
+                                     "drop-in was altered");
                 }
-                audit_repair(d, g, g->id, "dropin-restored", k == -ENOENT ? "drop-in was missing" :
-                             "drop-in was altered");
-        }
+                if (w.n)
+                        f.after_id = w.v[w.n - 1].id;
+        } while (r >= 0 && w.n == RESTORE_PAGE);
         free(w.v);
 }
 

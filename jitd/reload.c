@@ -95,7 +95,7 @@ static int collect_ineligible(const struct jit_grant *g, void *userdata)
         int k;
         bool ok;
 
-        k = r ? principal_from_name(g->user, &p) : -ENOENT;
+        k = r ? principal_from_name(w->d->config, g->user, &p) : -ENOENT;
         /* NSS could not say: not a reason to take anything away now. */
         if (r && k < 0 && k != -ENOENT)
                 return 0;

@@ -37,11 +37,42 @@ struct open_op {
 };
 
 /* One grant whose sessions are being ended. */
+/* What a kill batch keeps of each grant while its kills are in flight: what
+ * its torn-down event and log line need, not the whole row (ten thousand
+ * grants ending together keep forty batches in flight). */
 struct ending_grant {
-        struct jit_grant g;
+        int64_t id, expires_at, ended_at;
+        enum grant_state state;
+        char user[JIT_USER_MAX + 1];
+        char role[JIT_ROLE_MAX + 1];
+        char ticket[JIT_TICKET_MAX + 1];
         unsigned killed, moved, untracked, left, failed;
         bool rule_left;                 /* its drop-in could not be removed */
 };
+
+static void ending_grant_set(struct ending_grant *eg, const struct jit_grant *g)
+{
+        eg->id = g->id;
+        eg->expires_at = g->expires_at;
+        eg->ended_at = g->ended_at;
+        eg->state = g->state;
+        memcpy(eg->user, g->user, sizeof(eg->user));
+        memcpy(eg->role, g->role, sizeof(eg->role));
+        memcpy(eg->ticket, g->ticket, sizeof(eg->ticket));
+}
+
+/* The grant as far as an event about it needs (id, state, times, names). */
+static void ending_grant_row(const struct ending_grant *eg, struct jit_grant *g)
+{
+        memset(g, 0, sizeof(*g));
+        g->id = eg->id;
+        g->expires_at = eg->expires_at;
+        g->ended_at = eg->ended_at;
+        g->state = eg->state;
+        memcpy(g->user, eg->user, sizeof(g->user));
+        memcpy(g->role, eg->role, sizeof(g->role));
+        memcpy(g->ticket, eg->ticket, sizeof(g->ticket));
+}
 
 /* The sessions being killed in one go, and whose they are. */
 struct kill_batch {
@@ -234,8 +265,7 @@ static void retry_arm(struct sessions *s)
  * moment it was revoked or released) to the moment its privilege was gone. */
 static int teardown_event(struct change *c, const struct ending_grant *eg, int64_t done_ms, bool repair)
 {
-        const struct jit_grant *g = &eg->g;
-        int64_t end = g->state == GRANT_EXPIRED && g->expires_at ? g->expires_at : g->ended_at;
+        int64_t end = eg->state == GRANT_EXPIRED && eg->expires_at ? eg->expires_at : eg->ended_at;
         json_object *det = json_object_new_object();
         int r;
 
@@ -262,7 +292,7 @@ static int teardown_event(struct change *c, const struct ending_grant *eg, int64
         if (repair)
                 json_object_object_add(det, "repair", json_object_new_boolean(1));
         memset(c, 0, sizeof(*c));
-        c->next = *g;
+        ending_grant_row(eg, &c->next);
         r = change_add_event(c, "torn-down", &actor_jitd, done_ms / 1000,
                              json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN));
         json_object_put(det);
@@ -301,17 +331,17 @@ static void batch_record(struct kill_batch *b, const int *results)
                 if (k == -EBUSY || (k < 0 && k != -EOPNOTSUPP)) {
                         /* Still there, or not known to be gone: stays live
                          * on record, and is killed again. */
-                        log_msg(LOG_ERR, "grant %lld: session %lld %s: %s; trying again", (long long) eg->g.id,
+                        log_msg(LOG_ERR, "grant %lld: session %lld %s: %s; trying again", (long long) eg->id,
                                 (long long) b->session_ids[i], k == -EBUSY ? "still has processes" :
                                 "could not be killed", strerror(-k));
-                        (void) retry_add(s, eg->g.id);
+                        (void) retry_add(s, eg->id);
                         continue;
                 }
                 *row = (struct session_row) { .session_id = b->session_ids[i], .kind = SESSION_ROW_TORN_DOWN,
                                               .at = done_ms / 1000 };
                 /* The grant's end says why it was ended, as it always has. */
                 snprintf(row->reason, sizeof(row->reason), "%s%s", k == -EOPNOTSUPP ? "untracked, " : "",
-                         grant_state_to_string(eg->g.state));
+                         grant_state_to_string(eg->state));
                 n_rows++;
         }
         for (size_t j = 0; j < b->n_grants; j++) {
@@ -329,8 +359,8 @@ static void batch_record(struct kill_batch *b, const int *results)
                 const struct ending_grant *eg = &b->grants[j];
 
                 if (eg->killed || eg->moved || eg->left || eg->untracked)
-                        log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed%s%s%s", (long long) eg->g.id,
-                                eg->g.user, eg->g.role, grant_state_to_string(eg->g.state), eg->killed,
+                        log_msg(LOG_NOTICE, "grant %lld (%s, %s) %s: %u session%s killed%s%s%s", (long long) eg->id,
+                                eg->user, eg->role, grant_state_to_string(eg->state), eg->killed,
                                 eg->killed == 1 ? "" : "s", eg->moved ? ", some moved to a covering grant" : "",
                                 eg->left ? ", some still running (retrying)" : "",
                                 eg->untracked ? ", some untracked (teardown = none)" : "");
@@ -411,7 +441,7 @@ static int64_t move_target(struct jitd *d, const struct jit_grant *ended, const 
         if (!from || store_grant_foreach(d->store, &f, collect_active, &w) < 0 || w.n == 0)
                 goto out;
         /* Eligibility now, as at every decision; an NSS failure moves nothing. */
-        if (principal_from_name(ended->user, &p) < 0)
+        if (principal_from_name(d->config, ended->user, &p) < 0)
                 goto out;
         cv = calloc(w.n, sizeof(*cv));
         if (!cv)
@@ -463,7 +493,7 @@ static void end_sessions(struct jitd *d, const struct jit_grant *gs, const bool 
                 goto oom;
         b->n_grants = n;
         for (size_t j = 0; j < n; j++) {
-                b->grants[j].g = gs[j];
+                ending_grant_set(&b->grants[j], &gs[j]);
                 b->grants[j].rule_left = rule_left && rule_left[j];
                 first[j] = all.n;
                 r = store_session_foreach_live(d->store, gs[j].id, collect_live, &all);
@@ -490,7 +520,7 @@ static void end_sessions(struct jitd *d, const struct jit_grant *gs, const bool 
 
                 for (size_t i = first[j]; i < first[j + 1]; i++) {
                         const struct jit_session *x = &all.v[i];
-                        int64_t to = repair ? 0 : move_target(d, &eg->g, x, gs, n);
+                        int64_t to = repair ? 0 : move_target(d, &gs[j], x, gs, n);
 
                         if (to) {
                                 moves[n_moves++] = (struct session_row) { .session_id = x->id, .kind =
@@ -502,7 +532,7 @@ static void end_sessions(struct jitd *d, const struct jit_grant *gs, const bool 
                                 if (moved_ids)
                                         json_object_array_add(moved_ids, json_object_new_int64(x->id));
                                 log_msg(LOG_NOTICE, "grant %lld ended: session %lld moves to grant %lld, which "
-                                        "covers it", (long long) eg->g.id, (long long) x->id, (long long) to);
+                                        "covers it", (long long) eg->id, (long long) x->id, (long long) to);
                                 continue;
                         }
                         targets[b->n] = (struct teardown_target) { .handle = x->handle, .leader = x->pid,
@@ -517,7 +547,7 @@ static void end_sessions(struct jitd *d, const struct jit_grant *gs, const bool 
                         if (det) {
                                 json_object_object_add(det, "sessions", moved_ids);
                                 json_object_object_add(det, "to", json_object_new_int64(moves[n_moves - 1].grant_id));
-                                move_events[n_move_events].next = eg->g;
+                                move_events[n_move_events].next = gs[j];
                                 if (change_add_event(&move_events[n_move_events], "sessions-moved", &actor_jitd,
                                                      now_realtime(),
                                                      json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN)) >= 0)
@@ -690,29 +720,38 @@ static int reconcile_one(const struct jit_session *x, void *userdata)
         return 0;
 }
 
+#define RECONCILE_PAGE 256
+
 void sessions_reconcile(struct jitd *d)
 {
         struct reconcile_walk w = { .d = d };
         struct live_walk all = {};
+        int64_t after = 0;
         int r;
 
-        /* The live sessions first, then the grants: no walk of one table is
-         * open while the other is read. */
-        r = store_session_foreach_live(d->store, 0, collect_live, &all);
-        if (r < 0)
-                log_msg(LOG_ERR, "reconcile: reading sessions: %s", store_last_error(d->store));
-        for (size_t i = 0; r >= 0 && i < all.n; i++) {
-                bool busy = false;
+        /* A page of live sessions, then their grants: no walk of one table
+         * is open while the other is read, and ten thousand sessions are
+         * not all in memory at once. */
+        do {
+                all.n = 0;
+                r = store_session_foreach_live_page(d->store, after, RECONCILE_PAGE, collect_live, &all);
+                if (r < 0)
+                        log_msg(LOG_ERR, "reconcile: reading sessions: %s", store_last_error(d->store));
+                for (size_t i = 0; r >= 0 && i < all.n; i++) {
+                        bool busy = false;
 
-                /* Sessions that are attaching or being killed are not ours here. */
-                for (struct open_op *o = d->sessions->opens; o && !busy; o = o->next)
-                        busy = o->x.id == all.v[i].id;
-                for (struct kill_batch *b = d->sessions->batches; b && !busy; b = b->next)
-                        for (size_t k = 0; k < b->n && !busy; k++)
-                                busy = b->session_ids[k] == all.v[i].id;
-                if (!busy)
-                        reconcile_one(&all.v[i], &w);
-        }
+                        /* Sessions that are attaching or being killed are not ours here. */
+                        for (struct open_op *o = d->sessions->opens; o && !busy; o = o->next)
+                                busy = o->x.id == all.v[i].id;
+                        for (struct kill_batch *b = d->sessions->batches; b && !busy; b = b->next)
+                                for (size_t k = 0; k < b->n && !busy; k++)
+                                        busy = b->session_ids[k] == all.v[i].id;
+                        if (!busy)
+                                reconcile_one(&all.v[i], &w);
+                }
+                if (all.n)
+                        after = all.v[all.n - 1].id;
+        } while (r >= 0 && all.n == RECONCILE_PAGE);
         if (w.n_closed && ending_record_sessions(d, w.closed, w.n_closed, NULL, 0) < 0)
                 log_msg(LOG_ERR, "reconcile: cannot record %zu closed sessions", w.n_closed);
         for (size_t i = 0; i < w.n_ended; i++)

@@ -128,6 +128,11 @@ static const char *const migrations[] = {
          * user, which decides which grant's rule covers it. */
         ("ALTER TABLE sessions ADD COLUMN pid_start INTEGER NOT NULL DEFAULT 0 CHECK (pid_start >= 0);"
          "ALTER TABLE sessions ADD COLUMN target TEXT NOT NULL DEFAULT '';"),
+        /* 4 -> 5: the audit-key events (jitd/audit.h), which every start
+         * looks up: without an index that read the whole audit table, and
+         * the page cache it filled stayed in jitd's memory. Only those rows
+         * are in it, so appending any other event costs nothing more. */
+        "CREATE INDEX IF NOT EXISTS audit_key_events ON audit (seq) WHERE event = 'audit-key';",
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -172,7 +177,7 @@ enum stmt_id {
         STMT_APPROVAL_ADD,
         STMT_APPROVAL_COUNT,
         STMT_AUDIT_TAIL,
-        STMT_AUDIT_LAST_OF,
+        STMT_AUDIT_LAST_KEY,
         STMT_AUDIT_INSERT,
         /* Indexed by (since ? 1 : 0) | (grant_id ? 2 : 0), for the same reason. */
         STMT_AUDIT_FOREACH,
@@ -191,6 +196,7 @@ enum stmt_id {
         STMT_SESSION_TORN_DOWN,
         STMT_SESSION_BY_PID,
         STMT_SESSION_OPEN_ALL,
+        STMT_SESSION_OPEN_PAGE,
         STMT_SESSION_OPEN_GRANT,
         STMT_SESSION_GET,
         STMT_SESSION_SET_GRANT,
@@ -248,7 +254,9 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         [STMT_APPROVAL_COUNT] = "SELECT count(*) FROM approvals WHERE grant_id = ?1 AND approve = 1",
         [STMT_AUDIT_TAIL] = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-        [STMT_AUDIT_LAST_OF] = "SELECT seq, details FROM audit WHERE event = ?1 ORDER BY seq DESC LIMIT 1",
+        [STMT_AUDIT_LAST_KEY] =
+                "SELECT seq, details FROM audit INDEXED BY audit_key_events WHERE event = 'audit-key' "
+                "ORDER BY seq DESC LIMIT 1",
         [STMT_AUDIT_INSERT] =
                 "INSERT INTO audit (" AUDIT_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [STMT_AUDIT_FOREACH] =
@@ -287,6 +295,9 @@ static const char *const stmt_sql[STMT_MAX_] = {
                 "ORDER BY id DESC LIMIT 1",
         [STMT_SESSION_OPEN_ALL] =
                 "SELECT " SESSION_COLUMNS " FROM sessions WHERE torn_down_at IS NULL ORDER BY id",
+        [STMT_SESSION_OPEN_PAGE] =
+                "SELECT " SESSION_COLUMNS " FROM sessions WHERE torn_down_at IS NULL AND id > ?1 ORDER BY id "
+                "LIMIT ?2",
         [STMT_SESSION_OPEN_GRANT] =
                 "SELECT " SESSION_COLUMNS " FROM sessions WHERE grant_id = ?1 AND torn_down_at IS NULL "
                 "ORDER BY id",
@@ -1096,23 +1107,20 @@ int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH
         return 0;
 }
 
-int store_audit_last_of(struct store *s, const char *event, int64_t *ret_seq, char *ret_details, size_t size)
+int store_audit_last_key(struct store *s, int64_t *ret_seq, char *ret_details, size_t size)
 {
         _cleanup_(held_release) struct held h = { 0 };
         int64_t seq;
         int r, rc;
 
-        r = stmt_acquire(s, STMT_AUDIT_LAST_OF, &h);
-        if (r < 0)
-                return r;
-        r = bind_text(s, h.st, 1, event);
+        r = stmt_acquire(s, STMT_AUDIT_LAST_KEY, &h);
         if (r < 0)
                 return r;
         rc = sqlite3_step(h.st);
         if (rc == SQLITE_DONE)
                 return -ENOENT;
         if (rc != SQLITE_ROW)
-                return store_sqlite_fail(s, rc, "audit last of");
+                return store_sqlite_fail(s, rc, "audit-key events");
         if ((r = column_int(s, h.st, 0, 1, INT64_MAX, &seq)) < 0 ||
             (r = column_field(s, h.st, 1, ret_details, size)) < 0)
                 return r;
@@ -1378,6 +1386,32 @@ int store_session_foreach_live(struct store *s, int64_t grant_id,
         if (r < 0)
                 return r;
         if (grant_id && (r = bind_int(s, h.st, 1, grant_id)) < 0)
+                return r;
+        while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
+                struct jit_session x;
+
+                r = read_session(s, h.st, &x);
+                if (r < 0)
+                        return r;
+                r = cb(&x, userdata);
+                if (r < 0)
+                        return r;
+        }
+        if (rc != SQLITE_DONE)
+                return store_sqlite_fail(s, rc, "walk sessions");
+        return 0;
+}
+
+int store_session_foreach_live_page(struct store *s, int64_t after_id, int64_t limit,
+                                    int (*cb)(const struct jit_session *x, void *userdata), void *userdata)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_SESSION_OPEN_PAGE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, after_id)) < 0 || (r = bind_int(s, h.st, 2, limit)) < 0)
                 return r;
         while ((rc = sqlite3_step(h.st)) == SQLITE_ROW) {
                 struct jit_session x;

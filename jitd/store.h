@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
@@ -97,9 +97,9 @@ struct audit_event {
 };
 /* The newest event's seq and hash: 0 and 64 '0's for an empty log. */
 int store_audit_tail(struct store *s, int64_t *ret_seq, char ret_hash[STORE_HASH_LEN + 1]);
-/* The newest event named event: its seq and details; -ENOENT when there is
- * none. An index is not worth it: asked once, at start. */
-int store_audit_last_of(struct store *s, const char *event, int64_t *ret_seq, char *ret_details, size_t size);
+/* The newest "audit-key" event (jitd/audit.h): its seq and details; -ENOENT
+ * when there is none. */
+int store_audit_last_key(struct store *s, int64_t *ret_seq, char *ret_details, size_t size);
 /* Insert one event as given (inside a transaction, -EINVAL otherwise). */
 int store_audit_insert(struct store *s, const struct audit_event *e);
 
@@ -162,6 +162,10 @@ int store_session_torn_down(struct store *s, int64_t id, int64_t at, const char 
  * every grant), in id order. */
 int store_session_foreach_live(struct store *s, int64_t grant_id,
                                int (*cb)(const struct jit_session *x, void *userdata), void *userdata);
+/* Live sessions of any grant with id > after_id, at most limit, in id order:
+ * a walk of many, a page at a time. */
+int store_session_foreach_live_page(struct store *s, int64_t after_id, int64_t limit,
+                                    int (*cb)(const struct jit_session *x, void *userdata), void *userdata);
 
 /* An extension waiting for the role's approval. */
 struct jit_extension {

@@ -14,7 +14,7 @@
 #include <sys/types.h>
 
 #define TOKEN_TTL_SEC   300
-#define TOKENS_MAX      4096
+#define TOKENS_MAX      1024
 #define TOKEN_HEX_LEN   32
 
 struct tokens;

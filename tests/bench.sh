@@ -322,12 +322,24 @@ if want revoke; then
         jb revoke-one --socket "$T/idle/jitd.sock" --user "${USERS[0]}" --role one --dropins "$T/idle/sudoers.d" \
                 --duration 2 --trials 5
         say "revocation: $N_REVOKE grants ending in the same second, one live session each"
+        # jitd asks NSS about every session's user (eligibility at every
+        # decision): the synthetic users jbr00000.. exist, in a copy of
+        # /etc/passwd bound over the real one in this namespace only, with
+        # jb_users as their primary group.
+        jb_gid=$(getent group jb_users | cut -d: -f3)
+        cp /etc/passwd "$T/passwd"
+        for i in $(seq 0 $((N_REVOKE - 1))); do
+                printf 'jbr%05d:x:%d:%d::/nonexistent:/usr/sbin/nologin\n' "$i" $((300000 + i)) "$jb_gid"
+        done >>"$T/passwd"
+        chmod 0644 "$T/passwd"
+        bind_over "$T/passwd" /etc/passwd
         role rv sudo auto "ticket = none" | instance rv
         jb populate --config "$T/rv/jitd.conf" --db "$T/rv/db/jitd.db" --dropins "$T/rv/sudoers.d" --role rv \
                 --active-synthetic "$N_REVOKE" --active-prefix jbr >/dev/null || exit 1
         jb revoke-many --jitd "$BIN/jitd" --config "$T/rv/jitd.conf" --socket "$T/rv/jitd.sock" \
                 --db "$T/rv/db/jitd.db" --dropins "$T/rv/sudoers.d" --role rv --prefix jbr --n "$N_REVOKE" \
                 --lead "${JB_LEAD:-15}" --log "$T/rv/jitd.log"
+        umount /etc/passwd
 fi
 
 # ---- 3 isolation --------------------------------------------------------

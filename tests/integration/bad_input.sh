@@ -155,6 +155,9 @@ expect 1 "... and a misspelt role key" "bad.conf:7: .*member" -- "$T/bin/jitd" -
 expect 1 "... and max_duration below default_duration" "bad.conf:9: .*max_duration" -- "$T/bin/jitd" -c "$bad" --check
 expect 1 "... and a duplicate role" "bad.conf:14: .*(duplicate|already)" -- "$T/bin/jitd" -c "$bad" --check
 expect 1 "jitd refuses to start with a broken config" "refusing to start" -- "$T/bin/jitd" -c "$bad"
+# --check is what systemctl reload runs first: the running jitd stays.
+expect 1 "jitd --check (the reload's first step) does not say it refuses to start" \
+        "a running jitd keeps the configuration it has" -- "$T/bin/jitd" -c "$bad" --check
 [ ! -e "$T/other.sock" ] && ok "no socket was created by the refused start" || not_ok "no socket from a refused start"
 chmod 0666 "$bad"
 expect 1 "jitd refuses a world-writable config" "writable by group or others" -- "$T/bin/jitd" -c "$bad" --check

@@ -9,8 +9,10 @@
 . "$(dirname "$0")/../fault_lib.sh"
 jt_setup
 
+group_add jt_team
 user_add jt_alice
 user_add jt_bob
+user_add jt_carol jt_team
 ghost=jt_ghost$$
 userdel -f "$ghost" >/dev/null 2>&1
 
@@ -24,6 +26,14 @@ teardown = cgroup
 
 [role:ops]
 members   = jt_alice, jt_bob
+services  = sudo
+approval  = auto
+ticket    = none
+default_duration = 1h
+max_duration = 4h
+
+[role:team]
+members   = %jt_team
 services  = sudo
 approval  = auto
 ticket    = none
@@ -76,4 +86,16 @@ expect_verdict PERM_DENIED "active grant but NSS error for alice: denied (non-st
 expect_strict PERM_DENIED "active grant but NSS error for alice: denied (strict)" jt_alice
 nss_ok
 expect_verdict SUCCESS "fault off: alice's grant lets her through again" sudo jt_alice
+
+# Membership through a group: the group's own lookup fails (the user's works).
+expect 0 "carol (in %jt_team) gets a grant" "active" -- jc jt_carol request -r team -d 1h
+expect_verdict SUCCESS "no fault: carol's grant lets her through" sudo jt_carol
+nss_fail '%jt_team'
+expect_verdict PERM_DENIED "the lookup of group jt_team fails: carol is denied, grant or not" sudo jt_carol
+expect_strict PERM_DENIED "the same with strict" jt_carol
+# Every group the config names is looked up for every decision (as one
+# getgrouplist() did before): one that cannot be read denies everyone.
+expect_verdict PERM_DENIED "and so is alice: which groups she is in cannot be known either" sudo jt_alice
+nss_ok
+expect_verdict SUCCESS "fault off: carol is let through again" sudo jt_carol
 finish

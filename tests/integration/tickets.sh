@@ -136,7 +136,7 @@ expect 1 "prompt: a closed ticket is refused, the user is told why" \
         "grant [0-9]+ is denied: ticket 502 is Closed" -- \
         env PAMCHECK_ANSWER=502 "$T/bin/pamcheck" "$T/pam" sudo jt_alice --phase auth
 expect 0 "prompt: an approved ticket grants in the same sudo" \
-        "grant [0-9]+ for change is active until [0-9:]+ \(ticket 501\)" -- \
+        "grant [0-9]+ for change is active until ([0-9]{4}-[0-9]{2}-[0-9]{2} )?[0-9:]+ \(ticket 501\)" -- \
         env PAMCHECK_ANSWER=501 "$T/bin/pamcheck" "$T/pam" sudo jt_alice --phase auth --phase account
 grep -q "Ticket for elevation on testhost: " <<<"$LAST_OUT" && grep -q "account: PAM_SUCCESS" <<<"$LAST_OUT" \
         && ok "prompt: the user was asked for the ticket, and account then passes" || not_ok "prompt asked" "$LAST_OUT"

@@ -138,7 +138,7 @@ START_TEST(test_keyed_chain_starts_with_marker)
         ck_assert_str_ne(audit_chain_key_id(c), audit_chain_key_id(other));
         ck_assert_int_eq(anchor(c, s), 1);
         ck_assert_int_eq(anchor(c, s), 0);      /* once */
-        ck_assert_int_eq(store_audit_last_of(s, AUDIT_EVENT_KEY, &seq, details, sizeof(details)), 0);
+        ck_assert_int_eq(store_audit_last_key(s, &seq, details, sizeof(details)), 0);
         ck_assert_int_eq(seq, 1);
         ck_assert_ptr_nonnull(strstr(details, audit_chain_key_id(c)));
         append(c, s, "requested");

@@ -253,7 +253,7 @@ START_TEST(test_principal_root)
 {
         struct principal *p = NULL;
 
-        ck_assert_int_eq(principal_from_name("root", &p), 0);
+        ck_assert_int_eq(principal_from_name(NULL, "root", &p), 0);
         ck_assert_str_eq(p->name, "root");
         ck_assert_uint_eq(p->uid, 0);
         ck_assert_uint_eq(p->gid, 0);
@@ -262,7 +262,7 @@ START_TEST(test_principal_root)
         principal_free(p);
 
         p = NULL;
-        ck_assert_int_eq(principal_from_uid(0, &p), 0);
+        ck_assert_int_eq(principal_from_uid(NULL, 0, &p), 0);
         ck_assert_str_eq(p->name, "root");
         ck_assert(strv_contains(p->groups, "root"));
         principal_free(p);
@@ -274,11 +274,42 @@ START_TEST(test_principal_missing)
 {
         struct principal *p = (struct principal *) &cfg;
 
-        ck_assert_int_eq(principal_from_name("no-such-user-jit", &p), -ENOENT);
+        ck_assert_int_eq(principal_from_name(NULL, "no-such-user-jit", &p), -ENOENT);
         ck_assert_ptr_eq(p, &cfg);
-        ck_assert_int_eq(principal_from_uid(3999999999u, &p), -ENOENT);
+        ck_assert_int_eq(principal_from_uid(NULL, 3999999999u, &p), -ENOENT);
         ck_assert_ptr_eq(p, &cfg);
-        ck_assert_int_eq(principal_from_name("", &p), -EINVAL);
+        ck_assert_int_eq(principal_from_name(NULL, "", &p), -EINVAL);
+}
+END_TEST
+
+
+/* With a config, only the groups it names are asked about, by name: root is
+ * in %root (primary group) and %daemon is named but root is not in it; a
+ * named group nobody has is no error; groups the config does not name are
+ * not looked up at all. */
+START_TEST(test_principal_config_groups)
+{
+        static char *mem[] = { "%root", "%no-such-group-jit", NULL };
+        static char *appr[] = { "%daemon", NULL };
+        struct role r = { .name = "x", .members = mem, .approvers = appr };
+        struct config c = { .roles = &r, .n_roles = 1, .admin_group = "root" };
+        struct principal *p = NULL;
+
+        ck_assert_int_eq(principal_from_name(&c, "root", &p), 0);
+        ck_assert_ptr_nonnull(p->groups);
+        ck_assert_str_eq(p->groups[0], "root");
+        ck_assert_ptr_null(p->groups[1]);
+        ck_assert(policy_list_matches(mem, p));
+        ck_assert(!policy_list_matches(appr, p));
+        ck_assert(policy_is_admin(&c, p));
+        principal_free(p);
+
+        c.n_roles = 0;
+        c.admin_group = NULL;
+        ck_assert_int_eq(principal_from_uid(&c, 0, &p), 0);
+        ck_assert_ptr_nonnull(p->groups);
+        ck_assert_ptr_null(p->groups[0]);
+        principal_free(p);
 }
 END_TEST
 
@@ -306,6 +337,7 @@ static Suite *policy_suite(void)
 
         tcase_add_test(nss, test_principal_root);
         tcase_add_test(nss, test_principal_missing);
+        tcase_add_test(nss, test_principal_config_groups);
         suite_add_tcase(s, nss);
         return s;
 }

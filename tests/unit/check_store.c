@@ -168,7 +168,7 @@ START_TEST(test_open_pragmas)
         raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
         ck_assert_str_eq(mode, "wal");
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 9);
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 10);
         sqlite3_close(db);
         store_free(s);
 }
@@ -1245,6 +1245,16 @@ START_TEST(test_sessions)
         ck_assert_int_eq(store_session_find_open(s, 4242, &got), -ENOENT);
         ck_assert_int_eq(store_session_foreach_live(s, g1, count_session, &n), 0);
         ck_assert_int_eq(n, 2);
+        /* Paged: two, then the one after them, then none. */
+        n = 0;
+        ck_assert_int_eq(store_session_foreach_live_page(s, 0, 2, count_session, &n), 0);
+        ck_assert_int_eq(n, 2);
+        n = 0;
+        ck_assert_int_eq(store_session_foreach_live_page(s, b.id, 2, count_session, &n), 0);
+        ck_assert_int_eq(n, 1);
+        n = 0;
+        ck_assert_int_eq(store_session_foreach_live_page(s, c.id, 2, count_session, &n), 0);
+        ck_assert_int_eq(n, 0);
         ck_assert_int_eq(store_session_torn_down(s, a.id, 300, "expired"), 0);
         ck_assert_int_eq(store_session_torn_down(s, b.id, 300, "expired"), 0);
         n = 0;

@@ -10,7 +10,9 @@
  * NULL result (not "no such user": that is 0 with NULL), getpwnam and
  * getpwuid return NULL with errno EIO, and getgrouplist returns -1 with
  * *ngroups left as it was (a caller that grows its buffer on -1 reaches
- * its own cap and gives up). Without the file everything passes through to the real functions.
+ * its own cap and gives up). A line "%group" (or "*") makes getgrnam_r of
+ * that group return EIO. Without the file everything passes through to the
+ * real functions.
  * The file is read at every call, so a test turns the fault on and off at
  * run time by creating and removing it.
  *
@@ -34,6 +36,7 @@ typedef int (*getpwuid_r_fn)(uid_t, struct passwd *, char *, size_t, struct pass
 typedef struct passwd *(*getpwnam_fn)(const char *);
 typedef struct passwd *(*getpwuid_fn)(uid_t);
 typedef int (*getgrouplist_fn)(const char *, gid_t, gid_t *, int *);
+typedef int (*getgrnam_r_fn)(const char *, struct group *, char *, size_t, struct group **);
 
 static void *next(const char *name)
 {
@@ -141,4 +144,19 @@ int getgrouplist(const char *user, gid_t group, gid_t *groups, int *ngroups)
                 return -1;
         }
         return real(user, group, groups, ngroups);
+}
+
+int getgrnam_r(const char *name, struct group *gr, char *buf, size_t size, struct group **res)
+{
+        static getgrnam_r_fn real;
+        char key[260];
+
+        if (!real)
+                real = (getgrnam_r_fn) next("getgrnam_r");
+        snprintf(key, sizeof(key), "%%%s", name ? name : "");
+        if (faulty(key)) {
+                *res = NULL;
+                return FAULT_ERRNO;
+        }
+        return real(name, gr, buf, size, res);
 }
