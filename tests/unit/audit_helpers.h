@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "store.h"
+#include "util.h"
 
 static struct audit_chain *test_chain(void)
 {
@@ -26,10 +27,9 @@ static inline int test_audit_append(struct store *s, int64_t at, uid_t uid, cons
         struct audit_event e = { .at = at, .actor_uid = uid, .grant_id = grant_id, .details = details };
         int r;
 
-        if (!actor || !event || strlen(actor) >= sizeof(e.actor) || strlen(event) >= sizeof(e.event) || !event[0])
+        if (!actor || !event || !event[0] || strcpy_checked(e.actor, sizeof(e.actor), actor) < 0 ||
+            strcpy_checked(e.event, sizeof(e.event), event) < 0)
                 return -EINVAL;
-        snprintf(e.actor, sizeof(e.actor), "%s", actor);
-        snprintf(e.event, sizeof(e.event), "%s", event);
         r = audit_append(test_chain(), s, &e);
         if (r >= 0 && ret_seq)
                 *ret_seq = e.seq;
