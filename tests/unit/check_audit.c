@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "audit_key.h"
 #include "store.h"
+#include "util.h"
 
 static char rootdir[200];
 static char tmpdir[256];
@@ -72,7 +73,7 @@ static void append(struct audit_chain *c, struct store *s, const char *event)
         struct audit_event e = { .at = 1000, .actor_uid = 0, .grant_id = 7, .details = "{\"reason\":\"x\"}" };
 
         snprintf(e.actor, sizeof(e.actor), "root");
-        snprintf(e.event, sizeof(e.event), "%s", event);
+        ck_assert_int_eq(strcpy_checked(e.event, sizeof(e.event), event), 0);
         ck_assert_int_eq(store_begin(s), 0);
         ck_assert_int_eq(audit_append(c, s, &e), 0);
         ck_assert_int_eq(store_commit(s), 0);
