@@ -71,6 +71,9 @@ static int step(struct jitd *d, struct jit_grant *g, const struct fsm_event *evs
         struct fsm_result res, res2;
         struct fsm_event retry;
         struct change ch = {};
+        /* Outlives the block below: the failed activation's audit event
+         * points at it until change_from_fsm has copied it. */
+        char fail_why[256] = "";
         int64_t now = now_realtime();
         bool failed_activation = false;
         int k;
@@ -103,8 +106,6 @@ static int step(struct jitd *d, struct jit_grant *g, const struct fsm_event *evs
                         goto fail;
         }
         if (res.effects & FX_DROPIN_PLACE) {
-                char fail_why[256] = "";
-
                 k = effects_prepare_dropin(d, &res.next, &prep, fail_why, sizeof(fail_why));
                 if (k < 0) {
                         /* An activation records that it failed and stays

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 what=${1:-all}
 filter=${2:-}
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 failures=()
 
 count_check() {  # parse Check's "100%: Checks: 12, Failures: 0, Errors: 0"
@@ -51,8 +51,15 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
                 log=$(mktemp)
                 timeout 900 bash "$t" >"$log" 2>&1
                 rc=$?
-                p=$(grep -c '^ok ' "$log")
+                # A case marked "# SKIP" is skipped, not passed; so is a
+                # story that ran no case and said why ("# SKIP ...").
+                sk=$(grep -cE '^ok .*# SKIP' "$log")
+                p=$(( $(grep -c '^ok ' "$log") - sk ))
                 f=$(grep -c '^not ok ' "$log")
+                if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && [ "$sk" -eq 0 ] && grep -qE '^# (SKIP|skipped)' "$log"; then
+                        sk=1
+                fi
+                skipped=$((skipped + sk))
                 [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
                 passed=$((passed + p)) failed=$((failed + f))
                 if [ "$f" -ne 0 ]; then
@@ -60,8 +67,11 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
                         echo "FAIL $t (rc $rc)"
                         grep -E '^(not ok|#)' "$log" | head -n 60
                         tail -n 25 "$log"
+                elif [ "$p" -eq 0 ] && [ "$sk" -gt 0 ]; then
+                        echo "SKIP $t: $(grep -m1 -oE '# (SKIP|skipped).*' "$log")"
                 else
-                        echo "ok   $t ($p cases)"
+                        echo "ok   $t ($p cases$([ "$sk" -gt 0 ] && echo ", $sk skipped"))"
+                        grep -E '^(ok .*)?# SKIP' "$log" | sed 's/^/     /'
                 fi
                 rm -f "$log"
         done
@@ -69,5 +79,5 @@ fi
 
 echo
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed$([ "$skipped" -gt 0 ] && echo ", $skipped skipped")"
 [ "$failed" -eq 0 ]

@@ -86,9 +86,15 @@ if [ -z "$still" ]; then
         not_ok "the connection flood ran" "$out"
 else
         grow=$(( peak - rss0 ))
-        [ "$grow" -lt 16384 ] && ok "300 unread lists of 4,000 grants grew jitd by $((grow / 1024)) MiB (< 16 MiB)" \
-                || not_ok "unread lists grow jitd by less than 16 MiB" \
+        if [ -n "${JIT_SANITIZED:-}" ]; then
+                # ASan's shadow memory and quarantine keep what jitd freed.
+                ok "unread lists grew jitd by $((grow / 1024)) MiB # SKIP the 16 MiB bound under sanitizers"
+        elif [ "$grow" -lt 16384 ]; then
+                ok "300 unread lists of 4,000 grants grew jitd by $((grow / 1024)) MiB (< 16 MiB)"
+        else
+                not_ok "unread lists grow jitd by less than 16 MiB" \
                         "VmRSS $rss0 kB -> $peak kB (+$((grow / 1024)) MiB) after $opened connections$([ "$(kv stopped "$out")" = 1 ] && echo ", where the client stopped")"
+        fi
         [ "$still" -le 32 ] && ok "mallory holds at most 32 connections at once ($still of $opened open)" \
                 || not_ok "one user holds at most 32 connections at once" "$still of $opened still open after 4 s"
 fi
