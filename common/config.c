@@ -563,15 +563,106 @@ static void parse_ticket_mode(struct parser *ps, const struct key *k, void *targ
         *FIELD(target, k, enum ticket_mode) = m;
 }
 
+/* glibc's regcomp expands repetitions into copies, and copies of copies:
+ * "a" and twenty '+' took 700 MiB, four nested "{1,32}" 670 MiB (measured).
+ * A ticket pattern needs little of that, so what multiplies is bounded
+ * before regcomp sees it: each repetition counts as many copies as its
+ * bound ('*', '+' and '?' as 2), nested and stacked repetitions multiply,
+ * and no part may come to more than 1024 copies. */
+#define PATTERN_MAX        256
+#define PATTERN_DUP_MAX    32
+#define PATTERN_REPS_MAX   8
+#define PATTERN_DEPTH_MAX  8
+#define PATTERN_COPIES_MAX 1024
+
+static const char *pattern_trouble(const char *p)
+{
+        unsigned long copies[PATTERN_DEPTH_MAX + 1] = { 1 };   /* the most any part of each open group makes */
+        unsigned long atom = 0;                                 /* copies of what a repetition would repeat */
+        unsigned depth = 0, reps = 0;
+
+        if (strlen(p) > PATTERN_MAX)
+                return "longer than 256 characters";
+        while (*p) {
+                unsigned long factor;
+
+                if (*p == '(') {
+                        if (depth == PATTERN_DEPTH_MAX)
+                                return "groups nested deeper than 8";
+                        copies[++depth] = 1;
+                        atom = 0;
+                        p++;
+                        continue;
+                }
+                if (*p == ')') {
+                        atom = copies[depth];
+                        if (depth > 0)
+                                depth--;
+                        p++;
+                        continue;
+                }
+                if (*p != '*' && *p != '+' && *p != '?' && *p != '{') {
+                        if (*p == '\\') {
+                                p += p[1] ? 2 : 1;
+                        } else if (*p == '[') {
+                                /* A bracket expression: ']' right after '[' or '[^' is a member. */
+                                p++;
+                                if (*p == '^')
+                                        p++;
+                                if (*p == ']')
+                                        p++;
+                                while (*p && *p != ']')
+                                        p++;
+                                if (*p)
+                                        p++;
+                        } else {
+                                p++;
+                        }
+                        atom = 1;
+                        continue;
+                }
+                if (++reps > PATTERN_REPS_MAX)
+                        return "more than 8 repetitions";
+                factor = 2;
+                if (*p == '{') {
+                        char *e;
+                        unsigned long m = strtoul(p + 1, &e, 10), n = m;
+
+                        if (*e == ',')
+                                n = e[1] == '}' ? m + 1 : strtoul(e + 1, &e, 10);
+                        if (m > PATTERN_DUP_MAX || n > PATTERN_DUP_MAX)
+                                return "a bound above 32";
+                        factor = n > 1 ? n : 1;
+                        p = strchr(p, '}');
+                        if (!p)
+                                return NULL;    /* regcomp says what is wrong */
+                }
+                p++;
+                atom = (atom ? atom : 1) * factor;
+                if (atom > PATTERN_COPIES_MAX)
+                        return "repetitions that multiply past 1024 copies (nested or stacked)";
+                if (atom > copies[depth])
+                        copies[depth] = atom;
+        }
+        return NULL;
+}
+
 static void parse_ticket_pattern(struct parser *ps, const struct key *k, void *target, const char *value)
 {
         struct role *r = target;
+        const char *trouble;
         regex_t re;
         char msg[256];
         int rc;
 
         if (!value[0]) {
                 perr(ps, ps->lineno, "%s: empty pattern", k->name);
+                return;
+        }
+        trouble = pattern_trouble(value);
+        if (trouble) {
+                perr(ps, ps->lineno, "%s: '%.64s%s': too costly for the regex compiler: %s", k->name, value,
+                     strlen(value) > 64 ? "..." : "", trouble);
                 return;
         }
         rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);

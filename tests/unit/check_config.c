@@ -593,6 +593,36 @@ START_TEST(test_err_regex)
 }
 END_TEST
 
+/* Patterns whose regcomp would take gigabytes (found by fuzz_config: "web"
+ * and twenty '+' took 700 MiB) are refused before regcomp sees them. */
+START_TEST(test_err_regex_blowup)
+{
+        expect_only(OK_ROLE "ticket_pattern = ^web+++++++++++++++++++++ops$\n", 4,
+                    "ticket_pattern: '^web+++++++++++++++++++++ops$': too costly for the regex compiler: more than 8 repetitions");
+        config_errors_clear(&errs);
+        expect_only(OK_ROLE "ticket_pattern = ^(((a{1,32}){1,32}){2})$\n", 4,
+                    "ticket_pattern: '^(((a{1,32}){1,32}){2})$': too costly for the regex compiler: repetitions "
+                    "that multiply past 1024 copies (nested or stacked)");
+        config_errors_clear(&errs);
+        expect_only(OK_ROLE "ticket_pattern = ^[0-9]{1,100}$\n", 4,
+                    "ticket_pattern: '^[0-9]{1,100}$': too costly for the regex compiler: a bound above 32");
+        config_errors_clear(&errs);
+        expect_only(OK_ROLE "ticket_pattern = (((((((((a)))))))))\n", 4,
+                    "ticket_pattern: '(((((((((a)))))))))': too costly for the regex compiler: groups nested deeper than 8");
+        config_errors_clear(&errs);
+        /* What tickets look like passes: brackets hold '+' and ']' as members. */
+        ck_assert_int_eq(load(OK_ROLE "ticket_pattern = ^(CHG|INC)[0-9]+$\n"), 0);
+        config_free(cfg);
+        cfg = NULL;
+        ck_assert_int_eq(load(OK_ROLE "ticket_pattern = ^[]+A-Z]{2,8}-[0-9]{1,6}(/[a-z]+)?$\n"), 0);
+        config_free(cfg);
+        cfg = NULL;
+        ck_assert_int_eq(load(OK_ROLE "ticket_pattern = ^((a+)+)+$\n"), 0);
+        config_free(cfg);
+        cfg = NULL;
+}
+END_TEST
+
 START_TEST(test_err_members)
 {
         expect_only("[role:r]\napprovers = bob\nmembers = alice, Bob Smith, %webops\n", 3,
@@ -978,6 +1008,7 @@ static Suite *config_suite(void)
         tcase_add_test(bad, test_err_integer);
         tcase_add_test(bad, test_err_integer_overflow);
         tcase_add_test(bad, test_err_regex);
+        tcase_add_test(bad, test_err_regex_blowup);
         tcase_add_test(bad, test_err_members);
         tcase_add_test(bad, test_err_commands);
         tcase_add_test(bad, test_err_hosts_services_runas);
