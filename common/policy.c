@@ -308,6 +308,30 @@ void principal_free(struct principal *p)
         free(p);
 }
 
+int principal_copy(const struct principal *p, struct principal **ret)
+{
+        struct principal *q = calloc(1, sizeof(*q));
+        size_t n = strv_length(p->groups);
+
+        if (!q)
+                return -ENOMEM;
+        q->uid = p->uid;
+        q->gid = p->gid;
+        q->name = strdup(p->name);
+        q->groups = calloc(n + 1, sizeof(char *));
+        if (!q->name || !q->groups) {
+                principal_free(q);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!(q->groups[i] = strdup(p->groups[i]))) {
+                        principal_free(q);
+                        return -ENOMEM;
+                }
+        *ret = q;
+        return 0;
+}
+
 bool policy_list_matches(char *const *list, const struct principal *p)
 {
         if (!list || !p || !p->name)

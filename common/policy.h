@@ -26,6 +26,8 @@ struct principal {
 int principal_from_uid(const struct config *c, uid_t uid, struct principal **ret);
 int principal_from_name(const struct config *c, const char *name, struct principal **ret);
 void principal_free(struct principal *p);
+/* A deep copy; -ENOMEM. */
+int principal_copy(const struct principal *p, struct principal **ret);
 
 /* Does p match a list of "user" and "%group" entries? */
 bool policy_list_matches(char *const *list, const struct principal *p);

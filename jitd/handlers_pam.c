@@ -20,6 +20,7 @@
 #include "grants.h"
 #include "handlers.h"
 #include "log.h"
+#include "nsscache.h"
 #include "sessions.h"
 #include "store.h"
 #include "teardown.h"
@@ -97,7 +98,7 @@ static const struct role *first_covering_role(const struct config *c, const stru
  * is replied as an error (the module denies) and false returned. */
 static bool subject_lookup(struct request *req, const char *user, struct principal **ret)
 {
-        int r = principal_from_name(req->d->config, user, ret);
+        int r = nsscache_principal(req->d->nss, req->d->config, user, ret);
 
         if (r == -ENOENT) {
                 *ret = NULL;

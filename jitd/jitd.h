@@ -23,6 +23,7 @@ struct jitd {
         struct store *store;
         struct audit_chain *audit;
         struct teardown *teardown;
+        struct nsscache *nss;           /* users for PAM checks, while the files say the same */
         struct sd_event *event;
 
         int listen_fd;

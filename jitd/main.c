@@ -24,6 +24,7 @@
 #include "grants.h"
 #include "log.h"
 #include "metrics.h"
+#include "nsscache.h"
 #include "reconcile.h"
 #include "reload.h"
 #include "server.h"
@@ -182,6 +183,11 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "cannot open database %s: %s", d->config->database, strerror(-r));
                 return r;
         }
+        r = nsscache_new(NULL, &d->nss);
+        if (r < 0) {
+                log_msg(LOG_ERR, "cannot set up: %s", strerror(-r));
+                return r;
+        }
         r = audit_chain_new(&d->audit);
         if (r < 0) {
                 log_msg(LOG_ERR, "the audit chain needs SHA-256 from OpenSSL: %s", strerror(-r));
@@ -309,6 +315,7 @@ static void cleanup(struct jitd *d)
         ticketflow_shutdown(d);
         teardown_free(d->teardown);
         audit_chain_free(d->audit);
+        nsscache_free(d->nss);
         store_free(d->store);
         sd_event_unref(d->event);
         config_free(d->config);

@@ -13,6 +13,7 @@
 #include "grants.h"
 #include "log.h"
 #include "metrics.h"
+#include "nsscache.h"
 #include "policy.h"
 #include "reconcile.h"
 #include "reload.h"
@@ -176,6 +177,8 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
         }
         config_free(d->config);
         d->config = c;
+        /* The groups the config names may be others now. */
+        nsscache_flush(d->nss);
         revoked = revoke_ineligible(d);
         /* Drop-ins follow the roles' new runas/commands/services. */
         reconcile(d);

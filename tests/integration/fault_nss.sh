@@ -5,9 +5,19 @@
 # does not let its user through while eligibility cannot be checked.
 # jitd runs with build/tests/nssfail.so preloaded; the fault is switched on
 # and off per user while it runs.
+#
+# Users that files alone answers for are kept by jitd while the files stay
+# the same (jitd/nsscache.h): a lookup of them cannot time out. The sources
+# that can are modelled here as they are deployed, ahead of files: in a
+# private mount namespace, an nsswitch.conf with "systemd files" for passwd
+# and group is bound over the real one.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault_lib.sh"
+in_private_namespace "$@"
 jt_setup
+sed -E 's/^(passwd|group):.*/\1: systemd files/' /etc/nsswitch.conf >"$T/nsswitch.conf"
+chmod 0644 "$T/nsswitch.conf"
+bind_over "$T/nsswitch.conf" /etc/nsswitch.conf
 
 group_add jt_team
 user_add jt_alice

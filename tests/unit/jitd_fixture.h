@@ -29,6 +29,7 @@
 #include "sessions.h"
 #include "store.h"
 #include "teardown.h"
+#include "nsscache.h"
 #include "tokens.h"
 #include "tombstone.h"
 
@@ -73,6 +74,7 @@ static inline void fixture_start(struct fixture *f, const char *roles, const cha
         ck_assert_int_eq(sd_event_new(&f->d.event), 0);
         ck_assert_int_eq(store_open(f->db, &f->d.store), 0);
         ck_assert_int_eq(audit_chain_new(&f->d.audit), 0);
+        ck_assert_int_eq(nsscache_new(NULL, &f->d.nss), 0);
         {
                 char *tombs = NULL, why[256];
 
@@ -95,6 +97,7 @@ static inline void fixture_stop(struct fixture *f)
         tokens_free(f->d.tokens);
         teardown_free(f->d.teardown);
         audit_chain_free(f->d.audit);
+        nsscache_free(f->d.nss);
         store_free(f->d.store);
         sd_event_unref(f->d.event);
         config_free(f->d.config);
