@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -38,7 +39,10 @@ struct conn {
         sd_event_source *io;
         uint64_t serial;            /* unique for jitd's lifetime: late answers find us by it */
         struct ucred cred;
-        uint64_t pid_start;
+        int pidfd;                  /* the peer, pinned (SO_PEERPIDFD); -1 without one */
+        uint64_t peer_ino;          /* its pidfs inode: unique per process for the boot; 0 unknown */
+        uint64_t pid_start;         /* its start time, read when first asked */
+        bool start_known;
         uint64_t last_used;
         struct frame *out_head, *out_tail;
         size_t out_bytes, out_frames;
@@ -113,6 +117,9 @@ void conn_close(struct conn *c)
         c->io = sd_event_source_disable_unref(c->io);
         close(c->fd);
         c->fd = -1;
+        if (c->pidfd >= 0)
+                close(c->pidfd);
+        c->pidfd = -1;
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -362,27 +369,46 @@ bool conn_evict_idlest(struct conn_set *s)
         return true;
 }
 
-/* The start time of the peer's pid, pinned with the peer's pidfd where the
- * kernel gives one (Linux 6.5): read after the pidfd is held and checked
- * alive after, it belongs to the peer and not to a successor on its pid. */
-static uint64_t peer_start(int fd, pid_t pid)
+/* pidfds live on pidfs (Linux 6.9), where each process's inode number is
+ * its own for the whole boot: then a pidfd names the process with one fstat.
+ * Before that every pidfd shares one anonymous inode. */
+static bool pidfs_names_processes(void)
+{
+        static int known = -1;
+        struct stat a, b;
+        int fa, fb;
+
+        if (known >= 0)
+                return known;
+        fa = pidfd_open(getpid(), 0);
+        fb = pidfd_open(getppid(), 0);
+        known = fa >= 0 && fb >= 0 && fstat(fa, &a) == 0 && fstat(fb, &b) == 0 && a.st_ino != b.st_ino &&
+                a.st_ino != 0 && b.st_ino != 0;
+        if (fa >= 0)
+                close(fa);
+        if (fb >= 0)
+                close(fb);
+        return known;
+}
+
+/* The peer pinned with its pidfd (Linux 6.5), and named by the pidfd's
+ * inode where pidfs gives one. Its start time (read from /proc) is only
+ * needed to register a session, and read then, while the pidfd keeps its pid
+ * from being reused. */
+static void peer_pin(struct conn *c)
 {
         socklen_t len = sizeof(int);
-        uint64_t start = 0;
-        int pidfd = -1;
+        struct stat st;
 
-        if (pid <= 0)
-                return 0;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
-                pidfd = -1;
-        if (proc_start_time(pid, &start) < 0)
-                start = 0;
-        if (pidfd >= 0) {
-                if (pidfd_send_signal(pidfd, 0, NULL, 0) < 0)
-                        start = 0;
-                close(pidfd);
+        c->pidfd = -1;
+        if (c->cred.pid <= 0)
+                return;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &c->pidfd, &len) < 0) {
+                c->pidfd = -1;
+                return;
         }
-        return start;
+        if (pidfs_names_processes() && fstat(c->pidfd, &st) == 0)
+                c->peer_ino = (uint64_t) st.st_ino;
 }
 
 int conn_add(struct conn_set *s, int fd)
@@ -415,9 +441,11 @@ int conn_add(struct conn_set *s, int fd)
         }
         if (s->n >= JITD_MAX_CONNECTIONS)
                 conn_evict_idlest(s);
-        c->pid_start = peer_start(fd, c->cred.pid);
+        peer_pin(c);
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, on_io, c);
         if (r < 0) {
+                if (c->pidfd >= 0)
+                        close(c->pidfd);
                 close(fd);
                 free(c);
                 return r;
@@ -437,9 +465,26 @@ const struct ucred *conn_cred(const struct conn *c)
         return &c->cred;
 }
 
-uint64_t conn_pid_start(const struct conn *c)
+uint64_t conn_pid_start(struct conn *c)
 {
-        return c->pid_start;
+        uint64_t start = 0;
+
+        if (c->start_known)
+                return c->pid_start;
+        c->start_known = true;
+        if (c->cred.pid <= 0 || proc_start_time(c->cred.pid, &start) < 0)
+                return 0;
+        /* Read while the pid cannot have been reused: the pinned process is
+         * still alive afterwards. Without a pidfd, as read. */
+        if (c->pidfd >= 0 && pidfd_send_signal(c->pidfd, 0, NULL, 0) < 0)
+                return 0;
+        c->pid_start = start;
+        return start;
+}
+
+uint64_t conn_peer_key(struct conn *c)
+{
+        return c->peer_ino ? c->peer_ino : conn_pid_start(c);
 }
 
 uint64_t conn_serial(const struct conn *c)

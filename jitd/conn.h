@@ -52,8 +52,12 @@ unsigned conn_count(const struct conn_set *s);
 
 /* The peer, from the kernel at accept time. */
 const struct ucred *conn_cred(const struct conn *c);
-/* The start time of the peer's pid at accept (0: it was already gone). */
-uint64_t conn_pid_start(const struct conn *c);
+/* The start time of the peer's process, read the first time it is asked
+ * while the peer is pinned by its pidfd (0: it is gone, or unknown). */
+uint64_t conn_pid_start(struct conn *c);
+/* What names the peer's process for good: its pidfs inode (Linux 6.9), else
+ * its start time. For binding something to that process (tokens). */
+uint64_t conn_peer_key(struct conn *c);
 uint64_t conn_serial(const struct conn *c);
 /* NULL when that connection is gone. */
 struct conn *conn_find(struct conn_set *s, uint64_t serial);

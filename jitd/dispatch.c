@@ -151,7 +151,7 @@ static int run(struct jitd *d, struct conn *c, const struct proto_msg *m, struct
         const char *name = proto_type_name(m->type);
         const struct ucred *cred = conn_cred(c);
         struct principal *peer = NULL;
-        struct request req = { .d = d, .conn = c, .cred = *cred, .pid_start = conn_pid_start(c), .msg = m };
+        struct request req = { .d = d, .conn = c, .cred = *cred, .msg = m };
         int r;
 
         if (!proto_is_request(m->type)) {

@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "conn.h"
 #include "coverage.h"
 #include "ending.h"
 #include "gating.h"
@@ -158,7 +159,7 @@ int handle_check(struct request *req)
         }
         proto_init(&m, PROTO_REP_DECISION);
         if (allow) {
-                r = tokens_issue(d->tokens, req->cred.pid, req->pid_start, user, service, allow->id, token,
+                r = tokens_issue(d->tokens, req->cred.pid, conn_peer_key(req->conn), user, service, allow->id, token,
                                  sizeof(token));
                 if (r < 0) {
                         reply_error(req, EIO, "cannot issue a session token: %s", strerror(-r));
@@ -268,7 +269,8 @@ int handle_session_open(struct request *req)
         const char *target = proto_get_str(req->msg, PF_TARGET);
         const char *tty = proto_get_str(req->msg, PF_TTY), *rhost = proto_get_str(req->msg, PF_RHOST);
         struct coverage_candidate *cv = NULL;
-        struct jit_session x = { .pid = req->cred.pid, .pid_start = req->pid_start, .opened_at = now_realtime() };
+        struct jit_session x = { .pid = req->cred.pid, .pid_start = conn_pid_start(req->conn),
+                                 .opened_at = now_realtime() };
         struct open_reply *o = NULL;
         struct principal *p = NULL;
         struct user_grants u;
@@ -303,7 +305,7 @@ int handle_session_open(struct request *req)
                 /* Covered, and nothing lets the session in now: its grant
                  * ended since the account decision, or never existed. */
                 if (token)
-                        (void) tokens_take(d->tokens, token, req->cred.pid, req->pid_start, user, service, NULL);
+                        (void) tokens_take(d->tokens, token, req->cred.pid, conn_peer_key(req->conn), user, service, NULL);
                 log_msg(LOG_WARNING, "session of %s via %s (pid %d) refused: no active grant covers it", user,
                         service, (int) req->cred.pid);
                 reply_error(req, EPERM, "%s holds no active grant that covers this %s session%s%s", user, service,
@@ -311,7 +313,8 @@ int handle_session_open(struct request *req)
                 goto out;
         }
         /* The account decision of this very process, for this user. */
-        k = tokens_take(d->tokens, token, req->cred.pid, req->pid_start, user, service, &token_grant);
+        k = tokens_take(d->tokens, token, req->cred.pid, conn_peer_key(req->conn), user, service,
+                        &token_grant);
         if (k < 0) {
                 log_msg(LOG_WARNING, "session of %s via %s (pid %d) refused: %s", user, service, (int) req->cred.pid,
                         k == -EPERM ? "its token was issued to another process" : "no valid token from the account "
@@ -392,7 +395,7 @@ int handle_session_close(struct request *req)
         (void) proto_get_u64(req->msg, PF_ID, &id);
         if (id > INT64_MAX)
                 return reply_error(req, EINVAL, "session id out of range"), HANDLED;
-        r = sessions_close(d, (int64_t) id, req->cred.pid, req->pid_start, user, &x);
+        r = sessions_close(d, (int64_t) id, req->cred.pid, conn_pid_start(req->conn), user, &x);
         if (r == -ENOENT)
                 return reply_error(req, ENOENT, "no open session %llu of pid %d", (unsigned long long) id,
                                    (int) req->cred.pid), HANDLED;

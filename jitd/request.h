@@ -30,7 +30,6 @@ struct request {
         struct jitd *d;
         struct conn *conn;
         struct ucred cred;                  /* from SO_PEERCRED at accept time */
-        uint64_t pid_start;                 /* the peer's start time at accept; 0 unknown */
         const struct principal *peer;       /* the peer's uid through NSS; NULL for root-only requests */
         const struct proto_msg *msg;
 };

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/rand.h>
+
 #include "gating.h"
 #include "tokens.h"
 #include "util.h"
@@ -12,7 +14,7 @@
 struct token {
         char hex[TOKEN_HEX_LEN + 1];    /* "" = free */
         pid_t pid;
-        uint64_t pid_start;
+        uint64_t peer_key;
         char user[JIT_USER_MAX + 1];
         char service[JIT_SERVICE_MAX + 1];
         int64_t grant_id;
@@ -48,7 +50,7 @@ void tokens_free(struct tokens *t)
         free(t);
 }
 
-int tokens_issue(struct tokens *t, pid_t pid, uint64_t pid_start, const char *user, const char *service,
+int tokens_issue(struct tokens *t, pid_t pid, uint64_t peer_key, const char *user, const char *service,
                  int64_t grant_id, char *buf, size_t size)
 {
         static const char hex[] = "0123456789abcdef";
@@ -58,13 +60,15 @@ int tokens_issue(struct tokens *t, pid_t pid, uint64_t pid_start, const char *us
         if (!t || !user || !service || size < TOKEN_HEX_LEN + 1 || strlen(user) > JIT_USER_MAX ||
             strlen(service) > JIT_SERVICE_MAX)
                 return -EINVAL;
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
+        /* OpenSSL's DRBG (seeded from the kernel, reseeded on its own, safe
+         * across fork): no system call per PAM check. */
+        if (RAND_bytes(rnd, (int) sizeof(rnd)) != 1 && getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
                 return -EIO;
         /* A ring: the oldest goes first; at TOKENS_MAX a sudo that waited
          * that long between its two phases is refused, which is safe. */
         k = &t->v[t->next];
         t->next = (t->next + 1) % TOKENS_MAX;
-        *k = (struct token) { .pid = pid, .pid_start = pid_start, .grant_id = grant_id,
+        *k = (struct token) { .pid = pid, .peer_key = peer_key, .grant_id = grant_id,
                               .issued_ms = now_monotonic_ms() };
         for (size_t i = 0; i < sizeof(rnd); i++) {
                 k->hex[2 * i] = hex[rnd[i] >> 4];
@@ -85,7 +89,7 @@ static bool same_service(const char *a, const char *b)
         return strcmp(a, b) == 0 || (gating_is_sudo_service(a) && gating_is_sudo_service(b));
 }
 
-int tokens_take(struct tokens *t, const char *token, pid_t pid, uint64_t pid_start, const char *user,
+int tokens_take(struct tokens *t, const char *token, pid_t pid, uint64_t peer_key, const char *user,
                 const char *service, int64_t *ret_grant)
 {
         int64_t now = now_monotonic_ms();
@@ -100,7 +104,7 @@ int tokens_take(struct tokens *t, const char *token, pid_t pid, uint64_t pid_sta
                 if (!k->hex[0] || strcmp(k->hex, token) != 0)
                         continue;
                 stale = now - k->issued_ms > (int64_t) TOKEN_TTL_SEC * 1000;
-                mine = k->pid == pid && (!k->pid_start || k->pid_start == pid_start) &&
+                mine = k->pid == pid && (!k->peer_key || k->peer_key == peer_key) &&
                        strcmp(k->user, user ? user : "") == 0 && same_service(k->service, service ? service : "");
                 grant = k->grant_id;
                 explicit_bzero(k, sizeof(*k));
