@@ -5,8 +5,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <openssl/rand.h>
-
 #include "gating.h"
 #include "tokens.h"
 #include "util.h"
@@ -21,10 +19,35 @@ struct token {
         int64_t issued_ms;              /* monotonic */
 };
 
+/* Kernel randomness fetched a page at a time: one getrandom per 256
+ * tokens instead of a system call (or OpenSSL's getpid fork check) on every
+ * PAM check. Bytes are wiped as they are handed out; jitd never forks
+ * without exec, so no two processes share the pool. */
+#define POOL_SIZE 4096
+
 struct tokens {
         struct token *v;                /* TOKENS_MAX, a ring */
         size_t next;
+        unsigned char pool[POOL_SIZE];
+        size_t pool_left;               /* unused bytes at the end of pool */
 };
+
+static int pool_take(struct tokens *t, unsigned char *out, size_t n)
+{
+        if (n > POOL_SIZE)
+                return -EINVAL;
+        if (t->pool_left < n) {
+                ssize_t got = getrandom(t->pool, POOL_SIZE, 0);
+
+                if (got != POOL_SIZE)
+                        return got < 0 ? -errno : -EIO;
+                t->pool_left = POOL_SIZE;
+        }
+        memcpy(out, t->pool + POOL_SIZE - t->pool_left, n);
+        explicit_bzero(t->pool + POOL_SIZE - t->pool_left, n);
+        t->pool_left -= n;
+        return 0;
+}
 
 int tokens_new(struct tokens **ret)
 {
@@ -46,6 +69,7 @@ void tokens_free(struct tokens *t)
         if (!t)
                 return;
         explicit_bzero(t->v, TOKENS_MAX * sizeof(*t->v));
+        explicit_bzero(t->pool, sizeof(t->pool));
         free(t->v);
         free(t);
 }
@@ -56,14 +80,14 @@ int tokens_issue(struct tokens *t, pid_t pid, uint64_t peer_key, const char *use
         static const char hex[] = "0123456789abcdef";
         unsigned char rnd[TOKEN_HEX_LEN / 2];
         struct token *k;
+        int r;
 
         if (!t || !user || !service || size < TOKEN_HEX_LEN + 1 || strlen(user) > JIT_USER_MAX ||
             strlen(service) > JIT_SERVICE_MAX)
                 return -EINVAL;
-        /* OpenSSL's DRBG (seeded from the kernel, reseeded on its own, safe
-         * across fork): no system call per PAM check. */
-        if (RAND_bytes(rnd, (int) sizeof(rnd)) != 1 && getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
-                return -EIO;
+        r = pool_take(t, rnd, sizeof(rnd));
+        if (r < 0)
+                return r;
         /* A ring: the oldest goes first; at TOKENS_MAX a sudo that waited
          * that long between its two phases is refused, which is safe. */
         k = &t->v[t->next];
