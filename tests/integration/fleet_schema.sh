@@ -287,5 +287,18 @@ errors=$(grep -c "^$CONF:" <<<"$LAST_OUT")
 expect 1 "jitd refuses to start with [fleet]" "^$CONF:11: \[fleet\] is not implemented by this jitd yet$" -- \
         timeout 10 "$T/bin/jitd" -c "$CONF"
 [ ! -S "$SOCK" ] && ok "... before it listens on anything" || not_ok "jitd made its socket"
+expect 1 "jitctl doctor FAILs the config, naming the line" "^FAIL +config +$CONF:11: \[fleet\] is not implemented" -- \
+        "$T/bin/jitctl" -s "$SOCK" doctor -c "$CONF" --pam-dir "$T/pam" --sudoers "$T/sudoers"
+
+# A running jitd keeps its configuration when a reload would add [fleet].
+jitd_conf ""
+if jitd_start; then
+        jitd_conf "$(grep -v '^#' <<<"$lines")"
+        expect 1 "a reload that adds [fleet] is refused, naming the line" \
+                "$CONF:11: \[fleet\] is not implemented by this jitd yet" -- jc root reload
+        expect 0 "... and jitd goes on with the configuration it has" '' -- jc root status
+else
+        not_ok "jitd starts without [fleet]"
+fi
 
 finish
