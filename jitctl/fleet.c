@@ -94,25 +94,27 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
         _cleanup_pgconn_ PGconn *c = NULL;
         _cleanup_free_ char *conninfo = NULL;
         struct fleet_host_added added;
-        char why[WHY_MAX], name[FLEET_HOST_MAX + 1], role[FLEET_ROLE_MAX + 1], sync[32];
+        char why[WHY_MAX], sync[32];
         int r;
 
-        /* Everything printed at the end is checked before anything is made:
-         * a host must not be added with lines that cannot be pasted. */
+        /* What needs no database is checked first, and so is everything
+         * printed at the end: a host must not be added with lines that
+         * cannot be pasted. */
+        if (fleet_host_check(host, &added, why, sizeof(why)) < 0) {
+                say(ctx, "fleet add-host: %s", why);
+                return CMD_E_FAILED;
+        }
         if (!config_value_fits(a->password_file))
                 return usage(ctx, v, "--password-file %s cannot go into jitd.conf "
                              "(white space at an end, a control character, or '#' or ';' after white space)",
                              a->password_file);
-        if (fleet_host_name(host, name, sizeof(name)) == 0 && fleet_host_role(name, role, sizeof(role)) == 0) {
-                r = fleet_pq_host_conninfo(a->conninfo, role, &conninfo, why, sizeof(why));
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        say(ctx, "fleet add-host: %s", why);
-                        return CMD_E_FAILED;
-                }
+        r = fleet_pq_host_conninfo(a->conninfo, added.role, &conninfo, why, sizeof(why));
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                say(ctx, "fleet add-host: %s", why);
+                return CMD_E_FAILED;
         }
-        /* An invalid HOST is said by fleet_host_add(), with the others. */
 
         r = connect_db(ctx, a->conninfo, &c);
         if (r < 0)

@@ -172,12 +172,10 @@ fail:
         return r;
 }
 
-int fleet_host_add(PGconn *c, const char *host, const char *password_file, struct fleet_host_added *ret,
-                   char *why, size_t size)
+int fleet_host_check(const char *host, struct fleet_host_added *ret, char *why, size_t size)
 {
         struct fleet_host_added a = {};
-        char secret[FLEET_SECRET_LEN + 1];
-        int fd = -1, r;
+        int r;
 
         r = fleet_host_name(host, a.name, sizeof(a.name));
         if (r == -ENAMETOOLONG)
@@ -185,10 +183,24 @@ int fleet_host_add(PGconn *c, const char *host, const char *password_file, struc
                             "the name, must fit PostgreSQL's 63)", host, FLEET_HOST_MAX, FLEET_ROLE_PREFIX);
         if (r < 0)
                 return fail(-EINVAL, why, size, "'%s' is not a host name: letters, digits and '-' in labels "
-                            "separated by '.', a label neither starting nor ending with '-'", host);
+                            "separated by '.', a label neither starting nor ending with '-'", host ? host : "");
         r = fleet_host_role(a.name, a.role, sizeof(a.role));
         if (r < 0)
-                return fail(r, why, size, "no role name for host %s", a.name);
+                return fail(-EINVAL, why, size, "no role name for host %s", a.name);
+        *ret = a;
+        return 0;
+}
+
+int fleet_host_add(PGconn *c, const char *host, const char *password_file, struct fleet_host_added *ret,
+                   char *why, size_t size)
+{
+        struct fleet_host_added a;
+        char secret[FLEET_SECRET_LEN + 1];
+        int fd = -1, r;
+
+        r = fleet_host_check(host, &a, why, size);
+        if (r < 0)
+                return r;
 
         /* First, so that an existing file stops everything before the
          * database is touched. */

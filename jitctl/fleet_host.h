@@ -35,6 +35,11 @@ struct fleet_host_added {
         char role[FLEET_ROLE_MAX + 1];
 };
 
+/* host checked, with its name and role into *ret; -EINVAL with why (which
+ * quotes host) when it is not a fleet host name. Needs no database, so a
+ * command can say it before connecting. */
+int fleet_host_check(const char *host, struct fleet_host_added *ret, char *why, size_t size);
+
 /* Add host to the fleet on c (the admin's connection: CREATEROLE and the
  * schema owner's rights) and write its password to password_file, which
  * must not exist (an absolute path). On any failure the role, the row and

@@ -213,6 +213,21 @@ int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char
         size_t len = 0;
         int r = 0;
 
+        if (!admin || !admin[0] || !role || !role[0])
+                return fail(-EINVAL, why, size, "no connection string");
+        /* A bare database name is a connection string to libpq's connect
+         * functions, but not to PQconninfoParse(). */
+        if (!strchr(admin, '=') && strncmp(admin, "postgresql://", 13) != 0 &&
+            strncmp(admin, "postgres://", 11) != 0) {
+                r = append_pair(&s, &len, "dbname", admin);
+                if (r >= 0)
+                        r = append_pair(&s, &len, "user", role);
+                if (r < 0) {
+                        free(s);
+                        return r;
+                }
+                goto check;
+        }
         opts = PQconninfoParse(admin, &err);
         if (!opts) {
                 if (!err)
@@ -231,6 +246,7 @@ int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char
                 free(s);
                 return r;
         }
+check:
         /* What jitd would refuse, or read back as something else, is not
          * printed for pasting. */
         if (conninfo_check(s, check, sizeof(check)) < 0) {

@@ -96,6 +96,26 @@ START_TEST(test_roles)
 }
 END_TEST
 
+START_TEST(test_check)
+{
+        struct fleet_host_added a = { .name = "untouched" };
+        char why[256] = "", long_name[FLEET_HOST_MAX + 2];
+
+        ck_assert_int_eq(fleet_host_check("Web-01.Example", &a, why, sizeof(why)), 0);
+        ck_assert_str_eq(a.name, "web-01.example");
+        ck_assert_str_eq(a.role, "jit_host_web_01_example");
+        a = (struct fleet_host_added) { .name = "untouched" };
+        ck_assert_int_eq(fleet_host_check("web_01", &a, why, sizeof(why)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "'web_01' is not a host name"));
+        ck_assert_str_eq(a.name, "untouched");
+        ck_assert_int_eq(fleet_host_check(NULL, &a, why, sizeof(why)), -EINVAL);
+        memset(long_name, 'a', FLEET_HOST_MAX + 1);
+        long_name[FLEET_HOST_MAX + 1] = '\0';
+        ck_assert_int_eq(fleet_host_check(long_name, &a, why, sizeof(why)), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "longer than 54 characters"));
+}
+END_TEST
+
 /* Refusals that come before the database: no connection is needed, and none
  * is touched (c is NULL). */
 START_TEST(test_add_refused_before_database)
@@ -136,6 +156,7 @@ static Suite *fleet_host_suite(void)
         tcase_add_test(tc, test_host_names);
         tcase_add_test(tc, test_host_name_buffer);
         tcase_add_test(tc, test_roles);
+        tcase_add_test(tc, test_check);
         tcase_add_test(tc, test_add_refused_before_database);
         suite_add_tcase(s, tc);
         return s;

@@ -99,6 +99,17 @@ START_TEST(test_host_conninfo_quoting)
 }
 END_TEST
 
+/* A bare database name, as libpq's connect functions take it. */
+START_TEST(test_host_conninfo_dbname)
+{
+        char *s = host_line("fleet", "jit_host_web01");
+
+        expect_value(s, "dbname", "fleet");
+        expect_value(s, "user", "jit_host_web01");
+        free(s);
+}
+END_TEST
+
 START_TEST(test_host_conninfo_refused)
 {
         char why[256] = "", *s = NULL;
@@ -112,6 +123,8 @@ START_TEST(test_host_conninfo_refused)
         ck_assert_int_eq(fleet_pq_host_conninfo("host=x application_name='a #1'", "jit_host_x", &s, why,
                                                 sizeof(why)), -EINVAL);
         ck_assert_ptr_nonnull(strstr(why, "jitd.conf"));
+        ck_assert_ptr_null(s);
+        ck_assert_int_eq(fleet_pq_host_conninfo("", "jit_host_x", &s, why, sizeof(why)), -EINVAL);
         ck_assert_ptr_null(s);
 }
 END_TEST
@@ -139,6 +152,7 @@ static Suite *fleet_pq_suite(void)
         tcase_add_test(tc, test_host_conninfo_key_value);
         tcase_add_test(tc, test_host_conninfo_uri);
         tcase_add_test(tc, test_host_conninfo_quoting);
+        tcase_add_test(tc, test_host_conninfo_dbname);
         tcase_add_test(tc, test_host_conninfo_refused);
         tcase_add_test(tc, test_connect_fails);
         suite_add_tcase(s, tc);
