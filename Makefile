@@ -42,14 +42,17 @@ pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
 # again as an unprivileged process: jitd/ticket_helper.c) opens it at run time
 # (jitd/http.c), so jitd itself never maps it and its dependencies. The unit
 # tests that talk HTTP themselves link it. libseccomp: the helper's filter.
+# libpq: jitctl's fleet commands only (jitctl/fleet*.c); jitd does not link it
+# yet, and pam_jit.so never will.
 JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto libseccomp
-JITCTL_PKGS := json-c inih
+JITCTL_PKGS := json-c inih libpq
 CHECK_PKGS  := check
 JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS) libcurl)
 JITD_LIBS   := $(call pc,libs,$(JITD_PKGS)) -ldl
 CURL_LIBS   := $(call pc,libs,libcurl)
 JITCTL_LIBS := $(call pc,libs,$(JITCTL_PKGS))
 CHECK_LIBS  := $(call pc,libs,$(CHECK_PKGS))
+PQ_CFLAGS   := $(or $(call pc,cflags,libpq),-I$(shell pg_config --includedir 2>/dev/null))
 PAM_LIBS    := -lpam
 
 COMMON_SRC  := $(wildcard common/*.c)
@@ -65,6 +68,11 @@ JITD_LIBOBJ := $(filter-out $(B)/obj/jitd/main.o,$(JITD_OBJ))
 JITCTL_SRC  := $(wildcard jitctl/*.c)
 JITCTL_OBJ  := $(JITCTL_SRC:%.c=$(B)/obj/%.o)
 JITCTL_LIBOBJ := $(filter-out $(B)/obj/jitctl/main.o,$(JITCTL_OBJ))
+# The fleet schema's SQL files, compiled into jitctl as C strings
+# (jitctl/fleet_schema.c includes them), so each stays plain SQL to read and
+# to try with psql. '?' is escaped too: "??" would be a C trigraph.
+FLEET_SQL   := $(sort $(wildcard jitctl/fleet_schema_v*.sql))
+FLEET_SQL_H := $(FLEET_SQL:jitctl/%.sql=$(B)/gen/%.sql.h)
 UNIT_SRC    := $(wildcard tests/unit/check_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 HELPER_SRC  := $(wildcard tests/helpers/*.c)
@@ -77,7 +85,17 @@ all: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h pam_jit/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -Ipam_jit -c -o $@ $<
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) $(OBJ_CFLAGS) -Ijitd -Ijitctl -Ipam_jit -c -o $@ $<
+
+# libpq's headers for jitctl alone.
+$(JITCTL_OBJ): OBJ_CFLAGS := $(PQ_CFLAGS) -I$(B)/gen
+
+$(B)/gen/%.sql.h: jitctl/%.sql
+	@mkdir -p $(@D)
+	{ echo 'static const char $(subst -,_,$*)_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@.tmp && mv $@.tmp $@
+$(B)/obj/jitctl/fleet_schema.o: $(FLEET_SQL_H)
 
 $(B)/libjitcommon.a: $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
@@ -95,7 +113,7 @@ $(B)/pam_jit.so: $(PAM_OBJ) $(PAM_COMMON) pam_jit/pam_jit.map
 # Unit tests link the library parts of jitd and jitctl (everything but main).
 $(B)/tests/check_%: tests/unit/check_%.c $(JITD_LIBOBJ) $(JITCTL_LIBOBJ) $(B)/libjitcommon.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(JITD_CFLAGS) -Ijitd -Ijitctl -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS) $(CURL_LIBS) $(JITCTL_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
+	$(CC) $(CFLAGS) $(JITD_CFLAGS) $(PQ_CFLAGS) -Ijitd -Ijitctl -pie $(LDHARDEN) -o $@ $^ $(JITD_LIBS) $(CURL_LIBS) $(JITCTL_LIBS) $(CHECK_LIBS) $(PAM_LIBS)
 
 $(B)/tests/%: tests/helpers/%.c $(B)/libjitcommon.a
 	@mkdir -p $(@D)
@@ -210,7 +228,7 @@ FUZZ_TARGETS       ?=
 FB          := $(B)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -Wno-unused-function -Icommon -Ijitd -Ijitctl -Itests/fuzz \
-               -DJIT_VERSION='"$(VERSION)"' $(JITD_CFLAGS) $(FUZZ_SAN)
+               -DJIT_VERSION='"$(VERSION)"' $(JITD_CFLAGS) $(PQ_CFLAGS) -I$(B)/gen $(FUZZ_SAN)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN    := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
 FUZZ_LIBSRC := $(COMMON_SRC) $(filter-out jitd/main.c,$(JITD_SRC)) $(filter-out jitctl/main.c,$(JITCTL_SRC)) \
@@ -222,6 +240,8 @@ FUZZ_LIBS   := $(JITD_LIBS) $(JITCTL_LIBS)
 $(FB)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FB)/obj/jitctl/fleet_schema.o: $(FLEET_SQL_H)
 
 $(FB)/libjitfuzz.a: $(FUZZ_LIBOBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -37,15 +37,17 @@
 
 #include "client.h"
 #include "config.h"
+#include "conninfo.h"
 #include "duration.h"
 #include "util.h"
 
 #define KEYS_MAX 32
 
-enum section { SEC_NONE, SEC_JITD, SEC_TICKET, SEC_ROLE, SEC_IGNORED };
+enum section { SEC_NONE, SEC_JITD, SEC_TICKET, SEC_ROLE, SEC_FLEET, SEC_IGNORED };
 
 struct parser {
         const char *path;
+        unsigned flags;                 /* enum config_load_flags */
         FILE *f;
         struct config_errors *errors;
         unsigned n_errors;
@@ -256,6 +258,8 @@ void config_free(struct config *c)
                 role_clear(&c->roles[i]);
         free(c->roles);
         ticket_clear(&c->ticket);
+        free(c->fleet.database);
+        free(c->fleet.password_file);
         free(c);
 }
 
@@ -270,6 +274,7 @@ static int config_new(const char *path, struct config **ret)
         c->ticket.poll = 60;
         c->ticket.timeout = 10;
         c->ticket.pending_timeout = 86400;
+        c->fleet.sync = FLEET_SYNC_DEFAULT;
         if (!(c->path = strdup(path)) || !(c->socket = strdup(JIT_DEFAULT_SOCKET)) ||
             !(c->database = strdup(JIT_DEFAULT_DATABASE)) || !(c->sudoers_dir = strdup(JIT_DEFAULT_SUDOERS)) ||
             !(c->visudo = strdup(JIT_DEFAULT_VISUDO)) || !(c->ticket.provider = strdup("none"))) {
@@ -421,6 +426,40 @@ static void parse_duration_or_off(struct parser *ps, const struct key *k, void *
                 return;
         }
         parse_duration(ps, k, target, value);
+}
+
+/* A duration between k->min and k->max seconds. */
+static void parse_duration_range(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        char lo[32], hi[32];
+        uint64_t sec;
+        int r;
+
+        r = duration_parse(value, &sec);
+        if (r < 0) {
+                perr(ps, ps->lineno, "%s: '%s': %s", k->name, value, duration_strerror(r));
+                return;
+        }
+        if (sec < (uint64_t) k->min || sec > (uint64_t) k->max) {
+                duration_format((uint64_t) k->min, lo, sizeof(lo));
+                duration_format((uint64_t) k->max, hi, sizeof(hi));
+                perr(ps, ps->lineno, "%s: '%s' is out of range (%s..%s)", k->name, value, lo, hi);
+                return;
+        }
+        *FIELD(target, k, uint64_t) = sec;
+}
+
+/* [fleet] database: a libpq connection string, without a password (this file
+ * is readable by every user). The message never quotes the value. */
+static void parse_conninfo(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        char why[256];
+
+        if (conninfo_check(value, why, sizeof(why)) < 0) {
+                perr(ps, ps->lineno, "%s: %s", k->name, why);
+                return;
+        }
+        set_string(ps, FIELD(target, k, char *), value);
 }
 
 static void parse_bool(struct parser *ps, const struct key *k, void *target, const char *value)
@@ -774,6 +813,7 @@ static void parse_project(struct parser *ps, const struct key *k, void *target, 
 #define JITD(n, p, f)   .name = n, .parse = p, .offset = offsetof(struct config, f)
 #define ROLE(n, p, f)   .name = n, .parse = p, .offset = offsetof(struct role, f)
 #define TICKET(n, p, f) .name = n, .parse = p, .offset = offsetof(struct ticket_config, f)
+#define FLEET(n, p, f)  .name = n, .parse = p, .offset = offsetof(struct fleet_config, f)
 
 static const struct key jitd_keys[] = {
         { JITD("socket", parse_socket, socket) },
@@ -845,9 +885,16 @@ static const struct key ticket_keys[] = {
         { TICKET("helper_user", parse_user, helper_user) },
 };
 
+static const struct key fleet_keys[] = {
+        { FLEET("database", parse_conninfo, database) },
+        { FLEET("password_file", parse_path, password_file) },
+        { FLEET("sync", parse_duration_range, sync), .min = FLEET_SYNC_MIN, .max = FLEET_SYNC_MAX },
+};
+
 _Static_assert(ELEMENTSOF(jitd_keys) <= KEYS_MAX, "key_line too small");
 _Static_assert(ELEMENTSOF(role_keys) <= KEYS_MAX, "key_line too small");
 _Static_assert(ELEMENTSOF(ticket_keys) <= KEYS_MAX, "key_line too small");
+_Static_assert(ELEMENTSOF(fleet_keys) <= KEYS_MAX, "key_line too small");
 
 static void check_role(struct parser *ps, const struct role *r)
 {
@@ -895,6 +942,8 @@ static void end_section(struct parser *ps)
                 check_role(ps, ps->role);
         if (ps->section == SEC_TICKET && !clean)
                 ps->ticket_bad = true;
+        if (ps->section == SEC_FLEET && clean && !ps->cfg->fleet.database)
+                perr(ps, ps->cfg->fleet.line, "[fleet] needs database (a connection string)");
 }
 
 static struct role *find_role(struct config *c, const char *name)
@@ -984,6 +1033,15 @@ static bool begin_section(struct parser *ps, const char *s)
                 else
                         ps->ticket_line = ps->lineno;
                 ps->section = SEC_TICKET;
+        } else if (strcmp(name, "fleet") == 0) {
+                if (ps->cfg->fleet.line) {
+                        perr(ps, ps->lineno, "duplicate section [fleet] (first at line %u)", ps->cfg->fleet.line);
+                } else {
+                        ps->cfg->fleet.line = ps->lineno;
+                        if (ps->flags & CONFIG_REFUSE_FLEET)
+                                perr(ps, ps->lineno, CONFIG_FLEET_UNIMPLEMENTED);
+                }
+                ps->section = SEC_FLEET;
         } else if (strncmp(name, "role:", 5) == 0) {
                 begin_role(ps, trim(name + 5));
         } else {
@@ -1104,6 +1162,11 @@ static void handle_key(struct parser *ps, const char *name, const char *value)
                 n = ELEMENTSOF(role_keys);
                 target = ps->role;
                 break;
+        case SEC_FLEET:
+                table = fleet_keys;
+                n = ELEMENTSOF(fleet_keys);
+                target = &ps->cfg->fleet;
+                break;
         default:
                 return;
         }
@@ -1196,7 +1259,13 @@ int config_load(const char *path, struct config **ret, struct config_errors *e)
 
 int config_load_fd(int fd, const char *path, struct config **ret, struct config_errors *e)
 {
-        struct parser ps = { .path = path, .errors = e };
+        return config_load_fd_flags(fd, path, 0, ret, e);
+}
+
+int config_load_fd_flags(int fd, const char *path, unsigned flags, struct config **ret,
+                         struct config_errors *e)
+{
+        struct parser ps = { .path = path, .flags = flags, .errors = e };
         char host[HOST_NAME_MAX + 1];
         int r, own;
 
@@ -1255,6 +1324,25 @@ out:
         role_clear(&ps.scratch);
         config_free(ps.cfg);
         return r;
+}
+
+bool config_value_fits(const char *value)
+{
+        size_t n;
+
+        if (!value || !value[0])
+                return false;
+        n = strlen(value);
+        if (is_blank(value[0]) || is_blank(value[n - 1]))
+                return false;
+        for (const char *p = value; *p; p++) {
+                if (((unsigned char) *p < 0x20 && *p != '\t') || *p == 0x7f)
+                        return false;
+                /* The same rule as clean_line(). */
+                if ((*p == '#' || *p == ';') && p > value && is_blank(p[-1]))
+                        return false;
+        }
+        return true;
 }
 
 const struct role *config_find_role(const struct config *c, const char *name)

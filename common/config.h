@@ -2,7 +2,8 @@
 /*
  * jitd.conf: an INI file read with libinih. Parsed whole; every problem is
  * collected as "FILE:LINE: message" and the caller refuses to run when there is
- * any (doas style). Sections: [jitd], [role:NAME] (any number), [ticket].
+ * any (doas style). Sections: [jitd], [role:NAME] (any number), [ticket],
+ * [fleet].
  */
 #ifndef JIT_CONFIG_H
 #define JIT_CONFIG_H
@@ -66,6 +67,24 @@ struct ticket_config {
         char *helper_user;          /* the ticket helper's user; NULL = nobody */
 };
 
+/* [fleet]: the shared PostgreSQL database of a fleet (doc/FLEET.md). */
+struct fleet_config {
+        unsigned line;              /* where [fleet] stands; 0: there is none */
+        char *database;             /* a libpq connection string without a password */
+        char *password_file;        /* absolute path; NULL: none (a client certificate, say) */
+        uint64_t sync;              /* catch-up interval, seconds; default 2 */
+};
+
+/* The sync bounds: more often than every second buys nothing LISTEN does not
+ * give already; less often than hourly leaves a missed revocation standing
+ * for too long. */
+#define FLEET_SYNC_MIN 1
+#define FLEET_SYNC_MAX 3600
+#define FLEET_SYNC_DEFAULT 2
+
+/* What jitd says about a [fleet] it cannot act on yet. */
+#define CONFIG_FLEET_UNIMPLEMENTED "[fleet] is not implemented by this jitd yet"
+
 struct config {
         char *path;
         /* [jitd] */
@@ -86,6 +105,8 @@ struct config {
         size_t n_roles;
         /* [ticket] */
         struct ticket_config ticket;
+        /* [fleet] */
+        struct fleet_config fleet;
 };
 
 /* Collected problems, "FILE:LINE: message" each. */
@@ -105,9 +126,25 @@ int config_load(const char *path, struct config **ret, struct config_errors *e);
  * and checked, so that what was checked is what is parsed. path names it in
  * messages. fd stays the caller's. */
 int config_load_fd(int fd, const char *path, struct config **ret, struct config_errors *e);
+
+enum config_load_flags {
+        /* A [fleet] section is an error (CONFIG_FLEET_UNIMPLEMENTED at its
+         * line), reported with every other one: jitd refuses settings it
+         * does not implement, while jitctl and the tests can still read them. */
+        CONFIG_REFUSE_FLEET = 1 << 0,
+};
+/* config_load_fd() with enum config_load_flags. */
+int config_load_fd_flags(int fd, const char *path, unsigned flags, struct config **ret,
+                         struct config_errors *e);
 void config_free(struct config *c);
 
 const struct role *config_find_role(const struct config *c, const char *name);
+
+/* Whether value, written as "key = value" in jitd.conf, reads back as the
+ * same value: not empty, no control character, no white space at either end,
+ * no '#' or ';' after white space (the reader takes those for a comment). For
+ * programs that print lines to paste into the file (jitctl fleet add-host). */
+bool config_value_fits(const char *value);
 
 /* "ticket,peer" etc. into buf. */
 void approval_format(unsigned flags, char *buf, size_t size);

@@ -37,6 +37,7 @@ enum {
         OPT_SUDOERS,
         OPT_LOG,
         OPT_JOURNAL,
+        OPT_PASSWORD_FILE,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -68,6 +69,8 @@ static const struct option long_options[] = {
         { "sudoers",  required_argument, NULL, OPT_SUDOERS },
         { "log",      required_argument, NULL, OPT_LOG },
         { "journal",  no_argument,       NULL, OPT_JOURNAL },
+        { "conninfo", required_argument, NULL, 'D' },
+        { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
         {}
 };
 
@@ -245,6 +248,8 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_SUDOERS: a.sudoers = optarg; break;
                 case OPT_LOG: a.log = optarg; break;
                 case OPT_JOURNAL: a.journal = true; break;
+                case 'D': a.conninfo = optarg; break;
+                case OPT_PASSWORD_FILE: a.password_file = optarg; break;
                 default: break;
                 }
         }

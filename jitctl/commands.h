@@ -59,6 +59,7 @@ enum {
         CMD_L_SUDOERS = 1 << 11,
         CMD_L_LOG = 1 << 12,
         CMD_L_JOURNAL = 1 << 13,
+        CMD_L_PASSWORD_FILE = 1 << 14,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -77,6 +78,8 @@ struct jitctl_args {
         const char *config, *pam_dir, *sudoers;     /* doctor: -c, --pam-dir, --sudoers */
         const char *log;        /* audit verify --log FILE */
         bool journal;           /* audit verify --journal */
+        const char *conninfo;   /* fleet: -D CONNINFO */
+        const char *password_file;      /* fleet add-host --password-file FILE */
         const char *pos[2];
         size_t npos;
 };
@@ -132,6 +135,7 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
 int cmd_reload(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_doctor(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_fleet(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 /* --since: a duration ago ("7d") or a local date ("2026-11-01"). */
 int jitctl_parse_since(const char *s, int64_t now, int64_t *ret);
 

@@ -221,6 +221,13 @@ static void check_config(struct doctor *d)
                         replace(&found, fmt("%s: %zu role%s, root-owned, mode %04o", d->config_path, cfg->n_roles,
                                             cfg->n_roles == 1 ? "" : "s", (unsigned) (sb.st_mode & 07777)));
         }
+        /* jitd parses [fleet] and refuses to start with it: say so here,
+         * where the admin looks, not only in jitd's log. */
+        if (cfg && cfg->fleet.line && st == ST_OK) {
+                st = ST_FAIL;
+                replace(&found, fmt("%s:%u: %s", d->config_path, cfg->fleet.line, CONFIG_FLEET_UNIMPLEMENTED));
+                replace(&fix, strdup("remove [fleet]: jitd refuses to start with it until fleet propagation lands"));
+        }
         report(d, st, "config", found, fix);
         /* Only parse errors: "cannot open" is already the line itself. */
         for (size_t i = 0; r == -EINVAL && i < e.n; i++)

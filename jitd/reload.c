@@ -74,7 +74,10 @@ int config_load_trusted(const char *path, struct config **ret, struct config_err
                 add_line(e, "%s: %lld bytes is too big for a config", path, (long long) st.st_size);
                 r = -EFBIG;
         } else {
-                r = config_load_fd(fd, path, ret, e);
+                /* [fleet] is parsed, so that its mistakes show in the same
+                 * run, and refused: propagation is not built yet, and a
+                 * setting jitd does not act on must not look like it works. */
+                r = config_load_fd_flags(fd, path, CONFIG_REFUSE_FLEET, ret, e);
                 if (r < 0 && e->n == 0)
                         add_line(e, "%s: %s", path, strerror(-r));
         }

@@ -16,7 +16,8 @@
 
 /* config_load() of a file that must be a regular file, root-owned and not
  * group/world writable, all decided on the descriptor that is then parsed;
- * every problem in e. */
+ * every problem in e. A [fleet] section is one of them: this jitd does not
+ * implement it yet. */
 int config_load_trusted(const char *path, struct config **ret, struct config_errors *e);
 /* Re-read the config: on any error the old one stays and why lists the
  * errors; on success why says what changed. */

@@ -12,11 +12,14 @@ FAILED=0
 CREATED_USERS=()
 CREATED_GROUPS=()
 JITD_PID=
+# Functions cleanup runs first, before $T goes (tests/pg_lib.sh adds pg_stop).
+CLEANUP_HOOKS=()
 
 [ "$(id -u)" -eq 0 ] || { echo "# integration tests need root (they create test users)"; exit 1; }
 
 cleanup() {
-        local rc=$?
+        local rc=$? hook
+        for hook in "${CLEANUP_HOOKS[@]}"; do "$hook"; done
         jitd_stop
         for u in "${CREATED_USERS[@]}"; do userdel -f "$u" >/dev/null 2>&1; done
         for g in "${CREATED_GROUPS[@]}"; do groupdel "$g" >/dev/null 2>&1; done

@@ -10,6 +10,7 @@
 #include <errno.h>
 
 #include "config.h"
+#include "conninfo.h"
 #include "fuzz.h"
 #include "policy.h"
 #include "sudoers.h"
@@ -62,6 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         fuzz_fail("success with %zu errors", e.n);
                 for (size_t i = 0; i < c->n_roles; i++)
                         check_role(c, &c->roles[i]);
+                /* A [fleet] database that parsed carries no password. */
+                if (c->fleet.line && (!c->fleet.database || conninfo_check(c->fleet.database, NULL, 0) < 0))
+                        fuzz_fail("[fleet] accepted without a clean database");
+                if (c->fleet.sync < FLEET_SYNC_MIN || c->fleet.sync > FLEET_SYNC_MAX)
+                        fuzz_fail("sync %llu out of bounds", (unsigned long long) c->fleet.sync);
                 config_free(c);
         } else {
                 if (c)

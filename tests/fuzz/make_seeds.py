@@ -151,6 +151,19 @@ requester = /ticket/owner
 approved = approved
 """)
 
+    put("config", "fleet", """[role:x]
+members = a
+approval = auto
+[fleet]
+database = host=/run/postgresql dbname='jit fleet' user=jit_host_web01 sslmode=disable
+password_file = /etc/jit/fleet.password
+sync = 2s
+""")
+    put("config", "fleet-uri", """[fleet]
+database = postgresql://jit_host_web01@[::1]:5432,db2/jit?sslmode=verify-full&application_name=jitd
+sync = 1h
+""")
+
 
 # ---- duration -------------------------------------------------------------------
 def duration():

@@ -58,7 +58,7 @@ missing() {
 }
 
 # Every key in config.c's tables is described in jitd.conf(5).
-mapfile -t keys < <(grep -oE '\b(JITD|ROLE|TICKET)\("[a-z_]+"' common/config.c | sed -E 's/.*"([a-z_]+)"/\1/' | sort -u)
+mapfile -t keys < <(grep -oE '\b(JITD|ROLE|TICKET|FLEET)\("[a-z_]+"' common/config.c | sed -E 's/.*"([a-z_]+)"/\1/' | sort -u)
 if [ "${#keys[@]}" -lt 20 ]; then
         not_ok "found the config keys in common/config.c" "only ${#keys[@]}: ${keys[*]}"
 else

@@ -31,7 +31,7 @@ STORY_TIMEOUT=${JIT_SYSTEMD_TIMEOUT:-900}
 # inside this list: the install story says which one is missing otherwise.
 PACKAGES=(systemd systemd-sysv dbus libpam-systemd libpam-runtime sudo openssh-server openssh-client
           sqlite3 python3 procps
-          libcurl4 libinih1 libjson-c5 libsqlite3-0 libssl3 libsystemd0 libpam0g)
+          libcurl4 libinih1 libjson-c5 libsqlite3-0 libssl3 libsystemd0 libpam0g libpq5)
 
 t0=$(date +%s)
 say() { echo "# [$(( $(date +%s) - t0 ))s] $*"; }

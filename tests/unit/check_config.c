@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,10 @@ START_TEST(test_empty_file_defaults)
         ck_assert_uint_eq(cfg->ticket.pending_timeout, 86400);
         ck_assert(!cfg->ticket.comment);
         ck_assert(!cfg->ticket.allow_http);
+        /* No [fleet]: nothing of it is set. */
+        ck_assert_uint_eq(cfg->fleet.line, 0);
+        ck_assert_ptr_null(cfg->fleet.database);
+        ck_assert_ptr_null(cfg->fleet.password_file);
 }
 END_TEST
 
@@ -960,6 +965,180 @@ START_TEST(test_approval_format)
 }
 END_TEST
 
+/* ---- [fleet] ---- */
+
+/* config_load_fd_flags() on content, as jitd reads its file. */
+static int load_flags(const char *content, unsigned flags)
+{
+        int fd, r;
+
+        write_file(content, strlen(content));
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        r = config_load_fd_flags(fd, path, flags, &cfg, &errs);
+        close(fd);
+        return r;
+}
+
+static void assert_no_secret(void)
+{
+        for (size_t i = 0; i < errs.n; i++)
+                ck_assert_msg(!strstr(errs.lines[i], "secret"), "an error quotes the password: %s", errs.lines[i]);
+}
+
+START_TEST(test_fleet_section)
+{
+        expect_clean(OK_ROLE
+                     "[fleet]\n"
+                     "database = host=/run/postgresql dbname=jit user=jit_host_web01   # the host's role\n"
+                     "password_file = /etc/jit/fleet.password\n"
+                     "sync = 5s\n");
+        ck_assert_uint_eq(cfg->fleet.line, 4);
+        ck_assert_str_eq(cfg->fleet.database, "host=/run/postgresql dbname=jit user=jit_host_web01");
+        ck_assert_str_eq(cfg->fleet.password_file, "/etc/jit/fleet.password");
+        ck_assert_uint_eq(cfg->fleet.sync, 5);
+        ck_assert_uint_eq(cfg->n_roles, 1);
+}
+END_TEST
+
+START_TEST(test_fleet_defaults)
+{
+        expect_clean("[fleet]\ndatabase = postgresql://jit_host_web01@db1.example.com/jit?sslmode=verify-full\n");
+        ck_assert_uint_eq(cfg->fleet.line, 1);
+        ck_assert_str_eq(cfg->fleet.database, "postgresql://jit_host_web01@db1.example.com/jit?sslmode=verify-full");
+        ck_assert_ptr_null(cfg->fleet.password_file);      /* a client certificate, say */
+        ck_assert_uint_eq(cfg->fleet.sync, 2);
+}
+END_TEST
+
+START_TEST(test_fleet_sync_bounds)
+{
+        expect_clean("[fleet]\ndatabase = host=db1\nsync = 1s\n");
+        ck_assert_uint_eq(cfg->fleet.sync, 1);
+        config_free(cfg);
+        cfg = NULL;
+        expect_clean("[fleet]\ndatabase = host=db1\nsync = 1h\n");
+        ck_assert_uint_eq(cfg->fleet.sync, 3600);
+}
+END_TEST
+
+START_TEST(test_err_fleet_password_keyword)
+{
+        expect_only("[fleet]\ndatabase = host=db1 user=web01 password=secret\n", 2,
+                    "database: the connection string carries a password (password=...); "
+                    "put it in password_file instead");
+        assert_no_secret();
+}
+END_TEST
+
+START_TEST(test_err_fleet_password_uri)
+{
+        expect_only("[fleet]\ndatabase = postgresql://web01:secret@db1/jit\n", 2,
+                    "database: the connection string carries a password (user:password@ in the URI); "
+                    "put it in password_file instead");
+        assert_no_secret();
+}
+END_TEST
+
+START_TEST(test_err_fleet_password_uri_parameter)
+{
+        expect_only("[fleet]\ndatabase = postgresql://db1/jit?pass%77ord=secret\n", 2,
+                    "database: the connection string carries a password (?password=...); "
+                    "put it in password_file instead");
+        assert_no_secret();
+}
+END_TEST
+
+START_TEST(test_err_fleet_values)
+{
+        expect_only("[fleet]\ndatabase = host db1\n", 2,
+                    "database: missing '=' after a keyword (write key=value pairs, or a postgresql:// URI)");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase =\n", 2, "database: an empty connection string");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\npassword_file = fleet.password\n", 3,
+                    "password_file: 'fleet.password' is not an absolute path");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\nsync = 2h\n", 3, "sync: '2h' is out of range (1s..1h)");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\nsync = 2\n", 3,
+                    "sync: '2': not a duration: use a number with a unit, e.g. 90s, 15m, 1h30m, 2d "
+                    "(units d, h, m, s, each once, in that order; at least 1s)");
+}
+END_TEST
+
+START_TEST(test_err_fleet_unknown_key)
+{
+        expect_only("[fleet]\ndatabase = host=db1\npassword = x\n", 3, "unknown key 'password' in [fleet]");
+}
+END_TEST
+
+START_TEST(test_err_fleet_needs_database)
+{
+        expect_only("\n[fleet]\nsync = 2s\n", 2, "[fleet] needs database (a connection string)");
+}
+END_TEST
+
+START_TEST(test_err_fleet_duplicates)
+{
+        expect_only("[fleet]\ndatabase = host=db1\n[fleet]\n", 3, "duplicate section [fleet] (first at line 1)");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\ndatabase = host=db2\n", 3,
+                    "duplicate key 'database' in [fleet] (first set at line 2)");
+}
+END_TEST
+
+/* jitd's reading: [fleet] refused at its line, with every other problem. */
+START_TEST(test_fleet_refused_by_jitd)
+{
+        ck_assert_int_eq(load_flags(OK_ROLE "[fleet]\ndatabase = host=db1\n", CONFIG_REFUSE_FLEET), -EINVAL);
+        ck_assert_ptr_null(cfg);
+        expect_error(4, "[fleet] is not implemented by this jitd yet");
+        ck_assert_uint_eq(errs.n, 1);
+        teardown();
+        setup();
+
+        ck_assert_int_eq(load_flags("[jitd]\nsokcet = /x\n[fleet]\ndatabase = password=secret\n",
+                                    CONFIG_REFUSE_FLEET), -EINVAL);
+        expect_error(2, "unknown key 'sokcet' in [jitd]");
+        expect_error(3, "[fleet] is not implemented by this jitd yet");
+        expect_error(4, "database: the connection string carries a password (password=...); "
+                     "put it in password_file instead");
+        ck_assert_uint_eq(errs.n, 3);
+        assert_no_secret();
+        teardown();
+        setup();
+
+        /* Without [fleet] the flag changes nothing. */
+        ck_assert_int_eq(load_flags(OK_ROLE, CONFIG_REFUSE_FLEET), 0);
+        ck_assert_ptr_nonnull(cfg);
+        ck_assert_uint_eq(errs.n, 0);
+}
+END_TEST
+
+/* What a program may print as "key = value" for this file. */
+START_TEST(test_value_fits)
+{
+        ck_assert(config_value_fits("host=/run/postgresql dbname=jit user=jit_host_web01"));
+        ck_assert(config_value_fits("/etc/jit/fleet.password"));
+        ck_assert(config_value_fits("^[A-Z]+#[0-9]+$"));               /* '#' not after a blank */
+        ck_assert(config_value_fits("a\tb"));
+        ck_assert(!config_value_fits(NULL));
+        ck_assert(!config_value_fits(""));
+        ck_assert(!config_value_fits(" x"));
+        ck_assert(!config_value_fits("x\t"));
+        ck_assert(!config_value_fits("application_name='a #1'"));
+        ck_assert(!config_value_fits("a ;b"));
+        ck_assert(!config_value_fits("a\nb"));
+        ck_assert(!config_value_fits("a\x7f"));
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
         Suite *s = suite_create("config");
@@ -967,6 +1146,7 @@ static Suite *config_suite(void)
         TCase *bad = tcase_create("errors");
         TCase *cross = tcase_create("cross-checks");
         TCase *file = tcase_create("file");
+        TCase *fleet = tcase_create("fleet");
 
         tcase_add_checked_fixture(ok, setup, teardown);
         tcase_add_test(ok, test_product_role);
@@ -1042,6 +1222,21 @@ static Suite *config_suite(void)
         tcase_add_test(file, test_ret_untouched_on_error);
         tcase_add_test(file, test_errors_accumulate_and_clear);
         suite_add_tcase(s, file);
+
+        tcase_add_checked_fixture(fleet, setup, teardown);
+        tcase_add_test(fleet, test_fleet_section);
+        tcase_add_test(fleet, test_fleet_defaults);
+        tcase_add_test(fleet, test_fleet_sync_bounds);
+        tcase_add_test(fleet, test_err_fleet_password_keyword);
+        tcase_add_test(fleet, test_err_fleet_password_uri);
+        tcase_add_test(fleet, test_err_fleet_password_uri_parameter);
+        tcase_add_test(fleet, test_err_fleet_values);
+        tcase_add_test(fleet, test_err_fleet_unknown_key);
+        tcase_add_test(fleet, test_err_fleet_needs_database);
+        tcase_add_test(fleet, test_err_fleet_duplicates);
+        tcase_add_test(fleet, test_fleet_refused_by_jitd);
+        tcase_add_test(fleet, test_value_fits);
+        suite_add_tcase(s, fleet);
         return s;
 }
 
