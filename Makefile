@@ -57,7 +57,9 @@ PAM_LIBS    := -lpam
 
 COMMON_SRC  := $(wildcard common/*.c)
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(B)/obj/%.o)
-# What pam_jit.so may contain from common/: libc-only pieces.
+# What pam_jit.so may contain from common/: libc-only pieces, and nothing that
+# starts a program (common/sshsig.o runs ssh-keygen for jitd and jitctl only;
+# tests/integration/layers.sh checks what pam_jit.so imports).
 PAM_COMMON  := $(B)/obj/common/proto.o $(B)/obj/common/client.o $(B)/obj/common/util.o \
                $(B)/obj/common/gating.o
 PAM_SRC     := $(wildcard pam_jit/*.c)

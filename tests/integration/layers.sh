@@ -50,7 +50,7 @@ done
 # The leaves and the core call nothing above them.
 e=$(edges jitd common)
 for leaf in store sudoers teardown teardown_cgroup teardown_logind teardown_pidfd teardown_systemd teardown_util grant_fsm coverage \
-            audit log vet tokens notify conn; do
+            audit log vet tokens notify conn sshsig_verify; do
         up=$(awk -v f="jitd/$leaf" '$1 == f && $2 ~ /^jitd\// { print $2 }' <<<"$e" |
              grep -vE '^jitd/(store|sudoers|teardown|teardown_cgroup|teardown_logind|teardown_pidfd|teardown_systemd|teardown_util|audit|log|grant_fsm|coverage)$' || true)
         if [ -z "$up" ]; then
@@ -69,6 +69,17 @@ if [ "$callers" = "grants record " ]; then
         ok "grant rows are written by grants.c and record.c alone"
 else
         not_ok "grant rows are written by grants.c and record.c alone" "writers: $callers"
+fi
+# pam_jit.so runs inside every PAM client: it starts no program. Running
+# ssh-keygen (common/sshsig.c) is for jitd and jitctl only.
+so=$ROOT/build/pam_jit.so
+if [ ! -e "$so" ]; then
+        not_ok "pam_jit.so starts no program" "build first (make all)"
+elif spawn=$(nm -D --undefined-only "$so" | awk '{ print $NF }' | sed 's/@.*//' |
+             grep -xE 'posix_spawnp?|fork|vfork|clone3?|exec[lv]p?e?|fexecve|execveat|system|popen|memfd_create|pidfd_open'); then
+        not_ok "pam_jit.so starts no program" "it imports: $(tr '\n' ' ' <<<"$spawn")"
+else
+        ok "pam_jit.so starts no program (no spawn, exec or fork imported)"
 fi
 echo "# $N cases, $FAILED failed"
 [ "$FAILED" -eq 0 ]
