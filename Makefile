@@ -42,9 +42,10 @@ pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
 # again as an unprivileged process: jitd/ticket_helper.c) opens it at run time
 # (jitd/http.c), so jitd itself never maps it and its dependencies. The unit
 # tests that talk HTTP themselves link it. libseccomp: the helper's filter.
-# libpq: jitctl's fleet commands only (jitctl/fleet*.c); jitd does not link it
-# yet, and pam_jit.so never will.
-JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto libseccomp
+# libpq: jitctl's fleet commands (jitctl/fleet*.c) and jitd's fleet mirror
+# (jitd/fleet_link.c, driven by the loop without blocking it); pam_jit.so
+# never links it.
+JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto libseccomp libpq
 JITCTL_PKGS := json-c inih libpq
 CHECK_PKGS  := check
 JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS) libcurl)
@@ -89,8 +90,9 @@ $(B)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h pam_jit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(JITD_CFLAGS) $(OBJ_CFLAGS) -Ijitd -Ijitctl -Ipam_jit -c -o $@ $<
 
-# libpq's headers for jitctl alone.
+# libpq's headers for jitctl and jitd (never pam_jit).
 $(JITCTL_OBJ): OBJ_CFLAGS := $(PQ_CFLAGS) -I$(B)/gen
+$(JITD_OBJ): OBJ_CFLAGS := $(PQ_CFLAGS)
 
 $(B)/gen/%.sql.h: jitctl/%.sql
 	@mkdir -p $(@D)

@@ -260,6 +260,7 @@ void config_free(struct config *c)
         ticket_clear(&c->ticket);
         free(c->fleet.database);
         free(c->fleet.password_file);
+        free(c->fleet.allowed_signers);
         free(c);
 }
 
@@ -889,6 +890,7 @@ static const struct key fleet_keys[] = {
         { FLEET("database", parse_conninfo, database) },
         { FLEET("password_file", parse_path, password_file) },
         { FLEET("sync", parse_duration_range, sync), .min = FLEET_SYNC_MIN, .max = FLEET_SYNC_MAX },
+        { FLEET("allowed_signers", parse_path, allowed_signers) },
 };
 
 _Static_assert(ELEMENTSOF(jitd_keys) <= KEYS_MAX, "key_line too small");

@@ -73,6 +73,7 @@ struct fleet_config {
         char *database;             /* a libpq connection string without a password */
         char *password_file;        /* absolute path; NULL: none (a client certificate, say) */
         uint64_t sync;              /* catch-up interval, seconds; default 2 */
+        char *allowed_signers;      /* absolute path; NULL: no peer approval verifies here */
 };
 
 /* The sync bounds: more often than every second buys nothing LISTEN does not

@@ -52,6 +52,7 @@ static const struct field_def fields[PF_LAST_] = {
         [PF_TIMEOUT]          = { "timeout",          PROTO_KIND_U64, 0 },
         [PF_TOKEN]            = { "token",            PROTO_KIND_STR, 64 },
         [PF_TARGET]           = { "target",           PROTO_KIND_STR, 32 },
+        [PF_FLEET]            = { "fleet",            PROTO_KIND_STR, 384 },
 };
 
 #define F(x) (UINT64_C(1) << (x))
@@ -95,7 +96,7 @@ static const struct {
                                                        F(PF_TIMEOUT) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REP_OK]            = { "ok",            F(PF_ID) | F(PF_MESSAGE) | F(PF_VERSION) | F(PF_NOW) |
                                                        F(PF_HOST) | F(PF_COUNT) | F(PF_DETAILS) | F(PF_USER) |
-                                                       F(PF_UID) | F(PF_HASH) },
+                                                       F(PF_UID) | F(PF_HASH) | F(PF_FLEET) },
         [PROTO_REP_ERROR]         = { "error",         F(PF_ERRNO) | F(PF_MESSAGE) },
         [PROTO_REP_DECISION]      = { "decision",      F(PF_DECISION) | F(PF_MESSAGE) | F(PF_ID) | F(PF_ROLE) |
                                                        F(PF_EXPIRES_AT) | F(PF_HOST) | F(PF_TOKEN) },

@@ -132,6 +132,7 @@ enum proto_field {
         PF_TIMEOUT,           /* u64 milliseconds */
         PF_TOKEN,             /* str: hex; an allow's token, shown again at session-open */
         PF_TARGET,            /* str: the user a sudo session runs as (PAM_USER in its session phase) */
+        PF_FLEET,             /* str: the fleet connection's state, one line (ping, with [fleet]) */
         PF_LAST_,
 };
 

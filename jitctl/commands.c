@@ -421,6 +421,15 @@ int cmd_status(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 fprintf(ctx->out, " (uid %llu)", (unsigned long long) uid);
         fputs("\n", ctx->out);
         {
+                const char *fleet = proto_get_str(&rep, PF_FLEET);
+
+                if (fleet) {
+                        fputs("fleet: ", ctx->out);
+                        output_fputs_safe(fleet, ctx->out);
+                        fputs("\n", ctx->out);
+                }
+        }
+        {
                 uint64_t overdue = 0;
 
                 /* jitd tells admins only. */

@@ -221,12 +221,13 @@ static void check_config(struct doctor *d)
                         replace(&found, fmt("%s: %zu role%s, root-owned, mode %04o", d->config_path, cfg->n_roles,
                                             cfg->n_roles == 1 ? "" : "s", (unsigned) (sb.st_mode & 07777)));
         }
-        /* jitd parses [fleet] and refuses to start with it: say so here,
-         * where the admin looks, not only in jitd's log. */
-        if (cfg && cfg->fleet.line && st == ST_OK) {
-                st = ST_FAIL;
-                replace(&found, fmt("%s:%u: %s", d->config_path, cfg->fleet.line, CONFIG_FLEET_UNIMPLEMENTED));
-                replace(&fix, strdup("remove [fleet]: jitd refuses to start with it until fleet propagation lands"));
+        /* Without allowed_signers no peer-approved fleet grant verifies on
+         * this host: jitd runs, but enforces none of them. */
+        if (cfg && cfg->fleet.line && !cfg->fleet.allowed_signers && st == ST_OK) {
+                st = ST_WARN;
+                replace(&found, fmt("%s:%u: [fleet] has no allowed_signers: no fleet grant is enforced here",
+                                    d->config_path, cfg->fleet.line));
+                replace(&fix, strdup("set [fleet] allowed_signers to the approvers' keys (jitd.conf(5))"));
         }
         report(d, st, "config", found, fix);
         /* Only parse errors: "cannot open" is already the line itself. */

@@ -211,9 +211,11 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
                 field_str(a, "note", ev->text);
                 field_num(a, "approvals", ev->approvals);
                 field_num(a, "needed", x->approvals_needed);
-                /* With ticket approval too, the ticket has the last word. */
+                /* With ticket approval too, the ticket has the last word.
+                 * win_end: a fleet grant ends when the fleet says, however
+                 * late this host learned of it (0 for a local approval). */
                 if (ev->approvals >= x->approvals_needed && !(r && (r->approval & APPROVAL_TICKET)))
-                        k = activate(g, r, ev, now, 0, 0, false, &res, why, why_size);
+                        k = activate(g, r, ev, now, 0, ev->win_end, false, &res, why, why_size);
                 break;
 
         case FSM_TICKET_APPROVED:

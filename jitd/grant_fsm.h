@@ -57,7 +57,8 @@ struct fsm_event {
         const char *text;               /* reason, note or why; may be NULL */
         const char *actor;              /* FSM_APPROVE: the approver's name, appended to approvers */
         unsigned approvals;             /* FSM_APPROVE, FSM_TICKET_APPROVED, FSM_EXTENSION_APPROVE */
-        int64_t win_start, win_end;     /* FSM_TICKET_APPROVED: the change window, 0 = unbounded */
+        int64_t win_start, win_end;     /* FSM_TICKET_APPROVED: the change window, 0 = unbounded;
+                                         * FSM_APPROVE: win_end alone, a fleet grant's end */
         uint64_t duration;              /* FSM_EXTEND, FSM_EXTENSION_REQUEST */
         bool accept;                    /* FSM_REVIEW */
         /* Set when the sudoers rule an activation needs could not be
@@ -76,7 +77,8 @@ enum fsm_effect {
 };
 
 #define FSM_FIELDS_MAX 6
-#define FSM_AUDIT_MAX  2
+/* A fleet grant is requested, approved and activated in one step: three. */
+#define FSM_AUDIT_MAX  3
 
 /* One detail of an audit event. Strings point into the event, the result's
  * next grant, or static storage: valid as long as both live. */

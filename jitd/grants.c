@@ -68,7 +68,7 @@ static int step(struct jitd *d, struct jit_grant *g, const struct fsm_event *evs
 {
         const struct role *r = config_find_role(d->config, g->role);
         struct sudoers_prepared prep;
-        struct fsm_result res, res2;
+        struct fsm_result res, res2, first;
         struct fsm_event retry;
         struct change ch = {};
         /* Outlives the block below: the failed activation's audit event
@@ -82,6 +82,7 @@ static int step(struct jitd *d, struct jit_grant *g, const struct fsm_event *evs
         k = grant_fsm_step(g, r, &evs[0], now, &res, why, why_size);
         if (k < 0)
                 return k;
+        first = res;
         if (n_evs > 1) {
                 k = grant_fsm_step(&res.next, r, &evs[1], now, &res2, why, why_size);
                 if (k < 0)
@@ -115,12 +116,22 @@ static int step(struct jitd *d, struct jit_grant *g, const struct fsm_event *evs
                                 snprintf(why, why_size, "%s", fail_why);
                                 goto fail;
                         }
-                        retry = evs[0];
+                        /* The step that activates records that it failed,
+                         * after the first step's events (a fleet grant:
+                         * requested, then approved without activation). */
+                        retry = evs[n_evs - 1];
                         retry.activation_failed = fail_why;
                         res2 = res;
-                        k = grant_fsm_step(g, r, &retry, now, &res, why, why_size);
+                        k = grant_fsm_step(n_evs > 1 ? &first.next : g, r, &retry, now, &res, why, why_size);
                         if (k < 0)
                                 goto fail;
+                        if (n_evs > 1) {
+                                for (size_t i = 0; i < res.n_audit && first.n_audit < FSM_AUDIT_MAX; i++)
+                                        first.audit[first.n_audit++] = res.audit[i];
+                                first.next = res.next;
+                                first.effects = res.effects;
+                                res = first;
+                        }
                         res.next.id = res2.next.id;
                         snprintf(why, why_size, "%s", fail_why);
                         failed_activation = true;
@@ -219,6 +230,37 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
                 return k;
         ev.approvals = have;
         return step(d, g, &ev, 1, false, &actor_jitd, NULL, why, why_size);
+}
+
+/* ---- the fleet -------------------------------------------------------- */
+
+struct fleet_link_io {
+        int64_t fleet_id;
+};
+
+static int link_fleet(struct jitd *d, struct jit_grant *g, void *data)
+{
+        const struct fleet_link_io *l = data;
+
+        return store_fleet_link(d->store, l->fleet_id, g->id);
+}
+
+int grants_mirror(struct jitd *d, struct jit_grant *g, int64_t fleet_id, const char *approvers, unsigned approvals,
+                  int64_t ends_at, const struct actor *a, char *why, size_t why_size)
+{
+        struct fleet_link_io l = { .fleet_id = fleet_id };
+        struct step_io io = { .post = link_fleet, .data = &l };
+        char note[64];
+        struct fsm_event evs[2] = {
+                { .type = FSM_REQUEST },
+                { .type = FSM_APPROVE, .text = note, .actor = approvers, .approvals = approvals, .win_end = ends_at },
+        };
+
+        if (fleet_id <= 0 || !approvers || ends_at <= 0)
+                return -EINVAL;
+        snprintf(note, sizeof(note), "fleet grant %lld", (long long) fleet_id);
+        g->id = 0;
+        return step(d, g, evs, 2, true, a, &io, why, why_size);
 }
 
 /* ---- extensions ------------------------------------------------------- */

@@ -50,6 +50,14 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct actor *a, c
 int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
                            size_t why_size);
 
+/* A fleet grant this host enforces (jitd/fleet_mirror.c, after
+ * fleet_decide said so): requested and approved by approvals approvers
+ * (comma-separated) in one transaction, linked to fleet_id (-EEXIST when it
+ * is linked already: a change replayed), and ending at ends_at at the latest.
+ * g's request fields are filled; g->id is set. */
+int grants_mirror(struct jitd *d, struct jit_grant *g, int64_t fleet_id, const char *approvers, unsigned approvals,
+                  int64_t ends_at, const struct actor *a, char *why, size_t why_size);
+
 /* Extensions: the request (its row and event), an approval (the approver
  * recorded; when that completes the approvals and the ticket, if any, has
  * said yes, the extension is applied in the same transaction), and the

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "duration.h"
 #include "ending.h"
+#include "fleet_mirror.h"
 #include "grants.h"
 #include "handlers.h"
 #include "log.h"
@@ -47,6 +48,12 @@ int handle_ping(struct request *req)
         proto_set_str(&m, PF_HOST, req->d->config->host);
         proto_set_u64(&m, PF_UID, req->peer->uid);
         proto_set_str(&m, PF_USER, req->peer->name);
+        if (req->d->fleet) {
+                char fleet[384];
+
+                fleet_mirror_status(req->d->fleet, fleet, sizeof(fleet));
+                proto_set_str(&m, PF_FLEET, fleet);
+        }
         reply_msg(req, &m);
         return HANDLED;
 }

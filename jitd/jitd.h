@@ -43,6 +43,7 @@ struct jitd {
         void (*repair_soon)(struct jitd *d);
 
         struct parked *parked;          /* requests waiting for a busy database */
+        struct fleet_mirror *fleet;     /* NULL: no [fleet] */
 
         struct sd_event_source *reconcile_source;
         struct sd_event_source *metrics_source;

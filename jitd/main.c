@@ -21,6 +21,7 @@
 #include "dispatch.h"
 #include "ending.h"
 #include "gating.h"
+#include "fleet_mirror.h"
 #include "grants.h"
 #include "log.h"
 #include "metrics.h"
@@ -29,6 +30,7 @@
 #include "reload.h"
 #include "server.h"
 #include "sessions.h"
+#include "sshsig.h"
 #include "store.h"
 #include "sudoers.h"
 #include "teardown.h"
@@ -160,7 +162,7 @@ static int setup(struct jitd *d)
 {
         char why[512] = "", *tombs = NULL;
         sigset_t mask;
-        int r;
+        int r, fd = -1;
 
         r = sd_event_new(&d->event);
         if (r < 0) {
@@ -258,6 +260,25 @@ static int setup(struct jitd *d)
                 return r;
         }
         metrics_arm(d);
+        /* The fleet: connecting starts from the loop, never blocking it;
+         * until it is up, the host goes on with what its store holds. */
+        if (d->config->fleet.line) {
+                if (d->config->fleet.allowed_signers &&
+                    (r = sshsig_signers_open(d->config->fleet.allowed_signers, NULL, &fd, why, sizeof(why))) < 0) {
+                        log_msg(LOG_ERR, "[fleet] allowed_signers %s: %s; refusing to start",
+                                d->config->fleet.allowed_signers, why[0] ? why : strerror(-r));
+                        return r;
+                }
+                if (fd >= 0)
+                        close(fd);
+                r = fleet_mirror_new(d, &d->fleet);
+                if (r < 0) {
+                        log_msg(LOG_ERR, "[fleet]: cannot set up: %s", strerror(-r));
+                        return r;
+                }
+                if (!d->config->fleet.allowed_signers)
+                        log_msg(LOG_WARNING, "[fleet] has no allowed_signers: no fleet grant is enforced on this host");
+        }
         return 0;
 }
 
@@ -303,6 +324,7 @@ static int run(struct jitd *d)
 
 static void cleanup(struct jitd *d)
 {
+        fleet_mirror_free(d->fleet);
         server_close(d);
         dispatch_free_parked(d);
         sessions_free(d->sessions);

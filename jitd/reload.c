@@ -74,10 +74,7 @@ int config_load_trusted(const char *path, struct config **ret, struct config_err
                 add_line(e, "%s: %lld bytes is too big for a config", path, (long long) st.st_size);
                 r = -EFBIG;
         } else {
-                /* [fleet] is parsed, so that its mistakes show in the same
-                 * run, and refused: propagation is not built yet, and a
-                 * setting jitd does not act on must not look like it works. */
-                r = config_load_fd_flags(fd, path, CONFIG_REFUSE_FLEET, ret, e);
+                r = config_load_fd(fd, path, ret, e);
                 if (r < 0 && e->n == 0)
                         add_line(e, "%s: %s", path, strerror(-r));
         }
@@ -167,6 +164,12 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
         if (strcmp(c->socket, d->config->socket) != 0 || strcmp(c->database, d->config->database) != 0 ||
             !streq_ptr(c->audit_key, d->config->audit_key))
                 log_msg(LOG_WARNING, "reload: socket, database and audit_key changes take effect at the next start");
+        /* The fleet connection keeps what it started with (jitd/fleet_mirror.c
+         * holds copies); allowed_signers is read at each verification. */
+        if (!c->fleet.line != !d->config->fleet.line || !streq_ptr(c->fleet.database, d->config->fleet.database) ||
+            !streq_ptr(c->fleet.password_file, d->config->fleet.password_file) || c->fleet.sync != d->config->fleet.sync)
+                log_msg(LOG_WARNING, "reload: [fleet] database, password_file and sync changes take effect at the "
+                        "next start");
         free(c->socket);
         free(c->database);
         free(c->audit_key);

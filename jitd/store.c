@@ -133,6 +133,26 @@ static const char *const migrations[] = {
          * the page cache it filled stayed in jitd's memory. Only those rows
          * are in it, so appending any other event costs nothing more. */
         "CREATE INDEX IF NOT EXISTS audit_key_events ON audit (seq) WHERE event = 'audit-key';",
+        /* 5 -> 6: the fleet (jitd/fleet_mirror.c). A fleet grant enforced
+         * here is a local grant linked to its fleet id, once: the primary
+         * key makes a change replayed twice apply once. A grant this host
+         * refused is noted with why, so the refusal is audited once per
+         * reason, not at every replay. last_seq is where catch-up resumes
+         * (jit.changes.seq). */
+        ("CREATE TABLE fleet_grants ("
+         "  fleet_id INTEGER PRIMARY KEY CHECK (fleet_id > 0),"
+         "  grant_id INTEGER NOT NULL UNIQUE REFERENCES grants (id)"
+         ") STRICT;"
+         "CREATE TABLE fleet_refused ("
+         "  fleet_id INTEGER NOT NULL CHECK (fleet_id > 0),"
+         "  why TEXT NOT NULL,"
+         "  at INTEGER NOT NULL,"
+         "  PRIMARY KEY (fleet_id, why)"
+         ") STRICT;"
+         "CREATE TABLE fleet_state ("
+         "  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+         "  last_seq INTEGER NOT NULL CHECK (last_seq >= 0)"
+         ") STRICT;"),
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -201,6 +221,11 @@ enum stmt_id {
         STMT_SESSION_GET,
         STMT_SESSION_SET_GRANT,
         STMT_SESSION_COUNT_GRANT,
+        STMT_FLEET_LINK,
+        STMT_FLEET_LOOKUP,
+        STMT_FLEET_REFUSED_ADD,
+        STMT_FLEET_SEQ_GET,
+        STMT_FLEET_SEQ_SET,
         STMT_MAX_,
 };
 
@@ -304,6 +329,13 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_SESSION_GET] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
         [STMT_SESSION_SET_GRANT] = "UPDATE sessions SET grant_id = ?2 WHERE id = ?1",
         [STMT_SESSION_COUNT_GRANT] = "SELECT count(*) FROM sessions WHERE grant_id = ?1",
+        [STMT_FLEET_LINK] = "INSERT INTO fleet_grants (fleet_id, grant_id) VALUES (?1, ?2)",
+        [STMT_FLEET_LOOKUP] = "SELECT (SELECT grant_id FROM fleet_grants WHERE fleet_id = ?1)",
+        [STMT_FLEET_REFUSED_ADD] = "INSERT INTO fleet_refused (fleet_id, why, at) VALUES (?1, ?2, ?3)",
+        [STMT_FLEET_SEQ_GET] = "SELECT (SELECT last_seq FROM fleet_state WHERE singleton = ?1)",
+        [STMT_FLEET_SEQ_SET] =
+                "INSERT INTO fleet_state (singleton, last_seq) VALUES (1, ?1) "
+                "ON CONFLICT (singleton) DO UPDATE SET last_seq = excluded.last_seq",
 };
 
 struct store {
@@ -1622,4 +1654,72 @@ int store_limit_pages(struct store *s, int64_t max_pages)
         snprintf(sql, sizeof(sql), "PRAGMA max_page_count = %" PRId64, max_pages > 0 ? max_pages : INT64_C(4294967294));
         r = query_int(s, sql, &now);
         return r < 0 ? r : 0;
+}
+
+/* ---- the fleet ---------------------------------------------------------- */
+
+int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (fleet_id <= 0 || grant_id <= 0)
+                return store_fail(s, -EINVAL, "invalid fleet link");
+        r = stmt_acquire(s, STMT_FLEET_LINK, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, grant_id)) < 0)
+                return r;
+        return step_done(s, h.st, "link fleet grant");
+}
+
+int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id)
+{
+        return query_int_arg(s, STMT_FLEET_LOOKUP, fleet_id, ret_grant_id, "look fleet grant up");
+}
+
+int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, int64_t at)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (fleet_id <= 0 || !why)
+                return store_fail(s, -EINVAL, "invalid fleet refusal");
+        r = stmt_acquire(s, STMT_FLEET_REFUSED_ADD, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_text(s, h.st, 2, why)) < 0 ||
+            (r = bind_int(s, h.st, 3, at)) < 0)
+                return r;
+        return step_done(s, h.st, "note fleet refusal");
+}
+
+int store_fleet_seq_get(struct store *s, int64_t *ret)
+{
+        int64_t v = 0;
+        int r;
+
+        r = query_int_arg(s, STMT_FLEET_SEQ_GET, 1, &v, "read fleet sequence");
+        if (r == -ENOENT)
+                v = 0;
+        else if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int store_fleet_seq_set(struct store *s, int64_t seq)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (seq < 0)
+                return store_fail(s, -EINVAL, "invalid fleet sequence");
+        r = stmt_acquire(s, STMT_FLEET_SEQ_SET, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, seq);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "store fleet sequence");
 }

@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
@@ -181,5 +181,16 @@ int store_extension_put(struct store *s, const struct jit_extension *x);
 /* -ENOENT when none waits. */
 int store_extension_get(struct store *s, int64_t grant_id, struct jit_extension *ret);
 int store_extension_delete(struct store *s, int64_t grant_id);
+
+/* The fleet (jitd/fleet_mirror.c). A fleet grant enforced here is linked
+ * to its local grant once: -EEXIST for a second link of either. */
+int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id);
+/* The local grant of a fleet grant; -ENOENT when it is not enforced here. */
+int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id);
+/* A refusal of a fleet grant, once per reason: -EEXIST when noted already. */
+int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, int64_t at);
+/* The last jit.changes seq applied (0: none yet), and its update. */
+int store_fleet_seq_get(struct store *s, int64_t *ret);
+int store_fleet_seq_set(struct store *s, int64_t seq);
 
 #endif

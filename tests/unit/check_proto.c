@@ -63,6 +63,7 @@ static const struct field_def {
         { PF_TIMEOUT,          "timeout",          PROTO_KIND_U64, 0 },
         { PF_TOKEN,            "token",            PROTO_KIND_STR, 64 },
         { PF_TARGET,           "target",           PROTO_KIND_STR, 32 },
+        { PF_FLEET,            "fleet",            PROTO_KIND_STR, 384 },
 };
 
 #define GRANT_FIELDS (M(PF_ID) | M(PF_USER) | M(PF_UID) | M(PF_HOST) | M(PF_ROLE) | M(PF_TICKET) |     \
@@ -104,7 +105,7 @@ static const struct type_def {
                                                     M(PF_TIMEOUT) | M(PF_RHOST) | M(PF_TTY) },
         { PROTO_REP_OK,            "ok",            M(PF_ID) | M(PF_MESSAGE) | M(PF_VERSION) | M(PF_NOW) |
                                                     M(PF_HOST) | M(PF_COUNT) | M(PF_DETAILS) | M(PF_USER) |
-                                                    M(PF_UID) | M(PF_HASH) },
+                                                    M(PF_UID) | M(PF_HASH) | M(PF_FLEET) },
         { PROTO_REP_ERROR,         "error",         M(PF_ERRNO) | M(PF_MESSAGE) },
         { PROTO_REP_DECISION,      "decision",      M(PF_DECISION) | M(PF_MESSAGE) | M(PF_ID) | M(PF_ROLE) |
                                                     M(PF_EXPIRES_AT) | M(PF_HOST) | M(PF_TOKEN) },

@@ -1306,7 +1306,8 @@ START_TEST(test_migrate_from_v1)
 
         store_free(s);
         db = raw_open();
-        raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; PRAGMA user_version = 1");
+        raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; DROP TABLE fleet_grants; DROP TABLE fleet_refused; "
+                 "DROP TABLE fleet_state; PRAGMA user_version = 1");
         sqlite3_close(db);
 
         s = open_store();
@@ -1322,6 +1323,34 @@ START_TEST(test_migrate_from_v1)
         db = raw_open();
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         sqlite3_close(db);
+}
+END_TEST
+
+/* The fleet's tables: a fleet grant links to one local grant, once; a
+ * refusal is noted once per reason; catch-up resumes where it stopped. */
+START_TEST(test_fleet_tables)
+{
+        struct store *s = open_store();
+        int64_t id = insert_grant(s, "alice", "web", GRANT_ACTIVE), other = insert_grant(s, "bob", "web", GRANT_ACTIVE);
+        int64_t got = 0, seq = -1;
+
+        ck_assert_int_eq(store_fleet_lookup(s, 42, &got), -ENOENT);
+        ck_assert_int_eq(store_fleet_link(s, 42, id), 0);
+        ck_assert_int_eq(store_fleet_lookup(s, 42, &got), 0);
+        ck_assert_int_eq(got, id);
+        ck_assert_int_eq(store_fleet_link(s, 42, other), -EEXIST);   /* a change replayed */
+        ck_assert_int_eq(store_fleet_link(s, 43, id), -EEXIST);      /* one local grant, one fleet grant */
+        ck_assert_int_eq(store_fleet_refused_add(s, 44, "no role", 1), 0);
+        ck_assert_int_eq(store_fleet_refused_add(s, 44, "no role", 2), -EEXIST);
+        ck_assert_int_eq(store_fleet_refused_add(s, 44, "bad signature", 2), 0);
+        ck_assert_int_eq(store_fleet_seq_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 0);
+        ck_assert_int_eq(store_fleet_seq_set(s, 17), 0);
+        ck_assert_int_eq(store_fleet_seq_set(s, 18), 0);
+        ck_assert_int_eq(store_fleet_seq_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 18);
+        ck_assert_int_eq(store_fleet_seq_set(s, -1), -EINVAL);
+        store_free(s);
 }
 END_TEST
 
@@ -1385,6 +1414,7 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_sessions);
         tcase_add_test(tc, test_session_refuses_bad_input);
         tcase_add_test(tc, test_migrate_from_v1);
+        tcase_add_test(tc, test_fleet_tables);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("scale");

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "duration.h"
+#include "fleet_decide.h"
+
+bool fleet_scope_matches(char *const *scope, const char *host)
+{
+        for (size_t i = 0; scope && scope[i]; i++)
+                if (fnmatch(scope[i], host, 0) == 0)
+                        return true;
+        return false;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void refuse(struct fleet_verdict *v, const char *fmt, ...)
+{
+        va_list ap;
+
+        v->kind = FLEET_REFUSE;
+        va_start(ap, fmt);
+        vsnprintf(v->why, sizeof(v->why), fmt, ap);
+        va_end(ap);
+}
+
+/* Was approver counted already (one person, one approval)? */
+static bool counted(const struct fleet_approval *a, size_t n, const bool *good, size_t i)
+{
+        for (size_t k = 0; k < n; k++)
+                if (k != i && good[k] && strcmp(a[k].approver, a[i].approver) == 0)
+                        return true;
+        return false;
+}
+
+int fleet_decide(const struct config *c, const char *host, bool allowed_signers, const struct fleet_grant *g,
+                 int64_t now, struct fleet_verdict *ret)
+{
+        struct fleet_verdict v = { .kind = FLEET_WAIT };
+        bool good[FLEET_APPROVALS_MAX] = { false };
+        const struct role *r;
+        size_t n = 0, len = 0, first_unknown = (size_t) -1;
+        char why[256], lim[32];
+        unsigned have = 0;
+        int64_t completed_at = 0;
+        /* The first reason an approval did not count, for the refusal. */
+        char missing[192] = "";
+
+        if (!c || !host || !g || !g->user || !g->role || !g->scope || g->id <= 0 || !ret ||
+            (g->n_approvals && !g->approvals))
+                return -EINVAL;
+
+        if (!fleet_scope_matches(g->scope, host)) {
+                *ret = (struct fleet_verdict) { .kind = FLEET_NOT_HERE };
+                return 0;
+        }
+        /* A request nobody approved yet is not for this host to judge. */
+        if (g->n_approvals == 0) {
+                *ret = v;
+                return 0;
+        }
+        r = config_find_role(c, g->role);
+        if (!r) {
+                refuse(&v, "no role %s on this host", g->role);
+                goto out;
+        }
+        if (!policy_host_matches(r, host)) {
+                refuse(&v, "role %s does not apply to host %s here", r->name, host);
+                goto out;
+        }
+        /* Break-glass stands on one host's own judgement, and tickets on each
+         * host's own lookup (not built yet): neither is taken from the fleet. */
+        if (g->break_glass) {
+                refuse(&v, "break-glass grants of other hosts are not enforced here");
+                goto out;
+        }
+        if (!g->who) {
+                refuse(&v, "no user %s on this host", g->user);
+                goto out;
+        }
+        if (!policy_eligible(r, g->who, host, why, sizeof(why))) {
+                refuse(&v, "%s is not eligible for role %s here: %s", g->user, r->name, why);
+                goto out;
+        }
+        if (g->duration == 0 || g->duration > r->max_duration) {
+                duration_format(r->max_duration, lim, sizeof(lim));
+                refuse(&v, "duration %llus is more than role %s allows here (%s)", (unsigned long long) g->duration,
+                       r->name, lim);
+                goto out;
+        }
+        if (!policy_ticket_ok(r, g->ticket ? g->ticket : "", why, sizeof(why))) {
+                refuse(&v, "role %s: %s", r->name, why);
+                goto out;
+        }
+        if (r->approval & APPROVAL_TICKET) {
+                refuse(&v, "role %s is approved through its ticket here: ticket-approved fleet grants are not "
+                       "enforced by this jitd yet", r->name);
+                goto out;
+        }
+        if (!(r->approval & APPROVAL_PEER)) {
+                refuse(&v, "role %s is not peer-approved here: a fleet grant needs signed peer approvals",
+                       r->name);
+                goto out;
+        }
+        if (!allowed_signers) {
+                refuse(&v, "[fleet] allowed_signers is not set: no approval signature verifies here");
+                goto out;
+        }
+
+        /* The approvals, oldest first (as the database gives them): who counts
+         * under the local role, and whose signature is good. */
+        n = g->n_approvals < FLEET_APPROVALS_MAX ? g->n_approvals : FLEET_APPROVALS_MAX;
+        for (size_t i = 0; i < n; i++) {
+                const struct fleet_approval *a = &g->approvals[i];
+
+                if (!a->approver || !a->approver[0])
+                        continue;
+                if (strcmp(a->approver, g->user) == 0) {
+                        if (!missing[0])
+                                snprintf(missing, sizeof(missing), "%s cannot approve their own grant", a->approver);
+                        continue;
+                }
+                if (!a->who || !policy_is_approver(r, a->who)) {
+                        if (!missing[0])
+                                snprintf(missing, sizeof(missing), "%s is not an approver of role %s here",
+                                         a->approver, r->name);
+                        continue;
+                }
+                if (counted(g->approvals, n, good, i))
+                        continue;
+                if (a->verified == FLEET_SIG_BAD) {
+                        if (!missing[0])
+                                snprintf(missing, sizeof(missing), "the signature of %s does not verify",
+                                         a->approver);
+                        continue;
+                }
+                if (a->verified == FLEET_SIG_UNKNOWN) {
+                        if (first_unknown == (size_t) -1)
+                                first_unknown = i;
+                        continue;
+                }
+                good[i] = true;
+                if (have < r->approvals) {
+                        have++;
+                        /* Its end is counted from the approval that completed it. */
+                        if (have == r->approvals)
+                                completed_at = a->approved_at;
+                        len += (size_t) snprintf(v.approvers + len, len < sizeof(v.approvers) ?
+                                                 sizeof(v.approvers) - len : 0, "%s%s", len ? "," : "",
+                                                 a->approver);
+                        if (len >= sizeof(v.approvers)) {
+                                refuse(&v, "too many approvers to record");
+                                goto out;
+                        }
+                }
+        }
+        if (have >= r->approvals) {
+                if (completed_at <= 0 || (uint64_t) completed_at > (uint64_t) INT64_MAX - g->duration) {
+                        refuse(&v, "approval time out of range");
+                        goto out;
+                }
+                v.ends_at = completed_at + (int64_t) g->duration;
+                if (v.ends_at <= now) {
+                        refuse(&v, "its time was over before this host learned of it");
+                        goto out;
+                }
+                v.kind = FLEET_APPLY;
+                v.approvals = have;
+                goto out;
+        }
+        if (first_unknown != (size_t) -1) {
+                v.kind = FLEET_VERIFY;
+                v.verify = first_unknown;
+                v.approvers[0] = '\0';
+                goto out;
+        }
+        refuse(&v, "%u of %u approval%s valid here%s%s", have, r->approvals, r->approvals == 1 ? "" : "s",
+               missing[0] ? ": " : "", missing);
+out:
+        if (v.kind != FLEET_APPLY)
+                v.approvers[0] = '\0';
+        *ret = v;
+        return 0;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Whether a fleet grant is enforced on this host: a pure decision over the
+ * grant's fields as the fleet database holds them, this host's jitd.conf, the
+ * user and approvers as NSS resolved them, and what each approval's signature
+ * verification said. No I/O, no clock: jitd/fleet_mirror.c gathers the inputs
+ * (NSS, ssh-keygen -Y verify) and acts on the verdict; the unit test
+ * tests/unit/check_fleet_decide.c covers each rule.
+ *
+ * The database cannot give more than local policy (doc/FLEET.md): a grant is
+ * enforced here only when its host scope matches this host, the local role
+ * exists and applies to this host, the user is a member of it here, the
+ * duration is within its local maximum, the ticket fits it, and enough
+ * distinct approvers whom the LOCAL role names (never the requester) signed
+ * the grant's canonical text with a key this host's allowed_signers lists.
+ */
+#ifndef JITD_FLEET_DECIDE_H
+#define JITD_FLEET_DECIDE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "policy.h"
+#include "util.h"
+
+/* Approvals of one grant looked at; more are ignored (a role asks for a few). */
+#define FLEET_APPROVALS_MAX 16
+
+/* A verification's outcome, as fleet_approval.verified holds it. */
+enum fleet_sig {
+        FLEET_SIG_UNKNOWN = 0,          /* not verified yet */
+        FLEET_SIG_GOOD,                 /* ssh-keygen said Good for this approver and text */
+        FLEET_SIG_BAD,                  /* anything else: a deny */
+};
+
+struct fleet_approval {
+        const char *approver;
+        const char *signature;          /* armored SSHSIG */
+        int64_t approved_at;            /* unix seconds, the database's clock */
+        const struct principal *who;    /* the approver through NSS; NULL: no such user here */
+        enum fleet_sig verified;
+};
+
+struct fleet_grant {
+        int64_t id;                     /* jit.grants.id */
+        const char *user, *role, *ticket;
+        char *const *scope;             /* host patterns, NULL-terminated */
+        uint64_t duration;              /* seconds */
+        int64_t requested_at;           /* unix seconds */
+        bool break_glass;
+        const struct principal *who;    /* the user through NSS; NULL: no such user here */
+        struct fleet_approval *approvals;
+        size_t n_approvals;
+};
+
+enum fleet_verdict_kind {
+        FLEET_NOT_HERE,                 /* its scope does not name this host: nothing to say */
+        FLEET_WAIT,                     /* no approval yet: nothing to say */
+        FLEET_VERIFY,                   /* approvals[verify] must be verified first */
+        FLEET_REFUSE,                   /* not enforced here: why says why (audited once) */
+        FLEET_APPLY,                    /* enforce it, with approvers and ends_at */
+};
+
+struct fleet_verdict {
+        enum fleet_verdict_kind kind;
+        char why[256];                  /* FLEET_REFUSE */
+        size_t verify;                  /* FLEET_VERIFY: the approval to verify next */
+        char approvers[JIT_LIST_MAX + 1]; /* FLEET_APPLY: the approvals counted, comma-separated */
+        unsigned approvals;             /* FLEET_APPLY: how many */
+        /* FLEET_APPLY: when the grant ends everywhere: the approval that
+         * completed it, plus its duration (a host that learns of it late
+         * does not give it longer). */
+        int64_t ends_at;
+};
+
+/* Does one of the scope's patterns (fnmatch) match host? */
+bool fleet_scope_matches(char *const *scope, const char *host);
+
+/* The verdict on g for host under c at now. allowed_signers false: no
+ * approval can verify here (refused, saying so). Returns 0 with *ret set,
+ * -EINVAL for a malformed g. */
+int fleet_decide(const struct config *c, const char *host, bool allowed_signers, const struct fleet_grant *g,
+                 int64_t now, struct fleet_verdict *ret);
+
+#endif

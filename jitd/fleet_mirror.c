@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <json-c/json.h>
+#include <systemd/sd-event.h>
+
+#include "approval_text.h"
+#include "fleet_decide.h"
+#include "fleet_link.h"
+#include "fleet_mirror.h"
+#include "grants.h"
+#include "log.h"
+#include "record.h"
+#include "sshsig_verify.h"
+#include "store.h"
+
+/* The channel jit.record_change notifies (jitctl/fleet_schema_v1.sql). */
+#define FLEET_CHANNEL "jit_changes"
+/* Changes read per query: a catch-up after a long absence goes page by
+ * page, each a bounded amount of work for the loop. */
+#define FLEET_PAGE 64
+
+/* Every name qualified: the host role's search_path is not ours to trust.
+ * The request time is in whole seconds, rounded down, as the canonical text
+ * has it (doc/FLEET-SIGNATURES.md). */
+static const char page_sql[] =
+        "SELECT c.seq, c.kind, g.id, g.user_name, g.role, pg_catalog.array_to_json(g.host_scope), g.duration, "
+        "g.ticket, g.break_glass, "
+        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state, "
+        "r.kind, r.by_user, r.reason, r.host, "
+        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.approver, a.signature, "
+        "        pg_catalog.floor(pg_catalog.date_part('epoch', a.approved_at))::bigint) "
+        "        ORDER BY a.approved_at, a.approver) "
+        " FROM jit.approvals a WHERE a.grant_id = g.id), "
+        "g.reason "
+        "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id "
+        "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id "
+        "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer";
+
+/* Who a mirrored grant's own events name: the fleet, not a local user. */
+static const struct actor actor_fleet = { .uid = 0, .name = "fleet" };
+
+struct row_approval {
+        char approver[JIT_USER_MAX + 1];
+        char *signature;
+        int64_t at;
+        enum fleet_sig verified;
+        char detail[160];
+};
+
+struct row {
+        int64_t seq;
+        int64_t grant;                  /* 0: not about a grant, or unreadable */
+        char user[JIT_USER_MAX + 1], role[JIT_ROLE_MAX + 1], ticket[JIT_TICKET_MAX + 1];
+        char reason[JIT_REASON_MAX + 1];
+        char **scope;
+        uint64_t duration;
+        bool break_glass;
+        int64_t requested_at;
+        bool ended;
+        char end_kind[16], end_by[JIT_USER_MAX + 1], end_host[JIT_HOST_MAX + 1];
+        char end_reason[JIT_REASON_MAX + 1];
+        size_t n_ap;
+        struct row_approval ap[FLEET_APPROVALS_MAX];
+};
+
+struct fleet_mirror {
+        struct jitd *d;
+        struct fleet_link *link;
+        sd_event_source *sync_timer;
+        uint64_t sync_ms;
+
+        bool up, outage_logged, want, busy;
+        int64_t since;                  /* of the connection's state, unix seconds */
+        char down_why[256];
+        int64_t last_seq;
+        int64_t last_catchup;
+
+        struct row *rows;
+        size_t n_rows, idx;
+        bool page_full;
+        struct sshsig_job *job;
+        size_t job_ap;
+};
+
+static void catchup(struct fleet_mirror *m);
+static void process(struct fleet_mirror *m);
+
+static void rows_free(struct fleet_mirror *m)
+{
+        for (size_t i = 0; i < m->n_rows; i++) {
+                strv_free(m->rows[i].scope);
+                for (size_t k = 0; k < m->rows[i].n_ap; k++)
+                        free(m->rows[i].ap[k].signature);
+        }
+        free(m->rows);
+        m->rows = NULL;
+        m->n_rows = m->idx = 0;
+}
+
+/* ---- reading a page --------------------------------------------------- */
+
+static int copy_field(char *dst, size_t size, const PGresult *res, int i, int col)
+{
+        const char *v = PQgetisnull(res, i, col) ? "" : PQgetvalue(res, i, col);
+
+        return (size_t) snprintf(dst, size, "%s", v) < size ? 0 : -EMSGSIZE;
+}
+
+static int int_field(const PGresult *res, int i, int col, int64_t *ret)
+{
+        char *end;
+        long long v;
+
+        if (PQgetisnull(res, i, col))
+                return -EINVAL;
+        errno = 0;
+        v = strtoll(PQgetvalue(res, i, col), &end, 10);
+        if (errno || *end)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int parse_scope(const char *json, char ***ret)
+{
+        struct json_object *o = json_tokener_parse(json);
+        char **v = NULL;
+        size_t n;
+        int r = 0;
+
+        if (!o || !json_object_is_type(o, json_type_array) || (n = json_object_array_length(o)) == 0 || n > 64) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        v = calloc(n + 1, sizeof(*v));
+        for (size_t i = 0; v && i < n && r == 0; i++) {
+                struct json_object *e = json_object_array_get_idx(o, i);
+
+                if (!json_object_is_type(e, json_type_string) || !(v[i] = strdup(json_object_get_string(e))))
+                        r = -EINVAL;
+        }
+        json_object_put(o);
+        if (!v)
+                return -ENOMEM;
+        if (r < 0) {
+                strv_free(v);
+                return r;
+        }
+        *ret = v;
+        return 0;
+}
+
+static int parse_approvals(const char *json, struct row *w)
+{
+        struct json_object *o = json_tokener_parse(json);
+        size_t n;
+
+        if (!o || !json_object_is_type(o, json_type_array)) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        n = json_object_array_length(o);
+        for (size_t i = 0; i < n && w->n_ap < FLEET_APPROVALS_MAX; i++) {
+                struct json_object *e = json_object_array_get_idx(o, i);
+                struct row_approval *a = &w->ap[w->n_ap];
+
+                if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3 ||
+                    (size_t) snprintf(a->approver, sizeof(a->approver), "%s",
+                                      json_object_get_string(json_object_array_get_idx(e, 0))) >= sizeof(a->approver))
+                        continue;
+                /* The armor as ssh-keygen wrote it ends in a newline, which
+                 * a trip through psql or a client's string handling often
+                 * drops: put it back (the signature is the same). */
+                {
+                        const char *sig = json_object_get_string(json_object_array_get_idx(e, 1));
+                        size_t len = sig ? strlen(sig) : 0;
+
+                        if (sig && asprintf(&a->signature, "%s%s", sig, len && sig[len - 1] == '\n' ? "" : "\n") < 0)
+                                a->signature = NULL;
+                }
+                a->at = json_object_get_int64(json_object_array_get_idx(e, 2));
+                if (!a->signature)
+                        break;
+                w->n_ap++;
+        }
+        json_object_put(o);
+        return 0;
+}
+
+/* One change row; a grant that cannot be read is left out (grant 0), and
+ * its seq still counts. */
+static void parse_row(const PGresult *res, int i, struct row *w)
+{
+        int64_t v;
+
+        (void) int_field(res, i, 0, &w->seq);
+        if (PQgetisnull(res, i, 2) || int_field(res, i, 2, &w->grant) < 0)
+                return;
+        if (copy_field(w->user, sizeof(w->user), res, i, 3) < 0 || copy_field(w->role, sizeof(w->role), res, i, 4) < 0 ||
+            parse_scope(PQgetvalue(res, i, 5), &w->scope) < 0 || int_field(res, i, 6, &v) < 0 || v <= 0 ||
+            copy_field(w->ticket, sizeof(w->ticket), res, i, 7) < 0 || int_field(res, i, 9, &w->requested_at) < 0 ||
+            copy_field(w->reason, sizeof(w->reason), res, i, 16) < 0) {
+                w->grant = -w->grant;   /* unreadable: said once, never enforced */
+                return;
+        }
+        w->duration = (uint64_t) v;
+        w->break_glass = strcmp(PQgetvalue(res, i, 8), "t") == 0;
+        w->ended = strcmp(PQgetvalue(res, i, 10), "open") != 0 || !PQgetisnull(res, i, 11);
+        (void) copy_field(w->end_kind, sizeof(w->end_kind), res, i, PQgetisnull(res, i, 11) ? 10 : 11);
+        (void) copy_field(w->end_by, sizeof(w->end_by), res, i, 12);
+        (void) copy_field(w->end_reason, sizeof(w->end_reason), res, i, 13);
+        (void) copy_field(w->end_host, sizeof(w->end_host), res, i, 14);
+        if (!PQgetisnull(res, i, 15))
+                (void) parse_approvals(PQgetvalue(res, i, 15), w);
+}
+
+static void on_page(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+        int n;
+
+        if (r < 0) {
+                m->busy = false;
+                if (r == -EIO)
+                        log_msg(LOG_ERR, "fleet: catch-up query refused: %s", why ? why : "?");
+                return;
+        }
+        n = PQntuples(res);
+        m->rows = calloc(n > 0 ? (size_t) n : 1, sizeof(*m->rows));
+        if (!m->rows) {
+                m->busy = false;
+                return;
+        }
+        m->n_rows = (size_t) n;
+        m->idx = 0;
+        for (int i = 0; i < n; i++)
+                parse_row(res, i, &m->rows[i]);
+        m->page_full = n == FLEET_PAGE;
+        m->last_catchup = now_realtime();
+        process(m);
+}
+
+static void catchup(struct fleet_mirror *m)
+{
+        char seq[32], page[16];
+        const char *params[2] = { seq, page };
+
+        if (m->busy || !fleet_link_ready(m->link)) {
+                m->want = true;
+                return;
+        }
+        m->want = false;
+        m->busy = true;
+        snprintf(seq, sizeof(seq), "%" PRId64, m->last_seq);
+        snprintf(page, sizeof(page), "%d", FLEET_PAGE);
+        if (fleet_link_query(m->link, page_sql, 2, params, on_page, m) < 0) {
+                m->busy = false;
+                m->want = true;
+        }
+}
+
+/* ---- acting on a grant -------------------------------------------------- */
+
+static char *refusal_details(const struct row *w, const char *why)
+{
+        struct json_object *o = json_object_new_object();
+        char *s;
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "fleet_grant", json_object_new_int64(w->grant > 0 ? w->grant : -w->grant));
+        json_object_object_add(o, "user", json_object_new_string(w->user));
+        json_object_object_add(o, "role", json_object_new_string(w->role));
+        json_object_object_add(o, "why", json_object_new_string(why));
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+        json_object_put(o);
+        return s;
+}
+
+/* "fleet-refused", once per grant and reason. */
+static int refuse(struct fleet_mirror *m, const struct row *w, const char *why)
+{
+        struct jitd *d = m->d;
+        int64_t id = w->grant > 0 ? w->grant : -w->grant, now = now_realtime();
+        struct change c = {};
+        char *details = refusal_details(w, why);
+        int r;
+
+        if (!details)
+                return -ENOMEM;
+        r = store_begin(d->store);
+        if (r < 0)
+                goto out;
+        r = store_fleet_refused_add(d->store, id, why, now);
+        if (r == -EEXIST) {
+                store_rollback(d->store);
+                r = 0;
+                goto out;
+        }
+        if (r >= 0)
+                r = change_add_event(&c, "fleet-refused", &actor_jitd, now, details);
+        if (r >= 0)
+                r = change_write_events(d, &c);
+        if (r >= 0)
+                r = store_commit(d->store);
+        if (r < 0) {
+                store_rollback(d->store);
+                goto out;
+        }
+        change_log(&c);
+        log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s): not enforced on this host: %s", id, w->user,
+                w->role, why);
+out:
+        change_done(&c);
+        free(details);
+        return r;
+}
+
+static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
+{
+        struct jitd *d = m->d;
+        struct jit_grant g;
+        char reason[JIT_REASON_MAX + 1], why[256];
+        struct fsm_event ev = { .type = FSM_REVOKE, .text = reason };
+        int r;
+
+        r = grants_get(d, local, &g);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        if (!grant_state_is_open(g.state))
+                return 0;
+        if (strcmp(w->end_kind, "released") == 0 && g.state != GRANT_PENDING)
+                ev.type = FSM_RELEASE;
+        /* Cut short if it must: the reason is for people. */
+        if (snprintf(reason, sizeof(reason), "fleet: %s by %s on %s%s%.400s", w->end_kind,
+                     w->end_by[0] ? w->end_by : "?", w->end_host[0] ? w->end_host : "?",
+                     w->end_reason[0] ? ": " : "", w->end_reason) < 0)
+                reason[0] = '\0';
+        r = grants_step(d, &g, &ev, &actor_fleet, why, sizeof(why));
+        if (r == -EALREADY)
+                return 0;
+        if (r < 0)
+                return r;
+        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
+                w->grant, w->end_kind, w->end_by, w->end_host, local, g.user);
+        return 0;
+}
+
+static int apply(struct fleet_mirror *m, const struct row *w, const struct principal *p,
+                 const struct fleet_verdict *v)
+{
+        struct jitd *d = m->d;
+        const struct role *r = config_find_role(d->config, w->role);
+        struct jit_grant g = {};
+        char why[256] = "";
+        int k;
+
+        if (!r)
+                return -ENOENT;
+        strcpy_checked(g.user, sizeof(g.user), w->user);
+        g.uid = p->uid;
+        strcpy_checked(g.host, sizeof(g.host), d->config->host);
+        strcpy_checked(g.role, sizeof(g.role), r->name);
+        strcpy_checked(g.ticket, sizeof(g.ticket), w->ticket);
+        snprintf(g.reason, sizeof(g.reason), "%s", w->reason);
+        g.duration = w->duration;
+        g.approvals_needed = r->approvals;
+        approval_format(r->approval, g.approval, sizeof(g.approval));
+        k = grants_mirror(d, &g, w->grant, v->approvers, v->approvals, v->ends_at, &actor_fleet, why, sizeof(why));
+        if (k == -EEXIST)
+                return 0;
+        if (k == -EAGAIN) {
+                log_msg(LOG_ERR, "fleet grant %" PRId64 ": local grant %" PRId64 " could not be activated: %s",
+                        w->grant, g.id, why);
+                return 0;
+        }
+        if (k < 0) {
+                if (why[0])
+                        return refuse(m, w, why);
+                return k;
+        }
+        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %" PRId64,
+                w->grant, w->user, w->role, v->approvers, g.id);
+        return 0;
+}
+
+static void on_verified(int r, const struct sshsig_result *res, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+        struct row_approval *a;
+
+        sshsig_job_cancel(m->job);
+        m->job = NULL;
+        if (m->idx >= m->n_rows)
+                return;
+        a = &m->rows[m->idx].ap[m->job_ap];
+        a->verified = r == 0 ? FLEET_SIG_GOOD : FLEET_SIG_BAD;
+        if (r < 0)
+                log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s",
+                        m->rows[m->idx].grant, a->approver, res && res->detail[0] ? res->detail : strerror(-r));
+        snprintf(a->detail, sizeof(a->detail), "%.150s", r == 0 ? res->fingerprint : res->detail);
+        process(m);
+}
+
+/* Starts the verification of approval i of w: 1 while it runs, 0 when it
+ * was decided at once (a BAD). */
+static int verify(struct fleet_mirror *m, struct row *w, size_t i)
+{
+        struct row_approval *a = &w->ap[i];
+        struct approval_fields f = {
+                .grant = w->grant, .user = w->user, .role = w->role, .hosts = w->scope, .duration = w->duration,
+                .ticket = w->ticket, .requested = w->requested_at, .approver = a->approver,
+        };
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = approval_text(&f, &text);
+        if (r >= 0)
+                r = sshsig_verify_start(m->d->event, m->d->config->fleet.allowed_signers, a->approver, text,
+                                        a->signature, on_verified, m, &m->job);
+        if (r < 0) {
+                log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s", w->grant,
+                        a->approver, strerror(-r));
+                a->verified = FLEET_SIG_BAD;
+                return 0;
+        }
+        m->job_ap = i;
+        return 1;
+}
+
+static bool later_in_page(const struct fleet_mirror *m, size_t i)
+{
+        for (size_t k = i + 1; k < m->n_rows; k++)
+                if (m->rows[k].grant == m->rows[i].grant)
+                        return true;
+        return false;
+}
+
+/* 0 done with the row, 1 waiting for a verification, <0 try again later. */
+static int handle(struct fleet_mirror *m, struct row *w)
+{
+        struct jitd *d = m->d;
+        const struct config *c = d->config;
+        struct principal *p = NULL, *ap[FLEET_APPROVALS_MAX] = { NULL };
+        struct fleet_approval fa[FLEET_APPROVALS_MAX];
+        struct fleet_grant fg;
+        struct fleet_verdict v;
+        int64_t local = 0;
+        int r;
+
+        if (w->grant == 0 || later_in_page(m, m->idx))
+                return 0;
+        if (w->grant < 0)
+                return refuse(m, w, "its record in the fleet database cannot be read");
+        r = store_fleet_lookup(d->store, w->grant, &local);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        if (w->ended)
+                return r >= 0 ? end_local(m, w, local) : 0;
+        if (r >= 0)
+                return 0;
+
+        /* NSS as the local path asks it: a failure is not a "no". */
+        r = principal_from_name(c, w->user, &p);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        for (size_t i = 0; i < w->n_ap; i++) {
+                r = principal_from_name(c, w->ap[i].approver, &ap[i]);
+                if (r < 0 && r != -ENOENT)
+                        goto out;
+                fa[i] = (struct fleet_approval) { .approver = w->ap[i].approver, .signature = w->ap[i].signature,
+                                                  .approved_at = w->ap[i].at, .who = ap[i],
+                                                  .verified = w->ap[i].verified };
+        }
+        fg = (struct fleet_grant) { .id = w->grant, .user = w->user, .role = w->role, .ticket = w->ticket,
+                                    .scope = w->scope, .duration = w->duration, .requested_at = w->requested_at,
+                                    .break_glass = w->break_glass, .who = p, .approvals = fa,
+                                    .n_approvals = w->n_ap };
+        for (;;) {
+                r = fleet_decide(c, c->host, c->fleet.allowed_signers != NULL, &fg, now_realtime(), &v);
+                if (r < 0 || v.kind != FLEET_VERIFY)
+                        break;
+                r = verify(m, w, v.verify);
+                if (r > 0)
+                        goto out;
+                fa[v.verify].verified = w->ap[v.verify].verified;
+        }
+        if (r < 0) {
+                r = refuse(m, w, "malformed");
+                goto out;
+        }
+        switch (v.kind) {
+        case FLEET_REFUSE:
+                r = refuse(m, w, v.why);
+                break;
+        case FLEET_APPLY:
+                r = apply(m, w, p, &v);
+                break;
+        default:
+                r = 0;
+                break;
+        }
+out:
+        principal_free(p);
+        for (size_t i = 0; i < w->n_ap; i++)
+                principal_free(ap[i]);
+        return r;
+}
+
+static void process(struct fleet_mirror *m)
+{
+        int r;
+
+        while (m->idx < m->n_rows) {
+                struct row *w = &m->rows[m->idx];
+
+                r = handle(m, w);
+                if (r > 0)
+                        return;         /* on_verified comes back here */
+                if (r < 0) {
+                        /* The store or NSS: the same changes again at the
+                         * next sync (each is applied once whatever happens). */
+                        log_msg(LOG_WARNING, "fleet: change %" PRId64 " not applied yet: %s", w->seq, strerror(-r));
+                        rows_free(m);
+                        m->busy = false;
+                        return;
+                }
+                if (store_fleet_seq_set(m->d->store, w->seq) >= 0)
+                        m->last_seq = w->seq;
+                m->idx++;
+        }
+        rows_free(m);
+        m->busy = false;
+        if (m->page_full || m->want)
+                catchup(m);
+}
+
+/* ---- the connection ----------------------------------------------------- */
+
+static void on_up(void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        if (m->outage_logged)
+                log_msg(LOG_NOTICE, "fleet: the database is reachable again; catching up from change %" PRId64,
+                        m->last_seq);
+        m->up = true;
+        m->outage_logged = false;
+        m->since = now_realtime();
+        m->want = false;
+        catchup(m);
+}
+
+static void on_down(const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        if (m->up || !m->since)
+                m->since = now_realtime();
+        m->up = false;
+        snprintf(m->down_why, sizeof(m->down_why), "%s", why);
+        /* One line per outage, not one per retry. */
+        if (!m->outage_logged)
+                log_msg(LOG_WARNING, "fleet: the database is unreachable (%s); PAM decisions and the grants here go "
+                        "on, jitd keeps retrying", why);
+        m->outage_logged = true;
+}
+
+static void on_notified(void *userdata)
+{
+        catchup(userdata);
+}
+
+static void arm_sync(struct fleet_mirror *m)
+{
+        int64_t jitter = (int64_t) (m->sync_ms / 10);
+        int64_t next = (int64_t) m->sync_ms + (jitter ? (int64_t) (random() % (2 * jitter + 1)) - jitter : 0);
+
+        (void) sd_event_source_set_time_relative(m->sync_timer, (uint64_t) (next > 100 ? next : 100) * 1000);
+        (void) sd_event_source_set_enabled(m->sync_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        (void) s;
+        (void) usec;
+        catchup(m);
+        arm_sync(m);
+        return 0;
+}
+
+int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
+{
+        static const struct fleet_link_ops ops = { .up = on_up, .down = on_down, .notified = on_notified };
+        const struct fleet_config *fc = &d->config->fleet;
+        struct fleet_mirror *m;
+        int r;
+
+        if (!fc->line || !fc->database)
+                return -EINVAL;
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->d = d;
+        m->sync_ms = fc->sync * 1000;
+        r = store_fleet_seq_get(d->store, &m->last_seq);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000, 0, on_sync,
+                                               m);
+        if (r >= 0)
+                r = fleet_link_new(d->event, fc->database, fc->password_file, FLEET_CHANNEL, &ops, m, &m->link);
+        if (r < 0) {
+                fleet_mirror_free(m);
+                return r;
+        }
+        arm_sync(m);
+        *ret = m;
+        return 0;
+}
+
+void fleet_mirror_free(struct fleet_mirror *m)
+{
+        if (!m)
+                return;
+        sshsig_job_cancel(m->job);
+        fleet_link_free(m->link);
+        m->sync_timer = sd_event_source_disable_unref(m->sync_timer);
+        rows_free(m);
+        free(m);
+}
+
+void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
+{
+        if (!m) {
+                snprintf(buf, size, "off");
+                return;
+        }
+        if (m->up)
+                snprintf(buf, size, "connected for %" PRId64 " s, changes applied up to %" PRId64,
+                         now_realtime() - m->since, m->last_seq);
+        else if (m->since)
+                snprintf(buf, size, "unreachable for %" PRId64 " s (%.200s), retrying; changes applied up to %" PRId64,
+                         now_realtime() - m->since, m->down_why, m->last_seq);
+        else
+                snprintf(buf, size, "connecting; changes applied up to %" PRId64, m->last_seq);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Mirroring the fleet's grants into this host's store (issue 14, doc/FLEET.md):
+ * on every notification on jit_changes and every [fleet] sync (+-10%), the
+ * changes after the last one applied are read in order, a page at a time, and
+ * each grant they name is judged by fleet_decide (this host's jitd.conf, NSS,
+ * the approvers' signatures verified by ssh-keygen from the loop). What
+ * passes becomes a local grant (grants_mirror) and runs through the state
+ * machine and effects as any other; what this host refuses is audited once
+ * (fleet-refused); an end recorded anywhere ends the local grant through the
+ * ending path. The PAM path never waits for any of this.
+ */
+#ifndef JITD_FLEET_MIRROR_H
+#define JITD_FLEET_MIRROR_H
+
+#include <stddef.h>
+
+#include "jitd.h"
+
+struct fleet_mirror;
+
+/* Starts connecting (d->config->fleet must be set). */
+int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret);
+void fleet_mirror_free(struct fleet_mirror *m);
+
+/* One line for jitctl status: the connection and how far changes are
+ * applied. */
+void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* jitd/fleet_decide.c: whether a fleet grant is enforced on this host. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fleet_decide.h"
+
+static char *alice_groups[] = { "alice", "webops", NULL };
+static char *bob_groups[] = { "bob", "security", NULL };
+static char *carol_groups[] = { "carol", "security", NULL };
+static char *none[] = { NULL };
+
+static const struct principal alice = { .name = "alice", .uid = 1000, .groups = alice_groups };
+static const struct principal bob = { .name = "bob", .uid = 1001, .groups = bob_groups };
+static const struct principal carol = { .name = "carol", .uid = 1002, .groups = carol_groups };
+static const struct principal mallory = { .name = "mallory", .uid = 1003, .groups = none };
+
+static char *members[] = { "%webops", NULL };
+static char *hosts[] = { "web-*", NULL };
+static char *approvers[] = { "%security", NULL };
+static char *scope_web[] = { "web-*", NULL };
+static char *scope_db[] = { "db-*", NULL };
+
+#define NOW 1700001000
+static struct role role;
+static struct config cfg;
+static struct fleet_approval ap[3];
+static struct fleet_grant g;
+
+static void setup(void)
+{
+        role = (struct role) { .name = "web-admin", .members = members, .hosts = hosts, .approval = APPROVAL_PEER,
+                               .approvers = approvers, .approvals = 1, .ticket = TICKET_OPTIONAL,
+                               .default_duration = 3600, .max_duration = 4 * 3600 };
+        cfg = (struct config) { .roles = &role, .n_roles = 1, .host = "web-01" };
+        ap[0] = (struct fleet_approval) { .approver = "bob", .signature = "sig", .approved_at = NOW - 100,
+                                          .who = &bob, .verified = FLEET_SIG_GOOD };
+        ap[1] = (struct fleet_approval) { .approver = "carol", .signature = "sig", .approved_at = NOW - 50,
+                                          .who = &carol, .verified = FLEET_SIG_GOOD };
+        g = (struct fleet_grant) { .id = 7, .user = "alice", .role = "web-admin", .ticket = "", .scope = scope_web,
+                                   .duration = 3600, .requested_at = NOW - 200, .who = &alice, .approvals = ap,
+                                   .n_approvals = 1 };
+}
+
+static struct fleet_verdict decide(const char *host)
+{
+        struct fleet_verdict v;
+
+        ck_assert_int_eq(fleet_decide(&cfg, host, true, &g, NOW, &v), 0);
+        return v;
+}
+
+#define ck_refused(v, text) do { \
+                struct fleet_verdict v_ = (v); \
+                ck_assert_int_eq(v_.kind, FLEET_REFUSE); \
+                ck_assert_msg(strstr(v_.why, text), "why: %s", v_.why); \
+        } while (0)
+
+START_TEST(test_apply)
+{
+        struct fleet_verdict v = decide("web-01");
+
+        ck_assert_int_eq(v.kind, FLEET_APPLY);
+        ck_assert_str_eq(v.approvers, "bob");
+        ck_assert_uint_eq(v.approvals, 1);
+        /* Counted from the approval, not from when this host heard of it. */
+        ck_assert_int_eq(v.ends_at, NOW - 100 + 3600);
+}
+END_TEST
+
+START_TEST(test_scope)
+{
+        ck_assert_int_eq(decide("db-01").kind, FLEET_NOT_HERE);
+        g.scope = scope_db;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_NOT_HERE);
+        ck_assert(fleet_scope_matches(scope_web, "web-02"));
+        ck_assert(!fleet_scope_matches(scope_web, "web02"));
+}
+END_TEST
+
+START_TEST(test_local_role_hosts)
+{
+        /* The scope names the host, the local role does not. */
+        static char *everywhere[] = { "*", NULL };
+
+        g.scope = everywhere;
+        ck_refused(decide("db-01"), "does not apply to host db-01");
+}
+END_TEST
+
+START_TEST(test_no_approval_waits)
+{
+        g.n_approvals = 0;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_WAIT);
+}
+END_TEST
+
+START_TEST(test_role_user_duration_ticket)
+{
+        g.role = "db-admin";
+        ck_refused(decide("web-01"), "no role db-admin on this host");
+        g.role = "web-admin";
+        g.who = NULL;
+        ck_refused(decide("web-01"), "no user alice on this host");
+        g.who = &mallory;
+        g.user = "mallory";
+        ck_refused(decide("web-01"), "not eligible for role web-admin here: not a member");
+        g.who = &alice;
+        g.user = "alice";
+        g.duration = 4 * 3600 + 1;
+        ck_refused(decide("web-01"), "more than role web-admin allows here (4h)");
+        g.duration = 4 * 3600;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_APPLY);
+        role.ticket = TICKET_REQUIRED;
+        ck_refused(decide("web-01"), "ticket required");
+        g.break_glass = true;
+        ck_refused(decide("web-01"), "break-glass");
+}
+END_TEST
+
+START_TEST(test_approval_paths)
+{
+        role.approval = APPROVAL_TICKET | APPROVAL_PEER;
+        ck_refused(decide("web-01"), "ticket-approved fleet grants are not enforced");
+        role.approval = APPROVAL_AUTO;
+        ck_refused(decide("web-01"), "not peer-approved here");
+        role.approval = APPROVAL_PEER;
+        {
+                struct fleet_verdict v;
+
+                ck_assert_int_eq(fleet_decide(&cfg, "web-01", false, &g, NOW, &v), 0);
+                ck_refused(v, "allowed_signers is not set");
+        }
+}
+END_TEST
+
+START_TEST(test_signatures)
+{
+        ap[0].verified = FLEET_SIG_UNKNOWN;
+        {
+                struct fleet_verdict v = decide("web-01");
+
+                ck_assert_int_eq(v.kind, FLEET_VERIFY);
+                ck_assert_uint_eq(v.verify, 0);
+        }
+        ap[0].verified = FLEET_SIG_BAD;
+        ck_refused(decide("web-01"), "0 of 1 approval valid here: the signature of bob does not verify");
+        /* A later good approval completes it, and the end counts from it. */
+        g.n_approvals = 2;
+        {
+                struct fleet_verdict v = decide("web-01");
+
+                ck_assert_int_eq(v.kind, FLEET_APPLY);
+                ck_assert_str_eq(v.approvers, "carol");
+                ck_assert_int_eq(v.ends_at, NOW - 50 + 3600);
+        }
+}
+END_TEST
+
+START_TEST(test_approvers_local)
+{
+        /* The requester, and someone the LOCAL role does not name, never count. */
+        ap[0] = (struct fleet_approval) { .approver = "alice", .signature = "s", .approved_at = NOW, .who = &alice,
+                                          .verified = FLEET_SIG_GOOD };
+        ck_refused(decide("web-01"), "alice cannot approve their own grant");
+        ap[0] = (struct fleet_approval) { .approver = "mallory", .signature = "s", .approved_at = NOW,
+                                          .who = &mallory, .verified = FLEET_SIG_GOOD };
+        ck_refused(decide("web-01"), "mallory is not an approver of role web-admin here");
+        ap[0].who = NULL;
+        ck_refused(decide("web-01"), "not an approver");
+        /* Two needed here: one is not enough, two are. */
+        setup();
+        role.approvals = 2;
+        ck_refused(decide("web-01"), "1 of 2 approvals valid here");
+        g.n_approvals = 2;
+        {
+                struct fleet_verdict v = decide("web-01");
+
+                ck_assert_int_eq(v.kind, FLEET_APPLY);
+                ck_assert_str_eq(v.approvers, "bob,carol");
+                ck_assert_uint_eq(v.approvals, 2);
+        }
+        /* The same approver twice is one approval. */
+        ap[1] = ap[0];
+        ck_refused(decide("web-01"), "1 of 2 approvals");
+}
+END_TEST
+
+START_TEST(test_too_late_and_malformed)
+{
+        struct fleet_verdict v;
+
+        g.duration = 60;
+        ck_refused(decide("web-01"), "its time was over");
+        ck_assert_int_eq(fleet_decide(&cfg, "web-01", true, NULL, NOW, &v), -EINVAL);
+        g.id = 0;
+        ck_assert_int_eq(fleet_decide(&cfg, "web-01", true, &g, NOW, &v), -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("fleet_decide");
+        TCase *tc = tcase_create("core");
+        SRunner *sr;
+        int failed;
+
+        tcase_add_checked_fixture(tc, setup, NULL);
+        tcase_add_test(tc, test_apply);
+        tcase_add_test(tc, test_scope);
+        tcase_add_test(tc, test_local_role_hosts);
+        tcase_add_test(tc, test_no_approval_waits);
+        tcase_add_test(tc, test_role_user_duration_ticket);
+        tcase_add_test(tc, test_approval_paths);
+        tcase_add_test(tc, test_signatures);
+        tcase_add_test(tc, test_approvers_local);
+        tcase_add_test(tc, test_too_late_and_malformed);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_run_all(sr, CK_ENV);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
