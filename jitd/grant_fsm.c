@@ -117,7 +117,7 @@ static int activate(const struct jit_grant *g, const struct role *r, const struc
         if (win_end && x->expires_at > win_end)
                 x->expires_at = win_end;
         if (x->expires_at <= x->starts_at || x->expires_at <= now) {
-                say(why, why_size, "the ticket's change window is already over");
+                say(why, why_size, "its window (the ticket's change window, or the fleet's end) is already over");
                 return -ETIME;
         }
         x->state = x->starts_at > now ? GRANT_SCHEDULED : GRANT_ACTIVE;
@@ -243,7 +243,14 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
         case FSM_RETRY_ACTIVATION:
                 if (from != GRANT_PENDING)
                         return not_in(g, "pending", why, why_size);
-                k = activate(g, r, ev, now, 0, 0, true, &res, why, why_size);
+                /* win_end: a fleet grant keeps the fleet's end however late
+                 * its activation succeeds here (0 for a local grant). */
+                k = activate(g, r, ev, now, 0, ev->win_end, true, &res, why, why_size);
+                if (k == -ETIME) {
+                        res = (struct fsm_result) { .next = *g };
+                        end(&res, from, GRANT_DENIED, why, true, now);
+                        k = 0;
+                }
                 break;
 
         case FSM_DENY:

@@ -236,19 +236,20 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
 
 struct fleet_link_io {
         int64_t fleet_id;
+        int64_t ends_at;
 };
 
 static int link_fleet(struct jitd *d, struct jit_grant *g, void *data)
 {
         const struct fleet_link_io *l = data;
 
-        return store_fleet_link(d->store, l->fleet_id, g->id);
+        return store_fleet_link(d->store, l->fleet_id, g->id, l->ends_at);
 }
 
 int grants_mirror(struct jitd *d, struct jit_grant *g, int64_t fleet_id, const char *approvers, unsigned approvals,
                   int64_t ends_at, const struct actor *a, char *why, size_t why_size)
 {
-        struct fleet_link_io l = { .fleet_id = fleet_id };
+        struct fleet_link_io l = { .fleet_id = fleet_id, .ends_at = ends_at };
         struct step_io io = { .post = link_fleet, .data = &l };
         char note[64];
         struct fsm_event evs[2] = {

@@ -203,9 +203,17 @@ static void retry_activation(struct jitd *d)
                 struct fsm_event ev = { .type = FSM_RETRY_ACTIVATION };
                 struct jit_grant g;
                 char why[256] = "";
+                int64_t fleet_end;
                 int k;
 
                 if (grants_get(d, w.ids[i], &g) < 0)
+                        continue;
+                /* A fleet grant ends when the fleet says; not knowing when
+                 * (a read error) means no activation this round. */
+                k = store_fleet_ends_at(d->store, g.id, &fleet_end);
+                if (k == 0)
+                        ev.win_end = fleet_end;
+                else if (k != -ENOENT)
                         continue;
                 k = grants_step(d, &g, &ev, &actor_jitd, why, sizeof(why));
                 if (k == -EAGAIN)

@@ -136,12 +136,14 @@ static const char *const migrations[] = {
         /* 5 -> 6: the fleet (jitd/fleet_mirror.c). A fleet grant enforced
          * here is a local grant linked to its fleet id, once: the primary
          * key makes a change replayed twice apply once. A grant this host
-         * refused is noted with why, so the refusal is audited once per
+         * refused is noted with why, ends_at is when the fleet says it
+         * ends (an activation retried later must not give it longer), so the refusal is audited once per
          * reason, not at every replay. last_seq is where catch-up resumes
          * (jit.changes.seq). */
         ("CREATE TABLE fleet_grants ("
          "  fleet_id INTEGER PRIMARY KEY CHECK (fleet_id > 0),"
-         "  grant_id INTEGER NOT NULL UNIQUE REFERENCES grants (id)"
+         "  grant_id INTEGER NOT NULL UNIQUE REFERENCES grants (id),"
+         "  ends_at INTEGER NOT NULL CHECK (ends_at > 0)"
          ") STRICT;"
          "CREATE TABLE fleet_refused ("
          "  fleet_id INTEGER NOT NULL CHECK (fleet_id > 0),"
@@ -223,6 +225,7 @@ enum stmt_id {
         STMT_SESSION_COUNT_GRANT,
         STMT_FLEET_LINK,
         STMT_FLEET_LOOKUP,
+        STMT_FLEET_ENDS_AT,
         STMT_FLEET_REFUSED_ADD,
         STMT_FLEET_SEQ_GET,
         STMT_FLEET_SEQ_SET,
@@ -329,7 +332,8 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_SESSION_GET] = "SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?1",
         [STMT_SESSION_SET_GRANT] = "UPDATE sessions SET grant_id = ?2 WHERE id = ?1",
         [STMT_SESSION_COUNT_GRANT] = "SELECT count(*) FROM sessions WHERE grant_id = ?1",
-        [STMT_FLEET_LINK] = "INSERT INTO fleet_grants (fleet_id, grant_id) VALUES (?1, ?2)",
+        [STMT_FLEET_LINK] = "INSERT INTO fleet_grants (fleet_id, grant_id, ends_at) VALUES (?1, ?2, ?3)",
+        [STMT_FLEET_ENDS_AT] = "SELECT (SELECT ends_at FROM fleet_grants WHERE grant_id = ?1)",
         [STMT_FLEET_LOOKUP] = "SELECT (SELECT grant_id FROM fleet_grants WHERE fleet_id = ?1)",
         [STMT_FLEET_REFUSED_ADD] = "INSERT INTO fleet_refused (fleet_id, why, at) VALUES (?1, ?2, ?3)",
         [STMT_FLEET_SEQ_GET] = "SELECT (SELECT last_seq FROM fleet_state WHERE singleton = ?1)",
@@ -1658,17 +1662,18 @@ int store_limit_pages(struct store *s, int64_t max_pages)
 
 /* ---- the fleet ---------------------------------------------------------- */
 
-int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id)
+int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id, int64_t ends_at)
 {
         _cleanup_(held_release) struct held h = { 0 };
         int r;
 
-        if (fleet_id <= 0 || grant_id <= 0)
+        if (fleet_id <= 0 || grant_id <= 0 || ends_at <= 0)
                 return store_fail(s, -EINVAL, "invalid fleet link");
         r = stmt_acquire(s, STMT_FLEET_LINK, &h);
         if (r < 0)
                 return r;
-        if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, grant_id)) < 0)
+        if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, grant_id)) < 0 ||
+            (r = bind_int(s, h.st, 3, ends_at)) < 0)
                 return r;
         return step_done(s, h.st, "link fleet grant");
 }
@@ -1676,6 +1681,11 @@ int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id)
 int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id)
 {
         return query_int_arg(s, STMT_FLEET_LOOKUP, fleet_id, ret_grant_id, "look fleet grant up");
+}
+
+int store_fleet_ends_at(struct store *s, int64_t grant_id, int64_t *ret_ends_at)
+{
+        return query_int_arg(s, STMT_FLEET_ENDS_AT, grant_id, ret_ends_at, "look fleet end up");
 }
 
 int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, int64_t at)

@@ -184,9 +184,12 @@ int store_extension_delete(struct store *s, int64_t grant_id);
 
 /* The fleet (jitd/fleet_mirror.c). A fleet grant enforced here is linked
  * to its local grant once: -EEXIST for a second link of either. */
-int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id);
+int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id, int64_t ends_at);
 /* The local grant of a fleet grant; -ENOENT when it is not enforced here. */
 int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id);
+/* When the fleet says a local grant ends; -ENOENT for a grant that is not a
+ * fleet grant. */
+int store_fleet_ends_at(struct store *s, int64_t grant_id, int64_t *ret_ends_at);
 /* A refusal of a fleet grant, once per reason: -EEXIST when noted already. */
 int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, int64_t at);
 /* The last jit.changes seq applied (0: none yet), and its update. */

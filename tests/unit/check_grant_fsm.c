@@ -316,8 +316,35 @@ START_TEST(test_ticket_windows)
         ev.win_end = NOW;
         ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
         ck_assert_int_eq(res.next.state, GRANT_DENIED);
-        ck_assert_str_eq(res.next.end_reason, "the ticket's change window is already over");
+        ck_assert_str_eq(res.next.end_reason, "its window (the ticket's change window, or the fleet's end) is already over");
         ck_assert_uint_eq(res.effects, ENDED_QUIET);
+}
+END_TEST
+
+/* A fleet grant whose activation failed and is retried later keeps the
+ * fleet's end: a late success must not give it a full duration from now. */
+START_TEST(test_retry_keeps_the_fleet_end)
+{
+        struct role r = peer_role();
+        struct jit_grant g = grant_in(GRANT_PENDING);
+        struct fsm_event ev = event_of(FSM_RETRY_ACTIVATION);
+        struct fsm_result res;
+
+        ev.win_end = NOW + 60;
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_int_eq(res.next.state, GRANT_ACTIVE);
+        ck_assert_int_eq(res.next.expires_at, NOW + 60);
+
+        /* Past its end: it never starts here. */
+        ev.win_end = NOW - 1;
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_int_eq(res.next.state, GRANT_DENIED);
+        ck_assert_uint_eq(res.effects, ENDED_QUIET);
+
+        /* A local grant (no end from outside): its own duration. */
+        ev.win_end = 0;
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_int_eq(res.next.expires_at, NOW + 3600);
 }
 END_TEST
 
@@ -452,6 +479,7 @@ static Suite *fsm_suite(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("details");
         tcase_add_test(tc, test_event_names);
+        tcase_add_test(tc, test_retry_keeps_the_fleet_end);
         tcase_add_test(tc, test_unknown_event);
         tcase_add_test(tc, test_request_auto);
         tcase_add_test(tc, test_activation_failed);

@@ -1335,11 +1335,15 @@ START_TEST(test_fleet_tables)
         int64_t got = 0, seq = -1;
 
         ck_assert_int_eq(store_fleet_lookup(s, 42, &got), -ENOENT);
-        ck_assert_int_eq(store_fleet_link(s, 42, id), 0);
+        ck_assert_int_eq(store_fleet_link(s, 42, id, 1000), 0);
         ck_assert_int_eq(store_fleet_lookup(s, 42, &got), 0);
         ck_assert_int_eq(got, id);
-        ck_assert_int_eq(store_fleet_link(s, 42, other), -EEXIST);   /* a change replayed */
-        ck_assert_int_eq(store_fleet_link(s, 43, id), -EEXIST);      /* one local grant, one fleet grant */
+        ck_assert_int_eq(store_fleet_link(s, 42, other, 1000), -EEXIST);   /* a change replayed */
+        ck_assert_int_eq(store_fleet_link(s, 43, id, 1000), -EEXIST);      /* one local grant, one fleet grant */
+        ck_assert_int_eq(store_fleet_ends_at(s, id, &got), 0);
+        ck_assert_int_eq(got, 1000);
+        ck_assert_int_eq(store_fleet_ends_at(s, other, &got), -ENOENT);     /* a local grant */
+        ck_assert_int_eq(store_fleet_link(s, 45, other, 0), -EINVAL);
         ck_assert_int_eq(store_fleet_refused_add(s, 44, "no role", 1), 0);
         ck_assert_int_eq(store_fleet_refused_add(s, 44, "no role", 2), -EEXIST);
         ck_assert_int_eq(store_fleet_refused_add(s, 44, "bad signature", 2), 0);
