@@ -50,7 +50,7 @@ done
 # The leaves and the core call nothing above them.
 e=$(edges jitd common)
 for leaf in store sudoers teardown teardown_cgroup teardown_logind teardown_pidfd teardown_systemd teardown_util grant_fsm coverage \
-            audit log vet tokens notify conn sshsig_verify; do
+            audit log vet tokens notify conn sshsig_verify resolve; do
         up=$(awk -v f="jitd/$leaf" '$1 == f && $2 ~ /^jitd\// { print $2 }' <<<"$e" |
              grep -vE '^jitd/(store|sudoers|teardown|teardown_cgroup|teardown_logind|teardown_pidfd|teardown_systemd|teardown_util|audit|log|grant_fsm|coverage)$' || true)
         if [ -z "$up" ]; then
