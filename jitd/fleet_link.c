@@ -11,6 +11,7 @@
 #include <systemd/sd-event.h>
 
 #include "fleet_link.h"
+#include "resolve.h"
 #include "util.h"
 
 /* How long a connection attempt and a query may take before the link is
@@ -23,8 +24,10 @@
 #define BACKOFF_MAX_MS 30000
 /* A password file is a line, not a document. */
 #define PASSWORD_MAX 1024
+/* A DNS name is at most 253 characters. */
+#define HOST_NAME_MAX_LEN 255
 
-enum link_state { LINK_IDLE, LINK_CONNECTING, LINK_LISTEN, LINK_READY };
+enum link_state { LINK_IDLE, LINK_RESOLVING, LINK_CONNECTING, LINK_LISTEN, LINK_READY };
 
 struct fleet_link {
         sd_event *e;
@@ -39,6 +42,16 @@ struct fleet_link {
         sd_event_source *io, *timer;
         bool flushing;
         unsigned backoff_ms;
+
+        /* libpq would resolve a host name with a blocking getaddrinfo():
+         * this attempt's names are resolved first, one at a time, off the
+         * loop (resolve.c), and libpq gets their addresses as hostaddr=. */
+        struct resolve_job *job;
+        char *hosts;                    /* the host list as given */
+        const char *next;               /* its entry to look at next, or NULL */
+        char *hostaddr;                 /* the addresses so far, one per entry */
+        size_t n_addrs;
+        char resolving[HOST_NAME_MAX_LEN + 1];
 
         fleet_query_fn cb;              /* the query in flight (LISTEN has none) */
         void *cb_data;
@@ -106,6 +119,13 @@ static void disarm_timer(struct fleet_link *l)
 
 static void drop_conn(struct fleet_link *l)
 {
+        resolve_cancel(l->job);
+        l->job = NULL;
+        free(l->hosts);
+        free(l->hostaddr);
+        l->hosts = l->hostaddr = NULL;
+        l->next = NULL;
+        l->n_addrs = 0;
         l->io = sd_event_source_disable_unref(l->io);
         l->fd = -1;
         if (l->result) {
@@ -307,19 +327,27 @@ static void ignore_notice(void *arg, const char *message)
         (void) message;
 }
 
-static void connect_start(struct fleet_link *l)
+/* hostaddr: NULL, or one address per host entry (empty for a socket). */
+static void connect_now(struct fleet_link *l, const char *hostaddr)
 {
         char password[PASSWORD_MAX + 1], why[512];
-        const char *keys[4] = { "dbname", "fallback_application_name", NULL, NULL };
-        const char *values[4] = { l->conninfo, "jitd", NULL, NULL };
+        const char *keys[5] = { "dbname", "fallback_application_name", NULL, NULL, NULL };
+        const char *values[5] = { l->conninfo, "jitd", NULL, NULL, NULL };
+        size_t n = 2;
 
+        if (hostaddr) {
+                /* After dbname, so it adds to the connection string; host=
+                 * stays as given, for verify-full and .pgpass. */
+                keys[n] = "hostaddr";
+                values[n++] = hostaddr;
+        }
         if (l->password_file) {
                 if (password_read(l->password_file, password, sizeof(password), why, sizeof(why)) < 0) {
                         link_fail(l, why);
                         return;
                 }
-                keys[2] = "password";
-                values[2] = password;
+                keys[n] = "password";
+                values[n++] = password;
         }
         /* expand_dbname: "dbname" is the whole connection string. */
         l->conn = PQconnectStartParams(keys, values, 1);
@@ -343,6 +371,132 @@ static void connect_start(struct fleet_link *l)
                 link_fail(l, "cannot watch the connection");
 }
 
+static void hostaddr_add(struct fleet_link *l, const char *addr)
+{
+        /* Sized for it in connect_start. */
+        if (l->n_addrs++ > 0)
+                strcat(l->hostaddr, ",");
+        strcat(l->hostaddr, addr);
+}
+
+static void resolve_next(struct fleet_link *l);
+
+static void on_resolved(int r, const char *addr, void *userdata)
+{
+        struct fleet_link *l = userdata;
+        char why[512];
+
+        l->job = NULL;
+        if (r < 0) {
+                snprintf(why, sizeof(why), "cannot resolve %s: %s", l->resolving,
+                         r == -ENXIO      ? "no such host" :
+                         r == -EAGAIN     ? "temporary failure in name resolution" :
+                         r == -ETIMEDOUT  ? "no answer in time" : strerror(-r));
+                link_fail(l, why);
+                return;
+        }
+        hostaddr_add(l, addr);
+        resolve_next(l);
+}
+
+/* The host entries one by one, as libpq splits them (at each comma); a
+ * socket directory or an empty entry gets an empty hostaddr, a literal
+ * itself, a name its first address. */
+static void resolve_next(struct fleet_link *l)
+{
+        char why[512];
+        int r;
+
+        while (l->next) {
+                const char *comma = strchr(l->next, ',');
+                size_t len = comma ? (size_t) (comma - l->next) : strlen(l->next);
+
+                if (len > HOST_NAME_MAX_LEN) {
+                        link_fail(l, "a host name in the connection string is too long");
+                        return;
+                }
+                memcpy(l->resolving, l->next, len);
+                l->resolving[len] = '\0';
+                l->next = comma ? comma + 1 : NULL;
+                if (!len || l->resolving[0] == '/' || l->resolving[0] == '@')
+                        hostaddr_add(l, "");
+                else if (resolve_is_literal(l->resolving))
+                        hostaddr_add(l, l->resolving);
+                else {
+                        r = resolve_start(l->e, l->resolving, NULL, on_resolved, l, &l->job);
+                        if (r < 0) {
+                                snprintf(why, sizeof(why), "cannot resolve %s: %s", l->resolving,
+                                         r == -EAGAIN ? "too many lookups at once" : strerror(-r));
+                                link_fail(l, why);
+                        }
+                        return;
+                }
+        }
+        connect_now(l, l->hostaddr);
+}
+
+/* Whether a host list holds a name (not only sockets and literals). */
+static bool has_name(const char *hosts)
+{
+        char entry[HOST_NAME_MAX_LEN + 1];
+
+        while (hosts) {
+                const char *comma = strchr(hosts, ',');
+                size_t len = comma ? (size_t) (comma - hosts) : strlen(hosts);
+
+                if (len > HOST_NAME_MAX_LEN)
+                        return true;    /* resolve_next says why */
+                memcpy(entry, hosts, len);
+                entry[len] = '\0';
+                if (len && entry[0] != '/' && entry[0] != '@' && !resolve_is_literal(entry))
+                        return true;
+                hosts = comma ? comma + 1 : NULL;
+        }
+        return false;
+}
+
+static void connect_start(struct fleet_link *l)
+{
+        PQconninfoOption *opts, *o;
+        const char *host = NULL, *hostaddr = NULL;
+        char *err = NULL;
+        size_t n = 1;
+
+        opts = PQconninfoParse(l->conninfo, &err);
+        if (!opts) {
+                link_fail(l, err ? err : "out of memory");
+                PQfreemem(err);
+                return;
+        }
+        for (o = opts; o->keyword; o++) {
+                if (!strcmp(o->keyword, "host"))
+                        host = o->val;
+                else if (!strcmp(o->keyword, "hostaddr"))
+                        hostaddr = o->val;
+        }
+        /* hostaddr given: libpq looks nothing up, the admin chose. */
+        if (!host || !host[0] || (hostaddr && hostaddr[0]) || !has_name(host)) {
+                PQconninfoFree(opts);
+                connect_now(l, NULL);
+                return;
+        }
+        for (const char *c = host; (c = strchr(c, ',')); c++)
+                n++;
+        l->hosts = strdup(host);
+        PQconninfoFree(opts);
+        /* Each entry an address at most, or the literal it is. */
+        l->hostaddr = l->hosts ? calloc(1, strlen(l->hosts) + n * (RESOLVE_ADDR_MAX + 1) + 1) : NULL;
+        if (!l->hostaddr) {
+                link_fail(l, "out of memory");
+                return;
+        }
+        l->next = l->hosts;
+        l->n_addrs = 0;
+        l->state = LINK_RESOLVING;
+        arm_timer(l, CONNECT_TIMEOUT_USEC);
+        resolve_next(l);
+}
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct fleet_link *l = userdata;
@@ -353,6 +507,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         case LINK_IDLE:
                 connect_start(l);
                 break;
+        case LINK_RESOLVING:
         case LINK_CONNECTING:
                 link_fail(l, "connection timed out");
                 break;

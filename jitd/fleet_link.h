@@ -12,9 +12,13 @@
  * logs: the state changes go to the owner's callback, which says them once
  * per outage.
  *
- * Known limit: libpq resolves a host NAME with a blocking getaddrinfo()
- * inside PQconnectStartParams; use a socket directory or hostaddr= in
- * [fleet] database (jitd.conf(5)).
+ * libpq would resolve a host name with a blocking getaddrinfo() inside
+ * PQconnectStartParams: when the connection string's host= holds names and
+ * no hostaddr=, each entry is resolved first, off the loop (resolve.c, its
+ * first address), and libpq gets host= as given (for verify-full) with
+ * hostaddr= those addresses. A name that does not resolve is a failed
+ * attempt like any other. A host from PGHOST or a service file is not seen
+ * here and would still be looked up by libpq.
  */
 #ifndef JITD_FLEET_LINK_H
 #define JITD_FLEET_LINK_H

@@ -2,12 +2,16 @@
 # A throw-away PostgreSQL 15 cluster for the fleet stories, after tests/lib.sh
 # (it uses $T and the cleanup hooks): initdb as the postgres OS user into
 # $T/pg, password (SCRAM) authentication for every role on a Unix socket in
-# that directory, no TCP at all, stopped and removed with the story. Nothing
+# that directory, no TCP unless asked (PG_TCP), stopped and removed with the story. Nothing
 # of the machine's own PostgreSQL (its clusters, /etc/postgresql) is used or
 # touched.
 #
 #   pg_require            SKIP the story (exit 0) when the binaries are missing
 #   pg_start [OPTION...]  initdb and start; OPTIONs are postgres -c settings
+#                         (all of them in $PG_OPTS after, for a restart). With
+#                         PG_TCP=PORT set: also TCP on localhost:PORT (127.0.0.1
+#                         and ::1), the socket named for PORT too, and the same
+#                         password authentication there; export PGPORT=PORT.
 #   pg_super SQL...       psql as the superuser, to database $PG_DB (default postgres)
 #   pg_as CONNINFO PASSWORD SQL...   psql with that connection string and password
 #   pg_stop               (a cleanup hook: runs at the end by itself)
@@ -16,6 +20,8 @@ PGBIN=${JIT_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=
 PG_SUPERPW=
 PG_DB=postgres
+PG_TCP=${PG_TCP:-}
+PG_OPTS=
 
 pg_require() {
         local b
@@ -51,13 +57,21 @@ pg_start() {
         rm -f "$PG_DIR/superpw"
         # The socket is the only way in, and every role logs in with its password.
         echo "local all all scram-sha-256" >"$PG_DIR/data/pg_hba.conf"
-        for opt in "listen_addresses=''" "unix_socket_directories='$PG_DIR'" "$@"; do
+        opts=(-c "listen_addresses=''" -c "unix_socket_directories='$PG_DIR'")
+        if [ -n "$PG_TCP" ]; then
+                # Loopback only, with the same password authentication.
+                printf 'host all all 127.0.0.1/32 scram-sha-256\nhost all all ::1/128 scram-sha-256\n' \
+                        >>"$PG_DIR/data/pg_hba.conf"
+                opts=(-c "listen_addresses='localhost'" -c "unix_socket_directories='$PG_DIR'" -c "port=$PG_TCP")
+        fi
+        for opt in "$@"; do
                 opts+=(-c "$opt")
         done
+        PG_OPTS=${opts[*]}
         CLEANUP_HOOKS+=(pg_stop)
         # 9>&-: the server must not hold the stories' lock.
         if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-                        -o "${opts[*]}" start >/dev/null 2>&1 9>&-; then
+                        -o "$PG_OPTS" start >/dev/null 2>&1 9>&-; then
                 echo "# PostgreSQL did not start:"; sed 's/^/#   /' "$PG_DIR/log"
                 return 1
         fi

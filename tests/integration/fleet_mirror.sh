@@ -10,7 +10,9 @@
 # enforced nowhere and audited (fleet-refused); a duration over web-02's own
 # maximum is enforced on web-01 only. PostgreSQL stopped: PAM goes on, the
 # grant runs to its end, one log line per outage, status says so; restarted:
-# a host that was away applies the revocation it missed at once.
+# a host that was away applies the revocation it missed at once. db-01
+# reaches the database by TCP at host=localhost, a name jitd resolves off its
+# loop (jitd/resolve.c) and hands libpq as hostaddr=, and enforces a grant.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
@@ -20,6 +22,11 @@ jt_setup
 HOSTS="web-01 web-02 db-01"
 declare -A PID
 
+# TCP on localhost as well as the socket, at a port of this story's own (a
+# parallel story or the machine's PostgreSQL may hold 5432); every client
+# here, jitd included, gets it from PGPORT.
+PG_TCP=$((20000 + RANDOM % 30000))
+export PGPORT=$PG_TCP
 if ! pg_start; then
         not_ok "PostgreSQL 15 starts in $T/pg"
         finish
@@ -54,6 +61,7 @@ for h in $HOSTS; do
         out=$(admin fleet add-host "$h" -D "$ADMIN" --password-file "$d/password") ||
                 { not_ok "fleet add-host $h" "$out"; finish; exit; }
         CONNINFO[$h]=$(sed -n 's/^database = //p' <<<"$out")
+        [ "$h" = db-01 ] && CONNINFO[$h]=$(sed "s|host=[^ ]*|host=localhost|" <<<"${CONNINFO[$h]}")
         PW[$h]=$(cat "$d/password")
         max=4h
         [ "$h" = web-02 ] && max=2h
@@ -148,6 +156,27 @@ approve() {
         fi
         as_host web-01 "SELECT jit.approve_grant('web-01', $id, 'jt_bob', \$\$$sig\$\$, 'ok')" >/dev/null
 }
+
+# ---- a host name: db-01 by TCP to localhost ---------------------------------------
+
+grep -q 'host=localhost' <<<"${CONNINFO[db-01]}" &&
+        ok "db-01's [fleet] database names its host: ${CONNINFO[db-01]}" || not_ok "db-01's conninfo" "${CONNINFO[db-01]}"
+tcp_conn() {
+        [ "$(pg_super "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jit_host_db_01'
+                       AND application_name = 'jitd' AND client_addr IS NOT NULL")" -ge 1 ]
+}
+if wait_for 10 status_has db-01 '^fleet: connected' && wait_for 5 tcp_conn; then
+        ok "db-01's jitd is connected by TCP (from $(pg_super "SELECT string_agg(DISTINCT host(client_addr), ' ')
+            FROM pg_stat_activity WHERE usename = 'jit_host_db_01' AND application_name = 'jitd'"))"
+else
+        not_ok "db-01 connects by TCP to localhost" "$(st db-01 2>&1; tail -5 "$T/h/db-01/jitd.log")"
+fi
+GD=$(request 'db-*' 3600)
+approve "$GD" 'db-*' 3600
+wait_for 5 has_dropin db-01 && ok "fleet grant $GD for db-*: enforced on db-01" || not_ok "grant $GD on db-01"
+expect 0 "PAM allows jt_alice on db-01" "account: PAM_SUCCESS" -- pam db-01
+as_host db-01 "SELECT jit.end_grant('db-01', $GD, 'revoked', 'root', 'next case')" >/dev/null
+wait_for 3 no_dropin db-01 && ok "... and revoked: gone from db-01" || not_ok "grant $GD ends on db-01"
 
 # ---- request once, approve once -------------------------------------------------
 
@@ -262,7 +291,7 @@ lines=$(grep -c 'the database is unreachable' "$T/h/web-01/jitd.log")
 # web-02 is away (stopped) while the database comes back and G6 is revoked.
 kill -STOP "${PID[web-02]}"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-        -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR'" start >/dev/null 2>&1 9>&-
+        -o "$PG_OPTS" start >/dev/null 2>&1 9>&-
 ok "PostgreSQL restarted"
 wait_for 40 status_has web-01 '^fleet: connected' &&
         ok "web-01 reconnected by itself" || not_ok "web-01 reconnects"
