@@ -167,14 +167,17 @@ static void link_fail(struct fleet_link *l, const char *why)
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
 /* Watch the connection's socket, which libpq may change while it connects
- * (another address, SSL after a refusal). */
+ * (another host or address, SSL after a refusal). The new socket can get the
+ * old one's number, and epoll forgot the old one when it was closed: while
+ * connecting the source is made anew each time, else an attempt that moved
+ * on would wait for the connect timeout. */
 static int watch(struct fleet_link *l, uint32_t events)
 {
         int fd = PQsocket(l->conn);
 
         if (fd < 0)
                 return -EBADF;
-        if (fd != l->fd || !l->io) {
+        if (fd != l->fd || !l->io || l->state == LINK_CONNECTING) {
                 l->io = sd_event_source_disable_unref(l->io);
                 l->fd = fd;
                 return sd_event_add_io(l->e, &l->io, fd, events, on_io, l);
