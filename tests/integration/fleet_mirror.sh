@@ -71,7 +71,7 @@ socket = $d/jitd.sock
 database = $d/db/jitd.db
 sudoers_dir = $d/sudoers.d
 host = $h
-teardown = pidfd
+teardown = ${JIT_FLEET_TEARDOWN:-pidfd}
 
 [role:web-admin]
 members = %jt_webops
@@ -97,9 +97,15 @@ ok "three hosts added with jitctl fleet add-host, each with its jitd.conf"
 
 host_start() {  # host_start NAME
         local d=$T/h/$1
-        "$T/bin/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" 9>&- &
+        if [ -n "${JIT_VALGRIND:-}" ]; then     # as jitd_start in tests/lib.sh
+                valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+                        --log-file="${JIT_VALGRIND_LOG:-$T/valgrind}.$1.%p" "$T/bin/jitd" -c "$d/jitd.conf" \
+                        2>>"$d/jitd.log" 9>&- &
+        else
+                "$T/bin/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" 9>&- &
+        fi
         PID[$1]=$!
-        for _ in $(seq 1 200); do
+        for _ in $(seq 1 400); do
                 "$T/bin/jitctl" -s "$d/jitd.sock" status >/dev/null 2>&1 && return 0
                 kill -0 "${PID[$1]}" 2>/dev/null || break
                 sleep 0.05
