@@ -98,6 +98,7 @@ static void idset_del(struct idset *s, int64_t id)
 struct ending {
         struct jitd *d;
         char *dir;                      /* tombstones: ends kept across a restart */
+        char *dir_disk;                 /* the same next to the database: across a reboot (may be NULL) */
         struct idset ended;             /* ids of the grant rows that wait */
         struct waiting *head, **tail;
         size_t n;
@@ -209,8 +210,7 @@ void ending_flush(struct ending *e)
                 done++;
                 if (w->grant_row) {
                         idset_del(&e->ended, w->change.next.id);
-                        if (e->dir)
-                                (void) tombstone_drop(e->dir, w->change.next.id);
+                        ending_forget(e, w->change.next.id);
                 }
                 waiting_free(w);
         }
@@ -233,17 +233,19 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-int ending_new(struct jitd *d, char *dir, struct ending **ret)
+int ending_new(struct jitd *d, char *dir, char *dir_disk, struct ending **ret)
 {
         struct ending *e = calloc(1, sizeof(*e));
         int r;
 
         if (!e) {
                 free(dir);
+                free(dir_disk);
                 return -ENOMEM;
         }
         e->d = d;
         e->dir = dir;
+        e->dir_disk = dir_disk;
         e->tail = &e->head;
         r = sd_event_add_time(d->event, &e->timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, e);
         if (r >= 0)
@@ -251,6 +253,7 @@ int ending_new(struct jitd *d, char *dir, struct ending **ret)
         if (r < 0) {
                 sd_event_source_unref(e->timer);
                 free(e->dir);
+                free(e->dir_disk);
                 free(e);
                 return r;
         }
@@ -261,6 +264,19 @@ int ending_new(struct jitd *d, char *dir, struct ending **ret)
 const char *ending_dir(const struct ending *e)
 {
         return e->dir;
+}
+
+const char *ending_dir_disk(const struct ending *e)
+{
+        return e->dir_disk;
+}
+
+void ending_forget(struct ending *e, int64_t grant_id)
+{
+        if (e->dir)
+                (void) tombstone_drop(e->dir, grant_id);
+        if (e->dir_disk)
+                (void) tombstone_drop(e->dir_disk, grant_id);
 }
 
 void ending_free(struct ending *e)
@@ -276,6 +292,7 @@ void ending_free(struct ending *e)
         sd_event_source_disable_unref(e->timer);
         free(e->ended.v);
         free(e->dir);
+        free(e->dir_disk);
         free(e);
 }
 
@@ -293,6 +310,12 @@ static int keep(struct ending *e, struct waiting *w, int why)
                 log_msg(LOG_ERR, "grant %lld: cannot keep its unrecorded end in %s: %s; a restart before the "
                         "record is written would make it active again", (long long) w->change.next.id, e->dir,
                         strerror(-r));
+        /* And next to the database, for a reboot (the run directory is a
+         * tmpfs). On the disk that just failed this may fail too; then only
+         * a reboot before the record is written undoes the end. */
+        if (w->grant_row && e->dir_disk && (r = tombstone_put(e->dir_disk, &w->change)) < 0)
+                log_msg(LOG_WARNING, "grant %lld: cannot keep its unrecorded end in %s as well: %s; it is kept "
+                        "until a reboot", (long long) w->change.next.id, e->dir_disk, strerror(-r));
         *e->tail = w;
         e->tail = &w->next;
         e->n++;

@@ -28,11 +28,15 @@
 
 struct ending;
 
-/* dir: where unrecorded grant ends are kept across a restart (tombstone.h);
- * taken over. */
-int ending_new(struct jitd *d, char *dir, struct ending **ret);
-/* That directory. */
+/* dir: where unrecorded grant ends are kept across a restart (tombstone.h),
+ * dir_disk: a second copy next to the database, across a reboot (NULL: none);
+ * both taken over. */
+int ending_new(struct jitd *d, char *dir, char *dir_disk, struct ending **ret);
+/* Those directories. */
 const char *ending_dir(const struct ending *e);
+const char *ending_dir_disk(const struct ending *e);
+/* The end of grant_id is recorded: drop its copies. */
+void ending_forget(struct ending *e, int64_t grant_id);
 void ending_free(struct ending *e);
 
 /* Record c now (one transaction); when that fails, keep a copy and retry.

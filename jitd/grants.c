@@ -419,6 +419,7 @@ size_t grants_expire(struct jitd *d, const int64_t *ids, size_t n)
 
 struct restore {
         struct jitd *d;
+        const char *dir;
         int n;
 };
 
@@ -426,8 +427,8 @@ static void restore_bad(const char *name, int r, void *userdata)
 {
         struct restore *x = userdata;
 
-        log_msg(LOG_ERR, "%s/%s: an unrecorded end that cannot be read: %s; left there", ending_dir(x->d->ending),
-                name, strerror(-r));
+        log_msg(LOG_ERR, "%s/%s: an unrecorded end that cannot be read: %s; left there", x->dir, name,
+                strerror(-r));
 }
 
 static int restore_one(int64_t id, struct change *c, void *userdata)
@@ -441,7 +442,7 @@ static int restore_one(int64_t id, struct change *c, void *userdata)
         r = store_grant_get(d->store, id, &g);
         if (r == -ENOENT || (r >= 0 && !grant_state_is_open(g.state))) {
                 /* Recorded after all, or never there: nothing to redo. */
-                (void) tombstone_drop(ending_dir(d->ending), id);
+                ending_forget(d->ending, id);
                 return 0;
         }
         if (r < 0)
@@ -458,7 +459,7 @@ static int restore_one(int64_t id, struct change *c, void *userdata)
                 "writing it now", (long long) id, grant_state_to_string(g.state));
         r = ending_record(d, c, after_end_recorded);
         if (r == 0)
-                (void) tombstone_drop(ending_dir(d->ending), id);
+                ending_forget(d->ending, id);
         if (r >= 0)
                 x->n++;
         return r < 0 ? r : 0;
@@ -466,11 +467,18 @@ static int restore_one(int64_t id, struct change *c, void *userdata)
 
 int grants_restore_ends(struct jitd *d)
 {
+        const char *dirs[] = { ending_dir(d->ending), ending_dir_disk(d->ending) };
         struct restore x = { .d = d };
-        int r;
+        int r = 0;
 
-        if (!ending_dir(d->ending))
-                return 0;
-        r = tombstone_foreach(ending_dir(d->ending), restore_one, restore_bad, &x);
+        /* The run directory first; after a reboot only the copy next to the
+         * database is left. An end found in both is redone once: the first
+         * drops both copies. */
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(dirs); i++) {
+                if (!dirs[i])
+                        continue;
+                x.dir = dirs[i];
+                r = tombstone_foreach(dirs[i], restore_one, restore_bad, &x);
+        }
         return r < 0 ? r : x.n;
 }

@@ -160,7 +160,7 @@ static int audit_setup(struct jitd *d)
 
 static int setup(struct jitd *d)
 {
-        char why[512] = "", *tombs = NULL;
+        char why[512] = "", *tombs = NULL, *tombs_disk = NULL;
         sigset_t mask;
         int r, fd = -1;
 
@@ -226,7 +226,13 @@ static int setup(struct jitd *d)
                 log_msg(LOG_ERR, "ends not yet recorded cannot be kept across a restart: %s; refusing to start", why);
                 return r;
         }
-        if ((r = ending_new(d, tombs, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
+        r = tombstone_dir(d->config->database, &tombs_disk, why, sizeof(why));
+        if (r < 0) {
+                free(tombs);
+                log_msg(LOG_ERR, "ends not yet recorded cannot be kept across a reboot: %s; refusing to start", why);
+                return r;
+        }
+        if ((r = ending_new(d, tombs, tombs_disk, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
             (r = clock_new(d, &d->clock)) < 0 || (r = sessions_new(d, &d->sessions)) < 0 ||
             (r = tokens_new(&d->tokens)) < 0) {
                 log_msg(LOG_ERR, "cannot set up: %s", strerror(-r));

@@ -18,9 +18,9 @@
 
 #define TOMBSTONE_MAX (64 * 1024)
 
-int tombstone_dir(const char *socket, char **ret, char *why, size_t why_size)
+int tombstone_dir(const char *beside, char **ret, char *why, size_t why_size)
 {
-        _cleanup_free_ char *copy = strdup(socket), *dir = NULL;
+        _cleanup_free_ char *copy = strdup(beside), *dir = NULL;
         int r;
 
         if (!copy)

@@ -12,8 +12,9 @@
  * change (its new state, end time and reason, and its audit events) as JSON,
  * in the directory of jitd's socket (/run/jitd under systemd: a tmpfs, which
  * a full database disk does not fill, and which outlives a restart of jitd
- * but not a reboot). It is written before anything is reported and removed
- * once the record is committed. The next start writes what it finds before
+ * but not a reboot), and a second copy beside the database, which outlives a
+ * reboot when it could be written. They are written before anything is
+ * reported and removed once the record is committed. The next start writes what it finds before
  * serving anyone.
  */
 #ifndef JITD_TOMBSTONE_H
@@ -23,9 +24,11 @@
 
 #include "record.h"
 
-/* "<directory of socket>/ended", made (0700) and vetted (root's, writable by
- * nobody else). *ret is malloc'ed; why says what is wrong. */
-int tombstone_dir(const char *socket, char **ret, char *why, size_t why_size);
+/* "<directory of beside>/ended", made (0700) and vetted (root's, writable by
+ * nobody else). jitd keeps one beside its socket (a tmpfs under systemd:
+ * writable when the database's disk is full) and one beside its database
+ * (survives a reboot). *ret is malloc'ed; why says what is wrong. */
+int tombstone_dir(const char *beside, char **ret, char *why, size_t why_size);
 
 /* Keep c (a grant row change) under its grant id, replacing an older one. */
 int tombstone_put(const char *dir, const struct change *c);

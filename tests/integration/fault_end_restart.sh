@@ -4,13 +4,16 @@
 # the record could be written. The end was done on the host first (drop-in
 # gone, sessions dead) and must stay done: after the restart the grant is not
 # active again (PAM denies, reconciliation does not put its rule back), and
-# the record is written at the start, with its actor and reason.
+# the record is written at the start, with its actor and reason. The same
+# across a reboot, which empties the run directory (a tmpfs): the copy kept
+# beside the database is enough.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault_lib.sh"
 jt_setup
 
 user_add jt_alice
 user_add jt_bob
+user_add jt_carol
 # shellcheck disable=SC2154 # rc is set by the trap's first command
 trap 'rc=$?; db_unlock; jitd_stop; (exit $rc); cleanup' EXIT
 
@@ -23,7 +26,7 @@ host = testhost
 teardown = cgroup
 
 [role:ops]
-members   = jt_alice, jt_bob
+members   = jt_alice, jt_bob, jt_carol
 services  = jit-test
 runas     = root
 commands  = ALL
@@ -62,4 +65,22 @@ expect 0 "the revocation is in the audit trail, by root, with its reason" "compr
 expect 0 "the audit chain verifies" "intact" -- jc root audit verify
 sleep 2
 expect 0 "still no drop-in after reconciliation had a chance" "" -- check_dropins
+
+# A reboot: the run directory's copies are gone, only the database's disk is left.
+expect 0 "carol gets a 1h grant" "active" -- jc jt_carol request -r ops -d 1h -m "end before a reboot"
+c=$(grant_of jt_carol ops)
+db_lock 60 || exit 1
+expect 0 "with the database locked, root revokes carol's grant" "" -- jc root revoke "$c" -m "left the company"
+if wait_for 5 test ! -e "$T/sudoers.d/jit-$c"; then ok "carol's drop-in is gone at once"; else not_ok "carol's drop-in gone"; fi
+expect 0 "her unrecorded end is kept beside the database too" "" -- test -s "$T/db/ended/$c"
+jitd_stop
+db_unlock
+rm -rf "$T/ended"
+echo "# after the 'reboot' the database says: carol $(grant_state "$c")"
+jitd_start || exit 1
+expect 1 "after the reboot carol is still denied" "^account: PAM_PERM_DENIED$" -- pam_check jit-test jt_carol
+expect 0 "no drop-in came back for her" "" -- test ! -e "$T/sudoers.d/jit-$c"
+expect 0 "her grant is recorded revoked, with its reason" "^revoked$" -- grant_state "$c"
+expect 0 "the copy beside the database is dropped once recorded" "" -- test ! -e "$T/db/ended/$c"
+expect 0 "the audit chain verifies" "intact" -- jc root audit verify
 finish

@@ -76,10 +76,11 @@ static inline void fixture_start(struct fixture *f, const char *roles, const cha
         ck_assert_int_eq(audit_chain_new(&f->d.audit), 0);
         ck_assert_int_eq(nsscache_new(NULL, &f->d.nss), 0);
         {
-                char *tombs = NULL, why[256];
+                char *tombs = NULL, *tombs_disk = NULL, why[256];
 
                 ck_assert_int_eq(tombstone_dir(f->d.config->socket, &tombs, why, sizeof(why)), 0);
-                ck_assert_int_eq(ending_new(&f->d, tombs, &f->d.ending), 0);
+                ck_assert_int_eq(tombstone_dir(f->db, &tombs_disk, why, sizeof(why)), 0);
+                ck_assert_int_eq(ending_new(&f->d, tombs, tombs_disk, &f->d.ending), 0);
         }
         ck_assert_int_eq(deadline_new(&f->d, clock_on_due, &f->d.deadline), 0);
         ck_assert_int_eq(clock_new(&f->d, &f->d.clock), 0);
