@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "fleet_link.h"
 #include "jitd.h"
 
 struct fleet_mirror;
@@ -23,6 +24,15 @@ struct fleet_mirror;
 int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret);
 void fleet_mirror_free(struct fleet_mirror *m);
 
+/* One parameterised statement for a jitctl verb (the write functions, a
+ * grant's fields), queued behind the one in flight and sent before the next
+ * catch-up page. -ENOTCONN at once when the database is not reachable now
+ * (nothing is queued); else cb comes exactly once: with the result, with
+ * -ECONNRESET when the connection went before the answer (the statement may
+ * or may not have committed), or with -ECANCELED when jitd stops (then it
+ * must not reply). sql is static; params are copied. */
+int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, const char *const *params,
+                       fleet_query_fn cb, void *userdata);
 /* One line for jitctl status: the connection and how far changes are
  * applied. */
 void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size);
