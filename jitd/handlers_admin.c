@@ -14,6 +14,8 @@
 #include "conn.h"
 #include "grants.h"
 #include "handlers.h"
+#include "handlers_fleet.h"
+#include "handlers_fleet.h"
 #include "log.h"
 #include "reload.h"
 #include "report.h"
@@ -110,6 +112,8 @@ int handle_approve(struct request *req)
         char msg[256], why[256] = "";
         int ret;
 
+        if (proto_has(req->msg, PF_SIGNATURE))
+                return fleet_approve(req);      /* a fleet grant, signed by the approver */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The jitctl verbs that write to the fleet (doc/FLEET.md), through this
+ * host's jitd: the host's database credentials are root's, users never
+ * reach PostgreSQL. Each checks this host's policy first, then sends one
+ * parameterised statement through the mirror's link (fleet_mirror_query),
+ * and answers only once PostgreSQL has answered, that is after the commit.
+ *
+ *   request (with [fleet]): a fleet grant for a scope within the role's
+ *     hosts patterns (default: those patterns), jit.request_grant;
+ *   approval-text: a fleet grant's fields, for the approver's jitctl to
+ *     render the canonical text and sign it (jitd never signs);
+ *   approve with a signature: the grant read again from the database, the
+ *     text rendered here, the signature verified against [fleet]
+ *     allowed_signers (ssh-keygen from the loop) before jit.approve_grant, so
+ *     a bad signature never reaches the database.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <json-c/json.h>
+
+#include "approval_text.h"
+#include "conn.h"
+#include "duration.h"
+#include "fleet_mirror.h"
+#include "handlers.h"
+#include "handlers_fleet.h"
+#include "log.h"
+#include "sshsig_verify.h"
+
+#define UNREACHABLE "the fleet database is unreachable; nothing was %s"
+
+static const char request_sql[] =
+        "SELECT jit.request_grant($1, $2, $3, pg_catalog.string_to_array($4, ','), $5::integer, $6, $7, false)";
+static const char grant_sql[] =
+        "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.duration, g.ticket, "
+        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state "
+        "FROM jit.grants g WHERE g.id = $1::bigint";
+static const char approve_sql[] = "SELECT jit.approve_grant($1, $2::bigint, $3, $4, $5)";
+
+bool fleet_pattern_valid(const char *p)
+{
+        size_t n = p ? strlen(p) : 0;
+
+        if (n == 0 || n > 253)
+                return false;
+        return strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.*?_-[]") == n;
+}
+
+int fleet_scope_check(const struct role *r, const char *given, char *scope, size_t size, char *why, size_t why_size)
+{
+        size_t used = 0;
+
+        if (!given || !given[0]) {
+                /* The role's own patterns; a role for every host: "*". */
+                if (!r->hosts)
+                        given = "*";
+                else {
+                        for (char **h = r->hosts; *h; h++) {
+                                int k = snprintf(scope + used, size - used, "%s%s", used ? "," : "", *h);
+
+                                if (k < 0 || (size_t) k >= size - used || !fleet_pattern_valid(*h)) {
+                                        snprintf(why, why_size, "role %s: its hosts patterns cannot be a fleet scope",
+                                                 r->name);
+                                        return -EINVAL;
+                                }
+                                used += (size_t) k;
+                        }
+                        return 0;
+                }
+        }
+        if ((size_t) snprintf(scope, size, "%s", given) >= size) {
+                snprintf(why, why_size, "host scope too long");
+                return -E2BIG;
+        }
+        for (char *p = scope, *next; p; p = next) {
+                next = strchr(p, ',');
+                if (next)
+                        *next = '\0';
+                if (!fleet_pattern_valid(p)) {
+                        snprintf(why, why_size, "'%.64s' is not a host name pattern", p);
+                        return -EINVAL;
+                }
+                if (!policy_scope_within(r, p, why, why_size))
+                        return -EPERM;
+                if (next)
+                        *next++ = ',';
+        }
+        return 0;
+}
+
+/* ---- request ------------------------------------------------------------ */
+
+struct fleet_req {
+        struct jitd *d;
+        uint64_t serial;
+        struct jit_grant g;
+        char scope[JIT_LIST_MAX + 1];
+};
+
+static void on_requested(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_req *f = userdata;
+        char msg[1400], dbuf[32];
+        char *end;
+        long long id;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r == -ECONNRESET) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database went away before it answered; the "
+                                  "request may or may not be recorded: see jitctl list before asking again");
+                goto out;
+        }
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database refused the request: %s",
+                                  why ? why : strerror(-r));
+                goto out;
+        }
+        errno = 0;
+        id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), &end, 10) : 0;
+        if (id <= 0 || errno) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database answered without a grant id");
+                goto out;
+        }
+        f->g.id = id;
+        f->g.state = GRANT_PENDING;
+        f->g.requested_at = now_realtime();
+        duration_format(f->g.duration, dbuf, sizeof(dbuf));
+        snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: needs %u approval%s "
+                 "(jitctl approve %lld on a host where the approver may approve)", id, f->g.role, f->scope, dbuf,
+                 f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
+        log_msg(LOG_NOTICE, "fleet grant %lld requested by %s for role %s on hosts %s", id, f->g.user, f->g.role,
+                f->scope);
+        later_reply_grant(f->d, f->serial, &f->g, msg);
+out:
+        free(f);
+}
+
+int fleet_request(struct request *req, const struct principal *who, const struct role *r, uint64_t duration,
+                  const char *ticket, const char *reason)
+{
+        struct jitd *d = req->d;
+        const char *given = proto_get_str(req->msg, PF_HOST);
+        char why[256] = "", dur[32];
+        struct fleet_req *f;
+        const char *params[7];
+        int ret;
+
+        if (r->approval != APPROVAL_PEER)
+                return reply_error(req, EOPNOTSUPP, "role %s is approved by ticket or automatically; fleet grants "
+                                   "are peer-approved only for now (the hosts do not enforce others yet)", r->name),
+                       HANDLED;
+        if (duration > INT32_MAX)
+                return reply_error(req, EINVAL, "duration out of range"), HANDLED;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        ret = fleet_scope_check(r, given, f->scope, sizeof(f->scope), why, sizeof(why));
+        if (ret < 0) {
+                free(f);
+                return reply_error(req, -ret, "%s; nothing was requested", why), HANDLED;
+        }
+        f->d = d;
+        strcpy_checked(f->g.user, sizeof(f->g.user), who->name);
+        f->g.uid = who->uid;
+        strcpy_checked(f->g.host, sizeof(f->g.host), f->scope);
+        strcpy_checked(f->g.role, sizeof(f->g.role), r->name);
+        strcpy_checked(f->g.ticket, sizeof(f->g.ticket), ticket ? ticket : "");
+        strcpy_checked(f->g.reason, sizeof(f->g.reason), reason ? reason : "");
+        f->g.duration = duration;
+        f->g.approvals_needed = r->approvals;
+        approval_format(r->approval, f->g.approval, sizeof(f->g.approval));
+        snprintf(dur, sizeof(dur), "%" PRIu64, duration);
+        params[0] = d->config->host;
+        params[1] = who->name;
+        params[2] = r->name;
+        params[3] = f->scope;
+        params[4] = dur;
+        params[5] = ticket ? ticket : "";
+        params[6] = reason ? reason : "";
+        ret = fleet_mirror_query(d->fleet, request_sql, 7, params, on_requested, f);
+        if (ret < 0) {
+                free(f);
+                if (ret == -ENOTCONN)
+                        return reply_error(req, EHOSTUNREACH, UNREACHABLE, "requested"), HANDLED;
+                return reply_error(req, -ret, "cannot ask the fleet database: %s; nothing was requested",
+                                   strerror(-ret)), HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
+}
+
+/* ---- approval text and approve ------------------------------------------ */
+
+struct fleet_appr {
+        struct jitd *d;
+        uint64_t serial;
+        struct principal *peer;
+        bool approve;                   /* else: approval-text */
+        char *signature, *note;
+        char id[24];
+        struct jit_grant g;
+        char **scope;
+        int64_t requested;
+        struct sshsig_job *job;
+};
+
+static void appr_free(struct fleet_appr *a)
+{
+        if (!a)
+                return;
+        sshsig_job_cancel(a->job);
+        principal_free(a->peer);
+        free(a->signature);
+        free(a->note);
+        strv_free(a->scope);
+        free(a);
+}
+
+static void appr_fail(struct fleet_appr *a, int r, const char *why, const char *what)
+{
+        if (r == -ECANCELED)
+                return;
+        if (r == -ECONNRESET || r == -ENOTCONN)
+                later_reply_error(a->d, a->serial, EHOSTUNREACH, UNREACHABLE, what);
+        else
+                later_reply_error(a->d, a->serial, r == -EIO ? EIO : -r, "the fleet database refused it: %s; "
+                                  "nothing was %s", why ? why : strerror(-r), what);
+}
+
+static void on_approved(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        char msg[512];
+
+        (void) res;
+        if (r < 0) {
+                appr_fail(a, r, why, "approved");
+                goto out;
+        }
+        snprintf(msg, sizeof(msg), "fleet grant %s approved by %s: each host in its scope (%s) enforces it once it "
+                 "verifies the signature", a->id, a->peer->name, a->g.host);
+        log_msg(LOG_NOTICE, "fleet grant %s of %s for role %s approved by %s (signature verified here)", a->id,
+                a->g.user, a->g.role, a->peer->name);
+        a->g.state = GRANT_PENDING;
+        later_reply_grant(a->d, a->serial, &a->g, msg);
+out:
+        appr_free(a);
+}
+
+static void on_verified(int r, const struct sshsig_result *res, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        const char *params[5];
+        int k;
+
+        sshsig_job_cancel(a->job);
+        a->job = NULL;
+        if (r < 0) {
+                later_reply_error(a->d, a->serial, EPERM, "the signature does not verify for %s against [fleet] "
+                                  "allowed_signers: %s; nothing was approved", a->peer->name,
+                                  res && res->detail[0] ? res->detail : strerror(-r));
+                appr_free(a);
+                return;
+        }
+        params[0] = a->d->config->host;
+        params[1] = a->id;
+        params[2] = a->peer->name;
+        params[3] = a->signature;
+        params[4] = a->note ? a->note : "";
+        k = fleet_mirror_query(a->d->fleet, approve_sql, 5, params, on_approved, a);
+        if (k < 0) {
+                appr_fail(a, k, NULL, "approved");
+                appr_free(a);
+        }
+}
+
+static int split_scope(const char *s, char ***ret)
+{
+        size_t n = 1, i = 0;
+        char **v, *copy, *save = NULL;
+
+        for (const char *p = s; *p; p++)
+                n += *p == ',';
+        v = calloc(n + 1, sizeof(*v));
+        copy = strdup(s);
+        if (!v || !copy) {
+                free(v);
+                free(copy);
+                return -ENOMEM;
+        }
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (!(v[i++] = strdup(t))) {
+                        free(copy);
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        free(copy);
+        if (i == 0) {
+                strv_free(v);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
+static void on_grant(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        const struct config *c = a->d->config;
+        const struct role *role;
+        _cleanup_free_ char *text = NULL;
+        const char *what = "approved";      /* approval-text is approve's first step */
+        char *end;
+        long long v;
+        int k;
+
+        if (r < 0) {
+                appr_fail(a, r, why, what);
+                goto out;
+        }
+        if (PQntuples(res) != 1) {
+                later_reply_error(a->d, a->serial, ENOENT, "no fleet grant %s", a->id);
+                goto out;
+        }
+        a->g.id = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+        v = strtoll(PQgetvalue(res, 0, 4), &end, 10);
+        a->requested = strtoll(PQgetvalue(res, 0, 6), &end, 10);
+        if ((size_t) snprintf(a->g.user, sizeof(a->g.user), "%s", PQgetvalue(res, 0, 1)) >= sizeof(a->g.user) ||
+            (size_t) snprintf(a->g.role, sizeof(a->g.role), "%s", PQgetvalue(res, 0, 2)) >= sizeof(a->g.role) ||
+            (size_t) snprintf(a->g.host, sizeof(a->g.host), "%s", PQgetvalue(res, 0, 3)) >= sizeof(a->g.host) ||
+            (size_t) snprintf(a->g.ticket, sizeof(a->g.ticket), "%s", PQgetvalue(res, 0, 5)) >= sizeof(a->g.ticket) ||
+            v <= 0 || split_scope(a->g.host, &a->scope) < 0) {
+                later_reply_error(a->d, a->serial, EBADMSG, "fleet grant %s cannot be read", a->id);
+                goto out;
+        }
+        a->g.duration = (uint64_t) v;
+        a->g.requested_at = a->requested;
+        if (strcmp(PQgetvalue(res, 0, 7), "open") != 0) {
+                later_reply_error(a->d, a->serial, EALREADY, "fleet grant %s has ended (%s)", a->id,
+                                  PQgetvalue(res, 0, 7));
+                goto out;
+        }
+        /* This host's policy: the role as this jitd.conf has it. */
+        role = config_find_role(c, a->g.role);
+        if (!role) {
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is for role %s, which host %s does not "
+                                  "have: approve it on a host that does", a->id, a->g.role, c->host);
+                goto out;
+        }
+        if (strcmp(a->g.user, a->peer->name) == 0) {
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is your own request: someone else must "
+                                  "approve it", a->id);
+                goto out;
+        }
+        if (!policy_is_approver(role, a->peer)) {
+                later_reply_error(a->d, a->serial, EPERM, "%s is not an approver of role %s on host %s",
+                                  a->peer->name, role->name, c->host);
+                goto out;
+        }
+        a->g.approvals_needed = role->approvals;
+        approval_format(role->approval, a->g.approval, sizeof(a->g.approval));
+        a->g.state = GRANT_PENDING;
+        if (!a->approve) {
+                later_reply_grant(a->d, a->serial, &a->g, "the fields of the fleet grant's approval text");
+                goto out;
+        }
+        if (!c->fleet.allowed_signers) {
+                later_reply_error(a->d, a->serial, EOPNOTSUPP, "host %s has no [fleet] allowed_signers: it cannot "
+                                  "check the signature; nothing was approved", c->host);
+                goto out;
+        }
+        {
+                struct approval_fields f = {
+                        .grant = a->g.id, .user = a->g.user, .role = a->g.role, .hosts = a->scope,
+                        .duration = a->g.duration, .ticket = a->g.ticket, .requested = a->requested,
+                        .approver = a->peer->name,
+                };
+
+                k = approval_text(&f, &text);
+        }
+        if (k >= 0)
+                k = sshsig_verify_start(a->d->event, c->fleet.allowed_signers, a->peer->name, text, a->signature,
+                                        on_verified, a, &a->job);
+        if (k < 0) {
+                later_reply_error(a->d, a->serial, EPERM, "the signature cannot be verified for %s: %s; nothing was "
+                                  "approved", a->peer->name, strerror(-k));
+                goto out;
+        }
+        return;                 /* on_verified */
+out:
+        appr_free(a);
+}
+
+static int fleet_fetch(struct request *req, bool approve)
+{
+        struct fleet_appr *a;
+        const char *params[1];
+        int64_t id;
+        int r;
+
+        if (!req->d->fleet)
+                return reply_error(req, EOPNOTSUPP, "host %s has no [fleet]", req->d->config->host), HANDLED;
+        if (!request_get_id(req, &id))
+                return HANDLED;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        a->d = req->d;
+        a->approve = approve;
+        snprintf(a->id, sizeof(a->id), "%" PRId64, id);
+        r = principal_copy(req->peer, &a->peer);
+        if (r >= 0 && approve) {
+                const char *sig = proto_get_str(req->msg, PF_SIGNATURE), *note = proto_get_str(req->msg, PF_NOTE);
+
+                /* The armor's line breaks travel as '|' (no control byte
+                 * passes the protocol); the armor ends in one. */
+                if (!sig || asprintf(&a->signature, "%s|", sig) < 0)
+                        r = sig ? -ENOMEM : -EINVAL;
+                else
+                        for (char *p = a->signature; *p; p++)
+                                if (*p == '|')
+                                        *p = '\n';
+                if (r >= 0 && note && !(a->note = strdup(note)))
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                appr_free(a);
+                return reply_error(req, -r, "%s", r == -EINVAL ? "no signature" : strerror(-r)), HANDLED;
+        }
+        params[0] = a->id;
+        r = fleet_mirror_query(req->d->fleet, grant_sql, 1, params, on_grant, a);
+        if (r < 0) {
+                appr_free(a);
+                if (r == -ENOTCONN)
+                        return reply_error(req, EHOSTUNREACH, UNREACHABLE, "approved"), HANDLED;
+                return reply_error(req, -r, "cannot ask the fleet database: %s", strerror(-r)), HANDLED;
+        }
+        a->serial = request_hold(req);
+        return HANDLED_LATER;
+}
+
+int handle_approval_text(struct request *req)
+{
+        return fleet_fetch(req, false);
+}
+
+int fleet_approve(struct request *req)
+{
+        return fleet_fetch(req, true);
+}
