@@ -88,6 +88,7 @@ struct fleet_mirror {
         uint64_t sync_ms;
 
         bool up, outage_logged, want, busy;
+        bool ends_maybe, flushing;      /* ends may wait in the store's queue; one is being sent */
         int64_t since;                  /* of the connection's state, unix seconds */
         char down_why[256];
         int64_t last_seq;
@@ -638,6 +639,97 @@ int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, co
         return 0;
 }
 
+/* ---- ends decided here ---------------------------------------------------- */
+
+static const char end_sql[] = "SELECT jit.end_grant($1, $2::bigint, $3, $4, $5)";
+
+struct end_op {
+        struct fleet_mirror *m;
+        int64_t fleet_id;
+        bool flush;
+        fleet_query_fn cb;
+        void *userdata;
+};
+
+static void flush_next(struct fleet_mirror *m, int64_t after);
+
+static void on_end(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct end_op *o = userdata;
+        struct fleet_mirror *m = o->m;
+
+        /* Recorded, or a grant the database does not have (never will):
+         * out of the queue. Anything else stays for the next try. */
+        if (r == 0 || (r == -EIO && why && strstr(why, "no grant ")))
+                (void) store_fleet_end_delete(m->d->store, o->fleet_id);
+        else if (r != -ECANCELED)
+                m->ends_maybe = true;
+        if (o->cb)
+                o->cb(r, res, why, o->userdata);
+        if (o->flush) {
+                if (r == 0 || r == -EIO)
+                        flush_next(m, o->fleet_id);
+                else
+                        m->flushing = false;
+        }
+        free(o);
+}
+
+static int end_send(struct fleet_mirror *m, const struct store_fleet_end *e, bool flush, fleet_query_fn cb,
+                    void *userdata)
+{
+        struct end_op *o = calloc(1, sizeof(*o));
+        char id[24];
+        const char *params[5] = { m->d->config->host, id, e->kind, e->by, e->reason };
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        *o = (struct end_op) { .m = m, .fleet_id = e->fleet_id, .flush = flush, .cb = cb, .userdata = userdata };
+        snprintf(id, sizeof(id), "%" PRId64, e->fleet_id);
+        r = fleet_mirror_query(m, end_sql, 5, params, on_end, o);
+        if (r < 0)
+                free(o);
+        return r;
+}
+
+static void flush_next(struct fleet_mirror *m, int64_t after)
+{
+        struct store_fleet_end e;
+        int r;
+
+        m->flushing = false;
+        if (!m->up)
+                return;
+        r = store_fleet_end_next(m->d->store, after, &e);
+        if (r == -ENOENT)
+                return;                 /* a pass done: what failed in it set ends_maybe again */
+        if (r < 0) {
+                m->ends_maybe = true;   /* the store: at the next sync */
+                return;
+        }
+        if (end_send(m, &e, true, NULL, NULL) >= 0)
+                m->flushing = true;
+        else
+                m->ends_maybe = true;
+}
+
+static void flush_ends(struct fleet_mirror *m)
+{
+        if (!m->ends_maybe || m->flushing || !m->up)
+                return;
+        m->ends_maybe = false;
+        flush_next(m, 0);
+}
+
+int fleet_mirror_end(struct fleet_mirror *m, const struct store_fleet_end *e, fleet_query_fn cb, void *userdata)
+{
+        if (!m || !e || e->fleet_id <= 0 || !cb)
+                return -EINVAL;
+        m->ends_maybe = true;
+        return end_send(m, e, false, cb, userdata);
+}
+
 /* ---- the connection ----------------------------------------------------- */
 
 static void on_up(void *userdata)
@@ -653,6 +745,8 @@ static void on_up(void *userdata)
         m->want = false;
         catchup(m);
         ops_kick(m);
+        m->ends_maybe = true;           /* what an earlier run or outage left */
+        flush_ends(m);
 }
 
 static void on_down(const char *why, void *userdata)
@@ -692,6 +786,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         (void) s;
         (void) usec;
         catchup(m);
+        flush_ends(m);
         arm_sync(m);
         return 0;
 }

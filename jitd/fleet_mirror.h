@@ -33,6 +33,14 @@ void fleet_mirror_free(struct fleet_mirror *m);
  * must not reply). sql is static; params are copied. */
 int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, const char *const *params,
                        fleet_query_fn cb, void *userdata);
+/* Records e, an end decided here and already in the store's queue
+ * (store_fleet_end_put), with jit.end_grant; the queue entry goes once the
+ * database has it (or says there is no such grant). cb as for
+ * fleet_mirror_query; -ENOTCONN at once when the database is unreachable.
+ * Whatever stays queued is sent again at each reconnect and every sync. */
+struct store_fleet_end;
+int fleet_mirror_end(struct fleet_mirror *m, const struct store_fleet_end *e, fleet_query_fn cb, void *userdata);
+
 /* One line for jitctl status: the connection and how far changes are
  * applied. */
 void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size);
