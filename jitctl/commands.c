@@ -153,6 +153,22 @@ static int wait_grant(const struct jitctl_ctx *ctx, const struct jit_grant *firs
                         return r_ > 0 ? 0 : r_;                                 \
         } while (0)
 
+/* The line is made from the grant, not from the reply's message: jitd's
+ * message mostly says the same in fewer facts (no expiry, no time left). It
+ * is shown too when it tells what the grant alone cannot: what a ticket said,
+ * that an extension waits, break-glass. */
+static void print_grant_reply(struct jitctl_ctx *ctx, const struct proto_msg *rep, const struct jit_grant *g)
+{
+        const char *msg = proto_get_str(rep, PF_MESSAGE);
+
+        output_grant_summary(ctx->out, g, jitctl_reply_now(rep));
+        if (msg && strncmp(msg, "grant ", 6) != 0 && strchr(msg, ' ')) {
+                fputs("  ", ctx->out);
+                output_fputs_safe(msg, ctx->out);
+                fputc('\n', ctx->out);
+        }
+}
+
 /* The verbs that change one grant and answer with it. The parser has already
  * refused any option the verb does not take, so every field given goes in;
  * -m is a note for approvers and a reason for everyone else. */
@@ -177,20 +193,7 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
         r = call_grant(ctx, &req, &rep, &g);
         if (r < 0)
                 return r;
-        /* The line is made from the grant, not from the reply's message:
-         * jitd's message mostly says the same in fewer facts (no expiry, no
-         * time left). It is shown too when it tells what the grant alone
-         * cannot: what a ticket said, that an extension waits, break-glass. */
-        output_grant_summary(ctx->out, &g, jitctl_reply_now(&rep));
-        {
-                const char *msg = proto_get_str(&rep, PF_MESSAGE);
-
-                if (msg && strncmp(msg, "grant ", 6) != 0 && strchr(msg, ' ')) {
-                        fputs("  ", ctx->out);
-                        output_fputs_safe(msg, ctx->out);
-                        fputc('\n', ctx->out);
-                }
-        }
+        print_grant_reply(ctx, &rep, &g);
         /* A request the ticket system turned down at once was refused. */
         if (type == PROTO_REQ_REQUEST && !grant_state_is_open(g.state))
                 return CMD_E_FAILED;
@@ -373,7 +376,35 @@ int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 
 int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_REVOKE);
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        struct jit_grant g;
+        const char *msg;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        proto_init(&req, PROTO_REQ_REVOKE);
+        if ((r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0 || (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        /* A jitd with [fleet] answers for the fleet grant in one line: what
+         * happened here, and in the fleet database. */
+        if (rep.type == PROTO_REP_OK) {
+                msg = proto_get_str(&rep, PF_MESSAGE);
+                output_fputs_safe(msg ? msg : "revoked", ctx->out);
+                fputc('\n', ctx->out);
+                return 0;
+        }
+        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
+        if (r < 0)
+                return r;
+        r = jitctl_decode_grant(ctx, &rep, &g);
+        if (r < 0)
+                return r;
+        print_grant_reply(ctx, &rep, &g);
+        return 0;
 }
 
 int cmd_extend(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)

@@ -191,6 +191,8 @@ int handle_revoke(struct request *req)
         int64_t id;
         int ret;
 
+        if (req->d->fleet)
+                return fleet_revoke(req);       /* ID is a fleet grant's */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))

@@ -28,10 +28,13 @@
 #include "conn.h"
 #include "duration.h"
 #include "fleet_mirror.h"
+#include "grants.h"
 #include "handlers.h"
 #include "handlers_fleet.h"
 #include "log.h"
 #include "sshsig_verify.h"
+#include "store.h"
+#include "ticketflow.h"
 
 #define UNREACHABLE "the fleet database is unreachable; nothing was %s"
 
@@ -454,4 +457,125 @@ int handle_approval_text(struct request *req)
 int fleet_approve(struct request *req)
 {
         return fleet_fetch(req, true);
+}
+
+/* ---- revoke ------------------------------------------------------------- */
+
+static void end_reply(struct jitd *d, uint64_t serial, struct request *req, int64_t id, const char *msg)
+{
+        struct proto_msg m;
+
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_u64(&m, PF_ID, (uint64_t) id);
+        proto_set_str(&m, PF_MESSAGE, msg);
+        if (req)
+                reply_msg(req, &m);
+        else
+                later_reply_msg(d, serial, &m);
+}
+
+struct fleet_end_req {
+        struct jitd *d;
+        uint64_t serial;
+        int64_t id;
+        char here[160];                 /* what happened on this host */
+};
+
+static void on_ended(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_end_req *f = userdata;
+        char msg[700];
+        bool first = r == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r == -ECONNRESET) {
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database went away before it "
+                         "answered: the fleet end stays queued here and is sent again when it is back", f->id,
+                         f->here);
+                end_reply(f->d, f->serial, NULL, f->id, msg);
+                goto out;
+        }
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "fleet grant %" PRId64 ": %s; the fleet "
+                                  "database refused the end: %s", f->id, f->here, why ? why : strerror(-r));
+                goto out;
+        }
+        snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " %s: %s", f->id,
+                 first ? "revoked in the fleet: every host in its scope ends it" : "had already ended in the fleet",
+                 f->here);
+        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " revoked (%s)", f->id, first ? "recorded" : "already ended");
+        end_reply(f->d, f->serial, NULL, f->id, msg);
+out:
+        free(f);
+}
+
+int fleet_revoke(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *reason = proto_get_str(req->msg, PF_REASON);
+        struct actor a = request_actor(req);
+        struct store_fleet_end e = { .at = now_realtime() };
+        struct fleet_end_req *f;
+        struct jit_grant g;
+        char text[JIT_REASON_MAX + 1], why[256] = "";
+        struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
+        int64_t id, local = 0;
+        int r;
+
+        if (!request_get_id(req, &id))
+                return HANDLED;
+        if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
+                return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        f->d = d;
+        f->id = id;
+        snprintf(f->here, sizeof(f->here), "not enforced on host %s", d->config->host);
+
+        /* Ending effects first, here, whatever the database does. */
+        r = store_fleet_lookup(d->store, id, &local);
+        if (r < 0 && r != -ENOENT) {
+                free(f);
+                return reply_store_failure(req, r, "looking the fleet grant up");
+        }
+        if (r >= 0 && grants_get(d, local, &g) >= 0 && grant_state_is_open(g.state)) {
+                snprintf(text, sizeof(text), "revoked by %s: %s", req->peer->name, reason);
+                r = grants_step(d, &g, &ev, &a, why, sizeof(why));
+                if (r < 0 && r != -EALREADY) {
+                        free(f);
+                        return reply_store_failure(req, r, "revoking");
+                }
+                ticketflow_forget(d, &g);
+                snprintf(f->here, sizeof(f->here), "ended on host %s (local grant %" PRId64 ")", d->config->host,
+                         local);
+        }
+
+        /* Then the fleet's: queued first, so that it survives an outage and
+         * a restart. */
+        e.fleet_id = id;
+        snprintf(e.kind, sizeof(e.kind), "revoked");
+        snprintf(e.by, sizeof(e.by), "%s", req->peer->name);
+        snprintf(e.reason, sizeof(e.reason), "%s", reason);
+        r = store_fleet_end_put(d->store, &e);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "%s; queueing the fleet end", f->here);
+                free(f);
+                return reply_store_failure(req, r, msg);
+        }
+        r = fleet_mirror_end(d->fleet, &e, on_ended, f);
+        if (r < 0) {
+                char msg[512];
+
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database is unreachable: the "
+                         "fleet end is queued here and sent when it is back", id, f->here);
+                free(f);
+                end_reply(d, 0, req, id, msg);
+                return HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
 }

@@ -25,5 +25,9 @@ int fleet_request(struct request *req, const struct principal *who, const struct
 /* approve with a signature. */
 int fleet_approve(struct request *req);
 int handle_approval_text(struct request *req);
+/* revoke with [fleet] (admins): ID is a fleet grant's. The local grant, if
+ * it is enforced here, ends first; then jit.end_grant, queued in the store
+ * until the database has it. */
+int fleet_revoke(struct request *req);
 
 #endif
