@@ -9,7 +9,10 @@
 # key is listed too), carol (not an approver), a bad signature (never reaches
 # the database), a scope wider than the role's hosts, a ticket- or
 # auto-approved role in fleet mode. PostgreSQL stopped: a request fails with
-# the clear line and nothing is created locally.
+# the clear line and nothing is created locally. An admin's revoke on db-01
+# (where the grant is not enforced) ends it on both web hosts; with the
+# database down, a revoke on web-01 ends it there at once, the fleet's end is
+# queued in web-01's store and sent on reconnect, and web-02 drops it then.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
@@ -208,6 +211,26 @@ expect 1 "PAM denies jt_alice on db-01" "PAM_PERM_DENIED" -- pam db-01
 expect 1 "approving it again once more is refused by the database (one approval per approver)" "" -- \
         jc_on web-02 jt_bob approve "$G1" --key "$T/bobkeys/key"
 
+# ---- revoke ----------------------------------------------------------------------------------
+
+expect 1 "jt_carol (not an admin) cannot revoke" "is for admins" -- \
+        jc_on db-01 jt_carol revoke "$G1" -m 'no'
+expect 0 "jt_dave (admin) revokes it on db-01, where it is not enforced" "fleet grant $G1 revoked in the fleet.*not enforced on host db-01" -- \
+        jc_on db-01 jt_dave revoke "$G1" -m 'change done'
+wait_for 5 no_dropin web-01 && wait_for 5 no_dropin web-02 &&
+        ok "gone on web-01 and web-02" || not_ok "the revocation reaches the web hosts"
+expect 1 "PAM denies jt_alice on web-02 after the revocation" "PAM_PERM_DENIED" -- pam web-02
+expect 0 "revoking it again says it had already ended" "had already ended" -- \
+        jc_on db-01 jt_dave revoke "$G1" -m 'again'
+
+# A second grant, revoked while the database is down.
+expect 0 "jt_alice asks again (default scope: the role's hosts)" "fleet grant [0-9]+ for web-admin on hosts web-\\* for 1h" -- \
+        jc_on web-01 jt_alice request -r web-admin -d 1h -m 'second'
+G2=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+expect 0 "jt_bob approves it on web-01" "approved by jt_bob" -- jc_on web-01 jt_bob approve "$G2" --key "$T/bobkeys/key"
+wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 &&
+        ok "grant $G2 enforced on both web hosts" || not_ok "grant $G2 on the web hosts"
+
 # ---- the database goes away ----------------------------------------------------------------
 
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 9>&-
@@ -220,9 +243,22 @@ expect 1 "a request with the database down fails with the clear line" "the fleet
 expect 1 "an approval with the database down fails with the clear line" "the fleet database is unreachable; nothing was approved" -- \
         jc_on web-02 jt_bob approve "$G1" --key "$T/bobkeys/key"
 expect 0 "PAM still allows jt_alice on web-01" "PAM_SUCCESS" -- pam web-01
+expect 0 "an admin's revoke on web-01 with the database down ends it here at once, and says the fleet end is queued" \
+        "ended on host web-01.*unreachable: the fleet end is queued" -- jc_on web-01 jt_dave revoke "$G2" -m 'offboarding'
+no_dropin web-01 && ok "... web-01's drop-in is gone at once" || not_ok "web-01 still has a drop-in"
+[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT count(*) FROM fleet_ends WHERE fleet_id = $G2")" = 1 ] &&
+        ok "... the fleet end is kept in web-01's store" || not_ok "no queued fleet end"
+sleep 1.5
+has_dropin web-02 && ok "web-02 still enforces it while the database is down" || not_ok "web-02 lost it"
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
         -o "$PG_OPTS" start >/dev/null 2>&1 9>&-
 ok "PostgreSQL restarted"
 wait_for 40 status_has web-01 '^fleet: connected' && ok "web-01 reconnected" || not_ok "web-01 reconnects"
+wait_for 10 no_dropin web-02 && ok "web-01 sent the queued end: web-02 drops grant $G2" || not_ok "web-02 keeps grant $G2"
+[ "$(owner_sql "SELECT state || ' ' || (SELECT by_user || ' ' || host FROM jit.revocations WHERE grant_id = $G2) FROM jit.grants WHERE id = $G2")" = "revoked jt_dave web-01" ] &&
+        ok "the fleet records the revocation by jt_dave on web-01" || not_ok "the fleet's record of $G2"
+wait_for 5 sh -c "[ \"\$(sqlite3 '$T/h/web-01/db/jitd.db' 'SELECT count(*) FROM fleet_ends')\" = 0 ]" &&
+        ok "web-01's queue is empty" || not_ok "web-01's queue keeps the end"
+expect 1 "PAM denies jt_alice on web-02" "PAM_PERM_DENIED" -- pam web-02
 
 finish
