@@ -78,7 +78,7 @@ static const struct {
         [PROTO_REQ_DENY]          = { "deny",          F(PF_ID) | F(PF_NOTE) },
         [PROTO_REQ_CANCEL]        = { "cancel",        F(PF_ID) },
         [PROTO_REQ_RELEASE]       = { "release",       F(PF_ID) },
-        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) },
+        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) | F(PF_USER) | F(PF_FLAGS) },
         [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) },
         [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) },
         [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |

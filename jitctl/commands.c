@@ -383,8 +383,16 @@ int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        if (a.user ? (!a.all || a.id) : (!a.id || a.all)) {
+                say(ctx, "revoke takes an ID, or --user USER --all");
+                fprintf(ctx->err, "usage: jitctl %s\n", v->usage);
+                return CMD_E_USAGE;
+        }
         proto_init(&req, PROTO_REQ_REVOKE);
-        if ((r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0 || (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)
+        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+            (a.user && ((r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
+                        (r = set_u64(ctx, &req, PF_FLAGS, PROTO_F_ALL)) < 0)) ||
+            (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)
                 return r;
         r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
         if (r < 0)

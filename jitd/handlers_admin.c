@@ -191,6 +191,8 @@ int handle_revoke(struct request *req)
         int64_t id;
         int ret;
 
+        if (proto_has(req->msg, PF_USER))
+                return revoke_user_all(req);
         if (req->d->fleet)
                 return fleet_revoke(req);       /* ID is a fleet grant's */
         if (!request_get_id(req, &id))

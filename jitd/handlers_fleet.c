@@ -579,3 +579,136 @@ int fleet_revoke(struct request *req)
         f->serial = request_hold(req);
         return HANDLED_LATER;
 }
+
+/* ---- revoke --user NAME --all ------------------------------------------- */
+
+/* Every open fleet grant of a user, ended in one statement: the ids ended. */
+/* MATERIALIZED: the planner may not evaluate end_grant for any row before
+ * the user's own rows are picked (AND has no order in SQL). */
+static const char end_user_sql[] =
+        "WITH mine AS MATERIALIZED (SELECT g.id FROM jit.grants g WHERE g.user_name = $4 AND g.state = 'open') "
+        "SELECT m.id FROM mine m WHERE jit.end_grant($1, m.id, 'revoked', $2, $3) ORDER BY m.id";
+
+#define REVOKE_ALL_MAX 256
+
+struct user_walk {
+        int64_t ids[REVOKE_ALL_MAX];
+        size_t n;
+};
+
+static int collect_open(const struct jit_grant *g, void *userdata)
+{
+        struct user_walk *w = userdata;
+
+        if (w->n >= REVOKE_ALL_MAX)
+                return -E2BIG;
+        w->ids[w->n++] = g->id;
+        return 0;
+}
+
+struct fleet_all_req {
+        struct jitd *d;
+        uint64_t serial;
+        char here[200];
+};
+
+static void on_user_ended(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_all_req *f = userdata;
+        char msg[1000], ids[600] = "";
+        size_t used = 0;
+        int n;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "%s; the fleet database %s: %s; "
+                                  "nothing was ended in the fleet: run it again", f->here,
+                                  r == -EIO ? "refused the ends" : "went away before it answered",
+                                  why ? why : strerror(-r));
+                goto out;
+        }
+        n = PQntuples(res);
+        for (int i = 0; i < n && used < sizeof(ids) - 24; i++)
+                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+        snprintf(msg, sizeof(msg), "%s; %d fleet grant%s revoked in the fleet%s%s", f->here, n, n == 1 ? "" : "s",
+                 n ? ": " : "", ids);
+        log_msg(LOG_NOTICE, "%s", msg);
+        end_reply(f->d, f->serial, NULL, 0, msg);
+out:
+        free(f);
+}
+
+int revoke_user_all(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *user = proto_get_str(req->msg, PF_USER), *reason = proto_get_str(req->msg, PF_REASON);
+        struct store_filter sf = { .user = user, .states = GRANT_STATES_OPEN };
+        struct actor a = request_actor(req);
+        struct user_walk *w;
+        struct fleet_all_req *f;
+        char text[JIT_REASON_MAX + 1], why[256];
+        struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
+        const char *params[4];
+        uint64_t flags = 0;
+        unsigned ended = 0;
+        int r;
+
+        (void) proto_get_u64(req->msg, PF_FLAGS, &flags);
+        if (!(flags & PROTO_F_ALL) || proto_has(req->msg, PF_ID))
+                return reply_error(req, EINVAL, "revoke --user NAME needs --all, and no id"), HANDLED;
+        if (!valid_user_name(user))
+                return reply_error(req, EINVAL, "invalid user name"), HANDLED;
+        if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
+                return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
+        w = calloc(1, sizeof(*w));
+        f = calloc(1, sizeof(*f));
+        if (!w || !f) {
+                free(w);
+                free(f);
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        }
+        /* Here first: every open grant of the user, fleet copies included. */
+        r = store_grant_foreach(d->store, &sf, collect_open, w);
+        if (r < 0 && r != -E2BIG) {
+                free(w);
+                free(f);
+                return reply_store_failure(req, r, "reading grants");
+        }
+        snprintf(text, sizeof(text), "revoked by %s: %s", req->peer->name, reason);
+        for (size_t i = 0; i < w->n; i++) {
+                struct jit_grant g;
+
+                if (grants_get(d, w->ids[i], &g) < 0 || !grant_state_is_open(g.state))
+                        continue;
+                why[0] = '\0';
+                if (grants_step(d, &g, &ev, &a, why, sizeof(why)) >= 0) {
+                        ticketflow_forget(d, &g);
+                        ended++;
+                }
+        }
+        free(w);
+        snprintf(f->here, sizeof(f->here), "%u open grant%s of %s ended on host %s%s", ended, ended == 1 ? "" : "s",
+                 user, d->config->host, r == -E2BIG ? " (more remain: run it again)" : "");
+        if (!d->fleet) {
+                end_reply(d, 0, req, 0, f->here);
+                free(f);
+                return HANDLED;
+        }
+        f->d = d;
+        params[0] = d->config->host;
+        params[1] = req->peer->name;
+        params[2] = reason;
+        params[3] = user;
+        r = fleet_mirror_query(d->fleet, end_user_sql, 4, params, on_user_ended, f);
+        if (r < 0) {
+                char msg[400];
+
+                snprintf(msg, sizeof(msg), "%s; the fleet database is unreachable: nothing was ended in the fleet, "
+                         "run it again when it is back", f->here);
+                free(f);
+                return reply_error(req, EHOSTUNREACH, "%s", msg), HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
+}

@@ -29,5 +29,9 @@ int handle_approval_text(struct request *req);
  * it is enforced here, ends first; then jit.end_grant, queued in the store
  * until the database has it. */
 int fleet_revoke(struct request *req);
+/* revoke --user NAME --all (admins): every open grant of the user here (the
+ * ending path), then, with [fleet], every open fleet grant of the user in
+ * one statement. */
+int revoke_user_all(struct request *req);
 
 #endif

@@ -86,7 +86,7 @@ static const struct type_def {
         { PROTO_REQ_DENY,          "deny",          M(PF_ID) | M(PF_NOTE) },
         { PROTO_REQ_CANCEL,        "cancel",        M(PF_ID) },
         { PROTO_REQ_RELEASE,       "release",       M(PF_ID) },
-        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) },
+        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) | M(PF_USER) | M(PF_FLAGS) },
         { PROTO_REQ_LIST,          "list",          M(PF_FLAGS) | M(PF_USER) | M(PF_STATE) | M(PF_ROLE) |
                                                     M(PF_SINCE) },
         { PROTO_REQ_SHOW,          "show",          M(PF_ID) },
