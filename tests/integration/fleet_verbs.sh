@@ -13,6 +13,8 @@
 # (where the grant is not enforced) ends it on both web hosts; with the
 # database down, a revoke on web-01 ends it there at once, the fleet's end is
 # queued in web-01's store and sent on reconnect, and web-02 drops it then.
+# revoke --user jt_alice --all on web-02 ends her grants there at once and
+# every open fleet grant of hers in one statement; web-01 drops its copies.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
@@ -29,7 +31,30 @@ PG_TCP=$((20000 + RANDOM % 30000))
 export PGPORT=$PG_TCP
 if ! pg_start; then
         not_ok "PostgreSQL 15 starts in $T/pg"
-        finish
+        
+# ---- revoke --user --all ---------------------------------------------------------------------
+
+expect 0 "jt_alice asks again, web-01 only" "fleet grant [0-9]+ for web-admin on hosts web-01 " -- \
+        jc_on web-01 jt_alice request -r web-admin -H web-01 -d 1h -m 'third'
+G3=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+expect 0 "... and web-*" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+        jc_on web-02 jt_alice request -r web-admin -d 1h -m 'fourth'
+G4=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+jc_on web-02 jt_bob approve "$G3" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
+        jc_on web-02 jt_bob approve "$G4" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
+        ok "jt_bob approves $G3 and $G4" || not_ok "approvals of $G3 and $G4"
+wait_for 5 dropins_are web-01 2 && wait_for 5 dropins_are web-02 1 &&
+        ok "web-01 enforces both, web-02 one" || not_ok "drop-ins: web-01 $(dropins web-01), web-02 $(dropins web-02)"
+expect 2 "revoke --user needs --all (a usage error)" "takes an ID, or --user USER --all" -- jc_on db-01 jt_dave revoke --user jt_alice -m 'x'
+expect 0 "jt_dave revokes every grant of jt_alice from web-02" \
+        "1 open grant of jt_alice ended on host web-02; 2 fleet grants revoked in the fleet: $G3, $G4" -- \
+        jc_on web-02 jt_dave revoke --user jt_alice --all -m 'offboarding'
+no_dropin web-02 && ok "gone on web-02 at once" || not_ok "web-02 keeps a drop-in"
+wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a drop-in"
+[ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE state = 'open'")" = 0 ] &&
+        ok "no open grant left in the fleet" || not_ok "open grants remain"
+
+finish
         exit
 fi
 ok "PostgreSQL 15 starts in $T/pg"
@@ -260,5 +285,28 @@ wait_for 10 no_dropin web-02 && ok "web-01 sent the queued end: web-02 drops gra
 wait_for 5 sh -c "[ \"\$(sqlite3 '$T/h/web-01/db/jitd.db' 'SELECT count(*) FROM fleet_ends')\" = 0 ]" &&
         ok "web-01's queue is empty" || not_ok "web-01's queue keeps the end"
 expect 1 "PAM denies jt_alice on web-02" "PAM_PERM_DENIED" -- pam web-02
+
+
+# ---- revoke --user --all ---------------------------------------------------------------------
+
+expect 0 "jt_alice asks again, web-01 only" "fleet grant [0-9]+ for web-admin on hosts web-01 " -- \
+        jc_on web-01 jt_alice request -r web-admin -H web-01 -d 1h -m 'third'
+G3=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+expect 0 "... and web-*" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+        jc_on web-02 jt_alice request -r web-admin -d 1h -m 'fourth'
+G4=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+jc_on web-02 jt_bob approve "$G3" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
+        jc_on web-02 jt_bob approve "$G4" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
+        ok "jt_bob approves $G3 and $G4" || not_ok "approvals of $G3 and $G4"
+wait_for 5 dropins_are web-01 2 && wait_for 5 dropins_are web-02 1 &&
+        ok "web-01 enforces both, web-02 one" || not_ok "drop-ins: web-01 $(dropins web-01), web-02 $(dropins web-02)"
+expect 2 "revoke --user needs --all (a usage error)" "takes an ID, or --user USER --all" -- jc_on db-01 jt_dave revoke --user jt_alice -m 'x'
+expect 0 "jt_dave revokes every grant of jt_alice from web-02" \
+        "1 open grant of jt_alice ended on host web-02; 2 fleet grants revoked in the fleet: $G3, $G4" -- \
+        jc_on web-02 jt_dave revoke --user jt_alice --all -m 'offboarding'
+no_dropin web-02 && ok "gone on web-02 at once" || not_ok "web-02 keeps a drop-in"
+wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a drop-in"
+[ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE state = 'open'")" = 0 ] &&
+        ok "no open grant left in the fleet" || not_ok "open grants remain"
 
 finish
