@@ -38,8 +38,14 @@
 
 #define UNREACHABLE "the fleet database is unreachable; nothing was %s"
 
+/* A member may ask at most FLEET_REQUESTS_PER_10MIN times in ten minutes
+ * (counted over the fleet: the database never says a grant expired, so open
+ * ones cannot be counted): no row when over it. */
+#define FLEET_REQUESTS_PER_10MIN 8
 static const char request_sql[] =
-        "SELECT jit.request_grant($1, $2, $3, pg_catalog.string_to_array($4, ','), $5::integer, $6, $7, false)";
+        "SELECT jit.request_grant($1, $2, $3, pg_catalog.string_to_array($4, ','), $5::integer, $6, $7, false) "
+        "WHERE (SELECT pg_catalog.count(*) FROM jit.grants g WHERE g.user_name = $2 "
+        "       AND g.requested_at > pg_catalog.now() - interval '10 minutes') < $8::integer";
 static const char grant_sql[] =
         "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.duration, g.ticket, "
         "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state "
@@ -103,7 +109,7 @@ struct fleet_req {
         struct jitd *d;
         uint64_t serial;
         struct jit_grant g;
-        char scope[JIT_LIST_MAX + 1];
+        char scope[JIT_HOST_MAX + 1];
 };
 
 static void on_requested(int r, const PGresult *res, const char *why, void *userdata)
@@ -123,6 +129,11 @@ static void on_requested(int r, const PGresult *res, const char *why, void *user
         if (r < 0) {
                 later_reply_error(f->d, f->serial, EIO, "the fleet database refused the request: %s",
                                   why ? why : strerror(-r));
+                goto out;
+        }
+        if (PQntuples(res) == 0) {
+                later_reply_error(f->d, f->serial, EAGAIN, "%s asked for %d fleet grants in the last 10 minutes "
+                                  "already; nothing was requested", f->g.user, FLEET_REQUESTS_PER_10MIN);
                 goto out;
         }
         errno = 0;
@@ -150,9 +161,9 @@ int fleet_request(struct request *req, const struct principal *who, const struct
 {
         struct jitd *d = req->d;
         const char *given = proto_get_str(req->msg, PF_HOST);
-        char why[256] = "", dur[32];
+        char why[256] = "", dur[32], cap[16];
         struct fleet_req *f;
-        const char *params[7];
+        const char *params[8];
         int ret;
 
         if (r->approval != APPROVAL_PEER)
@@ -164,7 +175,9 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         f = calloc(1, sizeof(*f));
         if (!f)
                 return reply_error(req, ENOMEM, "out of memory"), HANDLED;
-        ret = fleet_scope_check(r, given, f->scope, sizeof(f->scope), why, sizeof(why));
+        /* At most a host field's length: the scope travels in one (here and
+         * in approval-text's answer). */
+        ret = fleet_scope_check(r, given, f->scope, sizeof(f->g.host), why, sizeof(why));
         if (ret < 0) {
                 free(f);
                 return reply_error(req, -ret, "%s; nothing was requested", why), HANDLED;
@@ -187,7 +200,9 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         params[4] = dur;
         params[5] = ticket ? ticket : "";
         params[6] = reason ? reason : "";
-        ret = fleet_mirror_query(d->fleet, request_sql, 7, params, on_requested, f);
+        snprintf(cap, sizeof(cap), "%d", FLEET_REQUESTS_PER_10MIN);
+        params[7] = cap;
+        ret = fleet_mirror_query(d->fleet, request_sql, 8, params, on_requested, f);
         if (ret < 0) {
                 free(f);
                 if (ret == -ENOTCONN)

@@ -54,6 +54,17 @@ wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a dro
 [ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE state = 'open'")" = 0 ] &&
         ok "no open grant left in the fleet" || not_ok "open grants remain"
 
+# A member cannot fill the fleet database: 8 requests in 10 minutes, then refused.
+n=0
+for i in 1 2 3 4 5 6 7 8; do
+        jc_on web-01 jt_carol request -r web-admin -H web-01 -d 10m -m "churn $i" >/dev/null 2>&1 && n=$((n + 1))
+done
+[ "$n" = 8 ] && ok "jt_carol's 8 requests are recorded" || not_ok "only $n of 8 requests recorded"
+expect 1 "the 9th within 10 minutes is refused" "asked for 8 fleet grants in the last 10 minutes already; nothing was requested" -- \
+        jc_on web-01 jt_carol request -r web-admin -H web-01 -d 10m -m 'churn 9'
+[ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE user_name = 'jt_carol'")" = 8 ] &&
+        ok "... and not recorded" || not_ok "carol's grants in the fleet"
+
 finish
         exit
 fi
@@ -308,5 +319,16 @@ no_dropin web-02 && ok "gone on web-02 at once" || not_ok "web-02 keeps a drop-i
 wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a drop-in"
 [ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE state = 'open'")" = 0 ] &&
         ok "no open grant left in the fleet" || not_ok "open grants remain"
+
+# A member cannot fill the fleet database: 8 requests in 10 minutes, then refused.
+n=0
+for i in 1 2 3 4 5 6 7 8; do
+        jc_on web-01 jt_carol request -r web-admin -H web-01 -d 10m -m "churn $i" >/dev/null 2>&1 && n=$((n + 1))
+done
+[ "$n" = 8 ] && ok "jt_carol's 8 requests are recorded" || not_ok "only $n of 8 requests recorded"
+expect 1 "the 9th within 10 minutes is refused" "asked for 8 fleet grants in the last 10 minutes already; nothing was requested" -- \
+        jc_on web-01 jt_carol request -r web-admin -H web-01 -d 10m -m 'churn 9'
+[ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE user_name = 'jt_carol'")" = 8 ] &&
+        ok "... and not recorded" || not_ok "carol's grants in the fleet"
 
 finish
