@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "duration.h"
@@ -360,6 +361,38 @@ bool policy_host_matches(const struct role *r, const char *host)
         for (char **h = r->hosts; *h; h++)
                 if (fnmatch(*h, host, FNM_CASEFOLD) == 0)
                         return true;
+        return false;
+}
+
+static size_t literal_prefix(const char *pattern)
+{
+        return strcspn(pattern, "*?[");
+}
+
+static bool pattern_within(const char *inner, const char *outer)
+{
+        size_t in = literal_prefix(inner), out = literal_prefix(outer);
+
+        if (strcasecmp(inner, outer) == 0)
+                return true;
+        if (!inner[in])
+                return fnmatch(outer, inner, FNM_CASEFOLD) == 0;
+        /* outer is PREFIX* and inner's own literal prefix starts with PREFIX. */
+        return outer[out] == '*' && !outer[out + 1] && in >= out && strncasecmp(inner, outer, out) == 0;
+}
+
+bool policy_scope_within(const struct role *r, const char *pattern, char *why, size_t why_size)
+{
+        if (!r || !pattern || !pattern[0]) {
+                set_why(why, why_size, "%s", "an empty host pattern");
+                return false;
+        }
+        if (!r->hosts)
+                return true;
+        for (char **h = r->hosts; *h; h++)
+                if (pattern_within(pattern, *h))
+                        return true;
+        set_why(why, why_size, "host pattern '%s' is wider than role '%s' allows", pattern, r->name);
         return false;
 }
 

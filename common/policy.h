@@ -47,6 +47,13 @@ bool policy_ticket_ok(const struct role *r, const char *ticket, char *why, size_
 /* Resolve the requested duration: 0 means the role's default. -ERANGE with why
  * when it exceeds max_duration. */
 int policy_duration(const struct role *r, uint64_t requested, uint64_t *ret, char *why, size_t why_size);
+/* Is the host pattern within role r's hosts patterns: does every host name it
+ * could match match one of them? Decided conservatively: the same pattern, a
+ * literal name a pattern matches, or a pattern whose literal prefix (up to its
+ * first * ? [) starts with the literal prefix of a role pattern that is that
+ * prefix and one final '*' ("web-0*" within "web-*"). A role without hosts
+ * takes any pattern. false with why otherwise. */
+bool policy_scope_within(const struct role *r, const char *pattern, char *why, size_t why_size);
 /* May p approve role r's grants (p is not the requester: the caller checks that)? */
 bool policy_is_approver(const struct role *r, const struct principal *p);
 /* Is p an approver of any role (sees every grant)? */

@@ -53,6 +53,7 @@ static const struct field_def fields[PF_LAST_] = {
         [PF_TOKEN]            = { "token",            PROTO_KIND_STR, 64 },
         [PF_TARGET]           = { "target",           PROTO_KIND_STR, 32 },
         [PF_FLEET]            = { "fleet",            PROTO_KIND_STR, 384 },
+        [PF_SIGNATURE]        = { "signature",        PROTO_KIND_STR, 4096 },
 };
 
 #define F(x) (UINT64_C(1) << (x))
@@ -71,12 +72,13 @@ static const struct {
 } types[PROTO_REP_LAST_] = {
         [PROTO_REQ_PING]          = { "ping",          0 },
         [PROTO_REQ_CHECK]         = { "check",         F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
-        [PROTO_REQ_REQUEST]       = { "request",       F(PF_ROLE) | F(PF_TICKET) | F(PF_DURATION) | F(PF_REASON) },
-        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) },
+        [PROTO_REQ_REQUEST]       = { "request",       F(PF_ROLE) | F(PF_TICKET) | F(PF_DURATION) | F(PF_REASON) |
+                                                       F(PF_HOST) },
+        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) | F(PF_SIGNATURE) },
         [PROTO_REQ_DENY]          = { "deny",          F(PF_ID) | F(PF_NOTE) },
         [PROTO_REQ_CANCEL]        = { "cancel",        F(PF_ID) },
         [PROTO_REQ_RELEASE]       = { "release",       F(PF_ID) },
-        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) },
+        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) | F(PF_USER) | F(PF_FLAGS) },
         [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) },
         [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) },
         [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |
@@ -94,6 +96,7 @@ static const struct {
         [PROTO_REQ_ROLES]         = { "roles",         0 },
         [PROTO_REQ_REQUEST_FOR]   = { "request-for",   F(PF_USER) | F(PF_SERVICE) | F(PF_ROLE) | F(PF_TICKET) |
                                                        F(PF_TIMEOUT) | F(PF_RHOST) | F(PF_TTY) },
+        [PROTO_REQ_APPROVAL_TEXT] = { "approval-text", F(PF_ID) },
         [PROTO_REP_OK]            = { "ok",            F(PF_ID) | F(PF_MESSAGE) | F(PF_VERSION) | F(PF_NOW) |
                                                        F(PF_HOST) | F(PF_COUNT) | F(PF_DETAILS) | F(PF_USER) |
                                                        F(PF_UID) | F(PF_HASH) | F(PF_FLEET) },

@@ -79,6 +79,8 @@ enum proto_type {
         PROTO_REQ_STATUS,          /* anyone */
         PROTO_REQ_ROLES,           /* anyone: roles I may request here */
         PROTO_REQ_REQUEST_FOR,     /* root: pam_jit's prompt asks for USER's elevation with a ticket */
+        PROTO_REQ_APPROVAL_TEXT,   /* anyone (jitd: an approver of the fleet grant's role, not its user):
+                                    * the fields of a fleet grant's canonical approval text */
         PROTO_REQ_LAST_,
         /* replies */
         PROTO_REP_OK = 64,
@@ -133,6 +135,7 @@ enum proto_field {
         PF_TOKEN,             /* str: hex; an allow's token, shown again at session-open */
         PF_TARGET,            /* str: the user a sudo session runs as (PAM_USER in its session phase) */
         PF_FLEET,             /* str: the fleet connection's state, one line (ping, with [fleet]) */
+        PF_SIGNATURE,         /* str: an armored SSHSIG with its line breaks as '|' (fleet approve) */
         PF_LAST_,
 };
 

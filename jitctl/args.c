@@ -38,6 +38,7 @@ enum {
         OPT_LOG,
         OPT_JOURNAL,
         OPT_PASSWORD_FILE,
+        OPT_KEY,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -71,6 +72,9 @@ static const struct option long_options[] = {
         { "journal",  no_argument,       NULL, OPT_JOURNAL },
         { "conninfo", required_argument, NULL, 'D' },
         { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
+        { "hosts",    required_argument, NULL, 'H' },
+        { "key",      required_argument, NULL, OPT_KEY },
+        { "agent",    no_argument,       NULL, 'U' },
         {}
 };
 
@@ -250,6 +254,13 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_JOURNAL: a.journal = true; break;
                 case 'D': a.conninfo = optarg; break;
                 case OPT_PASSWORD_FILE: a.password_file = optarg; break;
+                case 'H':
+                        if (!optarg[0])
+                                return usage_error(ctx, v, "-H needs host patterns");
+                        a.hosts = optarg;
+                        break;
+                case OPT_KEY: a.key = optarg; break;
+                case 'U': a.agent = true; break;
                 default: break;
                 }
         }

@@ -13,12 +13,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "approval_text.h"
 #include "client.h"
 #include "commands.h"
 #include "duration.h"
 #include "grant.h"
 #include "output.h"
 #include "proto.h"
+#include "sshsig_sign.h"
 #include "util.h"
 
 #define say jitctl_say
@@ -147,6 +153,22 @@ static int wait_grant(const struct jitctl_ctx *ctx, const struct jit_grant *firs
                         return r_ > 0 ? 0 : r_;                                 \
         } while (0)
 
+/* The line is made from the grant, not from the reply's message: jitd's
+ * message mostly says the same in fewer facts (no expiry, no time left). It
+ * is shown too when it tells what the grant alone cannot: what a ticket said,
+ * that an extension waits, break-glass. */
+static void print_grant_reply(struct jitctl_ctx *ctx, const struct proto_msg *rep, const struct jit_grant *g)
+{
+        const char *msg = proto_get_str(rep, PF_MESSAGE);
+
+        output_grant_summary(ctx->out, g, jitctl_reply_now(rep));
+        if (msg && strncmp(msg, "grant ", 6) != 0 && strchr(msg, ' ')) {
+                fputs("  ", ctx->out);
+                output_fputs_safe(msg, ctx->out);
+                fputc('\n', ctx->out);
+        }
+}
+
 /* The verbs that change one grant and answer with it. The parser has already
  * refused any option the verb does not take, so every field given goes in;
  * -m is a note for approvers and a reason for everyone else. */
@@ -164,26 +186,14 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
         if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
             (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0 ||
             (r = set_str(ctx, &req, PF_TICKET, a.ticket)) < 0 ||
+            (r = set_str(ctx, &req, PF_HOST, a.hosts)) < 0 ||
             (a.duration && (r = set_u64(ctx, &req, PF_DURATION, a.duration)) < 0) ||
             (r = set_str(ctx, &req, note ? PF_NOTE : PF_REASON, a.message)) < 0)
                 return r;
         r = call_grant(ctx, &req, &rep, &g);
         if (r < 0)
                 return r;
-        /* The line is made from the grant, not from the reply's message:
-         * jitd's message mostly says the same in fewer facts (no expiry, no
-         * time left). It is shown too when it tells what the grant alone
-         * cannot: what a ticket said, that an extension waits, break-glass. */
-        output_grant_summary(ctx->out, &g, jitctl_reply_now(&rep));
-        {
-                const char *msg = proto_get_str(&rep, PF_MESSAGE);
-
-                if (msg && strncmp(msg, "grant ", 6) != 0 && strchr(msg, ' ')) {
-                        fputs("  ", ctx->out);
-                        output_fputs_safe(msg, ctx->out);
-                        fputc('\n', ctx->out);
-                }
-        }
+        print_grant_reply(ctx, &rep, &g);
         /* A request the ticket system turned down at once was refused. */
         if (type == PROTO_REQ_REQUEST && !grant_state_is_open(g.state))
                 return CMD_E_FAILED;
@@ -205,9 +215,148 @@ int cmd_request(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
         return grant_verb(ctx, v, argc, argv, PROTO_REQ_REQUEST);
 }
 
+/* The key an approval is signed with: --key FILE (a private key; with
+ * --agent its public half), else ~/.ssh/id_ed25519 when it exists, else the
+ * agent with ~/.ssh/id_ed25519.pub. */
+static int approval_key(const struct jitctl_ctx *ctx, const struct jitctl_args *a, char **ret_key, bool *ret_agent)
+{
+        const struct passwd *pw;
+        const char *home = NULL;
+        char *key = NULL;
+
+        if (a->key) {
+                key = strdup(a->key);
+                *ret_agent = a->agent;
+        } else {
+                pw = getpwuid(getuid());
+                home = pw && pw->pw_dir && pw->pw_dir[0] ? pw->pw_dir : NULL;
+                if (!home) {
+                        say(ctx, "no home directory to find ~/.ssh/id_ed25519 in: give --key FILE");
+                        return CMD_E_FAILED;
+                }
+                if (!a->agent && asprintf(&key, "%s/.ssh/id_ed25519", home) >= 0 && access(key, R_OK) == 0)
+                        *ret_agent = false;
+                else {
+                        free(key);
+                        key = NULL;
+                        if (asprintf(&key, "%s/.ssh/id_ed25519.pub", home) < 0)
+                                key = NULL;
+                        *ret_agent = true;
+                }
+        }
+        if (!key) {
+                say(ctx, "out of memory");
+                return CMD_E_FAILED;
+        }
+        *ret_key = key;
+        return 0;
+}
+
+/* A fleet grant: its fields from jitd, the canonical text rendered and
+ * signed here (ssh-keygen asks for a passphrase or a touch itself), the
+ * signature sent; jitd verifies it before the database sees it. */
+static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, const struct proto_msg *fields)
+{
+        struct proto_msg req, rep;
+        struct jit_grant g;
+        const struct passwd *pw = getpwuid(getuid());
+        const char *scope = proto_get_str(fields, PF_HOST), *user = proto_get_str(fields, PF_USER);
+        const char *role = proto_get_str(fields, PF_ROLE), *ticket = proto_get_str(fields, PF_TICKET);
+        uint64_t id = 0, duration = 0, requested = 0;
+        char *key = NULL, *text = NULL, *sig = NULL, **hosts = NULL;
+        bool agent = false;
+        size_t len;
+        int r;
+
+        if (!proto_get_u64(fields, PF_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
+            !proto_get_u64(fields, PF_REQUESTED_AT, &requested) || !scope || !user || !role || !pw) {
+                say(ctx, "jitd's answer lacks the grant's fields");
+                return CMD_E_FAILED;
+        }
+        r = approval_key(ctx, a, &key, &agent);
+        if (r < 0)
+                return r;
+        if (strv_split(scope, ',', &hosts) < 0)
+                hosts = NULL;
+        {
+                struct approval_fields f = {
+                        .grant = (int64_t) id, .user = user, .role = role, .hosts = hosts, .duration = duration,
+                        .ticket = ticket, .requested = (int64_t) requested, .approver = pw->pw_name,
+                };
+
+                r = hosts ? approval_text(&f, &text) : -ENOMEM;
+        }
+        if (r < 0) {
+                say(ctx, "cannot render the approval text of fleet grant %llu: %s", (unsigned long long) id,
+                    strerror(-r));
+                r = CMD_E_FAILED;
+                goto out;
+        }
+        fprintf(ctx->err, "jitctl: signing the approval of fleet grant %llu (%s for role %s on hosts %s) with %s%s\n",
+                (unsigned long long) id, user, role, scope, agent ? "the agent's key " : "", key);
+        r = sshsig_sign(key, agent, text, &sig);
+        if (r < 0) {
+                say(ctx, "cannot sign with %s: %s", key, strerror(-r));
+                r = CMD_E_FAILED;
+                goto out;
+        }
+        /* No control byte passes the protocol: the armor's line breaks
+         * travel as '|', the last one dropped (jitd puts it back). */
+        len = strlen(sig);
+        while (len && sig[len - 1] == '\n')
+                sig[--len] = '\0';
+        for (char *p = sig; *p; p++)
+                if (*p == '\n')
+                        *p = '|';
+        proto_init(&req, PROTO_REQ_APPROVE);
+        if ((r = set_u64(ctx, &req, PF_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
+            (r = set_str(ctx, &req, PF_NOTE, a->message)) < 0)
+                goto out;
+        r = call_grant(ctx, &req, &rep, &g);
+        if (r < 0)
+                goto out;
+        {
+                const char *msg = proto_get_str(&rep, PF_MESSAGE);
+
+                output_fputs_safe(msg ? msg : "approved", ctx->out);
+                fputc('\n', ctx->out);
+        }
+        r = 0;
+out:
+        free(key);
+        free(text);
+        free(sig);
+        strv_free(hosts);
+        return r;
+}
+
 int cmd_approve(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_APPROVE);
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        uint64_t e = 0;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        /* A jitd with [fleet] answers with the fleet grant's fields; one
+         * without says so, and the approval is a local one. */
+        proto_init(&req, PROTO_REQ_APPROVAL_TEXT);
+        if ((r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        if (rep.type == PROTO_REP_ERROR && proto_get_u64(&rep, PF_ERRNO, &e) && e == EOPNOTSUPP) {
+                if (a.key || a.agent) {
+                        say(ctx, "--key and --agent are for fleet grants; this jitd has no [fleet]");
+                        return CMD_E_USAGE;
+                }
+                return grant_verb(ctx, v, argc, argv, PROTO_REQ_APPROVE);
+        }
+        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
+        if (r < 0)
+                return r;
+        return approve_fleet(ctx, &a, &rep);
 }
 
 int cmd_deny(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
@@ -227,7 +376,43 @@ int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 
 int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_REVOKE);
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        struct jit_grant g;
+        const char *msg;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        if (a.user ? (!a.all || a.id) : (!a.id || a.all)) {
+                say(ctx, "revoke takes an ID, or --user USER --all");
+                fprintf(ctx->err, "usage: jitctl %s\n", v->usage);
+                return CMD_E_USAGE;
+        }
+        proto_init(&req, PROTO_REQ_REVOKE);
+        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+            (a.user && ((r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
+                        (r = set_u64(ctx, &req, PF_FLAGS, PROTO_F_ALL)) < 0)) ||
+            (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        /* A jitd with [fleet] answers for the fleet grant in one line: what
+         * happened here, and in the fleet database. */
+        if (rep.type == PROTO_REP_OK) {
+                msg = proto_get_str(&rep, PF_MESSAGE);
+                output_fputs_safe(msg ? msg : "revoked", ctx->out);
+                fputc('\n', ctx->out);
+                return 0;
+        }
+        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
+        if (r < 0)
+                return r;
+        r = jitctl_decode_grant(ctx, &rep, &g);
+        if (r < 0)
+                return r;
+        print_grant_reply(ctx, &rep, &g);
+        return 0;
 }
 
 int cmd_extend(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)

@@ -60,6 +60,7 @@ enum {
         CMD_L_LOG = 1 << 12,
         CMD_L_JOURNAL = 1 << 13,
         CMD_L_PASSWORD_FILE = 1 << 14,
+        CMD_L_KEY = 1 << 15,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -80,6 +81,9 @@ struct jitctl_args {
         bool journal;           /* audit verify --journal */
         const char *conninfo;   /* fleet: -D CONNINFO */
         const char *password_file;      /* fleet add-host --password-file FILE */
+        const char *hosts;      /* request -H PATTERN,...: a fleet grant's host scope */
+        const char *key;        /* approve --key FILE */
+        bool agent;             /* approve -U/--agent */
         const char *pos[2];
         size_t npos;
 };

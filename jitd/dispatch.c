@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "dispatch.h"
 #include "handlers.h"
+#include "handlers_fleet.h"
 #include "log.h"
 
 enum access {
@@ -50,6 +51,7 @@ static const struct handler handlers[] = {
         { PROTO_REQ_AUDIT_VERIFY,  ACCESS_ADMIN, USER_WAIT_MS, handle_audit_verify },
         { PROTO_REQ_RELOAD,        ACCESS_ADMIN, USER_WAIT_MS, handle_reload },
         { PROTO_REQ_REPORT,        ACCESS_ANY,   USER_WAIT_MS, handle_report },       /* admins and approvers */
+        { PROTO_REQ_APPROVAL_TEXT, ACCESS_ANY,   USER_WAIT_MS, handle_approval_text }, /* approver of the fleet grant's role, not its user */
 };
 
 #define PARK_FIRST_MS 10

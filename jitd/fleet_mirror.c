@@ -69,13 +69,26 @@ struct row {
         struct row_approval ap[FLEET_APPROVALS_MAX];
 };
 
+#define FLEET_QUERY_PARAMS_MAX 8
+/* A verb's statement waiting for the link. */
+struct fleet_op {
+        struct fleet_op *next;
+        const char *sql;
+        int n_params;
+        char *params[FLEET_QUERY_PARAMS_MAX];
+        fleet_query_fn cb;
+        void *userdata;
+};
+
 struct fleet_mirror {
         struct jitd *d;
+        struct fleet_op *ops, *op_running;      /* queued verbs' statements, the one in flight */
         struct fleet_link *link;
         sd_event_source *sync_timer;
         uint64_t sync_ms;
 
         bool up, outage_logged, want, busy;
+        bool ends_maybe, flushing;      /* ends may wait in the store's queue; one is being sent */
         int64_t since;                  /* of the connection's state, unix seconds */
         char down_why[256];
         int64_t last_seq;
@@ -90,6 +103,7 @@ struct fleet_mirror {
 
 static void catchup(struct fleet_mirror *m);
 static void process(struct fleet_mirror *m);
+static void ops_kick(struct fleet_mirror *m);
 
 static void rows_free(struct fleet_mirror *m)
 {
@@ -225,6 +239,7 @@ static void on_page(int r, const PGresult *res, const char *why, void *userdata)
         struct fleet_mirror *m = userdata;
         int n;
 
+        ops_kick(m);            /* the link is free: a verb's statement goes first */
         if (r < 0) {
                 m->busy = false;
                 if (r == -EIO)
@@ -541,6 +556,180 @@ static void process(struct fleet_mirror *m)
                 catchup(m);
 }
 
+/* ---- the verbs' statements ----------------------------------------------- */
+
+static void op_free(struct fleet_op *o)
+{
+        if (!o)
+                return;
+        for (int i = 0; i < o->n_params; i++)
+                free(o->params[i]);
+        free(o);
+}
+
+static void on_op(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+        struct fleet_op *o = m->op_running;
+
+        m->op_running = NULL;
+        if (o)
+                o->cb(r, res, why, o->userdata);
+        op_free(o);
+        ops_kick(m);
+        if (!m->op_running && m->want && !m->busy)
+                catchup(m);
+}
+
+static void ops_kick(struct fleet_mirror *m)
+{
+        while (m->ops && !m->op_running && fleet_link_ready(m->link)) {
+                struct fleet_op *o = m->ops;
+                int r;
+
+                m->ops = o->next;
+                m->op_running = o;
+                r = fleet_link_query(m->link, o->sql, o->n_params, (const char *const *) o->params, on_op, m);
+                if (r < 0) {
+                        m->op_running = NULL;
+                        o->cb(r == -EBUSY ? -ECONNRESET : r, NULL, NULL, o->userdata);
+                        op_free(o);
+                }
+        }
+}
+
+/* When the link goes down, what waits is failed (not sent: it may
+ * be long before it comes back). */
+static void ops_fail(struct fleet_mirror *m, int r)
+{
+        while (m->ops) {
+                struct fleet_op *o = m->ops;
+
+                m->ops = o->next;
+                o->cb(r, NULL, NULL, o->userdata);
+                op_free(o);
+        }
+}
+
+int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, const char *const *params,
+                       fleet_query_fn cb, void *userdata)
+{
+        struct fleet_op *o, **pp;
+
+        if (!m || !sql || !cb || n_params < 0 || n_params > FLEET_QUERY_PARAMS_MAX)
+                return -EINVAL;
+        if (!m->up)
+                return -ENOTCONN;
+        o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        *o = (struct fleet_op) { .sql = sql, .cb = cb, .userdata = userdata };
+        for (int i = 0; i < n_params; i++) {
+                if (params[i] && !(o->params[i] = strdup(params[i]))) {
+                        op_free(o);
+                        return -ENOMEM;
+                }
+                o->n_params = i + 1;
+        }
+        o->n_params = n_params;
+        for (pp = &m->ops; *pp; pp = &(*pp)->next)
+                ;
+        *pp = o;
+        ops_kick(m);
+        return 0;
+}
+
+/* ---- ends decided here ---------------------------------------------------- */
+
+static const char end_sql[] = "SELECT jit.end_grant($1, $2::bigint, $3, $4, $5)";
+
+struct end_op {
+        struct fleet_mirror *m;
+        int64_t fleet_id;
+        bool flush;
+        fleet_query_fn cb;
+        void *userdata;
+};
+
+static void flush_next(struct fleet_mirror *m, int64_t after);
+
+static void on_end(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct end_op *o = userdata;
+        struct fleet_mirror *m = o->m;
+
+        /* Recorded, or a grant the database does not have (never will):
+         * out of the queue. Anything else stays for the next try. */
+        if (r == 0 || (r == -EIO && why && strstr(why, "no grant ")))
+                (void) store_fleet_end_delete(m->d->store, o->fleet_id);
+        else if (r != -ECANCELED)
+                m->ends_maybe = true;
+        if (o->cb)
+                o->cb(r, res, why, o->userdata);
+        if (o->flush) {
+                if (r == 0 || r == -EIO)
+                        flush_next(m, o->fleet_id);
+                else
+                        m->flushing = false;
+        }
+        free(o);
+}
+
+static int end_send(struct fleet_mirror *m, const struct store_fleet_end *e, bool flush, fleet_query_fn cb,
+                    void *userdata)
+{
+        struct end_op *o = calloc(1, sizeof(*o));
+        char id[24];
+        const char *params[5] = { m->d->config->host, id, e->kind, e->by, e->reason };
+        int r;
+
+        if (!o)
+                return -ENOMEM;
+        *o = (struct end_op) { .m = m, .fleet_id = e->fleet_id, .flush = flush, .cb = cb, .userdata = userdata };
+        snprintf(id, sizeof(id), "%" PRId64, e->fleet_id);
+        r = fleet_mirror_query(m, end_sql, 5, params, on_end, o);
+        if (r < 0)
+                free(o);
+        return r;
+}
+
+static void flush_next(struct fleet_mirror *m, int64_t after)
+{
+        struct store_fleet_end e;
+        int r;
+
+        m->flushing = false;
+        if (!m->up)
+                return;
+        r = store_fleet_end_next(m->d->store, after, &e);
+        if (r == -ENOENT)
+                return;                 /* a pass done: what failed in it set ends_maybe again */
+        if (r < 0) {
+                m->ends_maybe = true;   /* the store: at the next sync */
+                return;
+        }
+        if (end_send(m, &e, true, NULL, NULL) >= 0)
+                m->flushing = true;
+        else
+                m->ends_maybe = true;
+}
+
+static void flush_ends(struct fleet_mirror *m)
+{
+        if (!m->ends_maybe || m->flushing || !m->up)
+                return;
+        m->ends_maybe = false;
+        flush_next(m, 0);
+}
+
+int fleet_mirror_end(struct fleet_mirror *m, const struct store_fleet_end *e, fleet_query_fn cb, void *userdata)
+{
+        if (!m || !e || e->fleet_id <= 0 || !cb)
+                return -EINVAL;
+        m->ends_maybe = true;
+        return end_send(m, e, false, cb, userdata);
+}
+
 /* ---- the connection ----------------------------------------------------- */
 
 static void on_up(void *userdata)
@@ -555,6 +744,9 @@ static void on_up(void *userdata)
         m->since = now_realtime();
         m->want = false;
         catchup(m);
+        ops_kick(m);
+        m->ends_maybe = true;           /* what an earlier run or outage left */
+        flush_ends(m);
 }
 
 static void on_down(const char *why, void *userdata)
@@ -564,6 +756,7 @@ static void on_down(const char *why, void *userdata)
         if (m->up || !m->since)
                 m->since = now_realtime();
         m->up = false;
+        ops_fail(m, -ECONNRESET);
         snprintf(m->down_why, sizeof(m->down_why), "%s", why);
         /* One line per outage, not one per retry. */
         if (!m->outage_logged)
@@ -593,6 +786,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         (void) s;
         (void) usec;
         catchup(m);
+        flush_ends(m);
         arm_sync(m);
         return 0;
 }
@@ -631,6 +825,12 @@ void fleet_mirror_free(struct fleet_mirror *m)
         if (!m)
                 return;
         sshsig_job_cancel(m->job);
+        if (m->op_running) {
+                m->op_running->cb(-ECANCELED, NULL, NULL, m->op_running->userdata);
+                op_free(m->op_running);
+                m->op_running = NULL;
+        }
+        ops_fail(m, -ECANCELED);
         fleet_link_free(m->link);
         m->sync_timer = sd_event_source_disable_unref(m->sync_timer);
         rows_free(m);

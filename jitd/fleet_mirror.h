@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "fleet_link.h"
 #include "jitd.h"
 
 struct fleet_mirror;
@@ -22,6 +23,23 @@ struct fleet_mirror;
 /* Starts connecting (d->config->fleet must be set). */
 int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret);
 void fleet_mirror_free(struct fleet_mirror *m);
+
+/* One parameterised statement for a jitctl verb (the write functions, a
+ * grant's fields), queued behind the one in flight and sent before the next
+ * catch-up page. -ENOTCONN at once when the database is not reachable now
+ * (nothing is queued); else cb comes exactly once: with the result, with
+ * -ECONNRESET when the connection went before the answer (the statement may
+ * or may not have committed), or with -ECANCELED when jitd stops (then it
+ * must not reply). sql is static; params are copied. */
+int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, const char *const *params,
+                       fleet_query_fn cb, void *userdata);
+/* Records e, an end decided here and already in the store's queue
+ * (store_fleet_end_put), with jit.end_grant; the queue entry goes once the
+ * database has it (or says there is no such grant). cb as for
+ * fleet_mirror_query; -ENOTCONN at once when the database is unreachable.
+ * Whatever stays queued is sent again at each reconnect and every sync. */
+struct store_fleet_end;
+int fleet_mirror_end(struct fleet_mirror *m, const struct store_fleet_end *e, fleet_query_fn cb, void *userdata);
 
 /* One line for jitctl status: the connection and how far changes are
  * applied. */

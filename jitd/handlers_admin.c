@@ -14,6 +14,8 @@
 #include "conn.h"
 #include "grants.h"
 #include "handlers.h"
+#include "handlers_fleet.h"
+#include "handlers_fleet.h"
 #include "log.h"
 #include "reload.h"
 #include "report.h"
@@ -110,6 +112,8 @@ int handle_approve(struct request *req)
         char msg[256], why[256] = "";
         int ret;
 
+        if (proto_has(req->msg, PF_SIGNATURE))
+                return fleet_approve(req);      /* a fleet grant, signed by the approver */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
@@ -187,6 +191,10 @@ int handle_revoke(struct request *req)
         int64_t id;
         int ret;
 
+        if (proto_has(req->msg, PF_USER))
+                return revoke_user_all(req);
+        if (req->d->fleet)
+                return fleet_revoke(req);       /* ID is a fleet grant's */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))

@@ -16,6 +16,7 @@
 #include "fleet_mirror.h"
 #include "grants.h"
 #include "handlers.h"
+#include "handlers_fleet.h"
 #include "log.h"
 #include "store.h"
 #include "ticketflow.h"
@@ -134,7 +135,12 @@ int request_grant(struct request *req, const struct new_request *nr)
 
         if (nr->service && !policy_service_matches(r, nr->service))
                 return reply_error(req, EPERM, "role %s does not gate %s", r->name, nr->service), HANDLED;
-        if (!policy_eligible(r, who, c->host, why, sizeof(why)))
+        /* A fleet request is for the hosts of its scope (checked against the
+         * role's hosts patterns), not for this host: membership only. */
+        if (d->fleet && !nr->service) {
+                if (!policy_list_matches(r->members, who))
+                        return reply_error(req, EPERM, "not eligible for role %s: not a member", r->name), HANDLED;
+        } else if (!policy_eligible(r, who, c->host, why, sizeof(why)))
                 return reply_error(req, EPERM, "not eligible for role %s on host %s: %s", r->name, c->host, why),
                        HANDLED;
         if (ticket && !valid_ticket(ticket))
@@ -150,6 +156,13 @@ int request_grant(struct request *req, const struct new_request *nr)
         ret = policy_duration(r, requested, &duration, why, sizeof(why));
         if (ret < 0)
                 return reply_error(req, -ret, "role %s: %s", r->name, why), HANDLED;
+        /* With [fleet], a user's request is the fleet's (pam_jit's prompt
+         * stays local: it asks for this host's service). */
+        if (d->fleet && !nr->service)
+                return fleet_request(req, who, r, duration, ticket, reason);
+        if (proto_has(req->msg, PF_HOST))
+                return reply_error(req, EINVAL, "a host scope (-H) is for fleet requests; host %s has no [fleet]",
+                                   c->host), HANDLED;
         if (ticketflow_needed(r) && !d->tickets)
                 return reply_error(req, EOPNOTSUPP, "role %s needs ticket approval but no [ticket] provider is "
                                    "configured", r->name), HANDLED;

@@ -155,6 +155,16 @@ static const char *const migrations[] = {
          "  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
          "  last_seq INTEGER NOT NULL CHECK (last_seq >= 0)"
          ") STRICT;"),
+        /* 6 -> 7: ends of fleet grants decided here (revoke) and not yet
+         * recorded in the fleet database: the local end stands at once, the
+         * fleet's is sent again until the database has it. */
+        ("CREATE TABLE fleet_ends ("
+         "  fleet_id INTEGER PRIMARY KEY CHECK (fleet_id > 0),"
+         "  kind TEXT NOT NULL,"
+         "  by_user TEXT NOT NULL,"
+         "  reason TEXT NOT NULL,"
+         "  at INTEGER NOT NULL"
+         ") STRICT;"),
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -229,6 +239,9 @@ enum stmt_id {
         STMT_FLEET_REFUSED_ADD,
         STMT_FLEET_SEQ_GET,
         STMT_FLEET_SEQ_SET,
+        STMT_FLEET_END_PUT,
+        STMT_FLEET_END_DEL,
+        STMT_FLEET_END_NEXT,
         STMT_MAX_,
 };
 
@@ -337,6 +350,11 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_FLEET_LOOKUP] = "SELECT (SELECT grant_id FROM fleet_grants WHERE fleet_id = ?1)",
         [STMT_FLEET_REFUSED_ADD] = "INSERT INTO fleet_refused (fleet_id, why, at) VALUES (?1, ?2, ?3)",
         [STMT_FLEET_SEQ_GET] = "SELECT (SELECT last_seq FROM fleet_state WHERE singleton = ?1)",
+        [STMT_FLEET_END_PUT] = "INSERT OR IGNORE INTO fleet_ends (fleet_id, kind, by_user, reason, at) "
+                               "VALUES (?1, ?2, ?3, ?4, ?5)",
+        [STMT_FLEET_END_DEL] = "DELETE FROM fleet_ends WHERE fleet_id = ?1",
+        [STMT_FLEET_END_NEXT] = "SELECT fleet_id, kind, by_user, reason, at FROM fleet_ends WHERE fleet_id > ?1 "
+                                "ORDER BY fleet_id LIMIT 1",
         [STMT_FLEET_SEQ_SET] =
                 "INSERT INTO fleet_state (singleton, last_seq) VALUES (1, ?1) "
                 "ON CONFLICT (singleton) DO UPDATE SET last_seq = excluded.last_seq",
@@ -1732,4 +1750,64 @@ int store_fleet_seq_set(struct store *s, int64_t seq)
         if (r < 0)
                 return r;
         return step_done(s, h.st, "store fleet sequence");
+}
+
+int store_fleet_end_put(struct store *s, const struct store_fleet_end *e)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!e || e->fleet_id <= 0)
+                return store_fail(s, -EINVAL, "invalid fleet end");
+        r = stmt_acquire(s, STMT_FLEET_END_PUT, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, e->fleet_id)) < 0 ||
+            (r = bind_field(s, h.st, 2, e->kind, sizeof(e->kind), "kind")) < 0 ||
+            (r = bind_field(s, h.st, 3, e->by, sizeof(e->by), "by")) < 0 ||
+            (r = bind_field(s, h.st, 4, e->reason, sizeof(e->reason), "reason")) < 0 ||
+            (r = bind_int(s, h.st, 5, e->at)) < 0)
+                return r;
+        return step_done(s, h.st, "queue fleet end");
+}
+
+int store_fleet_end_delete(struct store *s, int64_t fleet_id)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        r = stmt_acquire(s, STMT_FLEET_END_DEL, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, fleet_id);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "forget fleet end");
+}
+
+int store_fleet_end_next(struct store *s, int64_t after, struct store_fleet_end *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        struct store_fleet_end e = {};
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_FLEET_END_NEXT, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, after);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "read fleet end");
+        if ((r = column_int(s, h.st, 0, 1, INT64_MAX, &e.fleet_id)) < 0 ||
+            (r = column_field(s, h.st, 1, e.kind, sizeof(e.kind))) < 0 ||
+            (r = column_field(s, h.st, 2, e.by, sizeof(e.by))) < 0 ||
+            (r = column_field(s, h.st, 3, e.reason, sizeof(e.reason))) < 0 ||
+            (r = column_int(s, h.st, 4, 0, INT64_MAX, &e.at)) < 0)
+                return r;
+        *ret = e;
+        return 0;
 }

@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
@@ -194,6 +194,20 @@ int store_fleet_ends_at(struct store *s, int64_t grant_id, int64_t *ret_ends_at)
 int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, int64_t at);
 /* The last jit.changes seq applied (0: none yet), and its update. */
 int store_fleet_seq_get(struct store *s, int64_t *ret);
+/* An end of a fleet grant decided here, waiting to be recorded in the fleet
+ * database (kept until it is, across restarts). put: once per grant (a
+ * second is ignored); next: the first after fleet id after, -ENOENT when
+ * there is none. */
+struct store_fleet_end {
+        int64_t fleet_id;
+        char kind[16];                  /* revoked, released */
+        char by[JIT_USER_MAX + 1];
+        char reason[JIT_REASON_MAX + 1];
+        int64_t at;
+};
+int store_fleet_end_put(struct store *s, const struct store_fleet_end *e);
+int store_fleet_end_delete(struct store *s, int64_t fleet_id);
+int store_fleet_end_next(struct store *s, int64_t after, struct store_fleet_end *ret);
 int store_fleet_seq_set(struct store *s, int64_t seq);
 
 #endif

@@ -56,6 +56,33 @@ static void teardown(void)
         regfree(&web_admin.ticket_re);
 }
 
+/* A fleet request's scope never wider than the role's hosts ("web*", "db01"). */
+START_TEST(test_scope_within)
+{
+        char why[128];
+        struct role any = web_admin;
+
+        ck_assert(policy_scope_within(&web_admin, "web*", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "WEB*", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "web-01", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "web-0*", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "web-0?", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "web[12]", why, sizeof(why)));
+        ck_assert(policy_scope_within(&web_admin, "db01", why, sizeof(why)));
+        ck_assert(!policy_scope_within(&web_admin, "*", why, sizeof(why)));
+        ck_assert_str_eq(why, "host pattern '*' is wider than role 'web-admin' allows");
+        ck_assert(!policy_scope_within(&web_admin, "we*", why, sizeof(why)));
+        ck_assert(!policy_scope_within(&web_admin, "?eb-01", why, sizeof(why)));
+        ck_assert(!policy_scope_within(&web_admin, "db0*", why, sizeof(why)));     /* db01 is a name, not a prefix */
+        ck_assert(!policy_scope_within(&web_admin, "db02", why, sizeof(why)));
+        ck_assert(!policy_scope_within(&web_admin, "", why, sizeof(why)));
+        ck_assert(!policy_scope_within(&web_admin, NULL, NULL, 0));
+        ck_assert(!policy_scope_within(NULL, "web*", NULL, 0));
+        any.hosts = NULL;       /* a role for every host takes any pattern */
+        ck_assert(policy_scope_within(&any, "*", why, sizeof(why)));
+}
+END_TEST
+
 START_TEST(test_list_matches)
 {
         char *users[] = { "bob", NULL }, *groups[] = { "%webops", NULL }, *empty[] = { NULL };
@@ -333,6 +360,7 @@ static Suite *policy_suite(void)
         tcase_add_test(tc, test_duration);
         tcase_add_test(tc, test_approver_admin_break_glass);
         tcase_add_test(tc, test_covers);
+        tcase_add_test(tc, test_scope_within);
         suite_add_tcase(s, tc);
 
         tcase_add_test(nss, test_principal_root);

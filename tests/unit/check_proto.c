@@ -64,6 +64,7 @@ static const struct field_def {
         { PF_TOKEN,            "token",            PROTO_KIND_STR, 64 },
         { PF_TARGET,           "target",           PROTO_KIND_STR, 32 },
         { PF_FLEET,            "fleet",            PROTO_KIND_STR, 384 },
+        { PF_SIGNATURE,        "signature",        PROTO_KIND_STR, 4096 },
 };
 
 #define GRANT_FIELDS (M(PF_ID) | M(PF_USER) | M(PF_UID) | M(PF_HOST) | M(PF_ROLE) | M(PF_TICKET) |     \
@@ -79,12 +80,13 @@ static const struct type_def {
 } type_tab[] = {
         { PROTO_REQ_PING,          "ping",          0 },
         { PROTO_REQ_CHECK,         "check",         M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
-        { PROTO_REQ_REQUEST,       "request",       M(PF_ROLE) | M(PF_TICKET) | M(PF_DURATION) | M(PF_REASON) },
-        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) },
+        { PROTO_REQ_REQUEST,       "request",       M(PF_ROLE) | M(PF_TICKET) | M(PF_DURATION) | M(PF_REASON) |
+                                                    M(PF_HOST) },
+        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) | M(PF_SIGNATURE) },
         { PROTO_REQ_DENY,          "deny",          M(PF_ID) | M(PF_NOTE) },
         { PROTO_REQ_CANCEL,        "cancel",        M(PF_ID) },
         { PROTO_REQ_RELEASE,       "release",       M(PF_ID) },
-        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) },
+        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) | M(PF_USER) | M(PF_FLAGS) },
         { PROTO_REQ_LIST,          "list",          M(PF_FLAGS) | M(PF_USER) | M(PF_STATE) | M(PF_ROLE) |
                                                     M(PF_SINCE) },
         { PROTO_REQ_SHOW,          "show",          M(PF_ID) },
@@ -103,6 +105,7 @@ static const struct type_def {
         { PROTO_REQ_ROLES,         "roles",         0 },
         { PROTO_REQ_REQUEST_FOR,   "request-for",   M(PF_USER) | M(PF_SERVICE) | M(PF_ROLE) | M(PF_TICKET) |
                                                     M(PF_TIMEOUT) | M(PF_RHOST) | M(PF_TTY) },
+        { PROTO_REQ_APPROVAL_TEXT, "approval-text", M(PF_ID) },
         { PROTO_REP_OK,            "ok",            M(PF_ID) | M(PF_MESSAGE) | M(PF_VERSION) | M(PF_NOW) |
                                                     M(PF_HOST) | M(PF_COUNT) | M(PF_DETAILS) | M(PF_USER) |
                                                     M(PF_UID) | M(PF_HASH) | M(PF_FLEET) },
@@ -1067,7 +1070,7 @@ END_TEST
 
 START_TEST(test_decode_unknown_tag)
 {
-        static const uint8_t bad[] = { PF_LAST_, 41, 63, 64, 65, 127, 128, 255 };
+        static const uint8_t bad[] = { PF_LAST_, 50, 63, 64, 65, 127, 128, 255 };
         static struct raw raw;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {

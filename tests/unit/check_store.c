@@ -1307,7 +1307,7 @@ START_TEST(test_migrate_from_v1)
         store_free(s);
         db = raw_open();
         raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; DROP TABLE fleet_grants; DROP TABLE fleet_refused; "
-                 "DROP TABLE fleet_state; PRAGMA user_version = 1");
+                 "DROP TABLE fleet_state; DROP TABLE fleet_ends; PRAGMA user_version = 1");
         sqlite3_close(db);
 
         s = open_store();
@@ -1328,6 +1328,37 @@ END_TEST
 
 /* The fleet's tables: a fleet grant links to one local grant, once; a
  * refusal is noted once per reason; catch-up resumes where it stopped. */
+/* Ends of fleet grants waiting for the database: once per grant, in fleet
+ * id order, gone once recorded. */
+START_TEST(test_fleet_ends)
+{
+        struct store *s = open_store();
+        struct store_fleet_end e = { .fleet_id = 7, .kind = "revoked", .by = "root", .reason = "gone", .at = 100 };
+        struct store_fleet_end got;
+
+        ck_assert_int_eq(store_fleet_end_next(s, 0, &got), -ENOENT);
+        ck_assert_int_eq(store_fleet_end_put(s, &e), 0);
+        e.fleet_id = 3;
+        ck_assert_int_eq(store_fleet_end_put(s, &e), 0);
+        snprintf(e.reason, sizeof(e.reason), "again");
+        ck_assert_int_eq(store_fleet_end_put(s, &e), 0);         /* the first stays */
+        ck_assert_int_eq(store_fleet_end_next(s, 0, &got), 0);
+        ck_assert_int_eq(got.fleet_id, 3);
+        ck_assert_str_eq(got.reason, "gone");
+        ck_assert_str_eq(got.kind, "revoked");
+        ck_assert_int_eq(got.at, 100);
+        ck_assert_int_eq(store_fleet_end_next(s, 3, &got), 0);
+        ck_assert_int_eq(got.fleet_id, 7);
+        ck_assert_int_eq(store_fleet_end_next(s, 7, &got), -ENOENT);
+        ck_assert_int_eq(store_fleet_end_delete(s, 3), 0);
+        ck_assert_int_eq(store_fleet_end_next(s, 0, &got), 0);
+        ck_assert_int_eq(got.fleet_id, 7);
+        e.fleet_id = 0;
+        ck_assert_int_eq(store_fleet_end_put(s, &e), -EINVAL);
+        store_free(s);
+}
+END_TEST
+
 START_TEST(test_fleet_tables)
 {
         struct store *s = open_store();
@@ -1419,6 +1450,7 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_session_refuses_bad_input);
         tcase_add_test(tc, test_migrate_from_v1);
         tcase_add_test(tc, test_fleet_tables);
+        tcase_add_test(tc, test_fleet_ends);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("scale");

@@ -1,0 +1,729 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The jitctl verbs that write to the fleet (doc/FLEET.md), through this
+ * host's jitd: the host's database credentials are root's, users never
+ * reach PostgreSQL. Each checks this host's policy first, then sends one
+ * parameterised statement through the mirror's link (fleet_mirror_query),
+ * and answers only once PostgreSQL has answered, that is after the commit.
+ *
+ *   request (with [fleet]): a fleet grant for a scope within the role's
+ *     hosts patterns (default: those patterns), jit.request_grant;
+ *   approval-text: a fleet grant's fields, for the approver's jitctl to
+ *     render the canonical text and sign it (jitd never signs);
+ *   approve with a signature: the grant read again from the database, the
+ *     text rendered here, the signature verified against [fleet]
+ *     allowed_signers (ssh-keygen from the loop) before jit.approve_grant, so
+ *     a bad signature never reaches the database.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <json-c/json.h>
+
+#include "approval_text.h"
+#include "conn.h"
+#include "duration.h"
+#include "fleet_mirror.h"
+#include "grants.h"
+#include "handlers.h"
+#include "handlers_fleet.h"
+#include "log.h"
+#include "sshsig_verify.h"
+#include "store.h"
+#include "ticketflow.h"
+
+#define UNREACHABLE "the fleet database is unreachable; nothing was %s"
+
+/* A member may ask at most FLEET_REQUESTS_PER_10MIN times in ten minutes
+ * (counted over the fleet: the database never says a grant expired, so open
+ * ones cannot be counted): no row when over it. */
+#define FLEET_REQUESTS_PER_10MIN 8
+static const char request_sql[] =
+        "SELECT jit.request_grant($1, $2, $3, pg_catalog.string_to_array($4, ','), $5::integer, $6, $7, false) "
+        "WHERE (SELECT pg_catalog.count(*) FROM jit.grants g WHERE g.user_name = $2 "
+        "       AND g.requested_at > pg_catalog.now() - interval '10 minutes') < $8::integer";
+static const char grant_sql[] =
+        "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.duration, g.ticket, "
+        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state "
+        "FROM jit.grants g WHERE g.id = $1::bigint";
+static const char approve_sql[] = "SELECT jit.approve_grant($1, $2::bigint, $3, $4, $5)";
+
+bool fleet_pattern_valid(const char *p)
+{
+        size_t n = p ? strlen(p) : 0;
+
+        if (n == 0 || n > 253)
+                return false;
+        return strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.*?_-[]") == n;
+}
+
+int fleet_scope_check(const struct role *r, const char *given, char *scope, size_t size, char *why, size_t why_size)
+{
+        size_t used = 0;
+
+        if (!given || !given[0]) {
+                /* The role's own patterns; a role for every host: "*". */
+                if (!r->hosts)
+                        given = "*";
+                else {
+                        for (char **h = r->hosts; *h; h++) {
+                                int k = snprintf(scope + used, size - used, "%s%s", used ? "," : "", *h);
+
+                                if (k < 0 || (size_t) k >= size - used || !fleet_pattern_valid(*h)) {
+                                        snprintf(why, why_size, "role %s: its hosts patterns cannot be a fleet scope",
+                                                 r->name);
+                                        return -EINVAL;
+                                }
+                                used += (size_t) k;
+                        }
+                        return 0;
+                }
+        }
+        if ((size_t) snprintf(scope, size, "%s", given) >= size) {
+                snprintf(why, why_size, "host scope too long");
+                return -E2BIG;
+        }
+        for (char *p = scope, *next; p; p = next) {
+                next = strchr(p, ',');
+                if (next)
+                        *next = '\0';
+                if (!fleet_pattern_valid(p)) {
+                        snprintf(why, why_size, "'%.64s' is not a host name pattern", p);
+                        return -EINVAL;
+                }
+                if (!policy_scope_within(r, p, why, why_size))
+                        return -EPERM;
+                if (next)
+                        *next++ = ',';
+        }
+        return 0;
+}
+
+/* ---- request ------------------------------------------------------------ */
+
+struct fleet_req {
+        struct jitd *d;
+        uint64_t serial;
+        struct jit_grant g;
+        char scope[JIT_HOST_MAX + 1];
+};
+
+static void on_requested(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_req *f = userdata;
+        char msg[1400], dbuf[32];
+        char *end;
+        long long id;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r == -ECONNRESET) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database went away before it answered; the "
+                                  "request may or may not be recorded: see jitctl list before asking again");
+                goto out;
+        }
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database refused the request: %s",
+                                  why ? why : strerror(-r));
+                goto out;
+        }
+        if (PQntuples(res) == 0) {
+                later_reply_error(f->d, f->serial, EAGAIN, "%s asked for %d fleet grants in the last 10 minutes "
+                                  "already; nothing was requested", f->g.user, FLEET_REQUESTS_PER_10MIN);
+                goto out;
+        }
+        errno = 0;
+        id = PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), &end, 10) : 0;
+        if (id <= 0 || errno) {
+                later_reply_error(f->d, f->serial, EIO, "the fleet database answered without a grant id");
+                goto out;
+        }
+        f->g.id = id;
+        f->g.state = GRANT_PENDING;
+        f->g.requested_at = now_realtime();
+        duration_format(f->g.duration, dbuf, sizeof(dbuf));
+        snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: needs %u approval%s "
+                 "(jitctl approve %lld on a host where the approver may approve)", id, f->g.role, f->scope, dbuf,
+                 f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
+        log_msg(LOG_NOTICE, "fleet grant %lld requested by %s for role %s on hosts %s", id, f->g.user, f->g.role,
+                f->scope);
+        later_reply_grant(f->d, f->serial, &f->g, msg);
+out:
+        free(f);
+}
+
+int fleet_request(struct request *req, const struct principal *who, const struct role *r, uint64_t duration,
+                  const char *ticket, const char *reason)
+{
+        struct jitd *d = req->d;
+        const char *given = proto_get_str(req->msg, PF_HOST);
+        char why[256] = "", dur[32], cap[16];
+        struct fleet_req *f;
+        const char *params[8];
+        int ret;
+
+        if (r->approval != APPROVAL_PEER)
+                return reply_error(req, EOPNOTSUPP, "role %s is approved by ticket or automatically; fleet grants "
+                                   "are peer-approved only for now (the hosts do not enforce others yet)", r->name),
+                       HANDLED;
+        if (duration > INT32_MAX)
+                return reply_error(req, EINVAL, "duration out of range"), HANDLED;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        /* At most a host field's length: the scope travels in one (here and
+         * in approval-text's answer). */
+        ret = fleet_scope_check(r, given, f->scope, sizeof(f->g.host), why, sizeof(why));
+        if (ret < 0) {
+                free(f);
+                return reply_error(req, -ret, "%s; nothing was requested", why), HANDLED;
+        }
+        f->d = d;
+        strcpy_checked(f->g.user, sizeof(f->g.user), who->name);
+        f->g.uid = who->uid;
+        strcpy_checked(f->g.host, sizeof(f->g.host), f->scope);
+        strcpy_checked(f->g.role, sizeof(f->g.role), r->name);
+        strcpy_checked(f->g.ticket, sizeof(f->g.ticket), ticket ? ticket : "");
+        strcpy_checked(f->g.reason, sizeof(f->g.reason), reason ? reason : "");
+        f->g.duration = duration;
+        f->g.approvals_needed = r->approvals;
+        approval_format(r->approval, f->g.approval, sizeof(f->g.approval));
+        snprintf(dur, sizeof(dur), "%" PRIu64, duration);
+        params[0] = d->config->host;
+        params[1] = who->name;
+        params[2] = r->name;
+        params[3] = f->scope;
+        params[4] = dur;
+        params[5] = ticket ? ticket : "";
+        params[6] = reason ? reason : "";
+        snprintf(cap, sizeof(cap), "%d", FLEET_REQUESTS_PER_10MIN);
+        params[7] = cap;
+        ret = fleet_mirror_query(d->fleet, request_sql, 8, params, on_requested, f);
+        if (ret < 0) {
+                free(f);
+                if (ret == -ENOTCONN)
+                        return reply_error(req, EHOSTUNREACH, UNREACHABLE, "requested"), HANDLED;
+                return reply_error(req, -ret, "cannot ask the fleet database: %s; nothing was requested",
+                                   strerror(-ret)), HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
+}
+
+/* ---- approval text and approve ------------------------------------------ */
+
+struct fleet_appr {
+        struct jitd *d;
+        uint64_t serial;
+        struct principal *peer;
+        bool approve;                   /* else: approval-text */
+        char *signature, *note;
+        char id[24];
+        struct jit_grant g;
+        char **scope;
+        int64_t requested;
+        struct sshsig_job *job;
+};
+
+static void appr_free(struct fleet_appr *a)
+{
+        if (!a)
+                return;
+        sshsig_job_cancel(a->job);
+        principal_free(a->peer);
+        free(a->signature);
+        free(a->note);
+        strv_free(a->scope);
+        free(a);
+}
+
+static void appr_fail(struct fleet_appr *a, int r, const char *why, const char *what)
+{
+        if (r == -ECANCELED)
+                return;
+        if (r == -ECONNRESET || r == -ENOTCONN)
+                later_reply_error(a->d, a->serial, EHOSTUNREACH, UNREACHABLE, what);
+        else
+                later_reply_error(a->d, a->serial, r == -EIO ? EIO : -r, "the fleet database refused it: %s; "
+                                  "nothing was %s", why ? why : strerror(-r), what);
+}
+
+static void on_approved(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        char msg[512];
+
+        (void) res;
+        if (r < 0) {
+                appr_fail(a, r, why, "approved");
+                goto out;
+        }
+        snprintf(msg, sizeof(msg), "fleet grant %s approved by %s: each host in its scope (%s) enforces it once it "
+                 "verifies the signature", a->id, a->peer->name, a->g.host);
+        log_msg(LOG_NOTICE, "fleet grant %s of %s for role %s approved by %s (signature verified here)", a->id,
+                a->g.user, a->g.role, a->peer->name);
+        a->g.state = GRANT_PENDING;
+        later_reply_grant(a->d, a->serial, &a->g, msg);
+out:
+        appr_free(a);
+}
+
+static void on_verified(int r, const struct sshsig_result *res, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        const char *params[5];
+        int k;
+
+        sshsig_job_cancel(a->job);
+        a->job = NULL;
+        if (r < 0) {
+                later_reply_error(a->d, a->serial, EPERM, "the signature does not verify for %s against [fleet] "
+                                  "allowed_signers: %s; nothing was approved", a->peer->name,
+                                  res && res->detail[0] ? res->detail : strerror(-r));
+                appr_free(a);
+                return;
+        }
+        params[0] = a->d->config->host;
+        params[1] = a->id;
+        params[2] = a->peer->name;
+        params[3] = a->signature;
+        params[4] = a->note ? a->note : "";
+        k = fleet_mirror_query(a->d->fleet, approve_sql, 5, params, on_approved, a);
+        if (k < 0) {
+                appr_fail(a, k, NULL, "approved");
+                appr_free(a);
+        }
+}
+
+static int split_scope(const char *s, char ***ret)
+{
+        size_t n = 1, i = 0;
+        char **v, *copy, *save = NULL;
+
+        for (const char *p = s; *p; p++)
+                n += *p == ',';
+        v = calloc(n + 1, sizeof(*v));
+        copy = strdup(s);
+        if (!v || !copy) {
+                free(v);
+                free(copy);
+                return -ENOMEM;
+        }
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+                if (!(v[i++] = strdup(t))) {
+                        free(copy);
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        free(copy);
+        if (i == 0) {
+                strv_free(v);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
+static void on_grant(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_appr *a = userdata;
+        const struct config *c = a->d->config;
+        const struct role *role;
+        _cleanup_free_ char *text = NULL;
+        const char *what = "approved";      /* approval-text is approve's first step */
+        char *end;
+        long long v;
+        int k;
+
+        if (r < 0) {
+                appr_fail(a, r, why, what);
+                goto out;
+        }
+        if (PQntuples(res) != 1) {
+                later_reply_error(a->d, a->serial, ENOENT, "no fleet grant %s", a->id);
+                goto out;
+        }
+        a->g.id = strtoll(PQgetvalue(res, 0, 0), &end, 10);
+        v = strtoll(PQgetvalue(res, 0, 4), &end, 10);
+        a->requested = strtoll(PQgetvalue(res, 0, 6), &end, 10);
+        if ((size_t) snprintf(a->g.user, sizeof(a->g.user), "%s", PQgetvalue(res, 0, 1)) >= sizeof(a->g.user) ||
+            (size_t) snprintf(a->g.role, sizeof(a->g.role), "%s", PQgetvalue(res, 0, 2)) >= sizeof(a->g.role) ||
+            (size_t) snprintf(a->g.host, sizeof(a->g.host), "%s", PQgetvalue(res, 0, 3)) >= sizeof(a->g.host) ||
+            (size_t) snprintf(a->g.ticket, sizeof(a->g.ticket), "%s", PQgetvalue(res, 0, 5)) >= sizeof(a->g.ticket) ||
+            v <= 0 || split_scope(a->g.host, &a->scope) < 0) {
+                later_reply_error(a->d, a->serial, EBADMSG, "fleet grant %s cannot be read", a->id);
+                goto out;
+        }
+        a->g.duration = (uint64_t) v;
+        a->g.requested_at = a->requested;
+        if (strcmp(PQgetvalue(res, 0, 7), "open") != 0) {
+                later_reply_error(a->d, a->serial, EALREADY, "fleet grant %s has ended (%s)", a->id,
+                                  PQgetvalue(res, 0, 7));
+                goto out;
+        }
+        /* This host's policy: the role as this jitd.conf has it. */
+        role = config_find_role(c, a->g.role);
+        if (!role) {
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is for role %s, which host %s does not "
+                                  "have: approve it on a host that does", a->id, a->g.role, c->host);
+                goto out;
+        }
+        if (strcmp(a->g.user, a->peer->name) == 0) {
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is your own request: someone else must "
+                                  "approve it", a->id);
+                goto out;
+        }
+        if (!policy_is_approver(role, a->peer)) {
+                later_reply_error(a->d, a->serial, EPERM, "%s is not an approver of role %s on host %s",
+                                  a->peer->name, role->name, c->host);
+                goto out;
+        }
+        a->g.approvals_needed = role->approvals;
+        approval_format(role->approval, a->g.approval, sizeof(a->g.approval));
+        a->g.state = GRANT_PENDING;
+        if (!a->approve) {
+                later_reply_grant(a->d, a->serial, &a->g, "the fields of the fleet grant's approval text");
+                goto out;
+        }
+        if (!c->fleet.allowed_signers) {
+                later_reply_error(a->d, a->serial, EOPNOTSUPP, "host %s has no [fleet] allowed_signers: it cannot "
+                                  "check the signature; nothing was approved", c->host);
+                goto out;
+        }
+        {
+                struct approval_fields f = {
+                        .grant = a->g.id, .user = a->g.user, .role = a->g.role, .hosts = a->scope,
+                        .duration = a->g.duration, .ticket = a->g.ticket, .requested = a->requested,
+                        .approver = a->peer->name,
+                };
+
+                k = approval_text(&f, &text);
+        }
+        if (k >= 0)
+                k = sshsig_verify_start(a->d->event, c->fleet.allowed_signers, a->peer->name, text, a->signature,
+                                        on_verified, a, &a->job);
+        if (k < 0) {
+                later_reply_error(a->d, a->serial, EPERM, "the signature cannot be verified for %s: %s; nothing was "
+                                  "approved", a->peer->name, strerror(-k));
+                goto out;
+        }
+        return;                 /* on_verified */
+out:
+        appr_free(a);
+}
+
+static int fleet_fetch(struct request *req, bool approve)
+{
+        struct fleet_appr *a;
+        const char *params[1];
+        int64_t id;
+        int r;
+
+        if (!req->d->fleet)
+                return reply_error(req, EOPNOTSUPP, "host %s has no [fleet]", req->d->config->host), HANDLED;
+        if (!request_get_id(req, &id))
+                return HANDLED;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        a->d = req->d;
+        a->approve = approve;
+        snprintf(a->id, sizeof(a->id), "%" PRId64, id);
+        r = principal_copy(req->peer, &a->peer);
+        if (r >= 0 && approve) {
+                const char *sig = proto_get_str(req->msg, PF_SIGNATURE), *note = proto_get_str(req->msg, PF_NOTE);
+
+                /* The armor's line breaks travel as '|' (no control byte
+                 * passes the protocol); the armor ends in one. */
+                if (!sig || asprintf(&a->signature, "%s|", sig) < 0)
+                        r = sig ? -ENOMEM : -EINVAL;
+                else
+                        for (char *p = a->signature; *p; p++)
+                                if (*p == '|')
+                                        *p = '\n';
+                if (r >= 0 && note && !(a->note = strdup(note)))
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                appr_free(a);
+                return reply_error(req, -r, "%s", r == -EINVAL ? "no signature" : strerror(-r)), HANDLED;
+        }
+        params[0] = a->id;
+        r = fleet_mirror_query(req->d->fleet, grant_sql, 1, params, on_grant, a);
+        if (r < 0) {
+                appr_free(a);
+                if (r == -ENOTCONN)
+                        return reply_error(req, EHOSTUNREACH, UNREACHABLE, "approved"), HANDLED;
+                return reply_error(req, -r, "cannot ask the fleet database: %s", strerror(-r)), HANDLED;
+        }
+        a->serial = request_hold(req);
+        return HANDLED_LATER;
+}
+
+int handle_approval_text(struct request *req)
+{
+        return fleet_fetch(req, false);
+}
+
+int fleet_approve(struct request *req)
+{
+        return fleet_fetch(req, true);
+}
+
+/* ---- revoke ------------------------------------------------------------- */
+
+static void end_reply(struct jitd *d, uint64_t serial, struct request *req, int64_t id, const char *msg)
+{
+        struct proto_msg m;
+
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_u64(&m, PF_ID, (uint64_t) id);
+        proto_set_str(&m, PF_MESSAGE, msg);
+        if (req)
+                reply_msg(req, &m);
+        else
+                later_reply_msg(d, serial, &m);
+}
+
+struct fleet_end_req {
+        struct jitd *d;
+        uint64_t serial;
+        int64_t id;
+        char here[160];                 /* what happened on this host */
+};
+
+static void on_ended(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_end_req *f = userdata;
+        char msg[700];
+        bool first = r == 0 && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r == -ECONNRESET) {
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database went away before it "
+                         "answered: the fleet end stays queued here and is sent again when it is back", f->id,
+                         f->here);
+                end_reply(f->d, f->serial, NULL, f->id, msg);
+                goto out;
+        }
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "fleet grant %" PRId64 ": %s; the fleet "
+                                  "database refused the end: %s", f->id, f->here, why ? why : strerror(-r));
+                goto out;
+        }
+        snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " %s: %s", f->id,
+                 first ? "revoked in the fleet: every host in its scope ends it" : "had already ended in the fleet",
+                 f->here);
+        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " revoked (%s)", f->id, first ? "recorded" : "already ended");
+        end_reply(f->d, f->serial, NULL, f->id, msg);
+out:
+        free(f);
+}
+
+int fleet_revoke(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *reason = proto_get_str(req->msg, PF_REASON);
+        struct actor a = request_actor(req);
+        struct store_fleet_end e = { .at = now_realtime() };
+        struct fleet_end_req *f;
+        struct jit_grant g;
+        char text[JIT_REASON_MAX + 1], why[256] = "";
+        struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
+        int64_t id, local = 0;
+        int r;
+
+        if (!request_get_id(req, &id))
+                return HANDLED;
+        if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
+                return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        f->d = d;
+        f->id = id;
+        snprintf(f->here, sizeof(f->here), "not enforced on host %s", d->config->host);
+
+        /* Ending effects first, here, whatever the database does. */
+        r = store_fleet_lookup(d->store, id, &local);
+        if (r < 0 && r != -ENOENT) {
+                free(f);
+                return reply_store_failure(req, r, "looking the fleet grant up");
+        }
+        if (r >= 0 && grants_get(d, local, &g) >= 0 && grant_state_is_open(g.state)) {
+                snprintf(text, sizeof(text), "revoked by %s: %s", req->peer->name, reason);
+                r = grants_step(d, &g, &ev, &a, why, sizeof(why));
+                if (r < 0 && r != -EALREADY) {
+                        free(f);
+                        return reply_store_failure(req, r, "revoking");
+                }
+                ticketflow_forget(d, &g);
+                snprintf(f->here, sizeof(f->here), "ended on host %s (local grant %" PRId64 ")", d->config->host,
+                         local);
+        }
+
+        /* Then the fleet's: queued first, so that it survives an outage and
+         * a restart. */
+        e.fleet_id = id;
+        snprintf(e.kind, sizeof(e.kind), "revoked");
+        snprintf(e.by, sizeof(e.by), "%s", req->peer->name);
+        snprintf(e.reason, sizeof(e.reason), "%s", reason);
+        r = store_fleet_end_put(d->store, &e);
+        if (r < 0) {
+                char msg[256];
+
+                snprintf(msg, sizeof(msg), "%s; queueing the fleet end", f->here);
+                free(f);
+                return reply_store_failure(req, r, msg);
+        }
+        r = fleet_mirror_end(d->fleet, &e, on_ended, f);
+        if (r < 0) {
+                char msg[512];
+
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database is unreachable: the "
+                         "fleet end is queued here and sent when it is back", id, f->here);
+                free(f);
+                end_reply(d, 0, req, id, msg);
+                return HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
+}
+
+/* ---- revoke --user NAME --all ------------------------------------------- */
+
+/* Every open fleet grant of a user, ended in one statement: the ids ended. */
+/* MATERIALIZED: the planner may not evaluate end_grant for any row before
+ * the user's own rows are picked (AND has no order in SQL). */
+static const char end_user_sql[] =
+        "WITH mine AS MATERIALIZED (SELECT g.id FROM jit.grants g WHERE g.user_name = $4 AND g.state = 'open') "
+        "SELECT m.id FROM mine m WHERE jit.end_grant($1, m.id, 'revoked', $2, $3) ORDER BY m.id";
+
+#define REVOKE_ALL_MAX 256
+
+struct user_walk {
+        int64_t ids[REVOKE_ALL_MAX];
+        size_t n;
+};
+
+static int collect_open(const struct jit_grant *g, void *userdata)
+{
+        struct user_walk *w = userdata;
+
+        if (w->n >= REVOKE_ALL_MAX)
+                return -E2BIG;
+        w->ids[w->n++] = g->id;
+        return 0;
+}
+
+struct fleet_all_req {
+        struct jitd *d;
+        uint64_t serial;
+        char here[200];
+};
+
+static void on_user_ended(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_all_req *f = userdata;
+        char msg[1000], ids[600] = "";
+        size_t used = 0;
+        int n;
+
+        if (r == -ECANCELED)
+                goto out;
+        if (r < 0) {
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "%s; the fleet database %s: %s; "
+                                  "nothing was ended in the fleet: run it again", f->here,
+                                  r == -EIO ? "refused the ends" : "went away before it answered",
+                                  why ? why : strerror(-r));
+                goto out;
+        }
+        n = PQntuples(res);
+        for (int i = 0; i < n && used < sizeof(ids) - 24; i++)
+                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+        snprintf(msg, sizeof(msg), "%s; %d fleet grant%s revoked in the fleet%s%s", f->here, n, n == 1 ? "" : "s",
+                 n ? ": " : "", ids);
+        log_msg(LOG_NOTICE, "%s", msg);
+        end_reply(f->d, f->serial, NULL, 0, msg);
+out:
+        free(f);
+}
+
+int revoke_user_all(struct request *req)
+{
+        struct jitd *d = req->d;
+        const char *user = proto_get_str(req->msg, PF_USER), *reason = proto_get_str(req->msg, PF_REASON);
+        struct store_filter sf = { .user = user, .states = GRANT_STATES_OPEN };
+        struct actor a = request_actor(req);
+        struct user_walk *w;
+        struct fleet_all_req *f;
+        char text[JIT_REASON_MAX + 1], why[256];
+        struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
+        const char *params[4];
+        uint64_t flags = 0;
+        unsigned ended = 0;
+        int r;
+
+        (void) proto_get_u64(req->msg, PF_FLAGS, &flags);
+        if (!(flags & PROTO_F_ALL) || proto_has(req->msg, PF_ID))
+                return reply_error(req, EINVAL, "revoke --user NAME needs --all, and no id"), HANDLED;
+        if (!valid_user_name(user))
+                return reply_error(req, EINVAL, "invalid user name"), HANDLED;
+        if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
+                return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
+        w = calloc(1, sizeof(*w));
+        f = calloc(1, sizeof(*f));
+        if (!w || !f) {
+                free(w);
+                free(f);
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        }
+        /* Here first: every open grant of the user, fleet copies included. */
+        r = store_grant_foreach(d->store, &sf, collect_open, w);
+        if (r < 0 && r != -E2BIG) {
+                free(w);
+                free(f);
+                return reply_store_failure(req, r, "reading grants");
+        }
+        snprintf(text, sizeof(text), "revoked by %s: %s", req->peer->name, reason);
+        for (size_t i = 0; i < w->n; i++) {
+                struct jit_grant g;
+
+                if (grants_get(d, w->ids[i], &g) < 0 || !grant_state_is_open(g.state))
+                        continue;
+                why[0] = '\0';
+                if (grants_step(d, &g, &ev, &a, why, sizeof(why)) >= 0) {
+                        ticketflow_forget(d, &g);
+                        ended++;
+                }
+        }
+        free(w);
+        snprintf(f->here, sizeof(f->here), "%u open grant%s of %s ended on host %s%s", ended, ended == 1 ? "" : "s",
+                 user, d->config->host, r == -E2BIG ? " (more remain: run it again)" : "");
+        if (!d->fleet) {
+                end_reply(d, 0, req, 0, f->here);
+                free(f);
+                return HANDLED;
+        }
+        f->d = d;
+        params[0] = d->config->host;
+        params[1] = req->peer->name;
+        params[2] = reason;
+        params[3] = user;
+        r = fleet_mirror_query(d->fleet, end_user_sql, 4, params, on_user_ended, f);
+        if (r < 0) {
+                char msg[400];
+
+                snprintf(msg, sizeof(msg), "%s; the fleet database is unreachable: nothing was ended in the fleet, "
+                         "run it again when it is back", f->here);
+                free(f);
+                return reply_error(req, EHOSTUNREACH, "%s", msg), HANDLED;
+        }
+        f->serial = request_hold(req);
+        return HANDLED_LATER;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The verbs that write to the fleet through this jitd (handlers_fleet.c). */
+#ifndef JITD_HANDLERS_FLEET_H
+#define JITD_HANDLERS_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+/* A host name pattern the fleet schema takes: 1..253 of letters, digits and
+ * . * ? _ - [ ] (so never a comma). */
+bool fleet_pattern_valid(const char *pattern);
+/* The scope of a fleet request for role r: given (comma-separated patterns,
+ * each within the role's hosts patterns) or, when NULL or empty, the role's
+ * own patterns ("*" for a role without hosts), written to scope. 0, or
+ * -EINVAL / -E2BIG / -EPERM (wider than the role allows) with why. */
+int fleet_scope_check(const struct role *r, const char *given, char *scope, size_t size, char *why, size_t why_size);
+
+/* request with [fleet]: the caller has checked the role, the peer's
+ * eligibility, the ticket and the duration. */
+int fleet_request(struct request *req, const struct principal *who, const struct role *r, uint64_t duration,
+                  const char *ticket, const char *reason);
+/* approve with a signature. */
+int fleet_approve(struct request *req);
+int handle_approval_text(struct request *req);
+/* revoke with [fleet] (admins): ID is a fleet grant's. The local grant, if
+ * it is enforced here, ends first; then jit.end_grant, queued in the store
+ * until the database has it. */
+int fleet_revoke(struct request *req);
+/* revoke --user NAME --all (admins): every open grant of the user here (the
+ * ending path), then, with [fleet], every open fleet grant of the user in
+ * one statement. */
+int revoke_user_all(struct request *req);
+
+#endif
