@@ -235,6 +235,7 @@ enum stmt_id {
         STMT_SESSION_COUNT_GRANT,
         STMT_FLEET_LINK,
         STMT_FLEET_LOOKUP,
+        STMT_FLEET_ID_OF,
         STMT_FLEET_ENDS_AT,
         STMT_FLEET_REFUSED_ADD,
         STMT_FLEET_SEQ_GET,
@@ -348,6 +349,7 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_FLEET_LINK] = "INSERT INTO fleet_grants (fleet_id, grant_id, ends_at) VALUES (?1, ?2, ?3)",
         [STMT_FLEET_ENDS_AT] = "SELECT (SELECT ends_at FROM fleet_grants WHERE grant_id = ?1)",
         [STMT_FLEET_LOOKUP] = "SELECT (SELECT grant_id FROM fleet_grants WHERE fleet_id = ?1)",
+        [STMT_FLEET_ID_OF] = "SELECT (SELECT fleet_id FROM fleet_grants WHERE grant_id = ?1)",
         [STMT_FLEET_REFUSED_ADD] = "INSERT INTO fleet_refused (fleet_id, why, at) VALUES (?1, ?2, ?3)",
         [STMT_FLEET_SEQ_GET] = "SELECT (SELECT last_seq FROM fleet_state WHERE singleton = ?1)",
         [STMT_FLEET_END_PUT] = "INSERT OR IGNORE INTO fleet_ends (fleet_id, kind, by_user, reason, at) "
@@ -1699,6 +1701,11 @@ int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id, int64_
 int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id)
 {
         return query_int_arg(s, STMT_FLEET_LOOKUP, fleet_id, ret_grant_id, "look fleet grant up");
+}
+
+int store_fleet_id_of(struct store *s, int64_t grant_id, int64_t *ret_fleet_id)
+{
+        return query_int_arg(s, STMT_FLEET_ID_OF, grant_id, ret_fleet_id, "look fleet id up");
 }
 
 int store_fleet_ends_at(struct store *s, int64_t grant_id, int64_t *ret_ends_at)

@@ -187,6 +187,9 @@ int store_extension_delete(struct store *s, int64_t grant_id);
 int store_fleet_link(struct store *s, int64_t fleet_id, int64_t grant_id, int64_t ends_at);
 /* The local grant of a fleet grant; -ENOENT when it is not enforced here. */
 int store_fleet_lookup(struct store *s, int64_t fleet_id, int64_t *ret_grant_id);
+/* The other way: the fleet id of a local grant; -ENOENT for a local-only
+ * grant. */
+int store_fleet_id_of(struct store *s, int64_t grant_id, int64_t *ret_fleet_id);
 /* When the fleet says a local grant ends; -ENOENT for a grant that is not a
  * fleet grant. */
 int store_fleet_ends_at(struct store *s, int64_t grant_id, int64_t *ret_ends_at);
