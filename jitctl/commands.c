@@ -371,7 +371,35 @@ int cmd_cancel(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
 
 int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_RELEASE);
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        struct jit_grant g;
+        const char *msg;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        proto_init(&req, PROTO_REQ_RELEASE);
+        if (a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        /* A fleet grant's release is answered in one line, as revoke's:
+         * what happened here, and in the fleet database. */
+        if (rep.type == PROTO_REP_OK) {
+                msg = proto_get_str(&rep, PF_MESSAGE);
+                output_fputs_safe(msg ? msg : "released", ctx->out);
+                fputc('\n', ctx->out);
+                return 0;
+        }
+        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
+        if (r < 0)
+                return r;
+        r = jitctl_decode_grant(ctx, &rep, &g);
+        if (r < 0)
+                return r;
+        print_grant_reply(ctx, &rep, &g);
+        return 0;
 }
 
 int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)

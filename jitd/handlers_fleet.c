@@ -493,6 +493,8 @@ struct fleet_end_req {
         struct jitd *d;
         uint64_t serial;
         int64_t id;
+        const char *kind;               /* revoked, released */
+        char by[JIT_USER_MAX + 1];
         char here[160];                 /* what happened on this host */
 };
 
@@ -516,13 +518,54 @@ static void on_ended(int r, const PGresult *res, const char *why, void *userdata
                                   "database refused the end: %s", f->id, f->here, why ? why : strerror(-r));
                 goto out;
         }
-        snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " %s: %s", f->id,
-                 first ? "revoked in the fleet: every host in its scope ends it" : "had already ended in the fleet",
-                 f->here);
-        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " revoked (%s)", f->id, first ? "recorded" : "already ended");
+        if (first)
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " %s in the fleet: every host in its scope ends it: "
+                         "%s", f->id, f->kind, f->here);
+        else
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " had already ended in the fleet: %s", f->id,
+                         f->here);
+        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " %s by %s (%s)", f->id, f->kind, f->by,
+                first ? "recorded" : "already ended");
         end_reply(f->d, f->serial, NULL, f->id, msg);
 out:
         free(f);
+}
+
+/* The fleet's end of f->id, after this host's: queued in the store first,
+ * so that it survives an outage and a restart, then sent. Replies now (req)
+ * or later (f->serial, req NULL); f is taken. */
+static int end_in_fleet(struct fleet_end_req *f, struct request *req, const char *reason)
+{
+        struct store_fleet_end e = { .fleet_id = f->id, .at = now_realtime() };
+        char msg[512];
+        int r;
+
+        snprintf(e.kind, sizeof(e.kind), "%s", f->kind);
+        snprintf(e.by, sizeof(e.by), "%s", f->by);
+        snprintf(e.reason, sizeof(e.reason), "%s", reason);
+        r = store_fleet_end_put(f->d->store, &e);
+        if (r < 0) {
+                snprintf(msg, sizeof(msg), "%s; queueing the fleet end", f->here);
+                if (req) {
+                        free(f);
+                        return reply_store_failure(req, r, msg);
+                }
+                later_reply_error(f->d, f->serial, EIO, "fleet grant %" PRId64 ": %s: %s; nothing was %s in the "
+                                  "fleet", f->id, msg, strerror(-r), f->kind);
+                free(f);
+                return HANDLED;
+        }
+        r = fleet_mirror_end(f->d->fleet, &e, on_ended, f);
+        if (r < 0) {
+                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database is unreachable: the "
+                         "fleet end is queued here and sent when it is back", f->id, f->here);
+                end_reply(f->d, f->serial, req, f->id, msg);
+                free(f);
+                return HANDLED;
+        }
+        if (req)
+                f->serial = request_hold(req);
+        return HANDLED_LATER;
 }
 
 int fleet_revoke(struct request *req)
@@ -530,7 +573,6 @@ int fleet_revoke(struct request *req)
         struct jitd *d = req->d;
         const char *reason = proto_get_str(req->msg, PF_REASON);
         struct actor a = request_actor(req);
-        struct store_fleet_end e = { .at = now_realtime() };
         struct fleet_end_req *f;
         struct jit_grant g;
         char text[JIT_REASON_MAX + 1], why[256] = "";
@@ -547,6 +589,8 @@ int fleet_revoke(struct request *req)
                 return reply_error(req, ENOMEM, "out of memory"), HANDLED;
         f->d = d;
         f->id = id;
+        f->kind = "revoked";
+        snprintf(f->by, sizeof(f->by), "%s", req->peer->name);
         snprintf(f->here, sizeof(f->here), "not enforced on host %s", d->config->host);
 
         /* Ending effects first, here, whatever the database does. */
@@ -566,33 +610,113 @@ int fleet_revoke(struct request *req)
                 snprintf(f->here, sizeof(f->here), "ended on host %s (local grant %" PRId64 ")", d->config->host,
                          local);
         }
+        return end_in_fleet(f, req, reason);
+}
 
-        /* Then the fleet's: queued first, so that it survives an outage and
-         * a restart. */
-        e.fleet_id = id;
-        snprintf(e.kind, sizeof(e.kind), "revoked");
-        snprintf(e.by, sizeof(e.by), "%s", req->peer->name);
-        snprintf(e.reason, sizeof(e.reason), "%s", reason);
-        r = store_fleet_end_put(d->store, &e);
+/* ---- release ------------------------------------------------------------ */
+
+#define RELEASE_REASON "task done"
+
+/* The grant read from the database, for a release on a host that does not
+ * enforce it: only its own user may release it. */
+static void on_release_grant(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_end_req *f = userdata;
+
+        if (r == -ECANCELED)
+                goto out;
         if (r < 0) {
-                char msg[256];
-
-                snprintf(msg, sizeof(msg), "%s; queueing the fleet end", f->here);
-                free(f);
-                return reply_store_failure(req, r, msg);
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "fleet grant %" PRId64 ": %s; "
+                                  "the fleet database %s: %s; nothing was released", f->id, f->here,
+                                  r == -EIO ? "refused the read" : "went away before it answered",
+                                  why ? why : strerror(-r));
+                goto out;
         }
-        r = fleet_mirror_end(d->fleet, &e, on_ended, f);
-        if (r < 0) {
-                char msg[512];
+        if (PQntuples(res) != 1) {
+                later_reply_error(f->d, f->serial, ENOENT, "no fleet grant %" PRId64, f->id);
+                goto out;
+        }
+        if (strcmp(PQgetvalue(res, 0, 1), f->by) != 0) {
+                later_reply_error(f->d, f->serial, EPERM, "fleet grant %" PRId64 " is not yours to release", f->id);
+                goto out;
+        }
+        if (strcmp(PQgetvalue(res, 0, 7), "open") != 0) {
+                later_reply_error(f->d, f->serial, EALREADY, "fleet grant %" PRId64 " has ended (%s)", f->id,
+                                  PQgetvalue(res, 0, 7));
+                goto out;
+        }
+        (void) end_in_fleet(f, NULL, RELEASE_REASON);
+        return;
+out:
+        free(f);
+}
 
-                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database is unreachable: the "
-                         "fleet end is queued here and sent when it is back", id, f->here);
-                free(f);
-                end_reply(d, 0, req, id, msg);
+int fleet_release(struct request *req, int64_t id)
+{
+        struct jitd *d = req->d;
+        struct actor a = request_actor(req);
+        struct fleet_end_req *f;
+        struct jit_grant g;
+        char why[256] = "", sid[24];
+        struct fsm_event ev = { .type = FSM_RELEASE, .text = "released by the user: task done" };
+        const char *params[1] = { sid };
+        int64_t local = 0;
+        int r;
+
+        if (id == 0 && !request_get_id(req, &id))
                 return HANDLED;
+        r = store_fleet_lookup(d->store, id, &local);
+        if (r < 0 && r != -ENOENT)
+                return reply_store_failure(req, r, "looking the fleet grant up");
+        if (r >= 0) {
+                r = grants_get(d, local, &g);
+                if (r < 0)
+                        return reply_store_failure(req, r, "reading the grant");
         }
-        f->serial = request_hold(req);
-        return HANDLED_LATER;
+        f = calloc(1, sizeof(*f));
+        if (!f)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        f->d = d;
+        f->id = id;
+        f->kind = "released";
+        snprintf(f->by, sizeof(f->by), "%s", req->peer->name);
+        snprintf(f->here, sizeof(f->here), "not enforced on host %s", d->config->host);
+        if (local == 0) {
+                /* Whose it is only the database knows. */
+                snprintf(sid, sizeof(sid), "%" PRId64, id);
+                r = fleet_mirror_query(d->fleet, grant_sql, 1, params, on_release_grant, f);
+                if (r < 0) {
+                        free(f);
+                        if (r == -ENOTCONN)
+                                return reply_error(req, EHOSTUNREACH, "fleet grant %" PRId64 " is not enforced on "
+                                                   "host %s and " UNREACHABLE, id, d->config->host, "released"),
+                                       HANDLED;
+                        return reply_error(req, -r, "cannot ask the fleet database: %s", strerror(-r)), HANDLED;
+                }
+                f->serial = request_hold(req);
+                return HANDLED_LATER;
+        }
+        /* The local copy is the fleet grant's user's (the mirror made it). */
+        if (g.uid != req->peer->uid || strcmp(g.user, req->peer->name) != 0) {
+                free(f);
+                return reply_error(req, EPERM, "fleet grant %" PRId64 " is not yours to release", id), HANDLED;
+        }
+        /* Ending effects first, here, whatever the database does. */
+        if (grant_state_is_open(g.state)) {
+                if (g.state != GRANT_ACTIVE && g.state != GRANT_SCHEDULED)
+                        ev.type = FSM_REVOKE;
+                r = grants_step(d, &g, &ev, &a, why, sizeof(why));
+                if (r < 0 && r != -EALREADY) {
+                        free(f);
+                        return reply_store_failure(req, r, "releasing");
+                }
+                ticketflow_forget(d, &g);
+                snprintf(f->here, sizeof(f->here), "ended on host %s (local grant %" PRId64 ")", d->config->host,
+                         local);
+        } else
+                snprintf(f->here, sizeof(f->here), "already %s on host %s (local grant %" PRId64 ")",
+                         grant_state_to_string(g.state), d->config->host, local);
+        return end_in_fleet(f, req, RELEASE_REASON);
 }
 
 /* ---- revoke --user NAME --all ------------------------------------------- */

@@ -29,6 +29,11 @@ int handle_approval_text(struct request *req);
  * it is enforced here, ends first; then jit.end_grant, queued in the store
  * until the database has it. */
 int fleet_revoke(struct request *req);
+/* release with [fleet], by the grant's own user: id is a fleet grant's (0:
+ * the request's ID). The local copy, if enforced here, ends first; then
+ * jit.end_grant (released), queued as for revoke. Not enforced here: the
+ * grant's user is read from the database first (unreachable: refused). */
+int fleet_release(struct request *req, int64_t id);
 /* revoke --user NAME --all (admins): every open grant of the user here (the
  * ending path), then, with [fleet], every open fleet grant of the user in
  * one statement. */

@@ -303,6 +303,9 @@ int handle_release(struct request *req)
         int64_t id;
         int r;
 
+        /* With [fleet], ID is a fleet grant's (as for revoke). */
+        if (req->d->fleet && proto_has(req->msg, PF_ID))
+                return fleet_release(req, 0);
         if (proto_has(req->msg, PF_ID)) {
                 if (!request_get_id(req, &id))
                         return HANDLED;
@@ -324,6 +327,16 @@ int handle_release(struct request *req)
                 id = w.first.id;
                 if (grants_get(req->d, id, &g) < 0)
                         g = w.first;
+                /* A fleet grant's copy: released in the fleet too. */
+                if (req->d->fleet && g.uid == req->peer->uid) {
+                        int64_t fleet_id;
+
+                        r = store_fleet_id_of(req->d->store, id, &fleet_id);
+                        if (r >= 0)
+                                return fleet_release(req, fleet_id);
+                        if (r != -ENOENT)
+                                return reply_store_failure(req, r, "looking the fleet grant up");
+                }
         }
         if (g.uid != req->peer->uid)
                 return reply_error(req, EPERM, "grant %lld is not yours to release", (long long) id), HANDLED;

@@ -15,6 +15,11 @@
 # queued in web-01's store and sent on reconnect, and web-02 drops it then.
 # revoke --user jt_alice --all on web-02 ends her grants there at once and
 # every open fleet grant of hers in one statement; web-01 drops its copies.
+# jitctl release ID by jt_alice on web-01 ends her fleet grant there, then in
+# the fleet: web-02 drops it; jt_bob cannot release it (on web-01 by its
+# local copy, on db-01 by the database's row); with the database down her
+# release on web-01 ends it there at once and is queued, db-01 refuses (it
+# cannot tell whose the grant is), and web-02 drops it after the restart.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
@@ -285,6 +290,59 @@ no_dropin web-02 && ok "gone on web-02 at once" || not_ok "web-02 keeps a drop-i
 wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a drop-in"
 [ "$(owner_sql "SELECT count(*) FROM jit.grants WHERE state = 'open'")" = 0 ] &&
         ok "no open grant left in the fleet" || not_ok "open grants remain"
+
+# ---- release -----------------------------------------------------------------------------------
+
+fleet_id() { grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+'; }
+expect 0 "jt_alice asks for web-* to release it herself" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+        jc_on web-01 jt_alice request -r web-admin -d 1h -m 'fifth'
+R1=$(fleet_id)
+expect 0 "jt_bob approves $R1" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$R1" --key "$T/bobkeys/key"
+wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 &&
+        ok "grant $R1 enforced on both web hosts" || not_ok "grant $R1 on the web hosts"
+expect 1 "jt_bob cannot release jt_alice's fleet grant where it is enforced" "fleet grant $R1 is not yours to release" -- \
+        jc_on web-01 jt_bob release "$R1"
+expect 1 "... nor on db-01, where only the database knows whose it is" "fleet grant $R1 is not yours to release" -- \
+        jc_on db-01 jt_bob release "$R1"
+has_dropin web-01 && has_dropin web-02 &&
+        [ "$(owner_sql "SELECT state FROM jit.grants WHERE id = $R1")" = open ] &&
+        ok "... it stays enforced and open" || not_ok "bob's release changed something"
+expect 0 "jt_alice releases it on web-01: ended here, then in the fleet" \
+        "fleet grant $R1 released in the fleet: every host in its scope ends it: ended on host web-01" -- \
+        jc_on web-01 jt_alice release "$R1"
+no_dropin web-01 && ok "gone on web-01 at once" || not_ok "web-01 keeps a drop-in"
+wait_for 5 no_dropin web-02 && ok "gone on web-02 too" || not_ok "web-02 keeps grant $R1"
+[ "$(owner_sql "SELECT state || ' ' || (SELECT kind || ' ' || by_user || ' ' || host FROM jit.revocations WHERE grant_id = $R1) FROM jit.grants WHERE id = $R1")" = "released released jt_alice web-01" ] &&
+        ok "the fleet records the release by jt_alice on web-01" || not_ok "the fleet's record of $R1"
+expect 1 "releasing it again on db-01 says it has ended" "fleet grant $R1 has ended \\(released\\)" -- \
+        jc_on db-01 jt_alice release "$R1"
+
+expect 0 "jt_alice asks again" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+        jc_on web-01 jt_alice request -r web-admin -d 1h -m 'sixth'
+R2=$(fleet_id)
+expect 0 "jt_bob approves $R2" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$R2" --key "$T/bobkeys/key"
+wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 &&
+        ok "grant $R2 enforced on both web hosts" || not_ok "grant $R2 on the web hosts"
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 9>&-
+ok "PostgreSQL stopped"
+wait_for 5 status_has web-01 '^fleet: unreachable for' || not_ok "web-01 sees the outage"
+expect 1 "a release on db-01 (not enforced there) with the database down is refused: whose it is is unknown" \
+        "not enforced on host db-01 and the fleet database is unreachable; nothing was released" -- \
+        jc_on db-01 jt_alice release "$R2"
+expect 0 "jt_alice's release on web-01 (no ID: her one active grant) ends it there at once, the fleet end queued" \
+        "fleet grant $R2: ended on host web-01.*unreachable: the fleet end is queued" -- jc_on web-01 jt_alice release
+no_dropin web-01 && ok "... web-01's drop-in is gone at once" || not_ok "web-01 still has a drop-in"
+[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT kind || ' ' || by_user FROM fleet_ends WHERE fleet_id = $R2")" = "released jt_alice" ] &&
+        ok "... the release is kept in web-01's store" || not_ok "no queued fleet end"
+sleep 1.5
+has_dropin web-02 && ok "web-02 still enforces it while the database is down" || not_ok "web-02 lost it"
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+        -o "$PG_OPTS" start >/dev/null 2>&1 9>&-
+ok "PostgreSQL restarted"
+wait_for 40 status_has web-01 '^fleet: connected' && ok "web-01 reconnected" || not_ok "web-01 reconnects"
+wait_for 10 no_dropin web-02 && ok "web-01 sent the queued release: web-02 drops grant $R2" || not_ok "web-02 keeps grant $R2"
+[ "$(owner_sql "SELECT state FROM jit.grants WHERE id = $R2")" = released ] &&
+        ok "the fleet records it as released" || not_ok "the fleet's record of $R2"
 
 # A member cannot fill the fleet database: 8 requests in 10 minutes, then refused.
 n=0
