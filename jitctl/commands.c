@@ -472,7 +472,8 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         struct proto_msg req;
         enum grant_state st;
         uint64_t flags = 0;
-        size_t n = 0;
+        char **lines = NULL;
+        size_t n = 0, n_lines = 0;
         int64_t now;
         int r;
 
@@ -489,10 +490,21 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
             (r = set_str(ctx, &req, PF_STATE, a.state)) < 0 ||
             (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0)
                 return r;
-        r = jitctl_fetch_grants(ctx, &req, &g, &n, &now);
+        r = jitctl_fetch_list(ctx, &req, &g, &n, &now, &lines, &n_lines);
         if (r < 0)
                 return r;
-        return print_grants(ctx, g, n, now, a.json, "no grants");
+        r = print_grants(ctx, g, n, now, a.json, "no grants");
+        /* With [fleet]: the fleet's open grants, one line each (text only:
+         * --json stays the local grants' array). */
+        for (size_t i = 0; r >= 0 && !a.json && i < n_lines; i++) {
+                if (i == 0)
+                        fputs("fleet:\n", ctx->out);
+                fputs("  ", ctx->out);
+                output_fputs_safe(lines[i], ctx->out);
+                fputc('\n', ctx->out);
+        }
+        jitctl_lines_free(lines, n_lines);
+        return r;
 }
 
 int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)

@@ -110,6 +110,11 @@ int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int
 struct jit_grant;
 int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
                         size_t *ret_n, int64_t *ret_now);
+/* The same, and the lines (ok {message}) after the grants, the fleet's part
+ * of a listing (free with jitctl_lines_free). */
+int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
+                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, size_t *ret_n_lines);
+void jitctl_lines_free(char **lines, size_t n);
 /* "jitctl: ..." on ctx->err, control characters made visible. */
 void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A grant reply decoded (said when it cannot be: CMD_E_FAILED). */

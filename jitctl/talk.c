@@ -125,9 +125,13 @@ int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int
                         r = 0;
                         break;
                 }
-                r = jitctl_check_reply(ctx, &rep, (enum proto_type) expected);
-                if (r < 0)
-                        break;
+                /* A listing of grants may end with lines (ok {message}):
+                 * the fleet's part of it. */
+                if (!(expected == PROTO_REP_GRANT && rep.type == PROTO_REP_OK)) {
+                        r = jitctl_check_reply(ctx, &rep, (enum proto_type) expected);
+                        if (r < 0)
+                                break;
+                }
                 r = cb(&rep, userdata);
                 if (r < 0)
                         break;
@@ -146,13 +150,26 @@ struct grant_vec {
         struct jit_grant *v;
         size_t n, cap;
         int64_t now;
+        char **lines;                   /* NULL: not wanted */
+        size_t n_lines, cap_lines;
 };
 
 static int collect_grant(const struct proto_msg *m, void *userdata)
 {
         struct grant_vec *gv = userdata;
+        const char *line;
         int r;
 
+        if (m->type == PROTO_REP_OK) {
+                line = proto_get_str(m, PF_MESSAGE);
+                if (!gv->lines || !line)
+                        return 0;
+                if (array_reserve((void **) &gv->lines, &gv->cap_lines, gv->n_lines, sizeof(*gv->lines)) < 0 ||
+                    !(gv->lines[gv->n_lines] = strdup(line)))
+                        return -ENOMEM;
+                gv->n_lines++;
+                return 0;
+        }
         if (array_reserve((void **) &gv->v, &gv->cap, gv->n, sizeof(*gv->v)) < 0)
                 return -ENOMEM;
         r = jitctl_decode_grant(gv->ctx, m, &gv->v[gv->n]);
@@ -163,19 +180,40 @@ static int collect_grant(const struct proto_msg *m, void *userdata)
         return 0;
 }
 
-int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
-                        size_t *ret_n, int64_t *ret_now)
+int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
+                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, size_t *ret_n_lines)
 {
         struct grant_vec gv = { .ctx = ctx };
         int r;
 
+        if (ret_lines && !(gv.lines = calloc(1, sizeof(*gv.lines))))
+                return -ENOMEM;
+        gv.cap_lines = ret_lines ? 1 : 0;
         r = jitctl_stream(ctx, req, PROTO_REP_GRANT, collect_grant, &gv);
         if (r < 0) {
                 free(gv.v);
+                jitctl_lines_free(gv.lines, gv.n_lines);
                 return r;
         }
         *ret = gv.v;
         *ret_n = gv.n;
         *ret_now = gv.now ? gv.now : now_realtime();
+        if (ret_lines) {
+                *ret_lines = gv.lines;
+                *ret_n_lines = gv.n_lines;
+        }
         return 0;
+}
+
+int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
+                        size_t *ret_n, int64_t *ret_now)
+{
+        return jitctl_fetch_list(ctx, req, ret, ret_n, ret_now, NULL, NULL);
+}
+
+void jitctl_lines_free(char **lines, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(lines[i]);
+        free(lines);
 }

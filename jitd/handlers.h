@@ -51,5 +51,9 @@ int request_grant(struct request *req, const struct new_request *nr);
 /* A listing of grants matching f, streamed a page at a time; only_reviews:
  * break-glass grants whose review is pending. */
 int list_stream_start(struct request *req, const struct store_filter *f, bool only_reviews);
+/* The same, then each of tail (taken, freed) as an ok {message}, before the
+ * end. */
+int list_stream_start_tail(struct request *req, const struct store_filter *f, bool only_reviews, char **tail,
+                          size_t n_tail);
 
 #endif

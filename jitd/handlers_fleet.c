@@ -719,6 +719,129 @@ int fleet_release(struct request *req, int64_t id)
         return end_in_fleet(f, req, RELEASE_REASON);
 }
 
+/* ---- list --------------------------------------------------------------- */
+
+/* The fleet's open grants, of a user and of a role when given ($1, $2 NULL:
+ * any); one more than shown, to say there are more. */
+#define FLEET_LIST_MAX 200
+static const char list_sql[] =
+        "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.state, "
+        "(SELECT pg_catalog.count(*) FROM jit.approvals a WHERE a.grant_id = g.id) "
+        "FROM jit.grants g WHERE g.state = 'open' AND ($1::text IS NULL OR g.user_name = $1::text) "
+        "AND ($2::text IS NULL OR g.role = $2::text) ORDER BY g.id LIMIT 201";
+
+struct fleet_list_req {
+        struct jitd *d;
+        uint64_t serial;
+        struct store_filter f;
+        char user[JIT_USER_MAX + 1];
+        char role[JIT_ROLE_MAX + 1];
+};
+
+/* One line per fleet grant, and whether this host enforces it. */
+static char *fleet_list_line(struct jitd *d, const PGresult *res, int i)
+{
+        const char *id = PQgetvalue(res, i, 0), *n = PQgetvalue(res, i, 5);
+        char here[96] = "not enforced here", *line;
+        int64_t fid = strtoll(id, NULL, 10), local;
+        struct jit_grant g;
+
+        if (fid > 0 && store_fleet_lookup(d->store, fid, &local) >= 0 && grants_get(d, local, &g) >= 0)
+                snprintf(here, sizeof(here), "%s here as grant %" PRId64 " (%s)",
+                         grant_state_is_open(g.state) ? "enforced" : "ended", local, grant_state_to_string(g.state));
+        if (asprintf(&line, "fleet grant %s of %s for %s on hosts %s: %s, %s approval%s; %s", id,
+                     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), n,
+                     strcmp(n, "1") == 0 ? "" : "s", here) < 0)
+                return NULL;
+        return line;
+}
+
+static void fleet_list_send(struct fleet_list_req *l, char **tail, size_t n)
+{
+        struct conn *c = conn_find(l->d->conns, l->serial);
+        struct request req = { .d = l->d, .conn = c };
+
+        if (!c) {
+                for (size_t i = 0; i < n; i++)
+                        free(tail[i]);
+                free(tail);
+                return;
+        }
+        conn_release(c);
+        (void) list_stream_start_tail(&req, &l->f, false, tail, n);
+}
+
+static void on_fleet_listed(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_list_req *l = userdata;
+        char **tail = NULL;
+        size_t n = 0;
+        int rows;
+
+        if (r == -ECANCELED)
+                goto out;
+        rows = r < 0 ? 0 : PQntuples(res);
+        tail = calloc((size_t) (rows > FLEET_LIST_MAX ? FLEET_LIST_MAX : rows) + 2, sizeof(*tail));
+        if (!tail) {
+                fleet_list_send(l, NULL, 0);    /* the local listing at least */
+                goto out;
+        }
+        if (r < 0) {
+                if (asprintf(&tail[n], "the fleet part is unavailable: %s", r == -EIO && why ? why :
+                             "the fleet database went away before it answered") >= 0)
+                        n++;
+        } else {
+                if (rows == 0 && asprintf(&tail[n], "no open fleet grant") >= 0)
+                        n++;
+                for (int i = 0; i < rows && i < FLEET_LIST_MAX; i++)
+                        if ((tail[n] = fleet_list_line(l->d, res, i)))
+                                n++;
+                if (rows > FLEET_LIST_MAX && asprintf(&tail[n], "more open fleet grants are not shown: narrow "
+                                                      "with --user or --role") >= 0)
+                        n++;
+        }
+        fleet_list_send(l, tail, n);
+out:
+        free(l);
+}
+
+int fleet_list(struct request *req, const struct store_filter *f)
+{
+        struct fleet_list_req *l = calloc(1, sizeof(*l));
+        const char *params[2];
+        char **tail;
+        int r;
+
+        if (!l)
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        l->d = req->d;
+        l->f = *f;
+        if (f->user) {
+                snprintf(l->user, sizeof(l->user), "%s", f->user);
+                l->f.user = l->user;
+        }
+        if (f->role) {
+                snprintf(l->role, sizeof(l->role), "%s", f->role);
+                l->f.role = l->role;
+        }
+        params[0] = l->f.user;
+        params[1] = l->f.role;
+        r = fleet_mirror_query(req->d->fleet, list_sql, 2, params, on_fleet_listed, l);
+        if (r >= 0) {
+                l->serial = request_hold(req);
+                return HANDLED_LATER;
+        }
+        free(l);
+        /* The local listing stands; one line says what is missing. */
+        tail = calloc(1, sizeof(*tail));
+        if (tail && asprintf(&tail[0], "the fleet part is unavailable: %s", r == -ENOTCONN ?
+                             "the fleet database is unreachable" : strerror(-r)) < 0) {
+                free(tail);
+                tail = NULL;
+        }
+        return list_stream_start_tail(req, f, false, tail, tail ? 1 : 0);
+}
+
 /* ---- revoke --user NAME --all ------------------------------------------- */
 
 /* Every open fleet grant of a user, ended in one statement: the ids ended. */

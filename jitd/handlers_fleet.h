@@ -34,6 +34,11 @@ int fleet_revoke(struct request *req);
  * jit.end_grant (released), queued as for revoke. Not enforced here: the
  * grant's user is read from the database first (unreachable: refused). */
 int fleet_release(struct request *req, int64_t id);
+/* list with [fleet]: the local listing of f, then the fleet's open grants
+ * (f's user and role) read through the link, one line each; the database
+ * unreachable: one line saying the fleet part is unavailable. */
+struct store_filter;
+int fleet_list(struct request *req, const struct store_filter *f);
 /* revoke --user NAME --all (admins): every open grant of the user here (the
  * ending path), then, with [fleet], every open fleet grant of the user in
  * one statement. */

@@ -28,7 +28,6 @@
  * may cost a ticket lookup and an approver's attention. */
 #define OPEN_REQUESTS_PER_USER 8
 /* A listing's page: grants per database read. */
-#define LIST_PAGE 64
 
 int handle_ping(struct request *req)
 {
@@ -347,88 +346,7 @@ int handle_release(struct request *req)
         return reply_end(req, r, &g, "released", why);
 }
 
-/* ---- listings: a page at a time, as the client reads ------------------ */
-
-struct list_stream {
-        struct jitd *d;
-        struct store_filter f;
-        char user[JIT_USER_MAX + 1];
-        char role[JIT_ROLE_MAX + 1];
-        uint64_t count;
-        bool only_reviews;              /* review: break-glass grants awaiting review */
-        size_t sent;                    /* in this page */
-        struct conn *conn;
-        int err;
-};
-
-static int list_one(const struct jit_grant *g, void *userdata)
-{
-        struct list_stream *ls = userdata;
-        struct request req = { .d = ls->d, .conn = ls->conn };
-        struct jit_grant shown = *g;
-        int r;
-
-        ls->f.after_id = g->id;
-        ls->sent++;
-        if (ls->only_reviews && (!g->break_glass || strcmp(g->review, "pending") != 0))
-                return 0;
-        /* An end that waits for its record is shown as it will be. */
-        (void) ending_lookup(ls->d->ending, g->id, &shown);
-        r = reply_grant(&req, &shown, NULL);
-        if (r < 0) {
-                ls->err = r;
-                return r;
-        }
-        ls->count++;
-        return 0;
-}
-
-static int list_next(struct conn *c, void *state)
-{
-        struct list_stream *ls = state;
-        struct proto_msg end;
-        int r;
-
-        ls->conn = c;
-        ls->sent = 0;
-        ls->f.limit = ls->only_reviews ? LIST_PAGE * 8 : LIST_PAGE;
-        r = store_grant_foreach(ls->d->store, &ls->f, list_one, ls);
-        if (ls->err)
-                return ls->err;
-        if (r < 0) {
-                struct request req = { .d = ls->d, .conn = c };
-
-                /* A listing cut short says so; the reply so far stands. */
-                reply_error(&req, r == -EBUSY ? EBUSY : EIO, "listing grants failed: %s", store_last_error(ls->d->store));
-                return 0;
-        }
-        if (ls->sent == (size_t) ls->f.limit)
-                return 1;
-        proto_init(&end, PROTO_REP_END);
-        proto_set_u64(&end, PF_COUNT, ls->count);
-        return conn_send(c, &end) < 0 ? -EPIPE : 0;
-}
-
-int list_stream_start(struct request *req, const struct store_filter *f, bool only_reviews)
-{
-        struct list_stream *ls = calloc(1, sizeof(*ls));
-
-        if (!ls)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
-        ls->d = req->d;
-        ls->f = *f;
-        ls->only_reviews = only_reviews;
-        if (f->user) {
-                snprintf(ls->user, sizeof(ls->user), "%s", f->user);
-                ls->f.user = ls->user;
-        }
-        if (f->role) {
-                snprintf(ls->role, sizeof(ls->role), "%s", f->role);
-                ls->f.role = ls->role;
-        }
-        (void) conn_stream(req->conn, list_next, ls, free);
-        return HANDLED;
-}
+/* ---- listings (the stream itself: listing.c) --------------------------- */
 
 int handle_list(struct request *req)
 {
@@ -460,6 +378,10 @@ int handle_list(struct request *req)
                 user = req->peer->name;
         }
         f.user = user;
+        /* With [fleet], the fleet's open grants follow (not for --state:
+         * its words are this host's). */
+        if (req->d->fleet && !state)
+                return fleet_list(req, &f);
         return list_stream_start(req, &f, false);
 }
 

@@ -323,9 +323,18 @@ R2=$(fleet_id)
 expect 0 "jt_bob approves $R2" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$R2" --key "$T/bobkeys/key"
 wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 &&
         ok "grant $R2 enforced on both web hosts" || not_ok "grant $R2 on the web hosts"
+expect 0 "jitctl list on db-01 shows jt_alice's open fleet grant, not enforced there" \
+        "fleet grant $R2 of jt_alice for web-admin on hosts web-\\*: open, 1 approval; not enforced here" -- \
+        jc_on db-01 jt_alice list
+expect 0 "... and on web-01 as enforced there" "fleet grant $R2 of jt_alice .*; enforced here as grant [0-9]+ \\(active\\)" -- \
+        jc_on web-01 jt_alice list
+expect 0 "jt_carol's list shows none of jt_alice's fleet grants" "no open fleet grant" -- jc_on web-01 jt_carol list
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 9>&-
 ok "PostgreSQL stopped"
 wait_for 5 status_has web-01 '^fleet: unreachable for' || not_ok "web-01 sees the outage"
+expect 0 "jitctl list with the database down: the local list, and one line saying the fleet part is unavailable" \
+        "the fleet part is unavailable: the fleet database is unreachable" -- jc_on web-01 jt_alice list
+grep -q "active" <<<"$LAST_OUT" && ok "... the local grant is listed" || not_ok "the local list" "$LAST_OUT"
 expect 1 "a release on db-01 (not enforced there) with the database down is refused: whose it is is unknown" \
         "not enforced on host db-01 and the fleet database is unreachable; nothing was released" -- \
         jc_on db-01 jt_alice release "$R2"
