@@ -20,6 +20,10 @@
 # local copy, on db-01 by the database's row); with the database down her
 # release on web-01 ends it there at once and is queued, db-01 refuses (it
 # cannot tell whose the grant is), and web-02 drops it after the restart.
+# jitctl list shows the fleet's open grants after the local ones (not
+# enforced on db-01, enforced on web-01 as its local grant; jt_carol sees none
+# of jt_alice's), and with the database down the local list and one line
+# saying the fleet part is unavailable.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
