@@ -257,7 +257,7 @@ def cmd_probe(path, seconds, hexreq):
         ms = (time.monotonic() - t0) * 1000
         n += 1
         worst = max(worst, ms)
-        slow += ms >= 50
+        slow += ms >= 250  # a blocked loop takes seconds; the margin is for a loaded CI machine
         failed += not ok
         time.sleep(0.1)
     print(f"n={n} worst_ms={worst:.1f} slow={slow} failed={failed}")

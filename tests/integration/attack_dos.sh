@@ -4,12 +4,16 @@
 # send `list` of everything (flags=1) and never read: jitd's VmRSS grows by
 # less than 16 MiB, she cannot hold more than 32 connections at once (jitd
 # closes the rest), and root's PAM checks during the flood are each answered
-# within 50 ms. (b) She sends requests on one connection as fast as replies
+# within BOUND_MS. (b) She sends requests on one connection as fast as replies
 # allow (at least 2,000 `show`s, 3 s): jitd refuses some as too many (EAGAIN,
 # "slow down"), while bob's requests and root's PAM checks are still answered
-# within 50 ms. (The flood client stops opening connections once jitd grew by
+# within BOUND_MS. (The flood client stops opening connections once jitd grew by
 # 64 MiB, so that today's jitd does not eat the machine.)
 . "$(dirname "$0")/../lib.sh"
+# Not a speed target (make bench measures those): a blocked or starved loop
+# answers in seconds; a check takes 2 ms here; the margin is for a loaded CI
+# machine. tests/attack/attack.py's probe uses the same bound.
+BOUND_MS=250
 . "$(dirname "$0")/../fault_lib.sh"
 . "$(dirname "$0")/../attack_lib.sh"
 jt_setup
@@ -61,7 +65,7 @@ mine=$(sqlite3 "$DB" "SELECT min(id) FROM grants WHERE user = 'jt_mallory'")
 expect 0 "control: mallory may show her own grant $mine" "expired" -- jc jt_mallory show "$mine"
 
 # pam_during PID: root's PAM checks for alice every 100 ms while PID runs;
-# sets N_CHECKS, SLOW (>= 50 ms) and WRONG (not PAM_SUCCESS).
+# sets N_CHECKS, SLOW (>= BOUND_MS) and WRONG (not PAM_SUCCESS).
 pam_during() {
         local v ms
         N_CHECKS=0 SLOW=() WRONG=()
@@ -69,7 +73,7 @@ pam_during() {
                 read -r v ms <<<"$(timed_verdict sudo jt_alice)"
                 N_CHECKS=$((N_CHECKS + 1))
                 [ "$v" = SUCCESS ] || WRONG+=("$v")
-                [ "$ms" -lt 50 ] || SLOW+=("${ms}ms")
+                [ "$ms" -lt "$BOUND_MS" ] || SLOW+=("${ms}ms")
                 sleep 0.1
         done
 }
@@ -98,8 +102,8 @@ else
         [ "$still" -le 32 ] && ok "mallory holds at most 32 connections at once ($still of $opened open)" \
                 || not_ok "one user holds at most 32 connections at once" "$still of $opened still open after 4 s"
 fi
-[ "$N_CHECKS" -ge 5 ] && [ ${#SLOW[@]} -eq 0 ] && ok "meanwhile $N_CHECKS PAM checks by root were answered within 50 ms" \
-        || not_ok "root's PAM checks during the connection flood are answered within 50 ms" \
+[ "$N_CHECKS" -ge 5 ] && [ ${#SLOW[@]} -eq 0 ] && ok "meanwhile $N_CHECKS PAM checks by root were answered within $BOUND_MS ms" \
+        || not_ok "root's PAM checks during the connection flood are answered within $BOUND_MS ms" \
                 "${#SLOW[@]} of $N_CHECKS slower: ${SLOW[*]:0:12}"
 [ ${#WRONG[@]} -eq 0 ] && ok "and each said PAM_SUCCESS for alice" || not_ok "right answers during the flood" "${WRONG[*]:0:12}"
 expect 0 "after the flood jitd serves bob" "you are jt_bob" -- jc jt_bob status
@@ -123,12 +127,12 @@ else
                         "all $(kv sent "$rate") answered in $(kv secs "$rate") s: $rate"
 fi
 if [ -n "$(kv worst_ms "$probe")" ] && [ "$(kv slow "$probe")" = 0 ] && [ "$(kv failed "$probe")" = 0 ]; then
-        ok "bob's $(kv n "$probe") requests meanwhile were answered within 50 ms (worst $(kv worst_ms "$probe") ms)"
+        ok "bob's $(kv n "$probe") requests meanwhile were answered within $BOUND_MS ms (worst $(kv worst_ms "$probe") ms)"
 else
-        not_ok "another user's requests are answered within 50 ms during the flood" "$probe"
+        not_ok "another user's requests are answered within $BOUND_MS ms during the flood" "$probe"
 fi
 [ "$N_CHECKS" -ge 5 ] && [ ${#SLOW[@]} -eq 0 ] && [ ${#WRONG[@]} -eq 0 ] \
-        && ok "root's $N_CHECKS PAM checks meanwhile were answered within 50 ms, rightly" \
-        || not_ok "root's PAM checks during the request flood are answered within 50 ms" \
+        && ok "root's $N_CHECKS PAM checks meanwhile were answered within $BOUND_MS ms, rightly" \
+        || not_ok "root's PAM checks during the request flood are answered within $BOUND_MS ms" \
                 "of $N_CHECKS: slower ${SLOW[*]:0:12}; wrong ${WRONG[*]:0:12}"
 finish

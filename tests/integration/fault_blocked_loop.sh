@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Nothing blocks jitd's loop. (a) With the database write-locked by another
 # process for 10 s, PAM account checks every ~200 ms are each answered within
-# 50 ms (pamcheck included), rightly: PAM_SUCCESS for a user with an active
+# BOUND_MS (pamcheck included), rightly: PAM_SUCCESS for a user with an active
 # grant, PAM_PERM_DENIED for one without. (b) A grant that ends during the
 # lock loses its drop-in on time. (c) With 200k grants on record, a client
 # that asks for `list` of everything and never reads costs jitd under 8 MiB
 # of memory, and PAM checks from another client are still answered within
-# 50 ms.
+# BOUND_MS.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fault_lib.sh"
 jt_setup
+# Not a speed target (make bench measures those): a blocked loop answers in
+# seconds (2.4-2.7 s behind SQLite's busy timeout before the fix), a check
+# takes 2 ms here; the margin is for a loaded CI machine.
+BOUND_MS=250
 
 user_add jt_alice
 user_add jt_bob
@@ -64,15 +68,15 @@ while [ "$(now_ms)" -lt "$lock_end" ]; do
                 n=$((n + 1))
                 want=SUCCESS; [ "$u" = jt_bob ] && want=PERM_DENIED
                 [ "$v" = "$want" ] || wrong+=("$u:$v")
-                [ "$ms" -lt 50 ] || slow+=("$u:${ms}ms")
+                [ "$ms" -lt "$BOUND_MS" ] || slow+=("$u:${ms}ms")
         done
         if [ -z "$dropin_gone" ] && [ ! -e "$T/sudoers.d/jit-$c" ]; then dropin_gone=$(now_ms); fi
         sleep 0.2
 done
 db_unlock
 [ "$n" -ge 20 ] && ok "$n PAM checks ran during the 10 s lock" || not_ok "enough checks during the lock" "only $n"
-[ ${#slow[@]} -eq 0 ] && ok "locked database: every PAM check was answered within 50 ms" \
-        || not_ok "locked database: every PAM check answered within 50 ms" "${#slow[@]} of $n slower: ${slow[*]:0:12}"
+[ ${#slow[@]} -eq 0 ] && ok "locked database: every PAM check was answered within $BOUND_MS ms" \
+        || not_ok "locked database: every PAM check answered within $BOUND_MS ms" "${#slow[@]} of $n slower: ${slow[*]:0:12}"
 [ ${#wrong[@]} -eq 0 ] && ok "locked database: alice got PAM_SUCCESS and bob PAM_PERM_DENIED every time" \
         || not_ok "locked database: right answers" "${#wrong[@]} of $n wrong: ${wrong[*]:0:12}"
 if [ -n "$dropin_gone" ] && [ "$dropin_gone" -lt $(( cend * 1000 + 1000 )) ]; then
@@ -110,7 +114,7 @@ while [ "$(now_ms)" -lt "$t_end" ]; do
         read -r v ms <<<"$(timed_verdict jt_alice)"
         n=$((n + 1))
         [ "$v" = SUCCESS ] || wrong+=("$v")
-        [ "$ms" -lt 50 ] || slow+=("${ms}ms")
+        [ "$ms" -lt "$BOUND_MS" ] || slow+=("${ms}ms")
         r=$(jitd_rss_kb); [ "$r" -gt "$max" ] && max=$r
         sleep 0.2
 done
@@ -118,8 +122,8 @@ r=$(jitd_rss_kb); [ "$r" -gt "$max" ] && max=$r
 grow=$(( max - rss0 ))
 [ "$grow" -lt 8192 ] && ok "an unread list of 200k grants grew jitd by $(( grow / 1024 )) MiB (< 8 MiB)" \
         || not_ok "an unread list --all grows jitd by less than 8 MiB" "VmRSS $rss0 kB -> $max kB (+$(( grow / 1024 )) MiB)"
-[ ${#slow[@]} -eq 0 ] && ok "meanwhile $n PAM checks from another client were answered within 50 ms" \
-        || not_ok "PAM checks within 50 ms while a list is unread" "${#slow[@]} of $n slower: ${slow[*]:0:12}"
+[ ${#slow[@]} -eq 0 ] && ok "meanwhile $n PAM checks from another client were answered within $BOUND_MS ms" \
+        || not_ok "PAM checks within $BOUND_MS ms while a list is unread" "${#slow[@]} of $n slower: ${slow[*]:0:12}"
 [ ${#wrong[@]} -eq 0 ] && ok "and alice got PAM_SUCCESS each time" || not_ok "right answers while a list is unread" "${wrong[*]:0:12}"
 kill "$READER" 2>/dev/null; wait "$READER" 2>/dev/null; READER=
 expect 0 "jitd still serves once the reader is gone" "" -- jc jt_alice status
