@@ -369,12 +369,35 @@ int cmd_cancel(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         return grant_verb(ctx, v, argc, argv, PROTO_REQ_CANCEL);
 }
 
+/* The answer to release or revoke. A jitd with [fleet] answers for a fleet
+ * grant in one line (what happened here, and in the fleet database); else
+ * the grant as it now is. */
+static int print_end_reply(struct jitctl_ctx *ctx, struct proto_msg *rep, const char *done)
+{
+        struct jit_grant g;
+        const char *msg;
+        int r;
+
+        if (rep->type == PROTO_REP_OK) {
+                msg = proto_get_str(rep, PF_MESSAGE);
+                output_fputs_safe(msg ? msg : done, ctx->out);
+                fputc('\n', ctx->out);
+                return 0;
+        }
+        r = jitctl_check_reply(ctx, rep, PROTO_REP_GRANT);
+        if (r < 0)
+                return r;
+        r = jitctl_decode_grant(ctx, rep, &g);
+        if (r < 0)
+                return r;
+        print_grant_reply(ctx, rep, &g);
+        return 0;
+}
+
 int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         struct jitctl_args a;
         struct proto_msg req, rep;
-        struct jit_grant g;
-        const char *msg;
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
@@ -384,30 +407,13 @@ int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
         r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
         if (r < 0)
                 return jitctl_report_transport(ctx, r);
-        /* A fleet grant's release is answered in one line, as revoke's:
-         * what happened here, and in the fleet database. */
-        if (rep.type == PROTO_REP_OK) {
-                msg = proto_get_str(&rep, PF_MESSAGE);
-                output_fputs_safe(msg ? msg : "released", ctx->out);
-                fputc('\n', ctx->out);
-                return 0;
-        }
-        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
-        if (r < 0)
-                return r;
-        r = jitctl_decode_grant(ctx, &rep, &g);
-        if (r < 0)
-                return r;
-        print_grant_reply(ctx, &rep, &g);
-        return 0;
+        return print_end_reply(ctx, &rep, "released");
 }
 
 int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         struct jitctl_args a;
         struct proto_msg req, rep;
-        struct jit_grant g;
-        const char *msg;
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
@@ -425,22 +431,7 @@ int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
         if (r < 0)
                 return jitctl_report_transport(ctx, r);
-        /* A jitd with [fleet] answers for the fleet grant in one line: what
-         * happened here, and in the fleet database. */
-        if (rep.type == PROTO_REP_OK) {
-                msg = proto_get_str(&rep, PF_MESSAGE);
-                output_fputs_safe(msg ? msg : "revoked", ctx->out);
-                fputc('\n', ctx->out);
-                return 0;
-        }
-        r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
-        if (r < 0)
-                return r;
-        r = jitctl_decode_grant(ctx, &rep, &g);
-        if (r < 0)
-                return r;
-        print_grant_reply(ctx, &rep, &g);
-        return 0;
+        return print_end_reply(ctx, &rep, "revoked");
 }
 
 int cmd_extend(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
