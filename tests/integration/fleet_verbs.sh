@@ -25,12 +25,14 @@
 # of jt_alice's), and with the database down the local list and one line
 # saying the fleet part is unavailable.
 . "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
 command -v ssh-keygen >/dev/null || { echo "# SKIP ssh-keygen is missing"; exit 0; }
 jt_setup
 
 HOSTS="web-01 web-02 db-01"
+# shellcheck disable=SC2034 # used by tests/fleet_lib.sh
 declare -A PID
 
 # TCP on localhost as well as the socket, at a port of this story's own (a
@@ -70,6 +72,7 @@ mkdir -m 0755 "$T/signers"
   echo "jt_alice namespaces=\"pam-jit-approval\" $(cat "$T/alicekeys/key.pub")"; } >"$T/signers/allowed_signers"
 chmod 0644 "$T/signers/allowed_signers"
 
+# shellcheck disable=SC2034 # PW is used by tests/fleet_lib.sh (as_host)
 declare -A CONNINFO PW
 for h in $HOSTS; do
         d=$T/h/$h
@@ -80,6 +83,7 @@ for h in $HOSTS; do
                 { not_ok "fleet add-host $h" "$out"; finish; exit; }
         CONNINFO[$h]=$(sed -n 's/^database = //p' <<<"$out")
         [ "$h" = db-01 ] && CONNINFO[$h]=$(sed "s|host=[^ ]*|host=localhost|" <<<"${CONNINFO[$h]}")
+        # shellcheck disable=SC2034 # read by as_host (tests/fleet_lib.sh)
         PW[$h]=$(cat "$d/password")
         cat >"$d/jitd.conf" <<EOF2
 [jitd]
@@ -117,34 +121,6 @@ EOF2
 done
 ok "three hosts added with jitctl fleet add-host, each with its jitd.conf"
 
-host_start() {  # host_start NAME
-        local d=$T/h/$1
-        if [ -n "${JIT_VALGRIND:-}" ]; then     # as jitd_start in tests/lib.sh
-                valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
-                        --log-file="${JIT_VALGRIND_LOG:-$T/valgrind}.$1.%p" "$T/bin/jitd" -c "$d/jitd.conf" \
-                        2>>"$d/jitd.log" 9>&- &
-        else
-                "$T/bin/jitd" -c "$d/jitd.conf" 2>>"$d/jitd.log" 9>&- &
-        fi
-        PID[$1]=$!
-        for _ in $(seq 1 400); do
-                "$T/bin/jitctl" -s "$d/jitd.sock" status >/dev/null 2>&1 && return 0
-                kill -0 "${PID[$1]}" 2>/dev/null || break
-                sleep 0.05
-        done
-        echo "# jitd of $1 did not start:"; sed 's/^/#   /' "$d/jitd.log"
-        return 1
-}
-hosts_stop() {
-        local h
-        for h in $HOSTS; do
-                [ -n "${PID[$h]:-}" ] || continue
-                kill -CONT "${PID[$h]}" 2>/dev/null
-                kill "${PID[$h]}" 2>/dev/null
-                wait "${PID[$h]}" 2>/dev/null
-                PID[$h]=
-        done
-}
 CLEANUP_HOOKS=(hosts_stop "${CLEANUP_HOOKS[@]}")
 
 for h in $HOSTS; do
@@ -156,17 +132,6 @@ status_has() { local out; out=$(st "$1" 2>&1); grep -q "$2" <<<"$out"; }
 wait_for 10 status_has web-01 '^fleet: connected' &&
         ok "jitctl status shows the fleet connection" || not_ok "status shows the connection" "$(st web-01 2>&1)"
 
-as_host() { local h=$1; shift; pg_as "${CONNINFO[$h]}" "${PW[$h]}" "$@"; }
-dropins() { find "$T/h/$1/sudoers.d" -maxdepth 1 -type f ! -name '.*' | wc -l; }
-has_dropin() { [ "$(dropins "$1")" -gt 0 ]; }
-no_dropin() { [ "$(dropins "$1")" -eq 0 ]; }
-pam() { "$T/bin/pamcheck" "$T/h/$1/pam" sudo jt_alice; }
-refused() {  # refused HOST FLEET_ID: the fleet-refused events about it
-        sqlite3 "$T/h/$1/db/jitd.db" \
-                "SELECT count(*) FROM audit WHERE event = 'fleet-refused' AND details LIKE '%\"fleet_grant\":$2,%'"
-}
-refused_is() { [ "$(refused "$1" "$2")" = "$3" ]; }
-dropins_are() { [ "$(dropins "$1")" -eq "$2" ]; }
 
 jc_on() {  # jc_on HOST USER ARGS...: jitctl as USER against HOST's jitd
         local h=$1 u=$2; shift 2
