@@ -394,4 +394,7 @@ if want fleet; then
 fi
 
 # ---- report -------------------------------------------------------------
+dirty=0
+[ -n "$(git -C "$ROOT" status --porcelain -- . ':!BENCHMARKS.md' 2>/dev/null)" ] && dirty=1
+note "bench.run commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown) dirty=$dirty at=$(date -u '+%Y-%m-%dT%H:%MZ')"
 bash "$ROOT/tests/bench/report.sh" "$RES" "$ROOT/BENCHMARKS.md" "$ROOT" "${JB_ONLY:-}"

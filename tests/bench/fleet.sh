@@ -170,7 +170,9 @@ EOF
         note "fleet.start hosts=$FN ready_ms=$ready_ms connected_ms=$(( $(now_ms) - t0 )) conns=$(host_conns)"
 
         # ---- idle ----
-        sleep 3
+        # A backend reports its transactions within 10 s when idle: the
+        # start-up's catch-ups are counted before the window opens.
+        sleep 11
         say "fleet: idle for $FIDLE s (a catch-up every ${FSYNC} s from each host)"
         x0=$(xacts) c0=$(fleet_cpu) s0=$(fleet_ctxt)
         mapfile -t bk < <(pg_super "SELECT pid FROM pg_stat_activity WHERE usename LIKE 'jit\\_host\\_%'")

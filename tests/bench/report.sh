@@ -34,9 +34,10 @@ if [ -n "$ONLY" ] && [ -f "$OUT" ] && grep -q '^R ' "$OUT"; then
         MERGED=$(mktemp)
         trap 'rm -f "$MERGED"' EXIT
         # Old figures of the other sections first, then this run's.
-        grep '^R ' "$OUT" | awk -v re="$re" '!($2 ~ re)' >"$MERGED"
+        grep '^R ' "$OUT" | awk -v re="$re" '!($2 ~ re) && $2 != "bench.run"' >"$MERGED"
         grep '^R ' "$RES" >>"$MERGED"
-        OLD_HEAD=$(awk '/^\| # \|/ { exit } /^- / { print }' "$OUT" | grep -v "^- re-measured .*: $ONLY\$")
+        OLD_HEAD=$(awk '/^\| # \|/ { exit } /^- / { print }' "$OUT" | grep -v "^- re-measured .*: $ONLY\$" |
+                { if [[ " $ONLY " == *" fleet "* ]]; then grep -v '^- postgres (PostgreSQL)'; else cat; fi; })
         RES=$MERGED
 fi
 
@@ -243,14 +244,21 @@ machine() {
         fs=$(df -T /tmp 2>/dev/null | awk 'NR == 2 { print $2 }')
         if [ -n "$PARTIAL" ]; then
                 printf '%s\n' "$OLD_HEAD"
-                echo "- re-measured $(date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, with JB_ONLY, the rows of: $ONLY"
+                # When and on what the run itself was (tests/bench.sh notes it),
+                # so that rendering the file again says the same.
+                has bench.run at && commit="$(res bench.run commit)$([ "$(res bench.run dirty)" = 1 ] && echo ' (with uncommitted changes)')"
+                echo "- re-measured $(has bench.run at && res bench.run at | tr T ' ' | sed 's/Z$/ UTC/' || date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, with JB_ONLY, the rows of: $ONLY"
+                [[ " $ONLY " == *" fleet "* ]] && pg_line
                 return
         fi
         echo "- machine: $(nproc) CPUs, $cpu, Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit"
         echo "- $(sudo -V 2>/dev/null | head -n 1); SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); databases on $fs (/tmp)"
-        command -v /usr/lib/postgresql/15/bin/postgres >/dev/null &&
-                echo "- $(/usr/lib/postgresql/15/bin/postgres --version) (the fleet rows), OpenSSH $(ssh -V 2>&1 | cut -d' ' -f1 | cut -d_ -f2)"
+        pg_line
+}
+pg_line() {
+        [ -x /usr/lib/postgresql/15/bin/postgres ] &&
+                echo "- $(/usr/lib/postgresql/15/bin/postgres --version) for the fleet rows; $(ssh -V 2>&1 | cut -d, -f1)"
 }
 
 table() {
