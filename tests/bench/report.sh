@@ -274,7 +274,7 @@ table
         echo
         if [ -n "$PARTIAL" ]; then
                 echo "Written by \`make bench\` (tests/bench.sh) on this machine: the rows of the sections named in the"
-                echo "last line below come from that run, every other row from the run dated above."
+                echo "\"re-measured\" line below come from that run, every other row from the run dated above."
         else
                 echo "Written by \`make bench\` (tests/bench.sh); every figure below comes from one run on this machine."
         fi
