@@ -51,7 +51,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # show HOST USER CMD...: the command as the user would type it on that host
-# (programs by name, no -s SOCKET, paths under the demo directory relative).
+# (programs by name, without -s SOCKET).
 show() {
         local h=$1 u=$2 a shown=''
         shift 2
