@@ -128,8 +128,7 @@ for h in $HOSTS; do
         chmod 0750 "$d/sudoers.d"
         [ "$h" = web-01 ] && show admin root jitctl fleet add-host "$h" -D "$ADMIN" --password-file "$d/password"
         out=$(admin fleet add-host "$h" -D "$ADMIN" --password-file "$d/password" 2>&1) || die "add-host $h: $out"
-        # (A line of jitctl's older than jitd's fleet support is left out.)
-        [ "$h" = web-01 ] && cat <<<"$out" | sed 's/^/    /'
+        [ "$h" = web-01 ] && sed 's/^/    /' <<<"$out"
         cat >"$d/jitd.conf" <<EOF
 [jitd]
 socket = $d/jitd.sock
