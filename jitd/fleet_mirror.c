@@ -315,6 +315,7 @@ static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
                 return 0;
         if (r < 0)
                 return r;
+        ticketflow_forget(d, &g);       /* a copy still waiting for its ticket's lookup */
         log_msg(LOG_NOTICE, "fleet grant %" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
                 w->grant, w->end_kind, w->end_by, w->end_host, local, g.user);
         return 0;

@@ -439,6 +439,16 @@ void ticketflow_forget(struct jitd *d, const struct jit_grant *g)
                         free(x);
                         break;
                 }
+        for (struct soon **p = &t->soon; *p; p = &(*p)->next)
+                if (strcmp((*p)->ticket, g->ticket) == 0 && strcmp((*p)->user, g->user) == 0) {
+                        struct soon *x = *p;
+
+                        *p = x->next;
+                        t->n_soon--;
+                        free(x);
+                        arm_soon(t);
+                        break;
+                }
         free(w.ids);
 }
 
