@@ -13,11 +13,13 @@
 #include "fleet_decide.h"
 #include "fleet_link.h"
 #include "fleet_mirror.h"
+#include "fleet_refused.h"
 #include "grants.h"
 #include "log.h"
 #include "record.h"
 #include "sshsig_verify.h"
 #include "store.h"
+#include "ticketflow.h"
 
 /* The channel jit.record_change notifies (jitctl/fleet_schema_v1.sql). */
 #define FLEET_CHANNEL "jit_changes"
@@ -282,59 +284,10 @@ static void catchup(struct fleet_mirror *m)
 
 /* ---- acting on a grant -------------------------------------------------- */
 
-static char *refusal_details(const struct row *w, const char *why)
-{
-        struct json_object *o = json_object_new_object();
-        char *s;
-
-        if (!o)
-                return NULL;
-        json_object_object_add(o, "fleet_grant", json_object_new_int64(w->grant > 0 ? w->grant : -w->grant));
-        json_object_object_add(o, "user", json_object_new_string(w->user));
-        json_object_object_add(o, "role", json_object_new_string(w->role));
-        json_object_object_add(o, "why", json_object_new_string(why));
-        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
-        return s;
-}
-
 /* "fleet-refused", once per grant and reason. */
 static int refuse(struct fleet_mirror *m, const struct row *w, const char *why)
 {
-        struct jitd *d = m->d;
-        int64_t id = w->grant > 0 ? w->grant : -w->grant, now = now_realtime();
-        struct change c = {};
-        char *details = refusal_details(w, why);
-        int r;
-
-        if (!details)
-                return -ENOMEM;
-        r = store_begin(d->store);
-        if (r < 0)
-                goto out;
-        r = store_fleet_refused_add(d->store, id, why, now);
-        if (r == -EEXIST) {
-                store_rollback(d->store);
-                r = 0;
-                goto out;
-        }
-        if (r >= 0)
-                r = change_add_event(&c, "fleet-refused", &actor_jitd, now, details);
-        if (r >= 0)
-                r = change_write_events(d, &c);
-        if (r >= 0)
-                r = store_commit(d->store);
-        if (r < 0) {
-                store_rollback(d->store);
-                goto out;
-        }
-        change_log(&c);
-        log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s): not enforced on this host: %s", id, w->user,
-                w->role, why);
-out:
-        change_done(&c);
-        free(details);
-        return r;
+        return fleet_refused(m->d, w->grant > 0 ? w->grant : -w->grant, w->user, w->role, why);
 }
 
 static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
@@ -362,9 +315,32 @@ static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
                 return 0;
         if (r < 0)
                 return r;
+        ticketflow_forget(d, &g);       /* a copy still waiting for its ticket's lookup */
         log_msg(LOG_NOTICE, "fleet grant %" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
                 w->grant, w->end_kind, w->end_by, w->end_host, local, g.user);
         return 0;
+}
+
+/* A ticket-approved grant's copy waits, pending, for this host's own
+ * lookup of its ticket: the first one after a random delay below [fleet]
+ * ticket_jitter (every host hears of the grant at once), joined with one
+ * already waiting or in flight for the same ticket and user; then every
+ * ticket poll, as a local grant's. */
+static void ticket_soon(struct fleet_mirror *m, const struct row *w, const struct jit_grant *g)
+{
+        struct jitd *d = m->d;
+        uint64_t delay = 0;
+        int k;
+
+        k = ticketflow_check_soon(d, g, d->config->fleet.ticket_jitter * 1000, &delay);
+        if (k < 0)
+                log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
+                        "ticket %s; its first lookup waits for the next ticket poll: %s", w->grant, w->user, w->role,
+                        g->id, w->ticket, strerror(-k));
+        else
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
+                        "this host's lookup of ticket %s (in %" PRIu64 " ms)", w->grant, w->user, w->role, g->id,
+                        w->ticket, delay);
 }
 
 static int apply(struct fleet_mirror *m, const struct row *w, const struct principal *p,
@@ -385,7 +361,7 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
         strcpy_checked(g.ticket, sizeof(g.ticket), w->ticket);
         snprintf(g.reason, sizeof(g.reason), "%s", w->reason);
         g.duration = w->duration;
-        g.approvals_needed = r->approvals;
+        g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
         approval_format(r->approval, g.approval, sizeof(g.approval));
         k = grants_mirror(d, &g, w->grant, v->approvers, v->approvals, v->ends_at, &actor_fleet, why, sizeof(why));
         if (k == -EEXIST)
@@ -400,8 +376,16 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
                         return refuse(m, w, why);
                 return k;
         }
-        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %" PRId64,
-                w->grant, w->user, w->role, v->approvers, g.id);
+        if (v->kind == FLEET_TICKET) {
+                ticket_soon(m, w, &g);
+                return 0;
+        }
+        if (v->approvals == 0)
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) enforced here as grant %" PRId64 ": "
+                        "role %s is approved automatically here", w->grant, w->user, w->role, g.id, r->name);
+        else
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %"
+                        PRId64, w->grant, w->user, w->role, v->approvers, g.id);
         return 0;
 }
 
@@ -515,6 +499,7 @@ static int handle(struct fleet_mirror *m, struct row *w)
                 r = refuse(m, w, v.why);
                 break;
         case FLEET_APPLY:
+        case FLEET_TICKET:
                 r = apply(m, w, p, &v);
                 break;
         default:

@@ -6,9 +6,11 @@
  * each grant they name is judged by fleet_decide (this host's jitd.conf, NSS,
  * the approvers' signatures verified by ssh-keygen from the loop). What
  * passes becomes a local grant (grants_mirror) and runs through the state
- * machine and effects as any other; what this host refuses is audited once
- * (fleet-refused); an end recorded anywhere ends the local grant through the
- * ending path. The PAM path never waits for any of this.
+ * machine and effects as any other (a ticket-approved one waits, pending,
+ * for this host's own lookup of its ticket: jitd/ticketflow.c); what this
+ * host refuses is audited once (fleet-refused); an end recorded anywhere
+ * ends the local grant through the ending path. The PAM path never waits for
+ * any of this.
  */
 #ifndef JITD_FLEET_MIRROR_H
 #define JITD_FLEET_MIRROR_H

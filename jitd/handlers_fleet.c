@@ -7,7 +7,9 @@
  * and answers only once PostgreSQL has answered, that is after the commit.
  *
  *   request (with [fleet]): a fleet grant for a scope within the role's
- *     hosts patterns (default: those patterns), jit.request_grant;
+ *     hosts patterns (default: those patterns), jit.request_grant; approved
+ *     by peers (signatures), by the ticket (each host's own lookup) or by
+ *     each host's auto policy, as the role says there;
  *   approval-text: a fleet grant's fields, for the approver's jitctl to
  *     render the canonical text and sign it (jitd never signs);
  *   approve with a signature: the grant read again from the database, the
@@ -108,6 +110,7 @@ int fleet_scope_check(const struct role *r, const char *given, char *scope, size
 struct fleet_req {
         struct jitd *d;
         uint64_t serial;
+        unsigned approval;              /* the role's here: what the answer says comes next */
         struct jit_grant g;
         char scope[JIT_HOST_MAX + 1];
 };
@@ -146,9 +149,18 @@ static void on_requested(int r, const PGresult *res, const char *why, void *user
         f->g.state = GRANT_PENDING;
         f->g.requested_at = now_realtime();
         duration_format(f->g.duration, dbuf, sizeof(dbuf));
-        snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: needs %u approval%s "
-                 "(jitctl approve %lld on a host where the approver may approve)", id, f->g.role, f->scope, dbuf,
-                 f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
+        if (f->approval & APPROVAL_TICKET)
+                snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: each host in its "
+                         "scope enforces it once its own lookup finds ticket %s approved; it ends %s after this request "
+                         "at the latest (jitctl list shows where)", id, f->g.role, f->scope, dbuf, f->g.ticket, dbuf);
+        else if (f->approval == APPROVAL_AUTO)
+                snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is requested: each host in its "
+                         "scope whose own policy approves role %s automatically enforces it at once (jitctl list "
+                         "shows where)", id, f->g.role, f->scope, dbuf, f->g.role);
+        else
+                snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: needs %u approval%s "
+                         "(jitctl approve %lld on a host where the approver may approve)", id, f->g.role, f->scope,
+                         dbuf, f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
         log_msg(LOG_NOTICE, "fleet grant %lld requested by %s for role %s on hosts %s", id, f->g.user, f->g.role,
                 f->scope);
         later_reply_grant(f->d, f->serial, &f->g, msg);
@@ -166,10 +178,17 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         const char *params[8];
         int ret;
 
-        if (r->approval != APPROVAL_PEER)
-                return reply_error(req, EOPNOTSUPP, "role %s is approved by ticket or automatically; fleet grants "
-                                   "are peer-approved only for now (the hosts do not enforce others yet)", r->name),
+        /* Each host approves by its own role: peers' signatures, its own
+         * lookup of the ticket, or its own auto policy. Both ticket and peer
+         * would need the two together on every host: not built. */
+        if ((r->approval & APPROVAL_PEER) && (r->approval & APPROVAL_TICKET))
+                return reply_error(req, EOPNOTSUPP, "role %s needs its ticket and peer approvals together; fleet "
+                                   "grants are approved by peers, by the ticket (each host looks it up), or by each "
+                                   "host's own auto policy, not by two at once: nothing was requested", r->name),
                        HANDLED;
+        if ((r->approval & APPROVAL_TICKET) && (!ticket || !ticket[0]))
+                return reply_error(req, EINVAL, "role %s is approved through its ticket: give one with -t TICKET",
+                                   r->name), HANDLED;
         if (duration > INT32_MAX)
                 return reply_error(req, EINVAL, "duration out of range"), HANDLED;
         f = calloc(1, sizeof(*f));
@@ -190,7 +209,8 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         strcpy_checked(f->g.ticket, sizeof(f->g.ticket), ticket ? ticket : "");
         strcpy_checked(f->g.reason, sizeof(f->g.reason), reason ? reason : "");
         f->g.duration = duration;
-        f->g.approvals_needed = r->approvals;
+        f->g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
+        f->approval = r->approval;
         approval_format(r->approval, f->g.approval, sizeof(f->g.approval));
         snprintf(dur, sizeof(dur), "%" PRIu64, duration);
         params[0] = d->config->host;
@@ -748,7 +768,8 @@ static char *fleet_list_line(struct jitd *d, const PGresult *res, int i)
 
         if (fid > 0 && store_fleet_lookup(d->store, fid, &local) >= 0 && grants_get(d, local, &g) >= 0)
                 snprintf(here, sizeof(here), "%s here as grant %" PRId64 " (%s)",
-                         grant_state_is_open(g.state) ? "enforced" : "ended", local, grant_state_to_string(g.state));
+                         g.state == GRANT_PENDING ? "waiting" : grant_state_is_open(g.state) ? "enforced" : "ended",
+                         local, grant_state_to_string(g.state));
         if (asprintf(&line, "fleet grant %s of %s for %s on hosts %s: %s, %s approval%s; %s", id,
                      PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), n,
                      strcmp(n, "1") == 0 ? "" : "s", here) < 0)

@@ -423,7 +423,7 @@ int handle_extend(struct request *req)
         struct jit_grant g;
         uint64_t duration = 0;
         char limit[32], msg[256], why[256] = "";
-        int64_t id, cap;
+        int64_t id, cap, fleet_id;
         int ret;
 
         if (!request_get_id(req, &id))
@@ -445,6 +445,15 @@ int handle_extend(struct request *req)
         if (g.break_glass)
                 return reply_error(req, EPERM, "break-glass grants are not extended: request the role normally"),
                        HANDLED;
+        /* A fleet grant's copy ends when the fleet's grant does, on every
+         * host alike: more time here would be this host's alone. */
+        ret = store_fleet_id_of(d->store, g.id, &fleet_id);
+        if (ret >= 0)
+                return reply_error(req, EPERM, "grant %lld is this host's copy of fleet grant %lld: fleet grants are "
+                                   "not extended; request the role again", (long long) id, (long long) fleet_id),
+                       HANDLED;
+        if (ret != -ENOENT)
+                return reply_store_failure(req, ret, "looking the fleet grant up");
         /* Limits: without max_extensions the grant never lasts past
          * max_duration from its activation; with it, up to that many
          * extensions of at most max_duration each. */

@@ -7,8 +7,9 @@
 # against its allowed_signers before the database sees it): both web hosts
 # enforce it, db-01 does not. Refused: alice approving her own request (her
 # key is listed too), carol (not an approver), a bad signature (never reaches
-# the database), a scope wider than the role's hosts, a ticket- or
-# auto-approved role in fleet mode. PostgreSQL stopped: a request fails with
+# the database), a scope wider than the role's hosts, a role approved by
+# ticket and peer together in fleet mode (ticket- and auto-approved fleet
+# grants are fleet_ticket.sh's story). PostgreSQL stopped: a request fails with
 # the clear line and nothing is created locally. An admin's revoke on db-01
 # (where the grant is not enforced) ends it on both web hosts; with the
 # database down, a revoke on web-01 ends it there at once, the fleet's end is
@@ -105,7 +106,8 @@ max_duration = 4h
 [role:db-admin]
 members = %jt_webops
 hosts = db-*
-approval = auto
+approval = ticket, peer
+approvers = jt_bob
 
 [fleet]
 database = ${CONNINFO[$h]}
@@ -147,8 +149,8 @@ expect 1 "a scope wider than the role's hosts is refused" "wider than role 'web-
         jc_on web-01 jt_alice request -r web-admin -H '*' -d 1h -m 'too wide'
 expect 1 "a scope naming a host outside the role is refused" "wider than role" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-01,db-01' -d 1h -m 'too wide'
-expect 1 "an auto-approved role is refused in fleet mode, saying why" "peer-approved only" -- \
-        jc_on web-01 jt_alice request -r db-admin -m 'auto'
+expect 1 "a role approved by ticket and peer together is refused in fleet mode, saying why" \
+        "needs its ticket and peer approvals together" -- jc_on web-01 jt_alice request -r db-admin -t CHG1 -m 'both'
 expect 1 "a duration over the role's maximum is refused" "" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-*' -d 5h -m 'too long'
 [ "$(fleet_grants)" = 0 ] && ok "... none of them reached the database" || not_ok "grants in the database: $(fleet_grants)"
