@@ -303,7 +303,10 @@ static int teardown_event(struct change *c, const struct ending_grant *eg, int64
  * ran what through which service, from when to when, and how it ended.
  * Session rows are committed without fsync (sessions_open), so the chain,
  * which the fleet gets a copy of (fleet_upload.c), takes the session at its
- * end, in the teardown's own transaction: once, whatever happened before. */
+ * end, in the teardown's own transaction: once, whatever happened before.
+ * Added to c, a change about eg's grant (begun when empty), which holds up to
+ * CHANGE_EVENTS_MAX of them: a grant with thousands of sessions needs a
+ * change per few sessions, not one each. */
 static int session_event(struct change *c, const struct ending_grant *eg, int64_t id, int k, int64_t done_ms,
                          struct store *st)
 {
@@ -330,8 +333,8 @@ static int session_event(struct change *c, const struct ending_grant *eg, int64_
                         json_object_object_add(det, "closed_at", json_object_new_int64(x.closed_at));
         }
         json_object_object_add(det, "end", json_object_new_string(k == -EOPNOTSUPP ? "untracked" : "torn down"));
-        memset(c, 0, sizeof(*c));
-        ending_grant_row(eg, &c->next);
+        if (c->n == 0)
+                ending_grant_row(eg, &c->next);
         r = change_add_event(c, "session", &actor_jitd, done_ms / 1000,
                              json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN));
         json_object_put(det);
@@ -344,13 +347,14 @@ static void batch_record(struct kill_batch *b, const int *results)
         struct jitd *d = s->d;
         struct session_row *rows = NULL;
         struct change *cs = NULL;
-        size_t n_rows = 0, n_cs = 0;
+        size_t n_rows = 0, n_cs = 0, cap_cs = b->n / CHANGE_EVENTS_MAX + 2 * b->n_grants + 1;
         int64_t done_ms = now_realtime_ms();
         int r = 0;
 
         rows = calloc(b->n ? b->n : 1, sizeof(*rows));
-        /* One change per session torn down (its record), then one per grant. */
-        cs = calloc(b->n + b->n_grants ? b->n + b->n_grants : 1, sizeof(*cs));
+        /* The sessions' records (a change per CHANGE_EVENTS_MAX sessions of a
+         * grant), then one change per grant. */
+        cs = calloc(cap_cs, sizeof(*cs));
         if (!rows || !cs) {
                 log_msg(LOG_ERR, "cannot record the teardown of %zu grants: out of memory", b->n_grants);
                 goto out;
@@ -384,8 +388,12 @@ static void batch_record(struct kill_batch *b, const int *results)
                          grant_state_to_string(eg->state));
                 n_rows++;
                 if (r >= 0) {
-                        r = session_event(&cs[n_cs], eg, b->session_ids[i], k, done_ms, d->store);
-                        if (r >= 0)
+                        /* A batch lists each grant's sessions together. */
+                        if (n_cs && cs[n_cs - 1].next.id == eg->id && cs[n_cs - 1].n < CHANGE_EVENTS_MAX)
+                                r = session_event(&cs[n_cs - 1], eg, b->session_ids[i], k, done_ms, d->store);
+                        else if (n_cs + b->n_grants >= cap_cs)
+                                r = -E2BIG;     /* not grouped as built: never */
+                        else if ((r = session_event(&cs[n_cs], eg, b->session_ids[i], k, done_ms, d->store)) >= 0)
                                 n_cs++;
                 }
         }

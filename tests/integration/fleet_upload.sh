@@ -162,14 +162,23 @@ approve() {  # approve ID USER SCOPE: bob's signature, recorded by web-01
 expect 0 "jt_alice breaks glass on web-01 (the database is up)" "break-glass grant [0-9]+ for web-admin is active" -- \
         jc_on web-01 jt_alice break-glass -r web-admin -m 'pager: disk full' -d 10m
 B1=$(grep -oE 'break-glass grant [0-9]+' <<<"$LAST_OUT" | grep -oE '[0-9]+$')
+n=0
+for _ in 1 2 3 4 5 6; do
+        "$T/bin/pamcheck" "$T/h/web-01/pam" sudo jt_alice --phase account --user root --ruser jt_alice \
+                --phase open --phase close >/dev/null 2>&1 && n=$((n + 1))
+done
+[ "$n" = 6 ] && ok "six sudo sessions run under it" || not_ok "sessions under grant $B1: $n of 6"
 expect 0 "... she releases it" "" -- jc_on web-01 jt_alice release
 expect 0 "jt_dave reviews it" "" -- jc_on web-01 jt_dave review "$B1" --accept -m 'fine'
 wait_for 10 all_uploaded web-01 && ok "web-01's $(local_tail web-01) events are in jit.audit" ||
         not_ok "web-01's events are uploaded" "local $(local_tail web-01), fleet $(fleet_count web-01)"
 fleet_matches web-01 "the fleet copy of web-01's chain is its store's, field by field"
 ev=$(events_of web-01 "$B1")
-grep -qE '^break-glass activated released torn-down reviewed$' <<<"$ev" &&
-        ok "the break-glass grant's events, in order: $ev" || not_ok "break-glass events in the fleet" "$ev"
+grep -qE '^break-glass activated released( session){6} torn-down reviewed$' <<<"$ev" &&
+        ok "the break-glass grant's events, in order, a record for each session: $ev" ||
+        not_ok "break-glass events in the fleet" "$ev"
+[ "$(owner_sql "SELECT count(DISTINCT details::json->>'session') FROM jit.audit WHERE host = 'web-01' AND host_grant = ${B1:-0} AND event = 'session'")" = 6 ] &&
+        ok "... six distinct sessions" || not_ok "the session records of $B1"
 grep -q '"role":"web-admin"' <<<"$(owner_sql "SELECT details FROM jit.audit WHERE host = 'web-01' AND event = 'break-glass'")" &&
         ok "the break-glass event names its role" || not_ok "the break-glass event's details"
 expect 0 "jitctl status says everything is uploaded" "audit events uploaded up to [0-9]+ of [0-9]+ \\(0 waiting\\)" -- st web-01
@@ -280,6 +289,7 @@ p=$(store web-01 "SELECT coalesce((SELECT audit_seq FROM fleet_upload), 0)")
         echo "# the upload was done before the kill ($m of $total)"
 host_start web-01 || not_ok "web-01 starts again"
 restarted=$(now_ms)
+ticks0=$(cpu_ticks "${PID[web-01]}")
 # A revocation made on web-02 while web-01 uploads still reaches web-01.
 expect 0 "jt_dave revokes grant $C2 on web-02 during web-01's upload" "revoked in the fleet" -- \
         jc_on web-02 jt_dave revoke "$C2" -m 'mid-upload'
@@ -297,11 +307,12 @@ while ! all_uploaded web-01; do
         sleep 0.1
 done
 done_ms=$(( $(now_ms) - started ))
+ticks=$(( $(cpu_ticks "${PID[web-01]}") - ticks0 ))
 all_uploaded web-01 && ok "the backlog of $((total - base)) events is uploaded, killed once, in $done_ms ms" ||
         not_ok "the backlog is not uploaded in 300 s" "fleet $(fleet_count web-01) of $total"
 [ "$slow" = 0 ] && ok "$checks PAM checks during the upload, none slow (worst $worst ms)" ||
         not_ok "$slow of $checks PAM checks took a second or more (worst $worst ms)"
-echo "# BENCH fleet_upload backlog=$((total - base)) ms=$done_ms after_restart_events=$((total - m)) after_restart_ms=$(( $(now_ms) - restarted )) pam_checks=$checks worst_ms=$worst"
+echo "# BENCH fleet_upload backlog=$((total - base)) ms=$done_ms after_restart_events=$((total - m)) after_restart_ms=$(( $(now_ms) - restarted )) jitd_cpu_ticks=$ticks pam_checks=$checks worst_ms=$worst"
 fleet_matches web-01 "after the kill and the restart: the fleet copy is the store's, exactly once"
 
 # ---- a forged row at the next place: the upload stops, says so, skips nothing ----------------------
