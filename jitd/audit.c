@@ -28,6 +28,7 @@ struct audit_chain {
         EVP_MAC *mac;   /* HMAC, fetched when keyed */
         struct chain_key keys[AUDIT_KEYS_MAX];
         size_t n_keys;  /* keys[0] chains new events; 0: plain SHA-256 */
+        uint64_t appended;      /* events written so far (committed or not) */
         char marker_details[sizeof(MARKER_PREFIX) + AUDIT_KEY_ID_LEN + sizeof(MARKER_SUFFIX)];
 };
 
@@ -273,7 +274,15 @@ int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
         r = chain_hash(c, c->n_keys ? &c->keys[0] : NULL, e->prev_hash, &f, e->hash);
         if (r < 0)
                 return r;
-        return store_audit_insert(s, e);
+        r = store_audit_insert(s, e);
+        if (r >= 0)
+                c->appended++;
+        return r;
+}
+
+uint64_t audit_chain_appended(const struct audit_chain *c)
+{
+        return c ? c->appended : 0;
 }
 
 int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct audit_event *ret_marker,

@@ -60,6 +60,11 @@ int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct aud
  * are filled in. */
 int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e);
 
+/* How many events audit_append has written (into transactions that may yet
+ * roll back): a cheap "something new" for whoever follows the chain (the
+ * fleet upload), which then reads the store for what committed. */
+uint64_t audit_chain_appended(const struct audit_chain *c);
+
 /* Walk the chain; 0 when intact, -EBADMSG when broken, with *ret_seq the first
  * bad seq and why a one-line explanation ("event 12 was edited", "event 7 is
  * missing (deleted)", "event 9 does not chain to event 8 (inserted or

@@ -14,6 +14,7 @@
 #include "fleet_link.h"
 #include "fleet_mirror.h"
 #include "fleet_refused.h"
+#include "fleet_upload.h"
 #include "grants.h"
 #include "log.h"
 #include "record.h"
@@ -71,7 +72,8 @@ struct row {
         struct row_approval ap[FLEET_APPROVALS_MAX];
 };
 
-#define FLEET_QUERY_PARAMS_MAX 8
+/* jit.audit_append takes the most (fleet_upload.c). */
+#define FLEET_QUERY_PARAMS_MAX FLEET_UPLOAD_PARAMS
 /* A verb's statement waiting for the link. */
 struct fleet_op {
         struct fleet_op *next;
@@ -86,6 +88,7 @@ struct fleet_mirror {
         struct jitd *d;
         struct fleet_op *ops, *op_running;      /* queued verbs' statements, the one in flight */
         struct fleet_link *link;
+        struct fleet_upload *upload;    /* this host's audit chain and queued revoke --all */
         sd_event_source *sync_timer;
         uint64_t sync_ms;
 
@@ -732,6 +735,7 @@ static void on_up(void *userdata)
         ops_kick(m);
         m->ends_maybe = true;           /* what an earlier run or outage left */
         flush_ends(m);
+        fleet_upload_up(m->upload);
 }
 
 static void on_down(const char *why, void *userdata)
@@ -772,6 +776,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         (void) usec;
         catchup(m);
         flush_ends(m);
+        fleet_upload_sync(m->upload);
         arm_sync(m);
         return 0;
 }
@@ -795,6 +800,8 @@ int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
                 r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000, 0, on_sync,
                                                m);
         if (r >= 0)
+                r = fleet_upload_new(d, m, &m->upload);
+        if (r >= 0)
                 r = fleet_link_new(d->event, fc->database, fc->password_file, FLEET_CHANNEL, &ops, m, &m->link);
         if (r < 0) {
                 fleet_mirror_free(m);
@@ -817,13 +824,28 @@ void fleet_mirror_free(struct fleet_mirror *m)
         }
         ops_fail(m, -ECANCELED);
         fleet_link_free(m->link);
+        /* After the statements in flight were cancelled: their callbacks
+         * may still name it. */
+        fleet_upload_free(m->upload);
         m->sync_timer = sd_event_source_disable_unref(m->sync_timer);
         rows_free(m);
         free(m);
 }
 
+bool fleet_mirror_connected(const struct fleet_mirror *m)
+{
+        return m && m->up;
+}
+
+struct fleet_upload *fleet_mirror_upload(struct fleet_mirror *m)
+{
+        return m ? m->upload : NULL;
+}
+
 void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
 {
+        size_t len;
+
         if (!m) {
                 snprintf(buf, size, "off");
                 return;
@@ -836,4 +858,9 @@ void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
                          now_realtime() - m->since, m->down_why, m->last_seq);
         else
                 snprintf(buf, size, "connecting; changes applied up to %" PRId64, m->last_seq);
+        len = strlen(buf);
+        if (m->upload && len + 2 < size) {
+                memcpy(buf + len, "; ", 3);
+                fleet_upload_status(m->upload, buf + len + 2, size - len - 2);
+        }
 }

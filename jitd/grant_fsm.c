@@ -197,6 +197,9 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
                 snprintf(x->approval, sizeof(x->approval), "break-glass");
                 a = audit_add(&res, "break-glass", false);
                 a->alert = true;
+                /* The role too: the fleet sees a host's break-glass through
+                 * its uploaded events only (doc/FLEET.md, Uploads). */
+                field_str(a, "role", x->role);
                 field_str(a, "reason", x->reason);
                 field_num(a, "duration", (int64_t) x->duration);
                 k = activate(g, r, ev, now, 0, 0, false, &res, why, why_size);

@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "duration.h"
 #include "fleet_mirror.h"
+#include "fleet_upload.h"
 #include "grants.h"
 #include "handlers.h"
 #include "handlers_fleet.h"
@@ -865,13 +866,6 @@ int fleet_list(struct request *req, const struct store_filter *f)
 
 /* ---- revoke --user NAME --all ------------------------------------------- */
 
-/* Every open fleet grant of a user, ended in one statement: the ids ended. */
-/* MATERIALIZED: the planner may not evaluate end_grant for any row before
- * the user's own rows are picked (AND has no order in SQL). */
-static const char end_user_sql[] =
-        "WITH mine AS MATERIALIZED (SELECT g.id FROM jit.grants g WHERE g.user_name = $4 AND g.state = 'open') "
-        "SELECT m.id FROM mine m WHERE jit.end_grant($1, m.id, 'revoked', $2, $3) ORDER BY m.id";
-
 #define REVOKE_ALL_MAX 256
 
 struct user_walk {
@@ -904,11 +898,16 @@ static void on_user_ended(int r, const PGresult *res, const char *why, void *use
 
         if (r == -ECANCELED)
                 goto out;
+        if (r == -ECONNRESET || r == -ENOTCONN) {
+                snprintf(msg, sizeof(msg), "%s; the fleet database went away before it answered: the fleet-wide "
+                         "revocation stays queued here and is sent again when it is back", f->here);
+                end_reply(f->d, f->serial, NULL, 0, msg);
+                goto out;
+        }
         if (r < 0) {
-                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "%s; the fleet database %s: %s; "
-                                  "nothing was ended in the fleet: run it again", f->here,
-                                  r == -EIO ? "refused the ends" : "went away before it answered",
-                                  why ? why : strerror(-r));
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "%s; the fleet database refused the ends: "
+                                  "%s; the fleet-wide revocation stays queued here and is sent again at each sync",
+                                  f->here, why ? why : strerror(-r));
                 goto out;
         }
         n = PQntuples(res);
@@ -930,9 +929,9 @@ int revoke_user_all(struct request *req)
         struct actor a = request_actor(req);
         struct user_walk *w;
         struct fleet_all_req *f;
+        struct store_fleet_user_end ue = { .at = now_realtime() };
         char text[JIT_REASON_MAX + 1], why[256];
         struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
-        const char *params[4];
         uint64_t flags = 0;
         unsigned ended = 0;
         int r;
@@ -979,18 +978,30 @@ int revoke_user_all(struct request *req)
                 return HANDLED;
         }
         f->d = d;
-        params[0] = d->config->host;
-        params[1] = req->peer->name;
-        params[2] = reason;
-        params[3] = user;
-        r = fleet_mirror_query(d->fleet, end_user_sql, 4, params, on_user_ended, f);
+        /* The fleet's part is offboarding: kept in the store first, so that
+         * an outage or a restart cannot lose it, then sent (and again at
+         * each reconnect and sync until the database has it). */
+        snprintf(ue.user, sizeof(ue.user), "%s", user);
+        snprintf(ue.by, sizeof(ue.by), "%s", req->peer->name);
+        snprintf(ue.reason, sizeof(ue.reason), "%s", reason);
+        r = store_fleet_user_end_put(d->store, &ue);
         if (r < 0) {
                 char msg[400];
 
-                snprintf(msg, sizeof(msg), "%s; the fleet database is unreachable: nothing was ended in the fleet, "
-                         "run it again when it is back", f->here);
+                snprintf(msg, sizeof(msg), "%s; queueing the fleet-wide revocation failed, nothing was ended in the "
+                         "fleet: run it again", f->here);
                 free(f);
-                return reply_error(req, EHOSTUNREACH, "%s", msg), HANDLED;
+                return reply_store_failure(req, r, msg);
+        }
+        r = fleet_upload_user_end(fleet_mirror_upload(d->fleet), &ue, on_user_ended, f);
+        if (r < 0) {
+                char msg[400];
+
+                snprintf(msg, sizeof(msg), "%s; %s: the fleet-wide revocation is queued here and sent when it is "
+                         "back", f->here, r == -ENOTCONN ? "the fleet database is unreachable" : strerror(-r));
+                end_reply(d, 0, req, 0, msg);
+                free(f);
+                return HANDLED;
         }
         f->serial = request_hold(req);
         return HANDLED_LATER;

@@ -569,8 +569,12 @@ int handle_break_glass(struct request *req)
         if (ret < 0)
                 return reply_store_failure(req, ret, "storing the break-glass grant");
         duration_format(g.duration, left, sizeof(left));
-        snprintf(msg, sizeof(msg), "break-glass grant %lld for %s is active for %s; an admin will review it",
-                 (long long) g.id, g.role, left);
+        /* With [fleet] it stays this host's grant; the fleet learns of it
+         * from this host's audit events (fleet_upload.c), now or later. */
+        snprintf(msg, sizeof(msg), "break-glass grant %lld for %s is active for %s; an admin will review it%s",
+                 (long long) g.id, g.role, left, !d->fleet ? "" : fleet_mirror_connected(d->fleet) ?
+                 "; recorded here, and in the fleet with this host's audit events" :
+                 "; recorded here: the fleet database is unreachable, it gets the record when it is back");
         reply_grant(req, &g, msg);
         return HANDLED;
 }

@@ -489,6 +489,11 @@ START_TEST(test_break_glass)
         ck_assert_str_eq(res.next.approval, "break-glass");
         ck_assert_str_eq(res.audit[0].event, "break-glass");
         ck_assert(res.audit[0].alert);
+        /* The role is in the event: the fleet sees break-glass only through
+         * a host's uploaded events. */
+        ck_assert_int_ge(res.audit[0].n_fields, 1);
+        ck_assert_str_eq(res.audit[0].fields[0].key, "role");
+        ck_assert_str_eq(res.audit[0].fields[0].str, g.role);
         ck_assert_str_eq(res.audit[1].event, "activated");
         ck_assert(!res.audit[1].by_jitd);
 }
