@@ -84,6 +84,8 @@ struct fleet_op {
         void *userdata;
 };
 
+#define SYNC_ACCURACY_USEC 1000
+
 struct fleet_mirror {
         struct jitd *d;
         struct fleet_op *ops, *op_running;      /* queued verbs' statements, the one in flight */
@@ -727,6 +729,11 @@ static void on_up(void *userdata)
         if (m->outage_logged)
                 log_msg(LOG_NOTICE, "fleet: the database is reachable again; catching up from change %" PRId64,
                         m->last_seq);
+        const char *why;
+
+        if (!fleet_link_pushing(m->link, &why))
+                log_msg(LOG_NOTICE, "fleet: the database refused LISTEN (%s): no push on this connection, changes "
+                        "arrive with the catch-up every %" PRIu64 " ms", why, m->sync_ms);
         m->up = true;
         m->outage_logged = false;
         m->since = now_realtime();
@@ -796,9 +803,14 @@ int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
         m->d = d;
         m->sync_ms = fc->sync * 1000;
         r = store_fleet_seq_get(d->store, &m->last_seq);
+        /* Accuracy 1 ms, not sd-event's default 250 ms: the default lets
+         * sd-event move the wake-up onto a grid that is the same for every
+         * process of the machine (it is derived from the boot id), so the
+         * jitter would be lost and every jitd of a host of containers would
+         * catch up at the same instant. */
         if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000, 0, on_sync,
-                                               m);
+                r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000,
+                                               SYNC_ACCURACY_USEC, on_sync, m);
         if (r >= 0)
                 r = fleet_upload_new(d, m, &m->upload);
         if (r >= 0)
@@ -851,8 +863,10 @@ void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
                 return;
         }
         if (m->up)
-                snprintf(buf, size, "connected for %" PRId64 " s, changes applied up to %" PRId64,
-                         now_realtime() - m->since, m->last_seq);
+                snprintf(buf, size, "connected for %" PRId64 " s%s, changes applied up to %" PRId64,
+                         now_realtime() - m->since,
+                         fleet_link_pushing(m->link, NULL) ? "" : " (no push: LISTEN refused, catch-up only)",
+                         m->last_seq);
         else if (m->since)
                 snprintf(buf, size, "unreachable for %" PRId64 " s (%.200s), retrying; changes applied up to %" PRId64,
                          now_realtime() - m->since, m->down_why, m->last_seq);
