@@ -136,6 +136,7 @@ enum proto_field {
         PF_TARGET,            /* str: the user a sudo session runs as (PAM_USER in its session phase) */
         PF_FLEET,             /* str: the fleet connection's state, one line (ping, with [fleet]) */
         PF_SIGNATURE,         /* str: an armored SSHSIG with its line breaks as '|' (fleet approve) */
+        PF_FLEET_ID,          /* u64: a fleet grant's id (jitctl's "F12"); in a request, instead of PF_ID */
         PF_LAST_,
 };
 

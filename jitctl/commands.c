@@ -73,6 +73,17 @@ static int set_u64(const struct jitctl_ctx *ctx, struct proto_msg *m, enum proto
         return 0;
 }
 
+/* The grant the verb names: PF_ID (this host's) or PF_FLEET_ID ("F12").
+ * Nothing when none was given. */
+static int set_ref(const struct jitctl_ctx *ctx, struct proto_msg *m, const struct jitctl_args *a)
+{
+        if (a->fleet_id)
+                return set_u64(ctx, m, PF_FLEET_ID, (uint64_t) a->fleet_id);
+        if (a->id)
+                return set_u64(ctx, m, PF_ID, (uint64_t) a->id);
+        return 0;
+}
+
 static void sleep_ms(int64_t ms)
 {
         struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
@@ -183,7 +194,7 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, type);
-        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+        if ((r = set_ref(ctx, &req, &a)) < 0 ||
             (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0 ||
             (r = set_str(ctx, &req, PF_TICKET, a.ticket)) < 0 ||
             (r = set_str(ctx, &req, PF_HOST, a.hosts)) < 0 ||
@@ -199,6 +210,12 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 return CMD_E_FAILED;
         if (type != PROTO_REQ_REQUEST || a.wait == 0)
                 return 0;
+        if (g.id == 0) {
+                /* A fleet grant is enforced by each host of its scope once
+                 * approved: there is no one state here to wait for. */
+                say(ctx, "--wait does not follow fleet grants: see jitctl show F%lld", (long long) g.fleet_id);
+                return 0;
+        }
         switch (g.state) {
         case GRANT_PENDING:
                 return wait_grant(ctx, &g, a.wait);
@@ -268,7 +285,7 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
         size_t len;
         int r;
 
-        if (!proto_get_u64(fields, PF_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
+        if (!proto_get_u64(fields, PF_FLEET_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
             !proto_get_u64(fields, PF_REQUESTED_AT, &requested) || !scope || !user || !role || !pw) {
                 say(ctx, "jitd's answer lacks the grant's fields");
                 return CMD_E_FAILED;
@@ -309,7 +326,7 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                 if (*p == '\n')
                         *p = '|';
         proto_init(&req, PROTO_REQ_APPROVE);
-        if ((r = set_u64(ctx, &req, PF_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
+        if ((r = set_u64(ctx, &req, PF_FLEET_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
             (r = set_str(ctx, &req, PF_NOTE, a->message)) < 0)
                 goto out;
         r = call_grant(ctx, &req, &rep, &g);
@@ -334,25 +351,25 @@ int cmd_approve(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 {
         struct jitctl_args a;
         struct proto_msg req, rep;
-        uint64_t e = 0;
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
-        /* A jitd with [fleet] answers with the fleet grant's fields; one
-         * without says so, and the approval is a local one. */
-        proto_init(&req, PROTO_REQ_APPROVAL_TEXT);
-        if ((r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
-                return r;
-        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
-        if (r < 0)
-                return jitctl_report_transport(ctx, r);
-        if (rep.type == PROTO_REP_ERROR && proto_get_u64(&rep, PF_ERRNO, &e) && e == EOPNOTSUPP) {
+        /* A grant of this host is approved here; a fleet grant (F12) is
+         * signed: jitd answers with its fields first. */
+        if (!a.fleet_id) {
                 if (a.key || a.agent) {
-                        say(ctx, "--key and --agent are for fleet grants; this jitd has no [fleet]");
+                        say(ctx, "--key and --agent are for fleet grants (F%lld), not grant %lld of this host",
+                            (long long) a.id, (long long) a.id);
                         return CMD_E_USAGE;
                 }
                 return grant_verb(ctx, v, argc, argv, PROTO_REQ_APPROVE);
         }
+        proto_init(&req, PROTO_REQ_APPROVAL_TEXT);
+        if ((r = set_ref(ctx, &req, &a)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
         r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
         if (r < 0)
                 return r;
@@ -402,7 +419,7 @@ int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, PROTO_REQ_RELEASE);
-        if (a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
+        if ((r = set_ref(ctx, &req, &a)) < 0)
                 return r;
         r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
         if (r < 0)
@@ -417,13 +434,13 @@ int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
-        if (a.user ? (!a.all || a.id) : (!a.id || a.all)) {
+        if (a.user ? (!a.all || a.id || a.fleet_id) : ((!a.id && !a.fleet_id) || a.all)) {
                 say(ctx, "revoke takes an ID, or --user USER --all");
                 fprintf(ctx->err, "usage: jitctl %s\n", v->usage);
                 return CMD_E_USAGE;
         }
         proto_init(&req, PROTO_REQ_REVOKE);
-        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+        if ((r = set_ref(ctx, &req, &a)) < 0 ||
             (a.user && ((r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
                         (r = set_u64(ctx, &req, PF_FLAGS, PROTO_F_ALL)) < 0)) ||
             (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)

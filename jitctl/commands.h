@@ -75,7 +75,9 @@ struct jitctl_args {
         bool all, json, accept, reject, prometheus;
         const char *since;      /* --since as given: a duration ago ("7d") or a date (YYYY-MM-DD) */
         int64_t grant;          /* --grant ID; 0: not given */
-        int64_t id;             /* 0: not given */
+        int64_t grant_fleet;    /* --grant FID (a fleet grant, "F12"); 0: not given */
+        int64_t id;             /* 0: not given (nor a fleet id) */
+        int64_t fleet_id;       /* the ID was a fleet grant's ("F12"); 0: not */
         const char *config, *pam_dir, *sudoers;     /* doctor: -c, --pam-dir, --sudoers */
         const char *log;        /* audit verify --log FILE */
         bool journal;           /* audit verify --journal */
@@ -96,6 +98,12 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                       struct jitctl_args *ret);
 /* A grant ID: decimal digits only, 1..INT64_MAX. -EINVAL or -ERANGE. */
 int jitctl_parse_id(const char *s, int64_t *ret);
+/* A grant as the verbs take it: "12" is grant 12 of this host (*ret_id 12,
+ * *ret_fleet_id 0), "F12" (or "f12") fleet grant 12 (*ret_id 0,
+ * *ret_fleet_id 12). Plain numbers mean what they mean without [fleet], so a
+ * host-only grant (break-glass, the PAM prompt's request) is always
+ * reachable by its id. -EINVAL or -ERANGE. */
+int jitctl_parse_grant_ref(const char *s, int64_t *ret_id, int64_t *ret_fleet_id);
 
 struct proto_msg;
 /* One request, one reply of the expected type; failures said on ctx->err

@@ -15,7 +15,7 @@
 #include "grants.h"
 #include "handlers.h"
 #include "handlers_fleet.h"
-#include "handlers_fleet.h"
+#include "json_reply.h"
 #include "log.h"
 #include "reload.h"
 #include "report.h"
@@ -112,8 +112,16 @@ int handle_approve(struct request *req)
         char msg[256], why[256] = "";
         int ret;
 
-        if (proto_has(req->msg, PF_SIGNATURE))
-                return fleet_approve(req);      /* a fleet grant, signed by the approver */
+        ret = request_fleet_ref(req, &id);
+        if (ret < 0)
+                return HANDLED;
+        if (ret > 0 || proto_has(req->msg, PF_SIGNATURE)) {
+                /* A fleet grant, signed by the approver (jitctl approve F12). */
+                if (ret == 0 || !proto_has(req->msg, PF_SIGNATURE))
+                        return reply_error(req, EINVAL, "a fleet grant (F12) is approved with a signature, and a "
+                                           "signature is for a fleet grant"), HANDLED;
+                return fleet_approve(req);
+        }
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
@@ -159,10 +167,15 @@ int handle_deny(struct request *req)
         int64_t id;
         int ret;
 
-        if (!request_get_id(req, &id))
+        ret = request_fleet_ref(req, &id);
+        if (ret < 0)
                 return HANDLED;
         if (!note || !note[0] || !valid_text(note, JIT_REASON_MAX))
                 return reply_error(req, EINVAL, "a denial needs a note saying why"), HANDLED;
+        if (ret > 0)
+                return fleet_deny(req, id);
+        if (!request_get_id(req, &id))
+                return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
         if (!approver_checks(req, &g, "deny"))
@@ -193,14 +206,27 @@ int handle_revoke(struct request *req)
 
         if (proto_has(req->msg, PF_USER))
                 return revoke_user_all(req);
-        if (req->d->fleet)
-                return fleet_revoke(req);       /* ID is a fleet grant's */
+        ret = request_fleet_ref(req, &id);
+        if (ret != 0)
+                return ret > 0 ? fleet_revoke(req, id) : HANDLED;       /* F12: a fleet grant */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
                 return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
+        /* A plain id is this host's grant (break-glass, the PAM prompt's
+         * request...); the copy of a fleet grant is one grant of the fleet,
+         * revoked everywhere. */
+        if (req->d->fleet) {
+                int64_t fleet_id;
+
+                ret = store_fleet_id_of(req->d->store, id, &fleet_id);
+                if (ret >= 0)
+                        return fleet_revoke(req, fleet_id);
+                if (ret != -ENOENT)
+                        return reply_store_failure(req, ret, "looking the fleet grant up");
+        }
         if (!grant_state_is_open(g.state))
                 return reply_error(req, EALREADY, "grant %lld already ended (%s)", (long long) id,
                                    grant_state_to_string(g.state)), HANDLED;
@@ -232,6 +258,10 @@ int handle_review(struct request *req)
         int64_t id;
         int r;
 
+        r = request_fleet_ref(req, &id);
+        if (r != 0)
+                return r > 0 ? reply_error(req, EINVAL, "F%lld is a fleet grant: reviews are of this host's "
+                                           "break-glass grants", (long long) id), HANDLED : HANDLED;
         if (!proto_has(req->msg, PF_ID)) {
                 struct store_filter f = { .states = GRANT_STATES_ALL };
 
@@ -382,66 +412,20 @@ int handle_reload(struct request *req)
         return HANDLED;
 }
 
-struct report_stream {
-        char *json;
-        size_t len, off;
-        uint64_t n;
-};
-
-static void report_stream_free(void *state)
-{
-        struct report_stream *rs = state;
-
-        if (!rs)
-                return;
-        free(rs->json);
-        free(rs);
-}
-
-static int report_next(struct conn *c, void *state)
-{
-        struct report_stream *rs = state;
-        struct proto_msg m;
-
-        if (rs->off < rs->len) {
-                char piece[REPORT_CHUNK_MAX + 1];
-                size_t k = rs->len - rs->off < REPORT_CHUNK_MAX ? rs->len - rs->off : REPORT_CHUNK_MAX;
-
-                memcpy(piece, rs->json + rs->off, k);
-                piece[k] = '\0';
-                rs->off += k;
-                proto_init(&m, PROTO_REP_OK);
-                if (proto_set_str(&m, PF_DETAILS, piece) < 0 || conn_send(c, &m) < 0)
-                        return -EIO;
-                rs->n++;
-                return 1;
-        }
-        proto_init(&m, PROTO_REP_END);
-        proto_set_u64(&m, PF_COUNT, rs->n);
-        return conn_send(c, &m) < 0 ? -EPIPE : 0;
-}
-
 /* The governance figures, for admins and approvers: the JSON object in
  * slices of at most REPORT_CHUNK_MAX bytes, then END {count = slices}. */
 int handle_report(struct request *req)
 {
-        struct report_stream *rs;
         uint64_t since = 0;
+        char *json = NULL;
         int r;
 
         if (!policy_is_admin(req->d->config, req->peer) && !policy_is_any_approver(req->d->config, req->peer))
                 return reply_error(req, EPERM, "the report is for admins and approvers"), HANDLED;
         proto_get_u64(req->msg, PF_SINCE, &since);
-        rs = calloc(1, sizeof(*rs));
-        if (!rs)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
         r = report_build(req->d->store, req->d->config, NULL, since > INT64_MAX ? 0 : (int64_t) since,
-                         now_realtime(), &rs->json);
-        if (r < 0) {
-                report_stream_free(rs);
+                         now_realtime(), &json);
+        if (r < 0)
                 return reply_store_failure(req, r, "building the report");
-        }
-        rs->len = strlen(rs->json);
-        (void) conn_stream(req->conn, report_next, rs, report_stream_free);
-        return HANDLED;
+        return reply_json(req, json);
 }
