@@ -39,6 +39,7 @@ enum {
         OPT_JOURNAL,
         OPT_PASSWORD_FILE,
         OPT_KEY,
+        OPT_HOST,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -74,6 +75,7 @@ static const struct option long_options[] = {
         { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
         { "hosts",    required_argument, NULL, 'H' },
         { "key",      required_argument, NULL, OPT_KEY },
+        { "host",     required_argument, NULL, OPT_HOST },
         { "agent",    no_argument,       NULL, 'U' },
         {}
 };
@@ -284,6 +286,11 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                         a.hosts = optarg;
                         break;
                 case OPT_KEY: a.key = optarg; break;
+                case OPT_HOST:
+                        if (!optarg[0])
+                                return usage_error(ctx, v, "--host needs a host name pattern");
+                        a.host = optarg;
+                        break;
                 case 'U': a.agent = true; break;
                 default: break;
                 }

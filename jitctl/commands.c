@@ -21,6 +21,7 @@
 #include "client.h"
 #include "commands.h"
 #include "duration.h"
+#include "fleet_view.h"
 #include "grant.h"
 #include "output.h"
 #include "proto.h"
@@ -473,6 +474,41 @@ static int print_grants(const struct jitctl_ctx *ctx, const struct jit_grant *g,
         return output_grants_table(ctx->out, g, n, now);
 }
 
+/* list --json: this host's grants, then the fleet's (their objects as jitd
+ * made them: "id" is "F12"), one array. */
+static int print_list_json(const struct jitctl_ctx *ctx, const struct jit_grant *g, size_t n, char **lines,
+                           char **details, size_t n_lines)
+{
+        struct json_object *a = json_object_new_array(), *o;
+        int r = 0;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = output_grant_json(&g[i], &o);
+                if (r >= 0 && json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        for (size_t i = 0; r >= 0 && i < n_lines; i++) {
+                if (!details[i]) {
+                        /* Not a grant: the fleet part is missing, or cut. */
+                        say(ctx, "%s", lines[i]);
+                        continue;
+                }
+                o = json_tokener_parse(details[i]);
+                if (o && json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        if (r >= 0)
+                r = output_json_print(ctx->out, a);
+        json_object_put(a);
+        return r;
+}
+
 int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         _cleanup_free_ struct jit_grant *g = NULL;
@@ -480,7 +516,7 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         struct proto_msg req;
         enum grant_state st;
         uint64_t flags = 0;
-        char **lines = NULL;
+        char **lines = NULL, **details = NULL;
         size_t n = 0, n_lines = 0;
         int64_t now;
         int r;
@@ -496,22 +532,49 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         if ((flags && (r = set_u64(ctx, &req, PF_FLAGS, flags)) < 0) ||
             (r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
             (r = set_str(ctx, &req, PF_STATE, a.state)) < 0 ||
-            (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0)
+            (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0 ||
+            (r = set_str(ctx, &req, PF_HOST, a.host)) < 0)
                 return r;
-        r = jitctl_fetch_list(ctx, &req, &g, &n, &now, &lines, &n_lines);
+        r = jitctl_fetch_list(ctx, &req, &g, &n, &now, &lines, &details, &n_lines);
         if (r < 0)
                 return r;
-        r = print_grants(ctx, g, n, now, a.json, "no grants");
-        /* With [fleet]: the fleet's open grants, one line each (text only:
-         * --json stays the local grants' array). */
-        for (size_t i = 0; r >= 0 && !a.json && i < n_lines; i++) {
+        if (a.json) {
+                r = print_list_json(ctx, g, n, lines, details, n_lines);
+                goto out;
+        }
+        r = print_grants(ctx, g, n, now, false, "no grants");
+        /* With [fleet]: the fleet's open grants, one line each. */
+        for (size_t i = 0; r >= 0 && i < n_lines; i++) {
                 if (i == 0)
                         fputs("fleet:\n", ctx->out);
                 fputs("  ", ctx->out);
                 output_fputs_safe(lines[i], ctx->out);
                 fputc('\n', ctx->out);
         }
+out:
         jitctl_lines_free(lines, n_lines);
+        jitctl_lines_free(details, n_lines);
+        return r;
+}
+
+/* show F12: jitd's document (jitd/handlers_fleet_show.c), as it came with
+ * --json, else for a person. */
+static int show_fleet(struct jitctl_ctx *ctx, const struct proto_msg *req, bool json)
+{
+        char *doc = NULL;
+        int r;
+
+        r = jitctl_fetch_document(ctx, req, &doc);
+        if (r < 0)
+                return r;
+        if (json) {
+                fputs(doc, ctx->out);
+                fputc('\n', ctx->out);
+        } else if (fleet_view_show(ctx->out, doc) < 0) {
+                say(ctx, "jitd sent a fleet grant jitctl cannot read");
+                r = CMD_E_FAILED;
+        }
+        free(doc);
         return r;
 }
 
@@ -525,7 +588,9 @@ int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, PROTO_REQ_SHOW);
-        r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id);
+        r = set_ref(ctx, &req, &a);
+        if (r >= 0 && a.fleet_id)
+                return show_fleet(ctx, &req, a.json);
         if (r >= 0)
                 r = call_grant(ctx, &req, &rep, &g);
         if (r < 0)

@@ -45,12 +45,12 @@ static int collect(const struct proto_msg *m, void *userdata)
         size_t n;
 
         if (!piece) {
-                jitctl_say(t->ctx, "jitd sent a piece of the report without its text");
+                jitctl_say(t->ctx, "jitd sent a piece of its answer without its text");
                 return CMD_E_FAILED;
         }
         n = strlen(piece);
         if (t->n + n > REPORT_VIEW_TEXT_MAX) {
-                jitctl_say(t->ctx, "jitd's report is longer than %d bytes", REPORT_VIEW_TEXT_MAX);
+                jitctl_say(t->ctx, "jitd's answer is longer than %d bytes", REPORT_VIEW_TEXT_MAX);
                 return CMD_E_FAILED;
         }
         if (t->n + n + 1 > t->cap) {
@@ -67,6 +67,24 @@ static int collect(const struct proto_msg *m, void *userdata)
         }
         memcpy(t->s + t->n, piece, n + 1);
         t->n += n;
+        return 0;
+}
+
+int jitctl_fetch_document(const struct jitctl_ctx *ctx, const struct proto_msg *req, char **ret)
+{
+        struct text t = { .ctx = ctx };
+        int r;
+
+        r = jitctl_stream(ctx, req, PROTO_REP_OK, collect, &t);
+        if (r < 0) {
+                free(t.s);
+                return r;
+        }
+        if (!t.s) {
+                jitctl_say(ctx, "jitd's answer was empty");
+                return CMD_E_FAILED;
+        }
+        *ret = t.s;
         return 0;
 }
 
@@ -342,7 +360,7 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 jitctl_say(ctx, "cannot put since into the request: %s", strerror(-r));
                 return CMD_E_FAILED;
         }
-        r = jitctl_stream(ctx, &req, PROTO_REP_OK, collect, &t);
+        r = jitctl_fetch_document(ctx, &req, &t.s);
         if (r < 0)
                 goto out;
         root = t.s ? parse_report(t.s) : NULL;

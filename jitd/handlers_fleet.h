@@ -49,10 +49,11 @@ int fleet_cancel(struct request *req, int64_t id);
  * with it (handlers_fleet_show.c). */
 int fleet_show(struct request *req, int64_t id);
 /* list with [fleet]: the local listing of f, then the fleet's open grants
- * (f's user and role) read through the link, one line each; the database
- * unreachable: one line saying the fleet part is unavailable. */
+ * (f's user and role; pattern: --host, or NULL) read through the link, one
+ * line each (handlers_fleet_list.c); the database unreachable: one line
+ * saying the fleet part is unavailable. */
 struct store_filter;
-int fleet_list(struct request *req, const struct store_filter *f);
+int fleet_list(struct request *req, const struct store_filter *f, const char *pattern);
 /* revoke --user NAME --all (admins): every open grant of the user here (the
  * ending path), then, with [fleet], every open fleet grant of the user in
  * one statement. */

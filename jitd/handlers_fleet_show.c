@@ -12,7 +12,7 @@
  *    "here": {"host": H, "grant": N | null, "state": "active" | null, "expires_at": T | null},
  *    "hosts": [{"host", "events", "enforced_at": T | null, "ended_at": T | null,
  *               "last_event": "...", "refused": [{"at": T, "why": "..."}]}, ...],
- *    "hosts_note": "..."                        (only when the audit part is unavailable)}
+ *    "per_host_note": "..."                        (only when the audit part is unavailable)}
  *
  * "hosts" comes from the uploaded audit (jit.audit rows whose grant_id is
  * the fleet id): enforced_at is a host's first activated or scheduled event,
@@ -166,8 +166,8 @@ static void on_hosts(int r, const PGresult *res, const char *why, void *userdata
         }
         if (r < 0) {
                 /* The grant stands; the hosts' part says why it is missing. */
-                add(s->doc, "hosts", hosts);
-                add(s->doc, "hosts_note", json_object_new_string(why ? why :
+                add(s->doc, "per_host", hosts);
+                add(s->doc, "per_host_note", json_object_new_string(why ? why :
                                                                  "the fleet database went away before it answered"));
                 finish(s);
                 return;
@@ -198,9 +198,9 @@ static void on_hosts(int r, const PGresult *res, const char *why, void *userdata
                 add(h, "refused", refused);
                 json_object_array_add(hosts, h);
         }
-        add(s->doc, "hosts", hosts);
+        add(s->doc, "per_host", hosts);
         if (rows > SHOW_HOSTS_MAX)
-                add(s->doc, "hosts_note", json_object_new_string("more hosts recorded events about it than are "
+                add(s->doc, "per_host_note", json_object_new_string("more hosts recorded events about it than are "
                                                                  "shown (" "1000" ")"));
         finish(s);
 }

@@ -366,6 +366,7 @@ int handle_list(struct request *req)
         const char *user = proto_get_str(req->msg, PF_USER);
         const char *state = proto_get_str(req->msg, PF_STATE);
         const char *role = proto_get_str(req->msg, PF_ROLE);
+        const char *host = proto_get_str(req->msg, PF_HOST);
         struct store_filter f = { .role = role };
         uint64_t flags = 0, since = 0;
         enum grant_state st;
@@ -391,11 +392,14 @@ int handle_list(struct request *req)
                 user = req->peer->name;
         }
         f.user = user;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         /* With [fleet], the fleet's open grants follow (not for --state:
          * its words are this host's). */
         if (req->d->fleet && !state)
-                return fleet_list(req, &f);
-        return list_stream_start(req, &f, false);
+                return fleet_list(req, &f, host);
+        /* --host: this host's grants are listed when its name matches. */
+        return list_stream_start_full(req, &f, host && !policy_pattern_matches(host, req->d->config->host), NULL, 0);
 }
 
 int handle_show(struct request *req)
