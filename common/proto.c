@@ -92,8 +92,9 @@ static const struct {
         [PROTO_REQ_EXTEND]        = { "extend",        F(PF_ID) | F(PF_DURATION) | F(PF_REASON) | F(PF_FLEET_ID) },
         [PROTO_REQ_BREAK_GLASS]   = { "break-glass",   F(PF_ROLE) | F(PF_REASON) | F(PF_DURATION) },
         [PROTO_REQ_REVIEW]        = { "review",        F(PF_ID) | F(PF_FLAGS) | F(PF_NOTE) | F(PF_FLEET_ID) },
-        [PROTO_REQ_AUDIT]         = { "audit",         F(PF_SINCE) | F(PF_ID) | F(PF_FLEET_ID) | F(PF_HOST) },
-        [PROTO_REQ_AUDIT_VERIFY]  = { "audit-verify",  F(PF_HOST) },
+        [PROTO_REQ_AUDIT]         = { "audit",         F(PF_SINCE) | F(PF_ID) | F(PF_FLEET_ID) | F(PF_HOST) |
+                                                       F(PF_FLAGS) },
+        [PROTO_REQ_AUDIT_VERIFY]  = { "audit-verify",  F(PF_HOST) | F(PF_FLAGS) },
         [PROTO_REQ_REPORT]        = { "report",        F(PF_SINCE) | F(PF_HOST) },
         [PROTO_REQ_RELOAD]        = { "reload",        0 },
         [PROTO_REQ_STATUS]        = { "status",        0 },

@@ -154,6 +154,8 @@ enum {
         PROTO_F_WAIT      = 1 << 1,  /* reserved */
         PROTO_F_ACCEPT    = 1 << 2,  /* REVIEW */
         PROTO_F_REJECT    = 1 << 3,  /* REVIEW */
+        PROTO_F_LOCAL     = 1 << 4,  /* AUDIT: this host's trail, even with [fleet] */
+        PROTO_F_DOCUMENT  = 1 << 5,  /* AUDIT_VERIFY: answer with a JSON document (jitd/fleet_audit.h) */
 };
 
 struct proto_msg {

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "grants.h"
 #include "handlers.h"
+#include "fleet_audit.h"
 #include "handlers_fleet.h"
 #include "json_reply.h"
 #include "log.h"
@@ -298,7 +299,17 @@ struct audit_stream {
         size_t sent;
         struct conn *conn;
         int err;
+        char *notice;                   /* an ok {message} first (the fleet's part is missing) */
 };
+
+static void audit_stream_free(void *state)
+{
+        struct audit_stream *as = state;
+
+        if (as)
+                free(as->notice);
+        free(as);
+}
 
 static int audit_one(const struct audit_event *e, void *userdata)
 {
@@ -336,6 +347,13 @@ static int audit_next(struct conn *c, void *state)
 
         as->conn = c;
         as->sent = 0;
+        if (as->notice) {
+                proto_init(&end, PROTO_REP_OK);
+                proto_set_str(&end, PF_MESSAGE, as->notice);
+                free(as->notice);
+                as->notice = NULL;
+                return conn_send(c, &end) < 0 ? -EPIPE : 1;
+        }
         as->f.limit = AUDIT_PAGE;
         r = store_audit_foreach(as->d->store, &as->f, audit_one, as);
         if (as->err)
@@ -354,39 +372,90 @@ static int audit_next(struct conn *c, void *state)
         return conn_send(c, &end) < 0 ? -EPIPE : 0;
 }
 
+int audit_local_stream(struct request *req, int64_t since, int64_t grant_id, const char *notice)
+{
+        struct audit_stream *as = calloc(1, sizeof(*as));
+
+        if (!as || (notice && !(as->notice = strdup(notice)))) {
+                free(as);
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        }
+        as->d = req->d;
+        as->f.since = since;
+        as->f.grant_id = grant_id;
+        (void) conn_stream(req->conn, audit_next, as, audit_stream_free);
+        return HANDLED;
+}
+
 int handle_audit(struct request *req)
 {
-        struct audit_stream *as;
-        uint64_t since = 0, id = 0;
+        const char *host = proto_get_str(req->msg, PF_HOST);
+        uint64_t since = 0, id = 0, flags = 0;
+        int64_t fleet_id = 0;
+        int r;
 
         proto_get_u64(req->msg, PF_SINCE, &since);
         proto_get_u64(req->msg, PF_ID, &id);
+        proto_get_u64(req->msg, PF_FLAGS, &flags);
         if (since > INT64_MAX || id > INT64_MAX)
                 return reply_error(req, EINVAL, "since or grant out of range"), HANDLED;
-        as = calloc(1, sizeof(*as));
-        if (!as)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
-        as->d = req->d;
-        as->f.since = (int64_t) since;
-        as->f.grant_id = (int64_t) id;
-        (void) conn_stream(req->conn, audit_next, as, free);
-        return HANDLED;
+        if (flags & ~(uint64_t) PROTO_F_LOCAL)
+                return reply_error(req, EINVAL, "unknown audit flags"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
+        r = request_fleet_ref(req, &fleet_id);
+        if (r < 0)
+                return HANDLED;
+        /* With [fleet], every host's events (a plain --grant is this host's
+         * grant: its trail here). */
+        if (r > 0 || (req->d->fleet && !id && !(flags & PROTO_F_LOCAL)))
+                return fleet_audit_stream(req, (int64_t) since, fleet_id, host);
+        if (host && !policy_pattern_matches(host, req->d->config->host)) {
+                struct proto_msg end;
+
+                proto_init(&end, PROTO_REP_END);
+                proto_set_u64(&end, PF_COUNT, 0);
+                reply_msg(req, &end);
+                return HANDLED;
+        }
+        return audit_local_stream(req, (int64_t) since, (int64_t) id, NULL);
 }
 
 int handle_audit_verify(struct request *req)
 {
+        const char *host = proto_get_str(req->msg, PF_HOST);
         struct proto_msg m;
+        json_object *local;
+        uint64_t flags = 0;
         int64_t seq = 0;
         char why[256] = "";
         int r;
 
+        proto_get_u64(req->msg, PF_FLAGS, &flags);
+        if (flags & ~(uint64_t) PROTO_F_DOCUMENT)
+                return reply_error(req, EINVAL, "unknown audit verify flags"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         r = audit_verify(req->d->audit, req->d->store, &seq, why, sizeof(why));
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG)
                 log_msg(LOG_ALERT, "audit chain broken: %s", why);
-                return reply_error(req, EBADMSG, "audit chain broken: %s", why), HANDLED;
-        }
-        if (r < 0)
+        if (r < 0 && r != -EBADMSG)
                 return reply_store_failure(req, r, "verifying the audit trail");
+        if (flags & PROTO_F_DOCUMENT) {
+                /* This host's chain, then (with [fleet]) every host's from
+                 * the fleet copy: one document. */
+                local = json_object_new_object();
+                if (!local)
+                        return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+                json_object_object_add(local, "host", json_object_new_string(req->d->config->host));
+                json_object_object_add(local, "intact", json_object_new_boolean(r == 0));
+                json_object_object_add(local, r == 0 ? "events" : "bad_seq", json_object_new_int64(seq));
+                if (r < 0)
+                        json_object_object_add(local, "why", json_object_new_string(why));
+                return fleet_audit_verify(req, local, host);
+        }
+        if (r == -EBADMSG)
+                return reply_error(req, EBADMSG, "audit chain broken: %s", why), HANDLED;
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_COUNT, (uint64_t) seq);
         proto_set_str(&m, PF_MESSAGE, "audit chain intact");
