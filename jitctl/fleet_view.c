@@ -200,3 +200,140 @@ bad:
         json_object_put(o);
         return -EBADMSG;
 }
+
+int fleet_view_verify(FILE *f, const char *json, bool *ret_ok)
+{
+        json_object *o = parse_object(json), *fleet, *hosts;
+        bool ok = true;
+        char a[64], b[64];
+        size_t n;
+
+        if (!o)
+                return -EBADMSG;
+        fleet = get(o, "fleet");
+        if (!fleet) {
+                json_object_put(o);
+                *ret_ok = true;
+                return 0;
+        }
+        hosts = get(fleet, "hosts");
+        n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
+        fprintf(f, "fleet copy (jit.audit): %zu host%s%s%s\n", n, n == 1 ? "" : "s",
+                str(fleet, "pattern") ? " matching " : "", str(fleet, "pattern") ? str(fleet, "pattern") : "");
+        for (size_t i = 0; i < n; i++) {
+                json_object *h = json_object_array_get_idx(hosts, i);
+                int64_t events = num(h, "events");
+
+                fputs("  ", f);
+                output_fputs_safe(str(h, "host") ? str(h, "host") : "?", f);
+                fputs(": ", f);
+                if (!json_object_get_boolean(get(h, "intact"))) {
+                        ok = false;
+                        fprintf(f, "BROKEN at event %" PRId64 ": ", num(h, "bad_seq"));
+                        output_fputs_safe(str(h, "why") ? str(h, "why") : "?", f);
+                        fprintf(f, " (%" PRId64 " event%s before it intact)\n", events, events == 1 ? "" : "s");
+                        continue;
+                }
+                if (events == 0) {
+                        fputs("no events uploaded\n", f);
+                        continue;
+                }
+                when(num(h, "first_at"), a, sizeof(a));
+                when(num(h, "last_at"), b, sizeof(b));
+                fprintf(f, "intact, %" PRId64 " event%s from %s to %s", events, events == 1 ? "" : "s", a, b);
+                if (num(h, "keyed_events"))
+                        fprintf(f, "; keyed: links checked, hashes not recomputable here (%" PRId64 " event%s)",
+                                num(h, "keyed_events"), num(h, "keyed_events") == 1 ? "" : "s");
+                fputc('\n', f);
+        }
+        if (str(fleet, "error")) {
+                ok = false;
+                fputs("  the fleet part is incomplete: ", f);
+                output_fputs_safe(str(fleet, "error"), f);
+                fputc('\n', f);
+        }
+        json_object_put(o);
+        *ret_ok = ok;
+        return 0;
+}
+
+/* "12s" / "-" for a statistic that may be null. */
+static void stat_text(json_object *o, const char *key, char *buf, size_t size)
+{
+        json_object *v = get(o, key);
+
+        if (!v || !json_object_is_type(v, json_type_int))
+                snprintf(buf, size, "-");
+        else
+                duration_format((uint64_t) json_object_get_int64(v), buf, size);
+}
+
+static void print_stats(FILE *f, const char *key, json_object *s)
+{
+        char med[32], p95[32], buf[160];
+
+        stat_text(s, "median", med, sizeof(med));
+        stat_text(s, "p95", p95, sizeof(p95));
+        snprintf(buf, sizeof(buf), "median %s, p95 %s (%" PRId64 " grant%s)", med, p95, num(s, "count"),
+                 num(s, "count") == 1 ? "" : "s");
+        if (get(s, "incomplete") && num(s, "incomplete"))
+                snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "; %" PRId64 " not torn down everywhere yet",
+                         num(s, "incomplete"));
+        output_kv(f, 26, key, buf);
+}
+
+int fleet_view_report(FILE *f, const char *json, bool *ret_ok)
+{
+        json_object *o = parse_object(json), *fleet, *hosts, *g;
+        char buf[256], t[64];
+        size_t n;
+
+        if (!o)
+                return -EBADMSG;
+        fleet = get(o, "fleet");
+        if (!fleet) {
+                json_object_put(o);
+                *ret_ok = true;
+                return 0;
+        }
+        fprintf(f, "\nfleet%s%s\n", str(fleet, "pattern") ? ", hosts matching " : "",
+                str(fleet, "pattern") ? str(fleet, "pattern") : "");
+        hosts = get(fleet, "hosts");
+        n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
+        if (get(fleet, "active_grants")) {
+                snprintf(buf, sizeof(buf), "%" PRId64 " on %zu host%s (as each host's uploaded audit says)",
+                         num(fleet, "active_grants"), n, n == 1 ? "" : "s");
+                output_kv(f, 26, "standing privilege", buf);
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *h = json_object_array_get_idx(hosts, i);
+
+                if (num(h, "last_event_at"))
+                        when(num(h, "last_event_at"), t, sizeof(t));
+                else
+                        snprintf(t, sizeof(t), "never");
+                snprintf(buf, sizeof(buf), "%" PRId64 " active (%" PRId64 " fleet), newest event %s",
+                         num(h, "active_grants"), num(h, "active_fleet_grants"), t);
+                fputs("  ", f);
+                output_kv(f, 24, str(h, "host") ? str(h, "host") : "?", buf);
+        }
+        g = get(fleet, "grants");
+        if (g) {
+                snprintf(buf, sizeof(buf), "%" PRId64 " (open %" PRId64 ", revoked %" PRId64 ", released %" PRId64
+                         ", denied %" PRId64 ", cancelled %" PRId64 ")", num(g, "total"), num(g, "open"),
+                         num(g, "revoked"), num(g, "released"), num(g, "denied"), num(g, "cancelled"));
+                output_kv(f, 26, "fleet grants", buf);
+        }
+        if (get(fleet, "time_to_approve_s"))
+                print_stats(f, "fleet time to approve", get(fleet, "time_to_approve_s"));
+        if (get(fleet, "time_to_revoke_s"))
+                print_stats(f, "fleet time to revoke", get(fleet, "time_to_revoke_s"));
+        *ret_ok = !str(fleet, "error");
+        if (str(fleet, "error")) {
+                fputs("  the fleet part is incomplete: ", f);
+                output_fputs_safe(str(fleet, "error"), f);
+                fputc('\n', f);
+        }
+        json_object_put(o);
+        return 0;
+}

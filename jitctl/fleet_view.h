@@ -12,4 +12,16 @@
  * uploaded audit. */
 int fleet_view_show(FILE *f, const char *json);
 
+/* audit verify's document (jitd/fleet_audit.h): one line per host of the
+ * fleet copy, "intact", "keyed: links checked", or where it breaks and why.
+ * *ret_ok: every host intact and the fleet part complete. The local part
+ * is the caller's to show. */
+#include <stdbool.h>
+int fleet_view_verify(FILE *f, const char *json, bool *ret_ok);
+/* report's "fleet" key (jitd/fleet_report.h), after this host's figures:
+ * standing privilege per host, the fleet's grants, time to approve and to
+ * revoke. Nothing when the report has no "fleet". *ret_ok: the fleet part
+ * is complete. */
+int fleet_view_report(FILE *f, const char *json, bool *ret_ok);
+
 #endif

@@ -126,8 +126,9 @@ int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int
                         break;
                 }
                 /* A listing of grants may end with lines (ok {message}):
-                 * the fleet's part of it. */
-                if (!(expected == PROTO_REP_GRANT && rep.type == PROTO_REP_OK)) {
+                 * the fleet's part of it; an audit stream may say in one
+                 * that the fleet's part is missing. */
+                if (!((expected == PROTO_REP_GRANT || expected == PROTO_REP_EVENT) && rep.type == PROTO_REP_OK)) {
                         r = jitctl_check_reply(ctx, &rep, (enum proto_type) expected);
                         if (r < 0)
                                 break;

@@ -15,6 +15,7 @@
 #include "grants.h"
 #include "handlers.h"
 #include "fleet_audit.h"
+#include "fleet_report.h"
 #include "handlers_fleet.h"
 #include "json_reply.h"
 #include "log.h"
@@ -485,16 +486,22 @@ int handle_reload(struct request *req)
  * slices of at most REPORT_CHUNK_MAX bytes, then END {count = slices}. */
 int handle_report(struct request *req)
 {
+        const char *host = proto_get_str(req->msg, PF_HOST);
         uint64_t since = 0;
         char *json = NULL;
         int r;
 
         if (!policy_is_admin(req->d->config, req->peer) && !policy_is_any_approver(req->d->config, req->peer))
                 return reply_error(req, EPERM, "the report is for admins and approvers"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         proto_get_u64(req->msg, PF_SINCE, &since);
         r = report_build(req->d->store, req->d->config, NULL, since > INT64_MAX ? 0 : (int64_t) since,
                          now_realtime(), &json);
         if (r < 0)
                 return reply_store_failure(req, r, "building the report");
+        /* With [fleet], the fleet's figures follow as its "fleet" key. */
+        if (req->d->fleet)
+                return fleet_report(req, json, since > INT64_MAX ? 0 : (int64_t) since, host);
         return reply_json(req, json);
 }
