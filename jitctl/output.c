@@ -449,11 +449,10 @@ int output_grant_json(const struct jit_grant *g, struct json_object **ret)
         char ref[24];
 
         /* A fleet grant has no local id: its "id" is the form jitctl takes
-         * ("F12"); "fleet_id" is the number, for a local copy too. */
+         * ("F12"). "fleet_id", last and only when set, is the fleet
+         * grant's number, for its copy on this host too. */
         output_grant_ref(g, ref, sizeof(ref));
         if ((r = add(o, "id", g->id > 0 ? json_object_new_int64(g->id) : json_object_new_string(ref))) < 0 ||
-            (r = (g->fleet_id > 0 ? add(o, "fleet_id", json_object_new_int64(g->fleet_id)) : add_null(o, "fleet_id")))
-            < 0 ||
             (r = add(o, "user", json_object_new_string(g->user))) < 0 ||
             (r = add(o, "uid", json_object_new_int64(g->uid))) < 0 ||
             (r = add(o, "host", json_object_new_string(g->host))) < 0 ||
@@ -472,7 +471,8 @@ int output_grant_json(const struct jit_grant *g, struct json_object **ret)
             (r = add(o, "approvals_needed", json_object_new_int64(g->approvals_needed))) < 0 ||
             (r = add(o, "approval", json_object_new_string(g->approval))) < 0 ||
             (r = add(o, "break_glass", json_object_new_boolean(g->break_glass))) < 0 ||
-            (r = add_str_or_null(o, "review", g->review)) < 0) {
+            (r = add_str_or_null(o, "review", g->review)) < 0 ||
+            (g->fleet_id > 0 && (r = add(o, "fleet_id", json_object_new_int64(g->fleet_id))) < 0)) {
                 json_object_put(o);
                 return r;
         }
