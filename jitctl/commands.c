@@ -305,12 +305,12 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                 r = hosts ? approval_text(&f, &text) : -ENOMEM;
         }
         if (r < 0) {
-                say(ctx, "cannot render the approval text of fleet grant %llu: %s", (unsigned long long) id,
+                say(ctx, "cannot render the approval text of fleet grant F%llu: %s", (unsigned long long) id,
                     strerror(-r));
                 r = CMD_E_FAILED;
                 goto out;
         }
-        fprintf(ctx->err, "jitctl: signing the approval of fleet grant %llu (%s for role %s on hosts %s) with %s%s\n",
+        fprintf(ctx->err, "jitctl: signing the approval of fleet grant F%llu (%s for role %s on hosts %s) with %s%s\n",
                 (unsigned long long) id, user, role, scope, agent ? "the agent's key " : "", key);
         r = sshsig_sign(key, agent, text, &sig);
         if (r < 0) {
@@ -377,14 +377,37 @@ int cmd_approve(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
         return approve_fleet(ctx, &a, &rep);
 }
 
+static int print_end_reply(struct jitctl_ctx *ctx, struct proto_msg *rep, const char *done);
+
+/* deny F12 and cancel F12: jitd answers in one line (what happened here and
+ * in the fleet), as for release and revoke. */
+static int fleet_end_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv,
+                          enum proto_type type)
+{
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        if (!a.fleet_id)
+                return grant_verb(ctx, v, argc, argv, type);
+        proto_init(&req, type);
+        if ((r = set_ref(ctx, &req, &a)) < 0 || (r = set_str(ctx, &req, PF_NOTE, a.message)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        return print_end_reply(ctx, &rep, type == PROTO_REQ_DENY ? "denied" : "cancelled");
+}
+
 int cmd_deny(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_DENY);
+        return fleet_end_verb(ctx, v, argc, argv, PROTO_REQ_DENY);
 }
 
 int cmd_cancel(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_CANCEL);
+        return fleet_end_verb(ctx, v, argc, argv, PROTO_REQ_CANCEL);
 }
 
 /* The answer to release or revoke. A jitd with [fleet] answers for a fleet

@@ -143,8 +143,7 @@ int fleet_view_show(FILE *f, const char *json)
                          num(here, "grant"), str(here, "state") ? str(here, "state") : "?", exp[0] ? ", until " : "",
                          exp);
         } else
-                snprintf(buf, sizeof(buf), "not enforced on %s (the signatures verify there and its jitd.conf "
-                         "allows it, or it is not enforced)", str(here, "host") ? str(here, "host") : "?");
+                snprintf(buf, sizeof(buf), "not enforced on %s", str(here, "host") ? str(here, "host") : "?");
         output_kv(f, W, "here", buf);
         hosts = get(o, "per_host");
         n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
@@ -218,6 +217,14 @@ int fleet_view_verify(FILE *f, const char *json, bool *ret_ok)
         }
         hosts = get(fleet, "hosts");
         n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
+        if (n == 0 && str(fleet, "error")) {
+                fputs("fleet copy (jit.audit): the fleet part is incomplete: ", f);
+                output_fputs_safe(str(fleet, "error"), f);
+                fputc('\n', f);
+                json_object_put(o);
+                *ret_ok = false;
+                return 0;
+        }
         fprintf(f, "fleet copy (jit.audit): %zu host%s%s%s\n", n, n == 1 ? "" : "s",
                 str(fleet, "pattern") ? " matching " : "", str(fleet, "pattern") ? str(fleet, "pattern") : "");
         for (size_t i = 0; i < n; i++) {
@@ -257,23 +264,30 @@ int fleet_view_verify(FILE *f, const char *json, bool *ret_ok)
         return 0;
 }
 
-/* "12s" / "-" for a statistic that may be null. */
-static void stat_text(json_object *o, const char *key, char *buf, size_t size)
+/* "12s" (or "872ms" from milliseconds) / "-" for a statistic that may be
+ * null. */
+static void stat_text(json_object *o, const char *key, bool ms, char *buf, size_t size)
 {
         json_object *v = get(o, key);
+        int64_t x;
 
-        if (!v || !json_object_is_type(v, json_type_int))
+        if (!v || !json_object_is_type(v, json_type_int)) {
                 snprintf(buf, size, "-");
+                return;
+        }
+        x = json_object_get_int64(v);
+        if (ms && x < 1000)
+                snprintf(buf, size, "%" PRId64 "ms", x);
         else
-                duration_format((uint64_t) json_object_get_int64(v), buf, size);
+                duration_format((uint64_t) (ms ? x / 1000 : x), buf, size);
 }
 
-static void print_stats(FILE *f, const char *key, json_object *s)
+static void print_stats(FILE *f, const char *key, json_object *s, bool ms)
 {
         char med[32], p95[32], buf[160];
 
-        stat_text(s, "median", med, sizeof(med));
-        stat_text(s, "p95", p95, sizeof(p95));
+        stat_text(s, "median", ms, med, sizeof(med));
+        stat_text(s, "p95", ms, p95, sizeof(p95));
         snprintf(buf, sizeof(buf), "median %s, p95 %s (%" PRId64 " grant%s)", med, p95, num(s, "count"),
                  num(s, "count") == 1 ? "" : "s");
         if (get(s, "incomplete") && num(s, "incomplete"))
@@ -325,9 +339,9 @@ int fleet_view_report(FILE *f, const char *json, bool *ret_ok)
                 output_kv(f, 26, "fleet grants", buf);
         }
         if (get(fleet, "time_to_approve_s"))
-                print_stats(f, "fleet time to approve", get(fleet, "time_to_approve_s"));
-        if (get(fleet, "time_to_revoke_s"))
-                print_stats(f, "fleet time to revoke", get(fleet, "time_to_revoke_s"));
+                print_stats(f, "fleet time to approve", get(fleet, "time_to_approve_s"), false);
+        if (get(fleet, "time_to_revoke_ms"))
+                print_stats(f, "fleet time to revoke", get(fleet, "time_to_revoke_ms"), true);
         *ret_ok = !str(fleet, "error");
         if (str(fleet, "error")) {
                 fputs("  the fleet part is incomplete: ", f);

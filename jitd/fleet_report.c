@@ -54,9 +54,9 @@ static const char grants_sql[] =
  * k-th in time, k the approvals this host's role of that name asks for (1
  * for a role this host does not have). Break-glass grants are left out. */
 static const char approve_sql[] =
-        "WITH need AS (SELECT m.role, m.n FROM pg_catalog.unnest(pg_catalog.string_to_array($2::text, ','), "
-        "     pg_catalog.string_to_array($3::text, ',')::integer[]) AS m(role, n)), "
-        "t AS (SELECT pg_catalog.greatest(0, pg_catalog.floor(pg_catalog.date_part('epoch', "
+        "WITH need AS (SELECT m.role, m.n FROM ROWS FROM (pg_catalog.unnest(pg_catalog.string_to_array($2::text, ',')), "
+        "     pg_catalog.unnest(pg_catalog.string_to_array($3::text, ',')::integer[])) AS m(role, n)), "
+        "t AS (SELECT GREATEST(0, pg_catalog.floor(pg_catalog.date_part('epoch', "
         "     (SELECT a.approved_at FROM jit.approvals a WHERE a.grant_id = g.id ORDER BY a.approved_at, a.approver "
         "      OFFSET COALESCE((SELECT need.n FROM need WHERE need.role = g.role), 1) - 1 LIMIT 1) "
         "     - g.requested_at))) AS s "
@@ -67,20 +67,25 @@ static const char approve_sql[] =
         "pg_catalog.percentile_disc(0.95) WITHIN GROUP (ORDER BY t.s) FROM t WHERE t.s IS NOT NULL";
 
 /* Time to revoke: from the revocation (or release) recorded in the fleet to
- * the end event of the last host that had enforced the grant (an
- * activated event), each host's first end event (its rule and sessions go
- * before it is recorded). A grant some such host has not uploaded an end
- * for is counted as incomplete, not timed. */
+ * the teardown of the LAST host that had enforced the grant (an "activated"
+ * event): each host's first "torn-down" event, its done_ms (rule gone,
+ * sessions killed), or, without one, its first end event (whole seconds).
+ * A grant some such host has not uploaded an end for is counted as
+ * incomplete, not timed. Milliseconds, as the local report's. */
 static const char revoke_sql[] =
-        "WITH e AS (SELECT r.grant_id, r.revoked_at FROM jit.revocations r JOIN jit.grants g ON g.id = r.grant_id "
+        "WITH e AS (SELECT r.grant_id, pg_catalog.floor(pg_catalog.date_part('epoch', r.revoked_at) * 1000) AS at_ms "
+        "  FROM jit.revocations r JOIN jit.grants g ON g.id = r.grant_id "
         "  WHERE r.kind IN ('revoked', 'released') AND g.requested_at >= pg_catalog.to_timestamp($1::bigint)), "
-        "ph AS (SELECT e.grant_id, e.revoked_at, a.host, pg_catalog.min(a.event_at) FILTER (WHERE a.event IN "
-        "  ('expired', 'revoked', 'released')) AS ended FROM e JOIN jit.audit a ON a.grant_id = e.grant_id "
-        "  WHERE " HOSTS_FILTER("2") " GROUP BY e.grant_id, e.revoked_at, a.host "
+        "ph AS (SELECT e.grant_id, e.at_ms, a.host, COALESCE("
+        "    pg_catalog.min(pg_catalog.\"substring\"(a.details, '\"done_ms\":([0-9]{1,18})')::bigint) "
+        "      FILTER (WHERE a.event = 'torn-down'), "
+        "    pg_catalog.min(pg_catalog.floor(pg_catalog.date_part('epoch', a.event_at)) * 1000) "
+        "      FILTER (WHERE a.event IN ('expired', 'revoked', 'released'))) AS ended_ms "
+        "  FROM e JOIN jit.audit a ON a.grant_id = e.grant_id "
+        "  WHERE " HOSTS_FILTER("2") " GROUP BY e.grant_id, e.at_ms, a.host "
         "  HAVING pg_catalog.bool_or(a.event = 'activated')), "
-        "pg AS (SELECT ph.grant_id, pg_catalog.bool_and(ph.ended IS NOT NULL) AS done, "
-        "  pg_catalog.max(pg_catalog.greatest(0, pg_catalog.floor(pg_catalog.date_part('epoch', "
-        "  ph.ended - ph.revoked_at)))) AS lat FROM ph GROUP BY ph.grant_id) "
+        "pg AS (SELECT ph.grant_id, pg_catalog.bool_and(ph.ended_ms IS NOT NULL) AS done, "
+        "  pg_catalog.max(GREATEST(0, ph.ended_ms - ph.at_ms)) AS lat FROM ph GROUP BY ph.grant_id) "
         "SELECT pg_catalog.count(*) FILTER (WHERE pg.done), "
         "COALESCE(pg_catalog.sum(pg.lat) FILTER (WHERE pg.done), 0), "
         "pg_catalog.percentile_disc(0.5) WITHIN GROUP (ORDER BY pg.lat) FILTER (WHERE pg.done), "
@@ -203,7 +208,7 @@ static void on_step(int r, const PGresult *res, const char *why, void *userdata)
                 if (rows == 1) {
                         o = stats(res);
                         json_object_object_add(o, "incomplete", int_or_null(res, 0, 4));
-                        json_object_object_add(f->fleet, "time_to_revoke_s", o);
+                        json_object_object_add(f->fleet, "time_to_revoke_ms", o);
                 }
                 break;
         case STEP_DONE:

@@ -26,14 +26,15 @@
  *                                 host's role of that name asks for (1 when this
  *                                 host has no such role); grants with fewer
  *                                 approvals, and break-glass grants, not counted
- *     "time_to_revoke_s": {"count", "sum", "median", "p95", "incomplete"}
+ *     "time_to_revoke_ms": {"count", "sum", "median", "p95", "incomplete"}
  *                                 revocation or release recorded in the fleet
- *                                 (jit.revocations) to the end event of the LAST
- *                                 host that had enforced the grant (an "activated"
- *                                 event), each host's first end event; whole
- *                                 seconds (hosts upload event times in seconds);
- *                                 incomplete: grants some such host has not
- *                                 uploaded an end for (down, or behind)
+ *                                 (jit.revocations) to the teardown of the LAST
+ *                                 host that had enforced the grant (an
+ *                                 "activated" event): each host's first
+ *                                 "torn-down" event's done_ms, or without one its
+ *                                 first end event (whole seconds); negative
+ *                                 counts as 0. incomplete: grants some such host
+ *                                 has not uploaded an end for (down, or behind)
  *     "pattern": "..."            with --host
  *     "error": "..."              the fleet part is incomplete: why
  *   }
