@@ -6,7 +6,7 @@
  * of alice ...") and the grant as a JSON object for list --json:
  *
  *   {"id": "F12", "fleet_id": 12, "user": "alice", "role": "web-admin",
- *    "hosts": ["web-*"], "state": "open", "requested_at": T, "duration": S,
+ *    "hosts": ["web-*"], "state": "open", "requested_at": "2026-11-23T14:04:00Z", "duration": S,
  *    "approvals_given": N, "here": {"grant": 7, "state": "active"} | null}
  *
  * --host PATTERN: the local part only when this host's name matches it;
@@ -38,7 +38,7 @@ static const char list_sql[] =
         "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.state, "
         "(SELECT pg_catalog.count(*) FROM jit.approvals a WHERE a.grant_id = g.id), "
         "pg_catalog.array_to_json(g.host_scope), "
-        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.duration "
+        "pg_catalog.to_char(g.requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), g.duration "
         "FROM jit.grants g WHERE g.state = 'open' AND ($1::text IS NULL OR g.user_name = $1::text) "
         "AND ($2::text IS NULL OR g.role = $2::text) "
         "AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM pg_catalog.unnest(g.host_scope) s(p), "
@@ -87,7 +87,7 @@ static char *fleet_list_line(struct jitd *d, const PGresult *res, int i, char **
         scope = json_tokener_parse(PQgetvalue(res, i, 6));
         json_object_object_add(o, "hosts", scope ? scope : json_object_new_array());
         json_object_object_add(o, "state", json_object_new_string(PQgetvalue(res, i, 4)));
-        json_object_object_add(o, "requested_at", int_col(res, i, 7));
+        json_object_object_add(o, "requested_at", json_object_new_string(PQgetvalue(res, i, 7)));
         json_object_object_add(o, "duration", int_col(res, i, 8));
         json_object_object_add(o, "approvals_given", int_col(res, i, 5));
         json_object_object_add(o, "here", h);
