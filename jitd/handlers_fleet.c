@@ -429,11 +429,11 @@ static int fleet_fetch(struct request *req, bool approve)
         int64_t id;
         int r;
 
-        if (request_fleet_ref(req, &id) <= 0) {
-                if (!req->d->fleet || proto_has(req->msg, PF_FLEET_ID))
-                        return HANDLED;         /* replied */
+        r = request_fleet_ref(req, &id);
+        if (r < 0)
+                return HANDLED;         /* replied */
+        if (r == 0)
                 return reply_error(req, EINVAL, "a fleet grant's id is required (F12)"), HANDLED;
-        }
         a = calloc(1, sizeof(*a));
         if (!a)
                 return reply_error(req, ENOMEM, "out of memory"), HANDLED;
