@@ -72,6 +72,25 @@ uint64_t audit_chain_appended(const struct audit_chain *c);
  * and why is "". ret_seq and why may be NULL. Other errors: the store's. */
 int audit_verify(struct audit_chain *c, struct store *s, int64_t *ret_seq, char *why, size_t why_size);
 
+/* One event's fields as its hash covers them (the formula above); the
+ * strings need not end in NUL. */
+struct audit_fields {
+        int64_t seq, at, actor_uid, grant_id;
+        const char *actor, *event, *details;
+        size_t actor_len, event_len, details_len;
+};
+/* The plain (SHA-256, unkeyed) chain hash of f after prev_hash (64 hex
+ * digits): the very computation audit_append and audit_verify use, for
+ * checking a copy of a host's chain elsewhere (the fleet's jit.audit,
+ * jitd/fleet_audit.c). -EINVAL for a prev_hash of the wrong length. */
+int audit_hash_plain(const struct audit_chain *c, const char *prev_hash, const struct audit_fields *f,
+                     char out[STORE_HASH_LEN + 1]);
+/* Is it an audit-key event? 1 with the key id it names in id ("" when the
+ * chain goes back to plain SHA-256 from it on; the event itself is chained
+ * the new way), 0 when it is another event, -EBADMSG for a marker whose
+ * details are not what audit_anchor writes. */
+int audit_marker_key(const char *event, const char *details, char id[AUDIT_KEY_ID_LEN + 1]);
+
 /* The journal copy of a committed event: its fields, seq and hash, and the
  * grant's user, role and ticket when g is given. alert: it pages somebody. */
 void audit_log_committed(const struct audit_event *e, const struct jit_grant *g, bool alert);
