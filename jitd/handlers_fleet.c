@@ -809,7 +809,7 @@ static void on_user_ended(int r, const PGresult *res, const char *why, void *use
         }
         n = PQntuples(res);
         for (int i = 0; i < n && used < sizeof(ids) - 24; i++)
-                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%sF%s", i ? ", " : "", PQgetvalue(res, i, 0));
         snprintf(msg, sizeof(msg), "%s; %d fleet grant%s revoked in the fleet%s%s", f->here, n, n == 1 ? "" : "s",
                  n ? ": " : "", ids);
         log_msg(LOG_NOTICE, "%s", msg);
