@@ -267,16 +267,17 @@ static void finish_query(struct fleet_link *l)
                  * (doc/FLEET.md): go on without push. Any other error is a
                  * failed connection. */
                 const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+                const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
                 bool cannot_listen = !good && state && (!strcmp(state, "25006") || !strcmp(state, "0A000"));
 
+                l->no_push = cannot_listen;
+                if (cannot_listen)
+                        one_line(primary ? primary : why, l->no_push_why, sizeof(l->no_push_why));
                 PQclear(res);
                 if (!good && !cannot_listen) {
                         link_fail(l, why);
                         return;
                 }
-                l->no_push = cannot_listen;
-                if (cannot_listen)
-                        snprintf(l->no_push_why, sizeof(l->no_push_why), "%s", why);
                 l->state = LINK_READY;
                 l->backoff_ms = BACKOFF_MIN_MS;
                 if (l->ops.up)

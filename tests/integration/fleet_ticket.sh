@@ -159,7 +159,7 @@ jc_on() {  # jc_on HOST USER ARGS...: jitctl as USER against HOST's jitd
         local h=$1 u=$2; shift 2
         runuser -u "$u" -- "$T/bin/jitctl" -s "$T/h/$h/jitd.sock" "$@"
 }
-fleet_id() { grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+'; }
+fleet_id() { grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+'; }
 db() { sqlite3 "$T/h/$1/db/jitd.db" "$2"; }
 state_on() { db "$1" "SELECT g.state FROM grants g JOIN fleet_grants f ON f.grant_id = g.id WHERE f.fleet_id = $2"; }
 state_is() { [ "$(state_on "$1" "$2")" = "$3" ]; }
@@ -188,7 +188,7 @@ tk web-01 101 '{"state":"approved"}'
 tk web-02 101 '{"state":"approved"}'
 tk db-01 101 '{"state":"pending"}'
 expect 0 "jt_alice requests role change with ticket 101 on web-01, once" \
-        "fleet grant [0-9]+ for change on hosts \\* for 1h is pending: each host in its scope enforces it once its own lookup finds ticket 101 approved" -- \
+        "fleet grant F[0-9]+ for change on hosts \\* for 1h is pending: each host in its scope enforces it once its own lookup finds ticket 101 approved" -- \
         jc_on web-01 jt_alice request -r change -t 101 -d 1h -m 'deploy'
 G1=$(fleet_id)
 if wait_for 6 state_is web-01 "$G1" active && wait_for 6 state_is web-02 "$G1" active; then
@@ -227,7 +227,7 @@ sleep 1.5
 
 tk all 102 '{"state":"approved"}'
 tk web-02 102 '{"mode":"500"}'
-expect 0 "jt_alice requests role change with ticket 102" "fleet grant [0-9]+" -- \
+expect 0 "jt_alice requests role change with ticket 102" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 102 -d 1h -m 'fix'
 G2=$(fleet_id)
 wait_for 6 state_is web-01 "$G2" active && wait_for 6 state_is db-01 "$G2" active &&
@@ -241,10 +241,10 @@ fi
 # ---- two grants with one ticket: one lookup per host --------------------------------------
 
 tk all 103 '{"state":"approved"}'
-expect 0 "jt_alice requests role change with ticket 103" "fleet grant [0-9]+" -- \
+expect 0 "jt_alice requests role change with ticket 103" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 103 -d 1h -m 'first'
 G3A=$(fleet_id)
-expect 0 "... and again with the same ticket" "fleet grant [0-9]+" -- \
+expect 0 "... and again with the same ticket" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 103 -d 30m -m 'second'
 G3B=$(fleet_id)
 all_active() {  # all_active FLEET_ID...
@@ -263,11 +263,11 @@ n1=$(lookups web-01 103) n2=$(lookups web-02 103) n3=$(lookups db-01 103)
 tk all 104 '{"state":"approved"}'
 tk db-01 104 '{"mode":"slow","slow":60}'
 tk all 105 '{"state":"approved"}'
-expect 0 "jt_alice requests role change with ticket 104 (db-01's server hangs on it)" "fleet grant [0-9]+" -- \
+expect 0 "jt_alice requests role change with ticket 104 (db-01's server hangs on it)" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 104 -d 1h -m 'hang'
 G4=$(fleet_id)
 t0=$(now_ms)
-expect 0 "... and another with ticket 105" "fleet grant [0-9]+" -- \
+expect 0 "... and another with ticket 105" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 105 -d 1h -m 'meanwhile'
 G5=$(fleet_id)
 worst=0
@@ -303,7 +303,7 @@ fi
 
 before=$(( $(total_lookups web-01) + $(total_lookups web-02) + $(total_lookups db-01) ))
 expect 0 "jt_carol requests role logs (auto on the web hosts, peer on db-01) on web-01" \
-        "fleet grant [0-9]+ for logs on hosts \\* for 1h is requested: each host in its scope whose own policy approves role logs automatically enforces it at once" -- \
+        "fleet grant F[0-9]+ for logs on hosts \\* for 1h is requested: each host in its scope whose own policy approves role logs automatically enforces it at once" -- \
         jc_on web-01 jt_carol request -r logs -d 1h -m 'read logs'
 GL=$(fleet_id)
 wait_for 5 state_is web-01 "$GL" active && wait_for 5 state_is web-02 "$GL" active &&
@@ -344,7 +344,7 @@ wait_for 6 state_is web-02 "$G2" active && ok "web-02's server answers again: we
         not_ok "web-02 retries ticket 102" "$(states "$G2")"
 
 tk all 106 '{"state":"pending"}'
-expect 0 "jt_alice requests role change with ticket 106 (pending everywhere) for 4s" "fleet grant [0-9]+" -- \
+expect 0 "jt_alice requests role change with ticket 106 (pending everywhere) for 4s" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 106 -d 4s -m 'short'
 G6=$(fleet_id)
 all_state() { local h; for h in $HOSTS; do state_is "$h" "$1" "$2" || return 1; done; }
@@ -358,7 +358,7 @@ else
 fi
 
 tk all 107 '{"state":"pending"}'
-expect 0 "jt_alice requests role change with ticket 107 (pending everywhere) for 10s" "fleet grant [0-9]+" -- \
+expect 0 "jt_alice requests role change with ticket 107 (pending everywhere) for 10s" "fleet grant F[0-9]+" -- \
         jc_on web-01 jt_alice request -r change -t 107 -d 10s -m 'late'
 G7=$(fleet_id)
 REQ7=$(owner_sql "SELECT floor(date_part('epoch', requested_at))::bigint FROM jit.grants WHERE id = $G7")
