@@ -279,6 +279,13 @@ static void on_approved(int r, const PGresult *res, const char *why, void *userd
         char msg[512];
 
         (void) res;
+        if (r == -ECONNRESET) {
+                /* Sent, perhaps committed, and the answer lost with the
+                 * connection: not "nothing was approved". */
+                later_reply_error(a->d, a->serial, EIO, "the fleet database went away before it answered; the "
+                                  "approval may or may not be recorded: see jitctl list before approving again");
+                goto out;
+        }
         if (r < 0) {
                 appr_fail(a, r, why, "approved");
                 goto out;
