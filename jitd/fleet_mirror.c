@@ -438,6 +438,18 @@ static int verify(struct fleet_mirror *m, struct row *w, size_t i)
         return 1;
 }
 
+/* 1 when an end of fleet grant id decided here waits in the store's queue
+ * (fleet_mirror_end), 0 when none does. */
+static int end_queued(struct fleet_mirror *m, int64_t id)
+{
+        struct store_fleet_end e;
+        int r = store_fleet_end_next(m->d->store, id - 1, &e);
+
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : e.fleet_id == id;
+}
+
 static bool later_in_page(const struct fleet_mirror *m, size_t i)
 {
         for (size_t k = i + 1; k < m->n_rows; k++)
@@ -469,6 +481,12 @@ static int handle(struct fleet_mirror *m, struct row *w)
                 return r >= 0 ? end_local(m, w, local) : 0;
         if (r >= 0)
                 return 0;
+        /* Revoked or released here before this host enforced it (with the
+         * database away, or its end not yet recorded): the row is older than
+         * that decision, and the end follows. */
+        r = end_queued(m, w->grant);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* NSS as the local path asks it: a failure is not a "no". */
         r = principal_from_name(c, w->user, &p);
@@ -649,8 +667,11 @@ static void on_end(int r, const PGresult *res, const char *why, void *userdata)
         struct fleet_mirror *m = o->m;
 
         /* Recorded, or a grant the database does not have (never will):
-         * out of the queue. Anything else stays for the next try. */
-        if (r == 0 || (r == -EIO && why && strstr(why, "no grant ")))
+         * out of the queue. Anything else stays for the next try. So does
+         * an end recorded while a page read before it is being applied (a
+         * signature check pending): the queue keeps that page from
+         * enforcing the grant (handle); the next flush removes it. */
+        if ((r == 0 || (r == -EIO && why && strstr(why, "no grant "))) && m->n_rows == 0)
                 (void) store_fleet_end_delete(m->d->store, o->fleet_id);
         else if (r != -ECANCELED)
                 m->ends_maybe = true;
