@@ -10,7 +10,7 @@
 # churn), signed approvals by jt_bob and jt_eve, revokes by jt_dave (an admin)
 # and releases by the grant's user, and lists. Every command and its answer
 # is recorded. Meanwhile the postmaster and all its children are SIGKILLed
-# four times, as in a crash, and started again on the same data directory:
+# five times, as in a crash, and started again on the same data directory:
 #   1. at a random moment;
 #   2. while an approval waits for its commit to be acknowledged (a
 #      synchronous standby that never comes: the commit is in the WAL, the
@@ -20,7 +20,9 @@
 #      admin revokes it on web-02 with the database down (queued there), and
 #      web-02 must never enforce it after the database comes back; the jitds
 #      are then watched for 5 s with the database down (no CPU spin);
-#   4. at a random moment.
+#   4. at a random moment;
+#   5. while jt_dave's revoke --user jt_m1 --all waits for its commit to be
+#      acknowledged: he must not be told that nothing was ended in the fleet.
 # Then, once every host has applied every change and sent every queued end,
 # the records are checked against what each command answered, in SQL (the
 # command log and each host's state are loaded next to the fleet's tables):
@@ -39,6 +41,7 @@
 pg_require
 command -v ssh-keygen >/dev/null || { echo "# SKIP ssh-keygen is missing"; exit 0; }
 jt_setup
+STORY_T0=$(now_ms)
 
 HOSTS="web-01 web-02 db-01"
 HOST_LIST=(web-01 web-02 db-01)
@@ -300,6 +303,19 @@ restart() {
         echo "# $(since) ms: every host is connected again"
 }
 
+# A synchronous standby that never connects: every commit from now on is
+# flushed to the WAL, then waits for its acknowledgement. Only the next one
+# gets that far: the others queue behind jit.record_change's advisory lock.
+hold_commits() {
+        fleet_sql -c "ALTER SYSTEM SET synchronous_standby_names = 'jit_story_nobody'" -c "SELECT pg_reload_conf()" \
+                >/dev/null
+        wait_for 5 syncrep_on || echo "# synchronous_standby_names is not in effect"
+}
+syncrep_on() { [ "$(fleet_sql -c 'SHOW synchronous_standby_names')" = jit_story_nobody ]; }
+waiting() { [ "$(fleet_sql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")" -ge 1 ]; }
+# Gone from the file, still in force: the next start has no standby to wait for.
+unhold_at_restart() { fleet_sql -c "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null; }
+
 # ---- the churn -----------------------------------------------------------------------------------
 
 CHURN_T0=$(now_ms)
@@ -318,23 +334,16 @@ pause_drivers
 run_op "$T/ops.M" M-1 request web-01 jt_m1 '' "churn M-1" request -r churn -H 'web-*' -d 1h -m "churn M-1"
 GL=$OP_GID
 [ -n "$GL" ] || abort "jt_m1's request for step 2" "$OP_OUT"
-# A synchronous standby that never connects: every commit from now on is
-# flushed to the WAL, then waits for it. Only the next one gets that far:
-# the others queue behind jit.record_change's advisory lock.
-fleet_sql -c "ALTER SYSTEM SET synchronous_standby_names = 'jit_story_nobody'" -c "SELECT pg_reload_conf()" >/dev/null
-syncrep_on() { [ "$(fleet_sql -c 'SHOW synchronous_standby_names')" = jit_story_nobody ]; }
-wait_for 5 syncrep_on || echo "# synchronous_standby_names is not in effect"
+hold_commits
 run_op "$T/ops.M" M-2 approve web-02 jt_bob "$GL" '' approve "$GL" --key "$T/keys/jt_bob/key" -m "churn M-2" &
 approver=$!
-waiting() { [ "$(fleet_sql -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")" -ge 1 ]; }
 if wait_for 8 waiting; then
         ok "step 2: jt_bob's approval of fleet grant $GL is committed in the WAL, waiting for its acknowledgement"
 else
         not_ok "step 2: the approval waits for its commit's acknowledgement" \
                 "$(fleet_sql -c "SELECT pid, wait_event, left(query, 60) FROM pg_stat_activity")"
 fi
-# Gone from the file, still in force: the next start has no standby to wait for.
-fleet_sql -c "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
+unhold_at_restart
 crash "2, with an approval's answer in flight"
 wait "$approver"
 resume_drivers
@@ -385,7 +394,26 @@ crash "4, at a random moment"
 sleep "$((1 + RANDOM % 3))"
 restart
 
-sleep 3
+# 5. A revoke --user --all whose commit is in the WAL but whose answer is lost.
+sleep_until $(( $(since) + 2000 ))
+pause_drivers
+hold_commits
+run_op "$T/ops.M" M-6 revoke-all db-01 jt_dave '' "churn M-6" revoke --user jt_m1 --all -m "churn M-6" &
+revoker=$!
+if wait_for 8 waiting; then
+        ok "step 5: jt_dave's revoke --user jt_m1 --all is committed in the WAL, waiting for its acknowledgement"
+else
+        not_ok "step 5: the revoke --all waits for its commit's acknowledgement" \
+                "$(fleet_sql -c "SELECT pid, wait_event, left(query, 60) FROM pg_stat_activity")"
+fi
+unhold_at_restart
+crash "5, with a revoke --all's answer in flight"
+wait "$revoker"
+resume_drivers
+sleep 1
+restart
+
+sleep 2
 : >"$T/stop"
 for p in "${DRIVERS[@]}"; do wait "$p"; done
 CHURN_MS=$(since)
@@ -474,6 +502,9 @@ CREATE VIEW story.ops_c AS SELECT o.*, CASE
   WHEN verb = 'request' AND rc = 0 AND gid IS NOT NULL
        AND msg ~ 'fleet grant [0-9]+ for churn on hosts [^ ]+ for [0-9a-z]+ is pending' THEN 'ack'
   WHEN verb IN ('request', 'approve') AND rc <> 0 AND msg ~ 'may or may not be recorded' THEN 'unknown'
+  WHEN verb = 'revoke-all' AND rc <> 0 AND msg ~ 'may or may not have ended' THEN 'unknown'
+  WHEN verb = 'revoke-all' AND rc = 0 AND msg ~ 'fleet grants? revoked in the fleet' THEN 'ack'
+  WHEN verb = 'revoke-all' AND rc <> 0 AND msg ~ 'nothing was ended in the fleet' THEN 'none'
   WHEN verb = 'request' AND rc <> 0
        AND msg ~ '(the fleet database is unreachable|fleet grants in the last 10 minutes already); nothing was requested'
        THEN 'none'
@@ -574,6 +605,9 @@ check "a release answered 'nothing was released' left no release by that user on
          WHERE o.verb = 'release' AND o.cls = 'none'
          AND NOT EXISTS (SELECT 1 FROM story.ops_c p WHERE p.verb = 'release' AND p.gid = o.gid AND p.actor = o.actor
                          AND p.host = o.host AND p.cls IN ('first', 'queued'))"
+check "a revoke --all answered 'nothing was ended in the fleet' ended nothing there" \
+        "SELECT o.op, o.host, o.msg, r.grant_id FROM story.ops_c o JOIN jit.revocations r ON r.reason = o.arg
+         WHERE o.verb = 'revoke-all' AND o.cls = 'none'"
 # Step 2's approval: committed, its answer lost.
 row=$(count "SELECT o.cls || ' ' || (SELECT count(*) FROM jit.approvals a WHERE a.grant_id = o.gid AND a.approver = 'jt_bob')
              FROM story.ops_c o WHERE o.op = 'M-2'")
@@ -582,6 +616,17 @@ if [ "$row" = "unknown 1" ]; then
 else
         not_ok "step 2: the approval whose answer was lost (answer class, approvals recorded: $row)" \
                 "$(count "SELECT rc, msg FROM story.ops WHERE op = 'M-2'")"
+fi
+
+# Step 5's revoke --all: committed, its answer lost.
+row=$(count "SELECT o.cls || ' ' || coalesce((SELECT r.kind || ' ' || r.by_user || ' ' || r.host FROM jit.revocations r
+                                              WHERE r.grant_id = ${GL:-0} AND r.reason = o.arg), 'not ended')
+             FROM story.ops_c o WHERE o.op = 'M-6'")
+if [ "$row" = "unknown revoked jt_dave db-01" ]; then
+        ok "step 5: the revoke --all whose answer was lost ended fleet grant $GL, and jt_dave was told the outcome was unknown"
+else
+        not_ok "step 5: the revoke --all whose answer was lost (answer class, end of $GL: $row)" \
+                "$(count "SELECT rc, msg FROM story.ops WHERE op = 'M-6'")"
 fi
 
 # ---- nothing duplicated ------------------------------------------------------------------------------
@@ -657,7 +702,7 @@ for h in $HOSTS; do
 done
 dead=
 for h in $HOSTS; do kill -0 "${PID[$h]}" 2>/dev/null || dead+=" $h"; done
-[ -z "$dead" ] && ok "the three jitds are alive after the churn and four crashes" || not_ok "jitd died on:$dead"
+[ -z "$dead" ] && ok "the three jitds are alive after the churn and five crashes" || not_ok "jitd died on:$dead"
 
-echo "# seed $SEED; churn $CHURN_MS ms"
+echo "# seed $SEED; churn $CHURN_MS ms; the story $(( ($(now_ms) - STORY_T0) / 1000 )) s"
 finish
