@@ -187,7 +187,7 @@ drive() {
         local name=$1 n=0 r el u h g a scope dur
         RANDOM=$2
         shift 2
-        local users=("$@") log=$T/ops.$name gids=() open=() avail=() args=()
+        local users=("$@") log=$T/ops.$name gids=() open=() long=() avail=() args=()
         local -A asked=() owner=() short=() ended=() by=()
         while [ ! -e "$T/stop" ]; do
                 if [ -e "$T/pause" ]; then
@@ -199,8 +199,12 @@ drive() {
                 el=$(( $(now_ms) - CHURN_T0 ))
                 h=${HOST_LIST[RANDOM % 3]}
                 r=$((RANDOM % 100))
+                # Open as far as this driver knows; the 10 s ones are left
+                # to expire (no revoke or release picks them).
                 open=()
                 for g in "${gids[@]}"; do [ -z "${ended[$g]:-}" ] && open+=("$g"); done
+                long=()
+                for g in "${open[@]}"; do [ -z "${short[$g]:-}" ] && long+=("$g"); done
                 if [ "$r" -lt 32 ]; then
                         avail=()
                         for u in "${users[@]}"; do [ "${asked[$u]:-0}" -lt 8 ] && avail+=("$u"); done
@@ -208,7 +212,7 @@ drive() {
                                 u=${avail[RANDOM % ${#avail[@]}]}
                                 scope=${SCOPES[RANDOM % ${#SCOPES[@]}]}
                                 dur=1h
-                                [ "$el" -lt "$SHORT_UNTIL_MS" ] && [ $((RANDOM % 4)) = 0 ] && dur=10s
+                                [ "$el" -lt "$SHORT_UNTIL_MS" ] && [ $((RANDOM % 3)) = 0 ] && dur=10s
                                 args=(request -r churn -d "$dur" -m "churn $name-$n")
                                 [ "$scope" != default ] && args+=(-H "$scope")
                                 run_op "$log" "$name-$n" request "$h" "$u" '' "churn $name-$n" "${args[@]}"
@@ -240,14 +244,14 @@ drive() {
                 elif [ "$r" -lt 80 ]; then
                         if [ "${#gids[@]}" -gt 0 ]; then
                                 g=${gids[RANDOM % ${#gids[@]}]}
-                                [ "${#open[@]}" -gt 0 ] && [ $((RANDOM % 5)) != 0 ] && g=${open[RANDOM % ${#open[@]}]}
+                                [ "${#long[@]}" -gt 0 ] && [ $((RANDOM % 5)) != 0 ] && g=${long[RANDOM % ${#long[@]}]}
                                 run_op "$log" "$name-$n" revoke "$h" jt_dave "$g" "churn $name-$n" \
                                         revoke "$g" -m "churn $name-$n"
                                 [ "$OP_RC" = 0 ] && ended[$g]=1
                         fi
                 elif [ "$r" -lt 94 ]; then
-                        if [ "${#open[@]}" -gt 0 ]; then
-                                g=${open[RANDOM % ${#open[@]}]}
+                        if [ "${#long[@]}" -gt 0 ]; then
+                                g=${long[RANDOM % ${#long[@]}]}
                                 run_op "$log" "$name-$n" release "$h" "${owner[$g]}" "$g" "" release "$g"
                                 [ "$OP_RC" = 0 ] && ended[$g]=1
                         fi
