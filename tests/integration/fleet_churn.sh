@@ -34,7 +34,8 @@
 #   - every host converged: it enforces (drop-in, PAM) exactly the open,
 #     approved, unexpired grants of its scope, no ended or out-of-scope one,
 #     its applied seq is the fleet's last, its queue of ends is empty, its
-#     audit chain verifies, and its jitd is alive.
+#     audit chain verifies, and its jitd is alive; a host that revoked or
+#     released a grant it did not enforce never enforced it afterwards.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
@@ -199,8 +200,8 @@ drive() {
                 el=$(( $(now_ms) - CHURN_T0 ))
                 h=${HOST_LIST[RANDOM % 3]}
                 r=$((RANDOM % 100))
-                # Open as far as this driver knows; the 10 s ones are left
-                # to expire (no revoke or release picks them).
+                # Open as far as this driver knows; the 10 s ones are mostly
+                # left to expire (releases never pick them, revokes seldom).
                 open=()
                 for g in "${gids[@]}"; do [ -z "${ended[$g]:-}" ] && open+=("$g"); done
                 long=()
