@@ -37,6 +37,8 @@
 #     its applied seq is the fleet's last, its queue of ends is empty, its
 #     audit chain verifies, and its jitd is alive; a host that revoked or
 #     released a grant it did not enforce never enforced it afterwards.
+#   - every host's audit chain reached jit.audit (uploads, item 6): the
+#     fleet's copy equals the store's, event for event, once and in order.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
@@ -708,7 +710,24 @@ check "a host that ended a grant it did not enforce (revoke or release) never en
                 "$(host_db web-02 "SELECT a.seq, datetime(a.at, 'unixepoch'), a.event, a.details FROM audit a
                                    JOIN fleet_grants f ON f.grant_id = a.grant_id WHERE f.fleet_id = ${GS:-0}")"
 
-# ---- (audit uploads, issue 14 item 6, go here: each event of each host's chain in jit.audit once, in order) ----
+# ---- audit uploads (issue 14, item 6): each host's chain in jit.audit, every event once, in order -------------
+
+# The chain as (seq, hash) lines: the store's, and the fleet's copy of it.
+local_chain() { host_db "$1" "SELECT seq, hash FROM audit ORDER BY seq"; }
+fleet_chain() { fleet_sql -c "SELECT host_seq, hash FROM jit.audit WHERE host = '$1' ORDER BY host_seq"; }
+uploaded() { [ "$(host_db "$1" "SELECT max(seq) FROM audit")" = "$(fleet_sql -c "SELECT max(host_seq) FROM jit.audit WHERE host = '$1'")" ]; }
+for h in $HOSTS; do
+        if ! wait_for 60 uploaded "$h"; then
+                not_ok "$h uploads its whole chain after the churn" "$(st "$h" 2>&1 | grep '^fleet')"
+                continue
+        fi
+        n=$(host_db "$h" "SELECT count(*) FROM audit")
+        if [ "$(local_chain "$h")" = "$(fleet_chain "$h")" ]; then
+                ok "$h's chain is in the fleet exactly as in its store: $n events, each once, in order, same hashes"
+        else
+                not_ok "$h's fleet copy differs from its chain" "$(diff <(local_chain "$h") <(fleet_chain "$h") | head -n 10)"
+        fi
+done
 
 # ---- each host's health --------------------------------------------------------------------------------
 
