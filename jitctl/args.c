@@ -342,3 +342,22 @@ void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...)
         vsay(ctx->err, fmt, ap);
         va_end(ap);
 }
+
+/* --since: a duration ago (7d, 12h) or a date (YYYY-MM-DD, local midnight). */
+int jitctl_parse_since(const char *s, int64_t now, int64_t *ret)
+{
+        struct tm tm = {};
+        uint64_t ago;
+        char *end;
+
+        if (duration_parse(s, &ago) >= 0) {
+                *ret = now - (int64_t) ago;
+                return 0;
+        }
+        end = strptime(s, "%Y-%m-%d", &tm);
+        if (!end || *end)
+                return -EINVAL;
+        tm.tm_isdst = -1;
+        *ret = (int64_t) mktime(&tm);
+        return *ret < 0 ? -EINVAL : 0;
+}

@@ -20,24 +20,6 @@
 #include "proto.h"
 #include "util.h"
 
-int jitctl_parse_since(const char *s, int64_t now, int64_t *ret)
-{
-        struct tm tm = {};
-        uint64_t ago;
-        char *end;
-
-        if (duration_parse(s, &ago) >= 0) {
-                *ret = now - (int64_t) ago;
-                return 0;
-        }
-        end = strptime(s, "%Y-%m-%d", &tm);
-        if (!end || *end)
-                return -EINVAL;
-        tm.tm_isdst = -1;
-        *ret = (int64_t) mktime(&tm);
-        return *ret < 0 ? -EINVAL : 0;
-}
-
 static int since_arg(struct jitctl_ctx *ctx, const struct jitctl_args *a, struct proto_msg *m)
 {
         int64_t since;

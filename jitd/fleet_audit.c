@@ -31,6 +31,7 @@
 
 #include "audit.h"
 #include "conn.h"
+#include "audit_stream.h"
 #include "fleet_audit.h"
 #include "fleet_hosts.h"
 #include "fleet_mirror.h"

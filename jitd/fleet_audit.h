@@ -30,8 +30,4 @@ int fleet_audit_stream(struct request *req, int64_t since, int64_t fleet_grant, 
  * (those events are checked link by link only: the key is not here). */
 int fleet_audit_verify(struct request *req, json_object *local, const char *pattern);
 
-/* This host's trail as a stream (handlers_admin.c), after an ok {message}
- * notice when it is not NULL. */
-int audit_local_stream(struct request *req, int64_t since, int64_t grant_id, const char *notice);
-
 #endif

@@ -809,6 +809,11 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static const struct fleet_upload_link upload_link = {
+        .query = fleet_mirror_query,
+        .connected = fleet_mirror_connected,
+};
+
 int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
 {
         static const struct fleet_link_ops ops = { .up = on_up, .down = on_down, .notified = on_notified };
@@ -833,7 +838,7 @@ int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
                 r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000,
                                                SYNC_ACCURACY_USEC, on_sync, m);
         if (r >= 0)
-                r = fleet_upload_new(d, m, &m->upload);
+                r = fleet_upload_new(d, m, &upload_link, &m->upload);
         if (r >= 0)
                 r = fleet_link_new(d->event, fc->database, fc->password_file, FLEET_CHANNEL, &ops, m, &m->link);
         if (r < 0) {

@@ -39,6 +39,7 @@ struct pending {
 struct fleet_upload {
         struct jitd *d;
         struct fleet_mirror *m;
+        struct fleet_upload_link link;
         sd_event_source *post, *defer, *timer;
         uint64_t seen;                  /* audit_chain_appended when last looked */
 
@@ -351,7 +352,7 @@ static void send_next(struct fleet_upload *u)
         char why[160];
         int r;
 
-        if (u->in_flight || u->backing_off || (u->stopped && !u->recheck) || !fleet_mirror_connected(u->m))
+        if (u->in_flight || u->backing_off || (u->stopped && !u->recheck) || !u->link.connected(u->m))
                 return;
         if (u->idx >= u->n) {
                 r = batch_load(u);
@@ -378,7 +379,7 @@ static void send_next(struct fleet_upload *u)
                 stop(u, p->e.seq, "the event cannot be stored in the fleet database (a field is malformed)");
                 return;
         }
-        r = fleet_mirror_query(u->m, append_sql, FLEET_UPLOAD_PARAMS, call.params, on_appended, u);
+        r = u->link.query(u->m, append_sql, FLEET_UPLOAD_PARAMS, call.params, on_appended, u);
         if (r == -ENOTCONN)
                 return;
         if (r < 0) {
@@ -473,7 +474,7 @@ static int user_end_send(struct fleet_upload *u, const struct store_fleet_user_e
                 return -ENOMEM;
         *o = (struct user_end_op) { .u = u, .flush = flush, .cb = cb, .userdata = userdata };
         snprintf(o->user, sizeof(o->user), "%s", e->user);
-        r = fleet_mirror_query(u->m, end_user_sql, 4, params, on_user_end, o);
+        r = u->link.query(u->m, end_user_sql, 4, params, on_user_end, o);
         if (r < 0)
                 free(o);
         return r;
@@ -485,7 +486,7 @@ static void user_ends_next(struct fleet_upload *u, const char *after)
         int r;
 
         u->ue_flushing = false;
-        if (!fleet_mirror_connected(u->m))
+        if (!u->link.connected(u->m))
                 return;
         r = store_fleet_user_end_next(u->d->store, after, &e);
         if (r == -ENOENT)
@@ -499,7 +500,7 @@ static void user_ends_next(struct fleet_upload *u, const char *after)
 
 static void user_ends_flush(struct fleet_upload *u)
 {
-        if (!u->ue_maybe || u->ue_flushing || !fleet_mirror_connected(u->m))
+        if (!u->ue_maybe || u->ue_flushing || !u->link.connected(u->m))
                 return;
         u->ue_maybe = false;
         user_ends_next(u, "");
@@ -560,20 +561,22 @@ void fleet_upload_status(const struct fleet_upload *u, char *buf, size_t size)
                          queued == 1 ? "" : "s");
 }
 
-int fleet_upload_new(struct jitd *d, struct fleet_mirror *m, struct fleet_upload **ret)
+int fleet_upload_new(struct jitd *d, struct fleet_mirror *m, const struct fleet_upload_link *link,
+                     struct fleet_upload **ret)
 {
         struct fleet_upload *u;
         char hash[STORE_HASH_LEN + 1];
         int64_t tail = 0;
         int r;
 
-        if (!d || !m || !ret)
+        if (!d || !m || !link || !link->query || !link->connected || !ret)
                 return -EINVAL;
         u = calloc(1, sizeof(*u));
         if (!u)
                 return -ENOMEM;
         u->d = d;
         u->m = m;
+        u->link = *link;
         u->seen = audit_chain_appended(d->audit);
         r = store_fleet_upload_get(d->store, &u->position);
         if (r >= 0)

@@ -28,6 +28,7 @@
 #ifndef JITD_FLEET_UPLOAD_H
 #define JITD_FLEET_UPLOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +40,17 @@ struct fleet_mirror;
 struct fleet_upload;
 
 /* m is the mirror whose link carries the statements (it owns the upload). */
-int fleet_upload_new(struct jitd *d, struct fleet_mirror *m, struct fleet_upload **ret);
+/* How the upload reaches the database: its owner's (the mirror's) statement
+ * queue and link state, given as functions so that this file does not call up
+ * into the mirror that owns it (tests/integration/layers.sh). */
+struct fleet_upload_link {
+        int (*query)(struct fleet_mirror *m, const char *sql, int n_params, const char *const *params,
+                     fleet_query_fn cb, void *userdata);
+        bool (*connected)(const struct fleet_mirror *m);
+};
+
+int fleet_upload_new(struct jitd *d, struct fleet_mirror *m, const struct fleet_upload_link *link,
+                     struct fleet_upload **ret);
 void fleet_upload_free(struct fleet_upload *u);
 
 /* The mirror's link is up (again): what waits goes. */
