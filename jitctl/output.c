@@ -32,6 +32,7 @@
  *     "break_glass":      boolean
  *     "review":           string | null   break-glass review: pending |
  *                                   accepted | rejected; null when not applicable
+ *     "fleet_id":         integer   only on a fleet grant's copy: its fleet id
  *   }
  *
  * Strings are UTF-8 as jitd stored them; '/' is not escaped. A control
