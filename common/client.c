@@ -134,6 +134,49 @@ int client_recv(int fd, struct proto_msg *ret, int64_t deadline_ms)
         }
 }
 
+int client_recv_fd(int fd, struct proto_msg *ret, int64_t deadline_ms, int *ret_fd)
+{
+        uint8_t buf[PROTO_MAX_FRAME + 1];
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        int r;
+
+        *ret_fd = -1;
+        for (;;) {
+                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                                     .msg_controllen = sizeof(u.buf) };
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+                if (n >= 0) {
+                        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                                        memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+                        if (n == 0)
+                                r = -ECONNRESET;
+                        else if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n > (ssize_t) PROTO_MAX_FRAME)
+                                r = -EBADMSG;
+                        else
+                                r = proto_decode(buf, (size_t) n, ret, NULL, 0);
+                        if (r < 0 && *ret_fd >= 0) {
+                                close(*ret_fd);
+                                *ret_fd = -1;
+                        }
+                        return r;
+                }
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLIN, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int client_call(const char *path, const struct proto_msg *req, struct proto_msg *ret, int timeout_ms)
 {
         int64_t deadline = now_monotonic_ms() + timeout_ms;

@@ -39,6 +39,7 @@ enum {
         OPT_JOURNAL,
         OPT_PASSWORD_FILE,
         OPT_KEY,
+        OPT_SESSION,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
         { "hosts",    required_argument, NULL, 'H' },
         { "key",      required_argument, NULL, OPT_KEY },
         { "agent",    no_argument,       NULL, 'U' },
+        { "session",  required_argument, NULL, OPT_SESSION },
         {}
 };
 
@@ -260,6 +262,12 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                         a.hosts = optarg;
                         break;
                 case OPT_KEY: a.key = optarg; break;
+                case OPT_SESSION:
+                        r = jitctl_parse_id(optarg, &a.session);
+                        if (r < 0 || a.session > 100000000)
+                                return usage_error(ctx, v, "invalid session number '%s': a positive whole number",
+                                                   optarg);
+                        break;
                 case 'U': a.agent = true; break;
                 default: break;
                 }

@@ -324,6 +324,12 @@ static int audit_verify(struct jitctl_ctx *ctx, const struct jitctl_args *a)
                 return r;
         proto_get_u64(&rep, PF_COUNT, &n);
         fprintf(ctx->out, "audit chain intact: %llu event%s verified\n", (unsigned long long) n, n == 1 ? "" : "s");
+        {
+                const char *msg = proto_get_str(&rep, PF_MESSAGE);
+
+                if (msg && strstr(msg, "recording"))
+                        fprintf(ctx->out, "%s\n", msg);
+        }
         if (!a->log && !a->journal)
                 return 0;
         r = a->log ? read_log(a->log, &copy) : read_journal(&copy);

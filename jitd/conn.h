@@ -66,6 +66,9 @@ struct conn *conn_find(struct conn_set *s, uint64_t serial);
  * queue is over its cap (the connection is closed: a client that does not
  * read loses it). */
 int conn_send(struct conn *c, const struct proto_msg *m);
+/* The same with an open descriptor passed along (SCM_RIGHTS): conn_send_fd
+ * takes fd over and closes it once sent, or on failure. */
+int conn_send_fd(struct conn *c, const struct proto_msg *m, int fd);
 /* Not read again until released: the request's answer comes later. */
 void conn_hold(struct conn *c);
 void conn_release(struct conn *c);

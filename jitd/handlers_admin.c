@@ -17,6 +17,7 @@
 #include "handlers_fleet.h"
 #include "handlers_fleet.h"
 #include "log.h"
+#include "record_verify.h"
 #include "reload.h"
 #include "report.h"
 #include "store.h"
@@ -357,6 +358,11 @@ int handle_audit_verify(struct request *req)
         }
         if (r < 0)
                 return reply_store_failure(req, r, "verifying the audit trail");
+        r = record_verify_start(req, seq);
+        if (r < 0)
+                return reply_store_failure(req, r, "reading the sealed recordings");
+        if (r > 0)
+                return HANDLED_LATER;
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_COUNT, (uint64_t) seq);
         proto_set_str(&m, PF_MESSAGE, "audit chain intact");
