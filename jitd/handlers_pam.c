@@ -159,6 +159,23 @@ int handle_check(struct request *req)
                         pending = g;
         }
         proto_init(&m, PROTO_REP_DECISION);
+        if (allow && gating_is_sudo_service(service) && recording_mode(d, allow) != RECORD_NONE) {
+                char why[256];
+
+                /* sudo would refuse too (ignore_iolog_errors is off), but
+                 * only here is the refusal audited and said in one line. */
+                if (recording_space_check(d, allow, why, sizeof(why)) < 0) {
+                        recording_refused(d, allow, service, req->cred.pid, why);
+                        snprintf(msg, sizeof(msg), "jit: elevation %lld is recorded, and its recording cannot be "
+                                 "written (%s); refused", (long long) allow->id, why);
+                        proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
+                        proto_set_str(&m, PF_ROLE, allow->role);
+                        proto_set_str(&m, PF_HOST, c->host);
+                        proto_set_str(&m, PF_MESSAGE, msg);
+                        reply_msg(req, &m);
+                        goto out;
+                }
+        }
         if (allow) {
                 r = tokens_issue(d->tokens, req->cred.pid, conn_peer_key(req->conn), user, service, allow->id, token,
                                  sizeof(token));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ struct settle {
 
 struct recorder {
         struct jitd *d;
+        int64_t refused_grant;          /* the last refusal audited, and when */
+        int64_t refused_ms;
         int64_t *queue;                 /* recording ids to seal, in order */
         size_t n_queue, cap_queue;
         struct settle *settles;
@@ -60,6 +63,13 @@ struct recorder {
 };
 
 static void timer_arm(struct recorder *r);
+
+static int64_t prune_every_ms(const struct jitd *d)
+{
+        int64_t half = (int64_t) d->config->record_retention * 500;
+
+        return half < 1000 ? 1000 : half > PRUNE_EVERY_MS ? PRUNE_EVERY_MS : half;
+}
 
 enum record_mode recording_mode(const struct jitd *d, const struct jit_grant *g)
 {
@@ -281,11 +291,57 @@ static void audit_event(struct jitd *d, const struct jit_grant *g, const char *e
         change_done(&c);
 }
 
+int recording_space_check(struct jitd *d, const struct jit_grant *g, char *why, size_t why_size)
+{
+        struct statvfs sv;
+        struct stat st;
+        char sub[64];
+        int dfd, fd, r = 0;
+
+        r = open_record_dir(d->config->record_dir, &dfd, why, why_size);
+        if (r < 0)
+                return r;
+        snprintf(sub, sizeof(sub), "%" PRId64 "/sudo", g->id);
+        fd = openat(dfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        close(dfd);
+        if (fd < 0) {
+                r = -errno;
+                snprintf(why, why_size, "its directory %s/%s: %s", d->config->record_dir, sub, strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 077)) {
+                snprintf(why, why_size, "its directory %s/%s is not root's alone", d->config->record_dir, sub);
+                close(fd);
+                return -EPERM;
+        }
+        if (fstatvfs(fd, &sv) < 0) {
+                r = -errno;
+                snprintf(why, why_size, "cannot tell the free space of %s: %s", d->config->record_dir, strerror(-r));
+        } else if ((uint64_t) sv.f_bavail * sv.f_frsize < RECORDING_MIN_FREE_BYTES ||
+                   (sv.f_files > 0 && sv.f_favail < RECORDING_MIN_FREE_FILES)) {
+                r = -ENOSPC;
+                snprintf(why, why_size, "%s is full", d->config->record_dir);
+        }
+        close(fd);
+        return r;
+}
+
 void recording_refused(struct jitd *d, const struct jit_grant *g, const char *service, pid_t pid, const char *why)
 {
-        json_object *det = json_object_new_object();
+        struct recorder *rec = d->recorder;
+        json_object *det;
+        int64_t now = now_monotonic_ms();
 
         log_msg(LOG_ERR, "grant %lld: %s session (pid %d) refused: %s", (long long) g->id, service, (int) pid, why);
+        /* One event a minute per grant: a user retrying against a full disk
+         * must not fill the audit trail too. */
+        if (rec && rec->refused_grant == g->id && now - rec->refused_ms < 60000)
+                return;
+        if (rec) {
+                rec->refused_grant = g->id;
+                rec->refused_ms = now;
+        }
+        det = json_object_new_object();
         if (!det)
                 return;
         json_object_object_add(det, "service", json_object_new_string(service));
@@ -618,8 +674,9 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
         if (r->next_prune_ms <= now) {
                 int n = recording_prune(d, now_realtime(), PRUNE_BATCH);
 
-                /* A full batch: more are due, soon; otherwise in an hour. */
-                r->next_prune_ms = now + (n >= PRUNE_BATCH ? 1000 : PRUNE_EVERY_MS);
+                /* A full batch: more are due, soon; otherwise after half
+                 * the retention, at most an hour. */
+                r->next_prune_ms = now + (n >= PRUNE_BATCH ? 1000 : prune_every_ms(d));
         }
         timer_arm(r);
         return 0;
@@ -757,7 +814,7 @@ int recorder_new(struct jitd *d, struct recorder **ret)
         if (!r)
                 return -ENOMEM;
         r->d = d;
-        r->next_prune_ms = now_monotonic_ms() + PRUNE_FIRST_MS;
+        r->next_prune_ms = now_monotonic_ms() + (prune_every_ms(d) < PRUNE_FIRST_MS ? prune_every_ms(d) : PRUNE_FIRST_MS);
         k = sd_event_add_defer(d->event, &r->work, on_work, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->work, SD_EVENT_OFF);

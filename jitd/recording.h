@@ -62,7 +62,15 @@ int recording_prepare_grant(struct jitd *d, const struct jit_grant *g, char *iol
 int recording_claim_sudo(struct jitd *d, const struct jit_grant *const *gs, size_t n, int64_t *ret_id);
 /* The claimed recording belongs to session_id (registered). */
 void recording_attach_session(struct jitd *d, int64_t recording_id, int64_t session_id);
-/* A refused session of a recorded grant: audited ("recording-failed"). */
+/* Below this much free space (or these many free inodes) in record_dir a
+ * recorded session is refused before sudo starts writing. */
+#define RECORDING_MIN_FREE_BYTES (1024 * 1024)
+#define RECORDING_MIN_FREE_FILES 64
+/* The account phase of a recorded grant's sudo: its directory is root's
+ * alone and there is room. -ENOSPC, -EPERM, ... with why. */
+int recording_space_check(struct jitd *d, const struct jit_grant *g, char *why, size_t why_size);
+/* A refused session of a recorded grant: logged, and audited
+ * ("recording-failed") at most once a minute per grant. */
 void recording_refused(struct jitd *d, const struct jit_grant *g, const char *service, pid_t pid, const char *why);
 
 /* Seal what session_id recorded (it closed). */

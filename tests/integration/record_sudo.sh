@@ -112,4 +112,50 @@ printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc 2>/dev/null
 expect 1 "one byte changed: audit verify names the recording" "$id/sudo/00/00/01.*(edited|differs)" -- jc root audit verify
 expect 1 "jitctl replay refuses an altered recording" "does not match its seal" -- jc root replay "$id"
 
+# Break-glass grants are recorded whatever the role says (record_break_glass
+# defaults to all): dave's role records output only, his break-glass both.
+expect 0 "dave breaks glass" "active" -- jc jt_dave break-glass -r quiet -m "outage"
+did=$(last_id jt_dave)
+expect 0 "the break-glass drop-in logs input too" "LOG_INPUT: LOG_OUTPUT:" -- cat "$T/sudoers.d/jit-$did"
+expect 0 "dave's sudo runs, recorded" "glass-marker" -- sudo_as jt_dave sh -c 'echo glass-marker'
+wait_for 5 bash -c "[ \$(sqlite3 '$DB' 'SELECT count(*) FROM recordings WHERE grant_id = $did AND sealed_at IS NOT NULL') = 1 ]" \
+        && ok "dave's break-glass session is sealed" || not_ok "break-glass recording sealed"
+
+# A full recording directory: the session is refused before sudo runs it,
+# the user reads one line, the refusal is audited, nothing is half-written.
+expect 0 "alice releases her first grant" "released" -- jc jt_alice release "$id"
+expect 0 "alice gets a second ops grant" "pending" -- jc jt_alice request -r ops -d 1h -m "full disk"
+id2=$(last_id jt_alice)
+jc jt_bob approve "$id2" >/dev/null
+mount -t tmpfs -o size=256k,mode=0700 jt-rec-full "$REC/$id2/sudo"
+dd if=/dev/zero of="$REC/$id2/sudo/fill" bs=4k 2>/dev/null
+expect 1 "with the recording directory full, sudo is refused" \
+        "^jit: elevation $id2 is recorded, and its recording cannot be written \\(.* is full\\); refused$" -- \
+        sudo_as jt_alice sh -c 'echo must-not-run'
+grep -q must-not-run <<<"$LAST_OUT" && not_ok "the refused command did not run" || ok "the refused command did not run"
+expect 0 "the refusal is audited" "is full" -- events recording-failed "$id2"
+left=$(find "$REC/$id2/sudo" -mindepth 1 ! -name fill | wc -l)
+[ "$left" = 0 ] && ok "nothing half-written in the full directory" || not_ok "nothing half-written" "$(find "$REC/$id2/sudo")"
+umount "$REC/$id2/sudo"
+chmod 0755 "$REC/$id2/sudo"
+expect 1 "a recording directory others can read: refused" "not root's alone" -- sudo_as jt_alice true
+chmod 0700 "$REC/$id2/sudo"
+expect 0 "with room and a safe directory, sudo runs again" "room-again" -- sudo_as jt_alice sh -c 'echo room-again'
+
+# Retention: with record_retention = 2s, sealed recordings go, each with an
+# audited event, but never those of a break-glass grant awaiting review.
+jitd_stop
+sed -i 's/^record_retention = 1h/record_retention = 2s/' "$CONF"
+jitd_start || exit 1
+wait_for 8 test ! -e "$REC/$id/sudo/00/00/01" && ok "alice's first recording is pruned after its retention" \
+        || not_ok "alice's recording pruned" "$(tail -5 "$T/jitd.log")"
+expect 0 "the pruning is audited" "\"path\": \"$id/sudo/00/00/01\"" -- events recording-pruned "$id"
+[ -d "$REC/$did/sudo/00/00/01" ] && ok "the break-glass recording awaiting review is kept" \
+        || not_ok "break-glass recording kept"
+expect 0 "show says the recording was pruned" "pruned" -- jc root show "$id"
+expect 0 "a pruned recording is no audit verify failure" "intact" -- jc root audit verify
+expect 0 "an admin reviews dave's break-glass grant" "" -- jc root review "$did" --accept -m "watched the recording"
+wait_for 8 test ! -e "$REC/$did/sudo/00/00/01" && ok "reviewed, the break-glass recording is pruned too" \
+        || not_ok "reviewed break-glass recording pruned"
+
 finish
