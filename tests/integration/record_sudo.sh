@@ -106,6 +106,13 @@ expect 1 "carol's drop-in has no log tags and no iolog_dir" "" -- grep -E 'LOG_|
 expect 0 "carol's sudo runs" "plain-run" -- sudo_as jt_carol sh -c 'echo plain-run'
 [ ! -e "$REC/$cid" ] && ok "an unrecorded role leaves no recording" || not_ok "no recording for plain" "$(find "$REC/$cid")"
 
+expect 0 "report counts the recorded sessions and their size" "recorded sessions: +1 .*" -- \
+        jc root report
+expect 0 "report --prometheus has the recording figures" "^jit_recorded_sessions_total 1$" -- jc root report --prometheus
+doctor_out=$("$T/bin/jitctl" -s "$SOCK" doctor -c "$CONF" 2>&1)
+grep -qE "OK +record_dir +$REC: root-owned, mode 0700" <<<"$doctor_out" && ok "doctor checks the recording directory" \
+        || not_ok "doctor checks record_dir" "$doctor_out"
+
 # One byte changed: audit verify names the recording.
 f=$REC/$id/sudo/00/00/01/log
 printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc 2>/dev/null
