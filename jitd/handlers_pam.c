@@ -159,12 +159,20 @@ int handle_check(struct request *req)
                         pending = g;
         }
         proto_init(&m, PROTO_REP_DECISION);
-        if (allow && gating_is_sudo_service(service) && recording_mode(d, allow) != RECORD_NONE) {
+        if (allow && recording_mode(d, allow) != RECORD_NONE) {
                 char why[256];
+                int k = 0;
 
                 /* sudo would refuse too (ignore_iolog_errors is off), but
-                 * only here is the refusal audited and said in one line. */
-                if (recording_space_check(d, allow, why, sizeof(why)) < 0) {
+                 * only here is the refusal audited and said in one line.
+                 * Other services (sshd, login) have no recorder here yet: a
+                 * recorded grant does not let them in unrecorded. */
+                if (!gating_is_sudo_service(service)) {
+                        snprintf(why, sizeof(why), "only sudo sessions can be recorded on this host, not %s", service);
+                        k = -EOPNOTSUPP;
+                } else
+                        k = recording_space_check(d, allow, why, sizeof(why));
+                if (k < 0) {
                         recording_refused(d, allow, service, req->cred.pid, why);
                         snprintf(msg, sizeof(msg), "jit: elevation %lld is recorded, and its recording cannot be "
                                  "written (%s); refused", (long long) allow->id, why);
@@ -386,6 +394,12 @@ int handle_session_open(struct request *req)
         k = coverage_pick_owner(cv, n);
         if (gating_is_sudo_service(service) && !sudo_recording(req, cv, n, (size_t) k, service, &recording_id))
                 goto out;
+        if (!gating_is_sudo_service(service) && recording_mode(d, cv[k].g) != RECORD_NONE) {
+                recording_refused(d, cv[k].g, service, req->cred.pid, "only sudo sessions can be recorded here");
+                reply_error(req, EPERM, "jit: elevation %lld is recorded, and only sudo sessions can be recorded on "
+                            "this host; this %s session is refused", (long long) cv[k].g->id, service);
+                goto out;
+        }
         x.grant_id = cv[k].g->id;
         strcpy_checked(x.service, sizeof(x.service), service);
         if (target)
