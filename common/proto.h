@@ -83,6 +83,7 @@ enum proto_type {
                                     * the fields of a fleet grant's canonical approval text */
         PROTO_REQ_RECORDINGS,      /* as SHOW: a grant's session recordings */
         PROTO_REQ_REPLAY,          /* admins, approvers of the grant's role (not its user): a recording's files */
+        PROTO_REQ_SSH_RECORD,      /* anyone (in a registered ssh session): tlog's pipe, passed along */
         PROTO_REQ_LAST_,
         /* replies */
         PROTO_REP_OK = 64,

@@ -146,6 +146,7 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
 int cmd_reload(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_doctor(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_ssh_session(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_replay(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 /* show: the grant's recordings, as lines after the grant (o NULL) or as a
  * "recordings" array added to o (--json). Nothing when jitd has none. */

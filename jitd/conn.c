@@ -51,6 +51,7 @@ struct conn {
         conn_stream_fn stream;
         void *stream_state;
         void (*stream_free)(void *state);
+        int passed_fd;              /* a descriptor the current request carried; -1: none */
         bool dead;
 };
 
@@ -240,6 +241,39 @@ static void conn_update_events(struct conn *c)
         (void) sd_event_source_set_io_events(c->io, ev);
 }
 
+/* One datagram, and the first descriptor passed with it (SCM_RIGHTS) in
+ * *ret_fd; any other is closed at once. MSG_TRUNC: the real length. */
+static ssize_t recv_with_fd(int sock, uint8_t *buf, size_t size, int *ret_fd)
+{
+        union {
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                size_t k;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd;
+
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (*ret_fd < 0)
+                                *ret_fd = fd;
+                        else
+                                close(fd);
+                }
+        }
+        return (mh.msg_flags & MSG_TRUNC) && n <= (ssize_t) size ? (ssize_t) size + 1 : n;
+}
+
 static void conn_read(struct conn *c)
 {
         uint8_t buf[PROTO_MAX_FRAME + 1];
@@ -249,7 +283,7 @@ static void conn_read(struct conn *c)
         ssize_t n;
         int r;
 
-        n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        n = recv_with_fd(c->fd, buf, sizeof(buf), &c->passed_fd);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 conn_close(c);
                 return;
@@ -281,6 +315,19 @@ static void conn_read(struct conn *c)
         }
         s->on_request(s->userdata, c, msg);
         free(msg);
+        /* A descriptor no handler took goes with the request. */
+        if (c->passed_fd >= 0) {
+                close(c->passed_fd);
+                c->passed_fd = -1;
+        }
+}
+
+int conn_take_fd(struct conn *c)
+{
+        int fd = c->passed_fd;
+
+        c->passed_fd = -1;
+        return fd;
 }
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -452,6 +499,7 @@ int conn_add(struct conn_set *s, int fd)
                 return -ENOMEM;
         }
         c->fd = fd;
+        c->passed_fd = -1;
         c->set = s;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
                 r = -errno;

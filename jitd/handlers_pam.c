@@ -23,6 +23,7 @@
 #include "log.h"
 #include "nsscache.h"
 #include "recording.h"
+#include "recording_ssh.h"
 #include "sessions.h"
 #include "store.h"
 #include "teardown.h"
@@ -167,8 +168,10 @@ int handle_check(struct request *req)
                  * only here is the refusal audited and said in one line.
                  * Other services (sshd, login) have no recorder here yet: a
                  * recorded grant does not let them in unrecorded. */
-                if (!gating_is_sudo_service(service)) {
-                        snprintf(why, sizeof(why), "only sudo sessions can be recorded on this host, not %s", service);
+                if (strcmp(service, "sshd") == 0)
+                        k = recording_space_check_dir(d, why, sizeof(why));
+                else if (!gating_is_sudo_service(service)) {
+                        snprintf(why, sizeof(why), "only sudo and ssh sessions can be recorded here, not %s", service);
                         k = -EOPNOTSUPP;
                 } else
                         k = recording_space_check(d, allow, why, sizeof(why));
@@ -394,12 +397,17 @@ int handle_session_open(struct request *req)
         k = coverage_pick_owner(cv, n);
         if (gating_is_sudo_service(service) && !sudo_recording(req, cv, n, (size_t) k, service, &recording_id))
                 goto out;
-        if (!gating_is_sudo_service(service) && recording_mode(d, cv[k].g) != RECORD_NONE) {
-                recording_refused(d, cv[k].g, service, req->cred.pid, "only sudo sessions can be recorded here");
-                reply_error(req, EPERM, "jit: elevation %lld is recorded, and only sudo sessions can be recorded on "
-                            "this host; this %s session is refused", (long long) cv[k].g->id, service);
+        if (!gating_is_sudo_service(service) && strcmp(service, "sshd") != 0 &&
+            recording_mode(d, cv[k].g) != RECORD_NONE) {
+                recording_refused(d, cv[k].g, service, req->cred.pid, "only sudo and ssh sessions can be recorded here");
+                reply_error(req, EPERM, "jit: elevation %lld is recorded, and only sudo and ssh sessions can be "
+                            "recorded here; this %s session is refused", (long long) cv[k].g->id, service);
                 goto out;
         }
+        /* ssh: tlog starts later, from sshd's ForceCommand (recording_ssh.h);
+         * a session whose recording does not start loses its grant. */
+        if (strcmp(service, "sshd") == 0 && recording_mode(d, cv[k].g) != RECORD_NONE)
+                recording_ssh_expect(d, cv[k].g->id, req->cred.pid);
         x.grant_id = cv[k].g->id;
         strcpy_checked(x.service, sizeof(x.service), service);
         if (target)

@@ -26,6 +26,7 @@
 #include "rechash.h"
 #include "record.h"
 #include "recording.h"
+#include "recording_ssh.h"
 #include "store_record.h"
 
 /* A grant's recordings listed at most: each is one reply message. */
@@ -294,5 +295,24 @@ int handle_replay(struct request *req)
         proto_set_u64(&m, PF_COUNT, n_files);
         reply_msg(req, &m);
         free(l.v);
+        return HANDLED;
+}
+
+int handle_ssh_record(struct request *req)
+{
+        struct proto_msg m;
+        enum record_mode mode = RECORD_NONE;
+        char why[256] = "";
+        int fd = conn_take_fd(req->conn), r;
+
+        r = recording_ssh_start(req->d, req->cred.pid, req->cred.uid, fd, &mode, why, sizeof(why));
+        if (r != 1 && fd >= 0)
+                close(fd);
+        if (r < 0)
+                return reply_error(req, EPERM, "jit: this ssh session is recorded, and its recording cannot be made "
+                                   "(%s); refused", why), HANDLED;
+        proto_init(&m, PROTO_REP_OK);
+        proto_set_u64(&m, PF_COUNT, (uint64_t) (r == 1 ? mode : RECORD_NONE));
+        reply_msg(req, &m);
         return HANDLED;
 }

@@ -10,5 +10,8 @@ int handle_recordings(struct request *req);
 /* One recording's files as open descriptors: OK (PF_DETAILS: the
  * recording), one event per file (PF_DETAILS {"name":...}, fd attached), END. */
 int handle_replay(struct request *req);
+/* `jitctl ssh-session`: the pipe of a tlog recording (fd attached); OK
+ * {count: enum record_mode, 0 when the session is not recorded}. */
+int handle_ssh_record(struct request *req);
 
 #endif

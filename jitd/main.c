@@ -28,6 +28,7 @@
 #include "nsscache.h"
 #include "reconcile.h"
 #include "recording.h"
+#include "recording_ssh.h"
 #include "reload.h"
 #include "server.h"
 #include "sessions.h"
@@ -340,6 +341,7 @@ static void cleanup(struct jitd *d)
         server_close(d);
         dispatch_free_parked(d);
         sessions_free(d->sessions);
+        recording_ssh_free_all();
         recorder_free(d->recorder);
         clock_free(d->clock);
         deadline_free(d->deadline);

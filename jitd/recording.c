@@ -20,6 +20,7 @@
 #include "rechash.h"
 #include "record.h"
 #include "recording.h"
+#include "recording_ssh.h"
 #include "util.h"
 
 #define RETRY_FIRST_MS 100
@@ -98,6 +99,11 @@ static int open_record_dir(const char *dir, int *ret_fd, char *why, size_t why_s
         return 0;
 }
 
+int recording_open_dir(struct jitd *d, int *ret_fd, char *why, size_t why_size)
+{
+        return open_record_dir(d->config->record_dir, ret_fd, why, why_size);
+}
+
 int recording_dir_check(const char *record_dir, bool create, char *why, size_t why_size)
 {
         int fd = -1, r;
@@ -121,9 +127,7 @@ int recording_dir_check(const char *record_dir, bool create, char *why, size_t w
         return r;
 }
 
-/* mkdir name in dfd (root's, 0700) and open it, refusing anything else
- * standing there. */
-static int make_subdir(int dfd, const char *name, int *ret_fd)
+int recording_make_subdir(int dfd, const char *name, int *ret_fd)
 {
         struct stat st;
         int fd;
@@ -151,9 +155,9 @@ int recording_prepare_grant(struct jitd *d, const struct jit_grant *g, char *iol
         if (r < 0)
                 return r;
         snprintf(name, sizeof(name), "%" PRId64, g->id);
-        r = make_subdir(dfd, name, &gfd);
+        r = recording_make_subdir(dfd, name, &gfd);
         if (r >= 0)
-                r = make_subdir(gfd, "sudo", &sfd);
+                r = recording_make_subdir(gfd, "sudo", &sfd);
         if (r < 0)
                 snprintf(why, why_size, "cannot make the recording directory %s/%s/sudo: %s", d->config->record_dir,
                          name, r == -EPERM ? "something else stands there" : strerror(-r));
@@ -291,9 +295,38 @@ static void audit_event(struct jitd *d, const struct jit_grant *g, const char *e
         change_done(&c);
 }
 
-int recording_space_check(struct jitd *d, const struct jit_grant *g, char *why, size_t why_size)
+static int space_ok(int fd, const char *dir, char *why, size_t why_size)
 {
         struct statvfs sv;
+
+        if (fstatvfs(fd, &sv) < 0) {
+                int r = -errno;
+
+                snprintf(why, why_size, "cannot tell the free space of %s: %s", dir, strerror(-r));
+                return r;
+        }
+        if ((uint64_t) sv.f_bavail * sv.f_frsize < RECORDING_MIN_FREE_BYTES ||
+            (sv.f_files > 0 && sv.f_favail < RECORDING_MIN_FREE_FILES)) {
+                snprintf(why, why_size, "%s is full", dir);
+                return -ENOSPC;
+        }
+        return 0;
+}
+
+int recording_space_check_dir(struct jitd *d, char *why, size_t why_size)
+{
+        int fd, r;
+
+        r = open_record_dir(d->config->record_dir, &fd, why, why_size);
+        if (r < 0)
+                return r;
+        r = space_ok(fd, d->config->record_dir, why, why_size);
+        close(fd);
+        return r;
+}
+
+int recording_space_check(struct jitd *d, const struct jit_grant *g, char *why, size_t why_size)
+{
         struct stat st;
         char sub[64];
         int dfd, fd, r = 0;
@@ -314,14 +347,7 @@ int recording_space_check(struct jitd *d, const struct jit_grant *g, char *why, 
                 close(fd);
                 return -EPERM;
         }
-        if (fstatvfs(fd, &sv) < 0) {
-                r = -errno;
-                snprintf(why, why_size, "cannot tell the free space of %s: %s", d->config->record_dir, strerror(-r));
-        } else if ((uint64_t) sv.f_bavail * sv.f_frsize < RECORDING_MIN_FREE_BYTES ||
-                   (sv.f_files > 0 && sv.f_favail < RECORDING_MIN_FREE_FILES)) {
-                r = -ENOSPC;
-                snprintf(why, why_size, "%s is full", d->config->record_dir);
-        }
+        r = space_ok(fd, d->config->record_dir, why, why_size);
         close(fd);
         return r;
 }
@@ -398,6 +424,12 @@ void recording_session_closed(struct jitd *d, int64_t session_id)
         if (store_recording_foreach(d->store, 0, true, session_cb, &m) < 0)
                 log_msg(LOG_WARNING, "session %lld: cannot look up its recordings: %s; they are sealed when the grant "
                         "ends", (long long) session_id, store_last_error(d->store));
+}
+
+void recording_seal_soon(struct jitd *d, int64_t recording_id)
+{
+        if (d->recorder)
+                queue_add(d->recorder, recording_id);
 }
 
 void recording_resume(struct jitd *d)
@@ -502,6 +534,8 @@ static bool ready(struct jitd *d, int dfd, const struct jit_recording *x, bool *
                         *ret_complete = true;
                         return true;
                 }
+        } else if (recording_ssh_active(x->id)) {
+                return false;           /* its pipe is open: more may come */
         } else if (x->session_id > 0) {
                 struct jit_session s;
 

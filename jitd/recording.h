@@ -42,6 +42,16 @@ struct recorder;
 int recorder_new(struct jitd *d, struct recorder **ret);
 void recorder_free(struct recorder *r);
 
+/* record_dir, opened and vetted. */
+int recording_open_dir(struct jitd *d, int *ret_fd, char *why, size_t why_size);
+/* mkdir name in dfd (root's, 0700) and open it, refusing anything else
+ * standing there (-EPERM, -ENOTDIR). */
+int recording_make_subdir(int dfd, const char *name, int *ret_fd);
+/* record_dir has room (recording_space_check without a grant). */
+int recording_space_check_dir(struct jitd *d, char *why, size_t why_size);
+/* This recording is complete: seal it. */
+void recording_seal_soon(struct jitd *d, int64_t recording_id);
+
 /* What grant g records (config.h config_record_mode). */
 enum record_mode recording_mode(const struct jitd *d, const struct jit_grant *g);
 
