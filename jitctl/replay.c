@@ -184,25 +184,45 @@ static void remove_copy(const char *tmp, const char *rec, char (*names)[256], si
         (void) rmdir(tmp);
 }
 
-static int run_player(const struct jitctl_ctx *ctx, char *const argv[])
+/* quiet_stdin: a player that reads keys from a standard input that is no
+ * terminal gets a pipe kept open until it exits (tlog-play spins without
+ * playing when its standard input is at end of file). */
+static int run_player(const struct jitctl_ctx *ctx, char *const argv[], bool quiet_stdin)
 {
-        int status = 0;
+        int status = 0, keep[2] = { -1, -1 };
         pid_t pid;
 
+        if (quiet_stdin && !isatty(STDIN_FILENO) && pipe2(keep, O_CLOEXEC) < 0)
+                return -errno;
         fflush(ctx->out);
         fflush(ctx->err);
         pid = fork();
-        if (pid < 0)
-                return -errno;
+        if (pid < 0) {
+                int r = -errno;
+
+                if (keep[0] >= 0) {
+                        close(keep[0]);
+                        close(keep[1]);
+                }
+                return r;
+        }
         if (pid == 0) {
+                if (keep[0] >= 0 && dup2(keep[0], STDIN_FILENO) < 0)
+                        _exit(127);
                 execv(argv[0], argv);
                 fprintf(stderr, "jitctl: cannot run %s: %s\n", argv[0], strerror(errno));
                 _exit(127);
         }
+        if (keep[0] >= 0)
+                close(keep[0]);
         while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+                if (errno != EINTR) {
+                        status = -1;
+                        break;
+                }
+        if (keep[1] >= 0)
+                close(keep[1]);
+        return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
 int cmd_replay(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
@@ -342,7 +362,7 @@ int cmd_replay(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 if (seal)
                         fprintf(ctx->err, "jitctl: session %lld of grant %lld (%s), sha256 %s matches its seal\n",
                                 (long long) int_of(info, "n"), (long long) a.id, path, seal);
-                r = run_player(ctx, dir ? sudo_argv : tlog_argv);
+                r = run_player(ctx, dir ? sudo_argv : tlog_argv, !dir);
                 if (r < 0) {
                         say(ctx, "%s could not play the recording back", dir ? SUDOREPLAY : TLOG_PLAY);
                         r = CMD_E_FAILED;

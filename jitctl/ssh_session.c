@@ -70,6 +70,18 @@ int cmd_ssh_session(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, 
         }
         deadline = now_monotonic_ms() + ctx->timeout_ms;
         proto_init(&req, PROTO_REQ_SSH_RECORD);
+        /* The command asked for, for the audit trail: tlog records what it
+         * printed, not what it was. Cut to what the field holds. */
+        if (cmd) {
+                char line[JIT_REASON_MAX + 1];
+
+                snprintf(line, sizeof(line), "%s", cmd);
+                for (char *c = line; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                                *c = ' ';
+                if (proto_set_str(&req, PF_REASON, line) < 0)
+                        (void) proto_set_str(&req, PF_REASON, "(a command jitd cannot carry: not UTF-8 text)");
+        }
         r = client_connect(ctx->socket, deadline, &fd);
         if (r >= 0)
                 r = client_send_fd(fd, &req, deadline, p[0]);
@@ -99,7 +111,10 @@ int cmd_ssh_session(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, 
                 return CMD_E_FAILED;
         }
         snprintf(fdpath, sizeof(fdpath), "--file-path=/dev/fd/%d", p[1]);
-        snprintf(input, sizeof(input), "--log-input=%s", mode == RECORD_ALL ? "true" : "false");
+        /* Input is logged from a terminal only: tlog-rec logging a plain
+         * stdin (ssh host CMD) ends the session at its first EOF, before
+         * the command has run. The command itself goes to jitd above. */
+        snprintf(input, sizeof(input), "--log-input=%s", mode == RECORD_ALL && isatty(STDIN_FILENO) ? "true" : "false");
         fflush(NULL);
         if (cmd)
                 execl(TLOG_REC, TLOG_REC, "--writer=file", fdpath, input, "--log-output=true", "--", shell, "-c", cmd,

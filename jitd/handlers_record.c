@@ -305,7 +305,8 @@ int handle_ssh_record(struct request *req)
         char why[256] = "";
         int fd = conn_take_fd(req->conn), r;
 
-        r = recording_ssh_start(req->d, req->cred.pid, req->cred.uid, fd, &mode, why, sizeof(why));
+        r = recording_ssh_start(req->d, req->cred.pid, req->cred.uid, fd, proto_get_str(req->msg, PF_REASON), &mode,
+                                why, sizeof(why));
         if (r != 1 && fd >= 0)
                 close(fd);
         if (r < 0)

@@ -29,7 +29,9 @@
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
 
+#include "ending.h"
 #include "grants.h"
+#include "record.h"
 #include "log.h"
 #include "recording.h"
 #include "recording_ssh.h"
@@ -248,8 +250,35 @@ static void mark_started(int64_t grant_id, pid_t pid)
                         a->started = true;
 }
 
-int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, enum record_mode *ret_mode,
-                        char *why, size_t why_size)
+/* "recording-started": where, and the command asked for ("" for a login
+ * shell), which tlog itself does not record. */
+static void audit_started(struct jitd *d, const struct jit_grant *g, const struct jit_recording *x,
+                          const char *command)
+{
+        json_object *det = json_object_new_object();
+        struct change c = {};
+        int r;
+
+        if (!det)
+                return;
+        json_object_object_add(det, "recording", json_object_new_int64(x->id));
+        json_object_object_add(det, "session", json_object_new_int64(x->session_id));
+        json_object_object_add(det, "path", json_object_new_string(x->path));
+        json_object_object_add(det, "command", json_object_new_string(command ? command : ""));
+        c.next = *g;
+        r = change_add_event(&c, "recording-started", &actor_jitd, now_realtime(),
+                             json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN));
+        json_object_put(det);
+        if (r >= 0)
+                r = ending_record_sessions(d, NULL, 0, &c, 1);
+        if (r < 0)
+                log_msg(LOG_ERR, "grant %lld: cannot keep the audit event recording-started: %s", (long long) g->id,
+                        strerror(-r));
+        change_done(&c);
+}
+
+int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, const char *command,
+                        enum record_mode *ret_mode, char *why, size_t why_size)
 {
         struct jit_recording x = { .found_at = now_realtime() };
         struct jit_session s;
@@ -308,6 +337,7 @@ int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, enum
         recs = r;
         n_recs++;
         mark_started(g.id, s.pid);
+        audit_started(d, &g, &x, command);
         log_msg(LOG_INFO, "grant %lld: ssh session %lld recorded with tlog into %s", (long long) g.id,
                 (long long) s.id, x.path);
         return 1;

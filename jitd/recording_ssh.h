@@ -19,9 +19,11 @@
  * as it is); 1 when the recording runs (pipe_fd taken over: tlog writes to
  * its other end, jitd appends what comes to the root-only file); <0 with why
  * when the session is recorded and the recording cannot be made (the caller
- * must not run the shell). pipe_fd is the caller's unless 1 is returned. */
-int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, enum record_mode *ret_mode,
-                        char *why, size_t why_size);
+ * must not run the shell). pipe_fd is the caller's unless 1 is returned.
+ * command: what the client asked to run (NULL: a login shell), audited with
+ * the start ("recording-started"). */
+int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, const char *command,
+                        enum record_mode *ret_mode, char *why, size_t why_size);
 /* session-open of sshd under a recorded grant: its recording must start
  * within RECORDING_SSH_GRACE_MS. */
 void recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid);
