@@ -65,6 +65,7 @@ AuthorizedKeysFile $T/keys/%u
 StrictModes no
 PrintMotd no
 LogLevel VERBOSE
+Subsystem sftp /usr/lib/openssh/sftp-server
 Match User jt_sshu,jt_sshw
         ForceCommand $T/bin/jitctl -s $SOCK ssh-session
         PermitUserRC no
@@ -113,6 +114,20 @@ expect 0 "show lists both ssh recordings" "session 2: tlog" -- jc root show "$id
 expect 0 "audit verify re-hashes them" "2 recordings on disk match" -- jc root audit verify
 printf 'X' | dd of="$REC/$path" bs=1 seek=3 conv=notrunc 2>/dev/null
 expect 1 "a byte changed in the ssh recording is named" "$path: edited" -- jc root audit verify
+
+# File transfers run through the ForceCommand too: recorded as commands whose
+# output (not their standard input: no terminal) is kept, the command line
+# audited with the start.
+echo "put $T/keys/jt_sshu /tmp/jt-sftp-probe" >"$T/sftp.batch"
+expect 0 "sftp runs under ssh-session" "" -- timeout 20 sftp -b "$T/sftp.batch" -i "$T/client_key" -P "$port" \
+        -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR jt_sshu@127.0.0.1
+expect 0 "scp (its legacy protocol) runs under ssh-session" "" -- timeout 20 scp -O -i "$T/client_key" -P "$port" \
+        -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+        "$T/keys/jt_sshu" jt_sshu@127.0.0.1:/tmp/jt-scp-probe
+[ -s /tmp/jt-sftp-probe ] && [ -s /tmp/jt-scp-probe ] && ok "both files arrived" || not_ok "files transferred"
+rm -f /tmp/jt-scp-probe /tmp/jt-sftp-probe
+expect 0 "the transfers' commands are audited with their recordings" "scp -t /tmp/jt-scp-probe" -- \
+        sqlite3 "$DB" "SELECT details FROM audit WHERE event = 'recording-started' AND grant_id = $id"
 
 # An unrecorded role: the plain shell, nothing recorded.
 expect 0 "jt_sshw gets an unrecorded shell grant" "active" -- jc jt_sshw request -r plainshell -d 1h
