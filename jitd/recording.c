@@ -15,12 +15,10 @@
 #include <systemd/sd-event.h>
 
 #include "ending.h"
-#include "grants.h"
 #include "log.h"
 #include "rechash.h"
 #include "record.h"
 #include "recording.h"
-#include "recording_ssh.h"
 #include "util.h"
 
 #define RETRY_FIRST_MS 100
@@ -48,6 +46,8 @@ struct recorder {
         size_t n_queue, cap_queue;
         struct settle *settles;
         size_t n_settles, cap_settles;
+        int64_t *writing;               /* recordings still being written (an ssh pipe open) */
+        size_t n_writing, cap_writing;
 
         struct rechash *job;            /* the recording being hashed */
         struct jit_recording cur;
@@ -64,6 +64,40 @@ struct recorder {
 };
 
 static void timer_arm(struct recorder *r);
+
+/* The grant as it stands: the end that waits for its record, else the
+ * store's row (grants.h grants_get, which this leaf below effects.c may not
+ * call). */
+static int grant_now(struct jitd *d, int64_t id, struct jit_grant *ret)
+{
+        if (d->ending && ending_lookup(d->ending, id, ret) >= 0)
+                return 0;
+        return store_grant_get(d->store, id, ret);
+}
+
+static bool is_writing(const struct recorder *r, int64_t id)
+{
+        for (size_t i = 0; r && i < r->n_writing; i++)
+                if (r->writing[i] == id)
+                        return true;
+        return false;
+}
+
+void recording_set_writing(struct jitd *d, int64_t recording_id, bool writing)
+{
+        struct recorder *r = d->recorder;
+
+        if (!r)
+                return;
+        for (size_t i = 0; i < r->n_writing; i++)
+                if (r->writing[i] == recording_id) {
+                        if (!writing)
+                                r->writing[i] = r->writing[--r->n_writing];
+                        return;
+                }
+        if (writing && array_reserve((void **) &r->writing, &r->cap_writing, r->n_writing, sizeof(*r->writing)) >= 0)
+                r->writing[r->n_writing++] = recording_id;
+}
 
 static int64_t prune_every_ms(const struct jitd *d)
 {
@@ -534,7 +568,7 @@ static bool ready(struct jitd *d, int dfd, const struct jit_recording *x, bool *
                         *ret_complete = true;
                         return true;
                 }
-        } else if (recording_ssh_active(x->id)) {
+        } else if (is_writing(d->recorder, x->id)) {
                 return false;           /* its pipe is open: more may come */
         } else if (x->session_id > 0) {
                 struct jit_session s;
@@ -544,7 +578,7 @@ static bool ready(struct jitd *d, int dfd, const struct jit_recording *x, bool *
                         return true;
                 }
         }
-        if (grants_get(d, x->grant_id, &g) < 0)
+        if (grant_now(d, x->grant_id, &g) < 0)
                 return true;            /* no grant: nothing will write it */
         return !grant_state_is_open(g.state) && g.ended_at > 0 &&
                (now_realtime() - g.ended_at) * 1000 >= RECORDING_SETTLE_MS;
@@ -568,7 +602,7 @@ static int commit_seal(struct recorder *r)
 
         if (!det)
                 return -ENOMEM;
-        if (grants_get(d, r->cur.grant_id, &c.next) < 0)
+        if (grant_now(d, r->cur.grant_id, &c.next) < 0)
                 c.next.id = r->cur.grant_id;
         json_object_object_add(det, "recording", json_object_new_int64(r->cur.id));
         json_object_object_add(det, "session", json_object_new_int64(r->cur.session_id));
@@ -820,7 +854,7 @@ int recording_prune(struct jitd *d, int64_t now, size_t limit)
                         continue;
                 }
                 remove_empty_parents(dfd, x->path);
-                (void) grants_get(d, x->grant_id, &g);
+                (void) grant_now(d, x->grant_id, &g);
                 det = json_object_new_object();
                 if (!det)
                         continue;
@@ -872,6 +906,7 @@ void recorder_free(struct recorder *r)
         rechash_free(r->job);
         free(r->queue);
         free(r->settles);
+        free(r->writing);
         free(r);
 }
 

@@ -49,6 +49,9 @@ int recording_open_dir(struct jitd *d, int *ret_fd, char *why, size_t why_size);
 int recording_make_subdir(int dfd, const char *name, int *ret_fd);
 /* record_dir has room (recording_space_check without a grant). */
 int recording_space_check_dir(struct jitd *d, char *why, size_t why_size);
+/* The recording is still being written (writing), or no longer: only a
+ * finished one is sealed. */
+void recording_set_writing(struct jitd *d, int64_t recording_id, bool writing);
 /* This recording is complete: seal it. */
 void recording_seal_soon(struct jitd *d, int64_t recording_id);
 

@@ -65,14 +65,6 @@ static struct ssh_rec *recs;            /* one jitd per process: file-local list
 static struct awaiting *awaits;
 static size_t n_recs;
 
-bool recording_ssh_active(int64_t recording_id)
-{
-        for (struct ssh_rec *r = recs; r; r = r->next)
-                if (r->recording_id == recording_id)
-                        return true;
-        return false;
-}
-
 static void rec_free(struct ssh_rec *r)
 {
         for (struct ssh_rec **p = &recs; *p; p = &(*p)->next)
@@ -119,6 +111,7 @@ static void rec_end(struct ssh_rec *r, const char *failure)
         if (r->out >= 0 && fsync(r->out) < 0 && errno != EINVAL)
                 log_msg(LOG_WARNING, "recording %lld: fsync: %s", (long long) id, strerror(errno));
         rec_free(r);
+        recording_set_writing(d, id, false);
         recording_seal_soon(d, id);
         (void) session_id;
 }
@@ -336,6 +329,7 @@ int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, cons
         r->next = recs;
         recs = r;
         n_recs++;
+        recording_set_writing(d, x.id, true);
         mark_started(g.id, s.pid);
         audit_started(d, &g, &x, command);
         log_msg(LOG_INFO, "grant %lld: ssh session %lld recorded with tlog into %s", (long long) g.id,

@@ -27,8 +27,6 @@ int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, cons
 /* session-open of sshd under a recorded grant: its recording must start
  * within RECORDING_SSH_GRACE_MS. */
 void recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid);
-/* Is the recording still being written (its pipe open)? */
-bool recording_ssh_active(int64_t recording_id);
 void recording_ssh_free_all(void);
 
 #endif
