@@ -84,7 +84,7 @@ HELPER_BIN  := $(HELPER_SRC:tests/helpers/%.c=$(B)/tests/%)
 
 PROGRAMS := $(B)/jitd $(B)/jitctl $(B)/pam_jit.so
 
-.PHONY: all check unit integration demo install uninstall clean bench deps lint asan
+.PHONY: all check unit integration demo demo-fleet install uninstall clean bench deps lint asan
 all: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c $(wildcard common/*.h jitd/*.h jitctl/*.h pam_jit/*.h)
@@ -155,6 +155,12 @@ asan:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/demo.sh
+
+# The fleet story: three hosts and a throwaway PostgreSQL 15 (tests/deps.sh
+# installs postgresql-15), all removed at the end.
+demo-fleet: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/demo_fleet.sh
 
 # jitbench (tests/bench/) links jitd's store and sudoers code, to write
 # databases and drop-ins exactly as jitd would.

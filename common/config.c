@@ -279,6 +279,7 @@ static int config_new(const char *path, struct config **ret)
         c->ticket.timeout = 10;
         c->ticket.pending_timeout = 86400;
         c->fleet.sync = FLEET_SYNC_DEFAULT;
+        c->fleet.ticket_jitter = FLEET_TICKET_JITTER_DEFAULT;
         if (!(c->path = strdup(path)) || !(c->socket = strdup(JIT_DEFAULT_SOCKET)) ||
             !(c->database = strdup(JIT_DEFAULT_DATABASE)) || !(c->sudoers_dir = strdup(JIT_DEFAULT_SUDOERS)) ||
             !(c->record_dir = strdup(JIT_DEFAULT_RECORD_DIR)) ||
@@ -926,6 +927,8 @@ static const struct key fleet_keys[] = {
         { FLEET("password_file", parse_path, password_file) },
         { FLEET("sync", parse_duration_range, sync), .min = FLEET_SYNC_MIN, .max = FLEET_SYNC_MAX },
         { FLEET("allowed_signers", parse_path, allowed_signers) },
+        { FLEET("ticket_jitter", parse_duration_range, ticket_jitter), .min = FLEET_TICKET_JITTER_MIN,
+          .max = FLEET_TICKET_JITTER_MAX },
 };
 
 _Static_assert(ELEMENTSOF(jitd_keys) <= KEYS_MAX, "key_line too small");

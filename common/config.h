@@ -80,6 +80,7 @@ struct fleet_config {
         char *password_file;        /* absolute path; NULL: none (a client certificate, say) */
         uint64_t sync;              /* catch-up interval, seconds; default 2 */
         char *allowed_signers;      /* absolute path; NULL: no peer approval verifies here */
+        uint64_t ticket_jitter;     /* seconds: the first lookup of a fleet grant's ticket waits up to this */
 };
 
 /* The sync bounds: more often than every second buys nothing LISTEN does not
@@ -88,6 +89,13 @@ struct fleet_config {
 #define FLEET_SYNC_MIN 1
 #define FLEET_SYNC_MAX 3600
 #define FLEET_SYNC_DEFAULT 2
+/* A ticket-approved fleet grant reaches every host of its scope at once (the
+ * notification): each host waits a random time below ticket_jitter before its
+ * first lookup of the ticket, so that the ticket system is not asked by all
+ * of them in the same millisecond. */
+#define FLEET_TICKET_JITTER_MIN 1
+#define FLEET_TICKET_JITTER_MAX 3600
+#define FLEET_TICKET_JITTER_DEFAULT 5
 
 /* What jitd says about a [fleet] it cannot act on yet. */
 #define CONFIG_FLEET_UNIMPLEMENTED "[fleet] is not implemented by this jitd yet"

@@ -46,8 +46,11 @@ int grant_to_proto(const struct jit_grant *g, struct proto_msg *m)
         };
         int r;
 
-        if ((r = proto_set_u64(m, PF_ID, (uint64_t) g->id)) < 0 ||
-            (r = proto_set_u64(m, PF_UID, g->uid)) < 0 ||
+        if ((g->id > 0 || g->fleet_id <= 0) && (r = proto_set_u64(m, PF_ID, (uint64_t) g->id)) < 0)
+                return r;
+        if (g->fleet_id > 0 && (r = proto_set_u64(m, PF_FLEET_ID, (uint64_t) g->fleet_id)) < 0)
+                return r;
+        if ((r = proto_set_u64(m, PF_UID, g->uid)) < 0 ||
             (r = proto_set_u64(m, PF_DURATION, g->duration)) < 0 ||
             (r = proto_set_u64(m, PF_APPROVALS_NEEDED, g->approvals_needed)) < 0 ||
             (r = proto_set_u64(m, PF_BREAK_GLASS, g->break_glass)) < 0)
@@ -82,9 +85,18 @@ int grant_from_proto(const struct proto_msg *m, struct jit_grant *ret)
         };
         uint64_t v;
 
-        if (!proto_get_u64(m, PF_ID, &v) || v == 0 || v > INT64_MAX)
+        if (proto_get_u64(m, PF_FLEET_ID, &v)) {
+                if (v == 0 || v > INT64_MAX)
+                        return -EBADMSG;
+                g.fleet_id = (int64_t) v;
+        }
+        /* A fleet grant has no local id. */
+        if (proto_get_u64(m, PF_ID, &v)) {
+                if (v == 0 || v > INT64_MAX)
+                        return -EBADMSG;
+                g.id = (int64_t) v;
+        } else if (!g.fleet_id)
                 return -EBADMSG;
-        g.id = (int64_t) v;
         if (!proto_get_u64(m, PF_UID, &v) || v > UINT32_MAX)
                 return -EBADMSG;
         g.uid = (uint32_t) v;

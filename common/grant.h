@@ -48,6 +48,10 @@ struct jit_grant {
         char approval[32];                        /* "peer", "auto", "ticket,peer", "break-glass" */
         bool break_glass;
         char review[16];                          /* "", "pending", "accepted", "rejected" */
+        /* Not stored with the grant: set in replies. A local grant that is a
+         * fleet grant's copy carries that grant's id; a fleet grant itself
+         * (id 0) only it. jitctl writes fleet ids as "F12". */
+        int64_t fleet_id;
 };
 
 const char *grant_state_to_string(enum grant_state s);
@@ -59,7 +63,8 @@ static inline bool grant_state_is_open(enum grant_state s) {
 
 /* Put every field of g into m (which must be PROTO_REP_GRANT). */
 int grant_to_proto(const struct jit_grant *g, struct proto_msg *m);
-/* The reverse; -EBADMSG when a required field is missing or out of range. */
+/* The reverse; -EBADMSG when a required field is missing or out of range
+ * (an id, or for a fleet grant a fleet id). */
 int grant_from_proto(const struct proto_msg *m, struct jit_grant *ret);
 
 #endif

@@ -396,6 +396,11 @@ bool policy_scope_within(const struct role *r, const char *pattern, char *why, s
         return false;
 }
 
+bool policy_pattern_matches(const char *pattern, const char *host)
+{
+        return pattern && host && fnmatch(pattern, host, FNM_CASEFOLD) == 0;
+}
+
 bool policy_service_matches(const struct role *r, const char *service)
 {
         return gating_role_gates(r, service);

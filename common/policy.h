@@ -54,6 +54,9 @@ int policy_duration(const struct role *r, uint64_t requested, uint64_t *ret, cha
  * prefix and one final '*' ("web-0*" within "web-*"). A role without hosts
  * takes any pattern. false with why otherwise. */
 bool policy_scope_within(const struct role *r, const char *pattern, char *why, size_t why_size);
+/* Does host name pattern (as a role's hosts patterns: fnmatch, case
+ * folded) match host? jitctl's --host PATTERN with [fleet]. */
+bool policy_pattern_matches(const char *pattern, const char *host);
 /* May p approve role r's grants (p is not the requester: the caller checks that)? */
 bool policy_is_approver(const struct role *r, const struct principal *p);
 /* Is p an approver of any role (sees every grant)? */

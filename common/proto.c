@@ -54,6 +54,7 @@ static const struct field_def fields[PF_LAST_] = {
         [PF_TARGET]           = { "target",           PROTO_KIND_STR, 32 },
         [PF_FLEET]            = { "fleet",            PROTO_KIND_STR, 384 },
         [PF_SIGNATURE]        = { "signature",        PROTO_KIND_STR, 4096 },
+        [PF_FLEET_ID]         = { "fleet_id",         PROTO_KIND_U64, 0 },
 };
 
 #define F(x) (UINT64_C(1) << (x))
@@ -61,7 +62,8 @@ static const struct field_def fields[PF_LAST_] = {
                       F(PF_REASON) | F(PF_DURATION) | F(PF_STATE) | F(PF_REQUESTED_AT) |           \
                       F(PF_APPROVED_AT) | F(PF_STARTS_AT) | F(PF_EXPIRES_AT) | F(PF_ENDED_AT) |    \
                       F(PF_END_REASON) | F(PF_APPROVERS) | F(PF_APPROVALS_NEEDED) |                \
-                      F(PF_APPROVAL) | F(PF_BREAK_GLASS) | F(PF_REVIEW) | F(PF_NOW) | F(PF_MESSAGE))
+                      F(PF_APPROVAL) | F(PF_BREAK_GLASS) | F(PF_REVIEW) | F(PF_NOW) | F(PF_MESSAGE) | \
+                      F(PF_FLEET_ID))
 
 /* Which fields each message type may carry. Notably no request a user sends
  * carries a user name: the subject is always the peer's kernel credentials,
@@ -74,41 +76,45 @@ static const struct {
         [PROTO_REQ_CHECK]         = { "check",         F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REQ_REQUEST]       = { "request",       F(PF_ROLE) | F(PF_TICKET) | F(PF_DURATION) | F(PF_REASON) |
                                                        F(PF_HOST) },
-        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) | F(PF_SIGNATURE) },
-        [PROTO_REQ_DENY]          = { "deny",          F(PF_ID) | F(PF_NOTE) },
-        [PROTO_REQ_CANCEL]        = { "cancel",        F(PF_ID) },
-        [PROTO_REQ_RELEASE]       = { "release",       F(PF_ID) },
-        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) | F(PF_USER) | F(PF_FLAGS) },
-        [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) },
-        [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) },
+        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) | F(PF_SIGNATURE) | F(PF_FLEET_ID) },
+        [PROTO_REQ_DENY]          = { "deny",          F(PF_ID) | F(PF_NOTE) | F(PF_FLEET_ID) },
+        [PROTO_REQ_CANCEL]        = { "cancel",        F(PF_ID) | F(PF_FLEET_ID) },
+        [PROTO_REQ_RELEASE]       = { "release",       F(PF_ID) | F(PF_FLEET_ID) },
+        [PROTO_REQ_REVOKE]        = { "revoke",        F(PF_ID) | F(PF_REASON) | F(PF_USER) | F(PF_FLAGS) |
+                                                       F(PF_FLEET_ID) },
+        [PROTO_REQ_LIST]          = { "list",          F(PF_FLAGS) | F(PF_USER) | F(PF_STATE) | F(PF_ROLE) | F(PF_SINCE) |
+                                                       F(PF_HOST) },
+        [PROTO_REQ_SHOW]          = { "show",          F(PF_ID) | F(PF_FLEET_ID) },
         [PROTO_REQ_SESSION_OPEN]  = { "session-open",  F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |
                                                        F(PF_TOKEN) | F(PF_TARGET) },
         [PROTO_REQ_SESSION_CLOSE] = { "session-close", F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) |
                                                        F(PF_ID) },
-        [PROTO_REQ_EXTEND]        = { "extend",        F(PF_ID) | F(PF_DURATION) | F(PF_REASON) },
+        [PROTO_REQ_EXTEND]        = { "extend",        F(PF_ID) | F(PF_DURATION) | F(PF_REASON) | F(PF_FLEET_ID) },
         [PROTO_REQ_BREAK_GLASS]   = { "break-glass",   F(PF_ROLE) | F(PF_REASON) | F(PF_DURATION) },
-        [PROTO_REQ_REVIEW]        = { "review",        F(PF_ID) | F(PF_FLAGS) | F(PF_NOTE) },
-        [PROTO_REQ_AUDIT]         = { "audit",         F(PF_SINCE) | F(PF_ID) },
-        [PROTO_REQ_AUDIT_VERIFY]  = { "audit-verify",  0 },
-        [PROTO_REQ_REPORT]        = { "report",        F(PF_SINCE) },
+        [PROTO_REQ_REVIEW]        = { "review",        F(PF_ID) | F(PF_FLAGS) | F(PF_NOTE) | F(PF_FLEET_ID) },
+        [PROTO_REQ_AUDIT]         = { "audit",         F(PF_SINCE) | F(PF_ID) | F(PF_FLEET_ID) | F(PF_HOST) |
+                                                       F(PF_FLAGS) },
+        [PROTO_REQ_AUDIT_VERIFY]  = { "audit-verify",  F(PF_HOST) | F(PF_FLAGS) },
+        [PROTO_REQ_REPORT]        = { "report",        F(PF_SINCE) | F(PF_HOST) },
         [PROTO_REQ_RELOAD]        = { "reload",        0 },
         [PROTO_REQ_STATUS]        = { "status",        0 },
         [PROTO_REQ_ROLES]         = { "roles",         0 },
         [PROTO_REQ_REQUEST_FOR]   = { "request-for",   F(PF_USER) | F(PF_SERVICE) | F(PF_ROLE) | F(PF_TICKET) |
                                                        F(PF_TIMEOUT) | F(PF_RHOST) | F(PF_TTY) },
-        [PROTO_REQ_APPROVAL_TEXT] = { "approval-text", F(PF_ID) },
+        [PROTO_REQ_APPROVAL_TEXT] = { "approval-text", F(PF_ID) | F(PF_FLEET_ID) },
         [PROTO_REQ_RECORDINGS]    = { "recordings",    F(PF_ID) },
         [PROTO_REQ_REPLAY]        = { "replay",        F(PF_ID) | F(PF_COUNT) },
         [PROTO_REQ_SSH_RECORD]    = { "ssh-record",    F(PF_REASON) },
         [PROTO_REP_OK]            = { "ok",            F(PF_ID) | F(PF_MESSAGE) | F(PF_VERSION) | F(PF_NOW) |
                                                        F(PF_HOST) | F(PF_COUNT) | F(PF_DETAILS) | F(PF_USER) |
-                                                       F(PF_UID) | F(PF_HASH) | F(PF_FLEET) },
+                                                       F(PF_UID) | F(PF_HASH) | F(PF_FLEET) | F(PF_FLEET_ID) },
         [PROTO_REP_ERROR]         = { "error",         F(PF_ERRNO) | F(PF_MESSAGE) },
         [PROTO_REP_DECISION]      = { "decision",      F(PF_DECISION) | F(PF_MESSAGE) | F(PF_ID) | F(PF_ROLE) |
                                                        F(PF_EXPIRES_AT) | F(PF_HOST) | F(PF_TOKEN) },
         [PROTO_REP_GRANT]         = { "grant",         GRANT_FIELDS },
         [PROTO_REP_EVENT]         = { "event",         F(PF_ID) | F(PF_NOW) | F(PF_UID) | F(PF_ACTOR) | F(PF_EVENT) |
-                                                       F(PF_DETAILS) | F(PF_HASH) | F(PF_COUNT) },
+                                                       F(PF_DETAILS) | F(PF_HASH) | F(PF_COUNT) | F(PF_FLEET_ID) |
+                                                       F(PF_HOST) },
         [PROTO_REP_ROLE]          = { "role",          F(PF_ROLE) | F(PF_APPROVAL) | F(PF_DURATION) | F(PF_TICKET) |
                                                        F(PF_FLAGS) | F(PF_MESSAGE) },
         [PROTO_REP_END]           = { "end",           F(PF_COUNT) },

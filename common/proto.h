@@ -139,6 +139,7 @@ enum proto_field {
         PF_TARGET,            /* str: the user a sudo session runs as (PAM_USER in its session phase) */
         PF_FLEET,             /* str: the fleet connection's state, one line (ping, with [fleet]) */
         PF_SIGNATURE,         /* str: an armored SSHSIG with its line breaks as '|' (fleet approve) */
+        PF_FLEET_ID,          /* u64: a fleet grant's id (jitctl's "F12"); in a request, instead of PF_ID */
         PF_LAST_,
 };
 
@@ -156,6 +157,8 @@ enum {
         PROTO_F_WAIT      = 1 << 1,  /* reserved */
         PROTO_F_ACCEPT    = 1 << 2,  /* REVIEW */
         PROTO_F_REJECT    = 1 << 3,  /* REVIEW */
+        PROTO_F_LOCAL     = 1 << 4,  /* AUDIT: this host's trail, even with [fleet] */
+        PROTO_F_DOCUMENT  = 1 << 5,  /* AUDIT_VERIFY: answer with a JSON document (jitd/fleet_audit.h) */
 };
 
 struct proto_msg {

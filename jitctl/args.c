@@ -39,6 +39,7 @@ enum {
         OPT_JOURNAL,
         OPT_PASSWORD_FILE,
         OPT_KEY,
+        OPT_HOST,
         OPT_SESSION,
 };
 
@@ -75,6 +76,7 @@ static const struct option long_options[] = {
         { "password-file", required_argument, NULL, OPT_PASSWORD_FILE },
         { "hosts",    required_argument, NULL, 'H' },
         { "key",      required_argument, NULL, OPT_KEY },
+        { "host",     required_argument, NULL, OPT_HOST },
         { "agent",    no_argument,       NULL, 'U' },
         { "session",  required_argument, NULL, OPT_SESSION },
         {}
@@ -106,6 +108,9 @@ static int usage_error(const struct jitctl_ctx *ctx, const struct cmd_verb *v, c
         return CMD_E_USAGE;
 }
 
+/* What an ID may be, for usage errors. */
+#define ID_FORMS "a grant of this host (12) or a fleet grant (F12)"
+
 int jitctl_parse_id(const char *s, int64_t *ret)
 {
         long long v;
@@ -123,6 +128,27 @@ int jitctl_parse_id(const char *s, int64_t *ret)
         if (v <= 0)
                 return -ERANGE;
         *ret = (int64_t) v;
+        return 0;
+}
+
+int jitctl_parse_grant_ref(const char *s, int64_t *ret_id, int64_t *ret_fleet_id)
+{
+        int64_t v;
+        int r;
+
+        if (s && (s[0] == 'F' || s[0] == 'f')) {
+                r = jitctl_parse_id(s + 1, &v);
+                if (r < 0)
+                        return r;
+                *ret_id = 0;
+                *ret_fleet_id = v;
+                return 0;
+        }
+        r = jitctl_parse_id(s, &v);
+        if (r < 0)
+                return r;
+        *ret_id = v;
+        *ret_fleet_id = 0;
         return 0;
 }
 
@@ -242,9 +268,9 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_JSON: a.json = true; break;
                 case OPT_SINCE: a.since = optarg; break;
                 case OPT_GRANT:
-                        r = jitctl_parse_id(optarg, &a.grant);
+                        r = jitctl_parse_grant_ref(optarg, &a.grant, &a.grant_fleet);
                         if (r < 0)
-                                return usage_error(ctx, v, "invalid grant ID '%s': a positive whole number", optarg);
+                                return usage_error(ctx, v, "invalid grant ID '%s': " ID_FORMS, optarg);
                         break;
                 case OPT_ACCEPT: a.accept = true; break;
                 case OPT_REJECT: a.reject = true; break;
@@ -268,6 +294,11 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                                 return usage_error(ctx, v, "invalid session number '%s': a positive whole number",
                                                    optarg);
                         break;
+                case OPT_HOST:
+                        if (!optarg[0])
+                                return usage_error(ctx, v, "--host needs a host name pattern");
+                        a.host = optarg;
+                        break;
                 case 'U': a.agent = true; break;
                 default: break;
                 }
@@ -289,9 +320,9 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 a.pos[a.npos++] = argv[i];
 
         if (v->takes_id && a.npos > 0) {
-                r = jitctl_parse_id(a.pos[0], &a.id);
+                r = jitctl_parse_grant_ref(a.pos[0], &a.id, &a.fleet_id);
                 if (r < 0)
-                        return usage_error(ctx, v, "invalid grant ID '%s': a positive whole number", a.pos[0]);
+                        return usage_error(ctx, v, "invalid grant ID '%s': " ID_FORMS, a.pos[0]);
         }
         if (duration && (r = parse_duration(ctx, v, "duration", duration, &a.duration)) < 0)
                 return r;

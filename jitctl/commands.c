@@ -21,6 +21,7 @@
 #include "client.h"
 #include "commands.h"
 #include "duration.h"
+#include "fleet_view.h"
 #include "grant.h"
 #include "output.h"
 #include "proto.h"
@@ -70,6 +71,17 @@ static int set_u64(const struct jitctl_ctx *ctx, struct proto_msg *m, enum proto
                 say(ctx, "cannot put %s into the request: %s", proto_field_name(f), strerror(-r));
                 return CMD_E_FAILED;
         }
+        return 0;
+}
+
+/* The grant the verb names: PF_ID (this host's) or PF_FLEET_ID ("F12").
+ * Nothing when none was given. */
+static int set_ref(const struct jitctl_ctx *ctx, struct proto_msg *m, const struct jitctl_args *a)
+{
+        if (a->fleet_id)
+                return set_u64(ctx, m, PF_FLEET_ID, (uint64_t) a->fleet_id);
+        if (a->id)
+                return set_u64(ctx, m, PF_ID, (uint64_t) a->id);
         return 0;
 }
 
@@ -183,7 +195,7 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, type);
-        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+        if ((r = set_ref(ctx, &req, &a)) < 0 ||
             (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0 ||
             (r = set_str(ctx, &req, PF_TICKET, a.ticket)) < 0 ||
             (r = set_str(ctx, &req, PF_HOST, a.hosts)) < 0 ||
@@ -199,6 +211,12 @@ static int grant_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 return CMD_E_FAILED;
         if (type != PROTO_REQ_REQUEST || a.wait == 0)
                 return 0;
+        if (g.id == 0) {
+                /* A fleet grant is enforced by each host of its scope once
+                 * approved: there is no one state here to wait for. */
+                say(ctx, "--wait does not follow fleet grants: see jitctl show F%lld", (long long) g.fleet_id);
+                return 0;
+        }
         switch (g.state) {
         case GRANT_PENDING:
                 return wait_grant(ctx, &g, a.wait);
@@ -268,7 +286,7 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
         size_t len;
         int r;
 
-        if (!proto_get_u64(fields, PF_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
+        if (!proto_get_u64(fields, PF_FLEET_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
             !proto_get_u64(fields, PF_REQUESTED_AT, &requested) || !scope || !user || !role || !pw) {
                 say(ctx, "jitd's answer lacks the grant's fields");
                 return CMD_E_FAILED;
@@ -287,12 +305,12 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                 r = hosts ? approval_text(&f, &text) : -ENOMEM;
         }
         if (r < 0) {
-                say(ctx, "cannot render the approval text of fleet grant %llu: %s", (unsigned long long) id,
+                say(ctx, "cannot render the approval text of fleet grant F%llu: %s", (unsigned long long) id,
                     strerror(-r));
                 r = CMD_E_FAILED;
                 goto out;
         }
-        fprintf(ctx->err, "jitctl: signing the approval of fleet grant %llu (%s for role %s on hosts %s) with %s%s\n",
+        fprintf(ctx->err, "jitctl: signing the approval of fleet grant F%llu (%s for role %s on hosts %s) with %s%s\n",
                 (unsigned long long) id, user, role, scope, agent ? "the agent's key " : "", key);
         r = sshsig_sign(key, agent, text, &sig);
         if (r < 0) {
@@ -309,7 +327,7 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                 if (*p == '\n')
                         *p = '|';
         proto_init(&req, PROTO_REQ_APPROVE);
-        if ((r = set_u64(ctx, &req, PF_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
+        if ((r = set_u64(ctx, &req, PF_FLEET_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
             (r = set_str(ctx, &req, PF_NOTE, a->message)) < 0)
                 goto out;
         r = call_grant(ctx, &req, &rep, &g);
@@ -334,39 +352,62 @@ int cmd_approve(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 {
         struct jitctl_args a;
         struct proto_msg req, rep;
-        uint64_t e = 0;
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
-        /* A jitd with [fleet] answers with the fleet grant's fields; one
-         * without says so, and the approval is a local one. */
-        proto_init(&req, PROTO_REQ_APPROVAL_TEXT);
-        if ((r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
-                return r;
-        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
-        if (r < 0)
-                return jitctl_report_transport(ctx, r);
-        if (rep.type == PROTO_REP_ERROR && proto_get_u64(&rep, PF_ERRNO, &e) && e == EOPNOTSUPP) {
+        /* A grant of this host is approved here; a fleet grant (F12) is
+         * signed: jitd answers with its fields first. */
+        if (!a.fleet_id) {
                 if (a.key || a.agent) {
-                        say(ctx, "--key and --agent are for fleet grants; this jitd has no [fleet]");
+                        say(ctx, "--key and --agent are for fleet grants (F%lld), not grant %lld of this host",
+                            (long long) a.id, (long long) a.id);
                         return CMD_E_USAGE;
                 }
                 return grant_verb(ctx, v, argc, argv, PROTO_REQ_APPROVE);
         }
+        proto_init(&req, PROTO_REQ_APPROVAL_TEXT);
+        if ((r = set_ref(ctx, &req, &a)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
         r = jitctl_check_reply(ctx, &rep, PROTO_REP_GRANT);
         if (r < 0)
                 return r;
         return approve_fleet(ctx, &a, &rep);
 }
 
+static int print_end_reply(struct jitctl_ctx *ctx, struct proto_msg *rep, const char *done);
+
+/* deny F12 and cancel F12: jitd answers in one line (what happened here and
+ * in the fleet), as for release and revoke. */
+static int fleet_end_verb(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv,
+                          enum proto_type type)
+{
+        struct jitctl_args a;
+        struct proto_msg req, rep;
+        int r;
+
+        PARSE_OR_RETURN(ctx, v, argc, argv, &a);
+        if (!a.fleet_id)
+                return grant_verb(ctx, v, argc, argv, type);
+        proto_init(&req, type);
+        if ((r = set_ref(ctx, &req, &a)) < 0 || (r = set_str(ctx, &req, PF_NOTE, a.message)) < 0)
+                return r;
+        r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
+        if (r < 0)
+                return jitctl_report_transport(ctx, r);
+        return print_end_reply(ctx, &rep, type == PROTO_REQ_DENY ? "denied" : "cancelled");
+}
+
 int cmd_deny(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_DENY);
+        return fleet_end_verb(ctx, v, argc, argv, PROTO_REQ_DENY);
 }
 
 int cmd_cancel(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        return grant_verb(ctx, v, argc, argv, PROTO_REQ_CANCEL);
+        return fleet_end_verb(ctx, v, argc, argv, PROTO_REQ_CANCEL);
 }
 
 /* The answer to release or revoke. A jitd with [fleet] answers for a fleet
@@ -402,7 +443,7 @@ int cmd_release(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, PROTO_REQ_RELEASE);
-        if (a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0)
+        if ((r = set_ref(ctx, &req, &a)) < 0)
                 return r;
         r = client_call(ctx->socket, &req, &rep, ctx->timeout_ms);
         if (r < 0)
@@ -417,13 +458,13 @@ int cmd_revoke(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         int r;
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
-        if (a.user ? (!a.all || a.id) : (!a.id || a.all)) {
+        if (a.user ? (!a.all || a.id || a.fleet_id) : ((!a.id && !a.fleet_id) || a.all)) {
                 say(ctx, "revoke takes an ID, or --user USER --all");
                 fprintf(ctx->err, "usage: jitctl %s\n", v->usage);
                 return CMD_E_USAGE;
         }
         proto_init(&req, PROTO_REQ_REVOKE);
-        if ((a.id && (r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id)) < 0) ||
+        if ((r = set_ref(ctx, &req, &a)) < 0 ||
             (a.user && ((r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
                         (r = set_u64(ctx, &req, PF_FLAGS, PROTO_F_ALL)) < 0)) ||
             (r = set_str(ctx, &req, PF_REASON, a.message)) < 0)
@@ -456,6 +497,41 @@ static int print_grants(const struct jitctl_ctx *ctx, const struct jit_grant *g,
         return output_grants_table(ctx->out, g, n, now);
 }
 
+/* list --json: this host's grants, then the fleet's (their objects as jitd
+ * made them: "id" is "F12"), one array. */
+static int print_list_json(const struct jitctl_ctx *ctx, const struct jit_grant *g, size_t n, char **lines,
+                           char **details, size_t n_lines)
+{
+        struct json_object *a = json_object_new_array(), *o;
+        int r = 0;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = output_grant_json(&g[i], &o);
+                if (r >= 0 && json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        for (size_t i = 0; r >= 0 && i < n_lines; i++) {
+                if (!details[i]) {
+                        /* Not a grant: the fleet part is missing, or cut. */
+                        say(ctx, "%s", lines[i]);
+                        continue;
+                }
+                o = json_tokener_parse(details[i]);
+                if (o && json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        if (r >= 0)
+                r = output_json_print(ctx->out, a);
+        json_object_put(a);
+        return r;
+}
+
 int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         _cleanup_free_ struct jit_grant *g = NULL;
@@ -463,7 +539,7 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         struct proto_msg req;
         enum grant_state st;
         uint64_t flags = 0;
-        char **lines = NULL;
+        char **lines = NULL, **details = NULL;
         size_t n = 0, n_lines = 0;
         int64_t now;
         int r;
@@ -479,22 +555,49 @@ int cmd_list(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
         if ((flags && (r = set_u64(ctx, &req, PF_FLAGS, flags)) < 0) ||
             (r = set_str(ctx, &req, PF_USER, a.user)) < 0 ||
             (r = set_str(ctx, &req, PF_STATE, a.state)) < 0 ||
-            (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0)
+            (r = set_str(ctx, &req, PF_ROLE, a.role)) < 0 ||
+            (r = set_str(ctx, &req, PF_HOST, a.host)) < 0)
                 return r;
-        r = jitctl_fetch_list(ctx, &req, &g, &n, &now, &lines, &n_lines);
+        r = jitctl_fetch_list(ctx, &req, &g, &n, &now, &lines, &details, &n_lines);
         if (r < 0)
                 return r;
-        r = print_grants(ctx, g, n, now, a.json, "no grants");
-        /* With [fleet]: the fleet's open grants, one line each (text only:
-         * --json stays the local grants' array). */
-        for (size_t i = 0; r >= 0 && !a.json && i < n_lines; i++) {
+        if (a.json) {
+                r = print_list_json(ctx, g, n, lines, details, n_lines);
+                goto out;
+        }
+        r = print_grants(ctx, g, n, now, false, "no grants");
+        /* With [fleet]: the fleet's open grants, one line each. */
+        for (size_t i = 0; r >= 0 && i < n_lines; i++) {
                 if (i == 0)
                         fputs("fleet:\n", ctx->out);
                 fputs("  ", ctx->out);
                 output_fputs_safe(lines[i], ctx->out);
                 fputc('\n', ctx->out);
         }
+out:
         jitctl_lines_free(lines, n_lines);
+        jitctl_lines_free(details, n_lines);
+        return r;
+}
+
+/* show F12: jitd's document (jitd/handlers_fleet_show.c), as it came with
+ * --json, else for a person. */
+static int show_fleet(struct jitctl_ctx *ctx, const struct proto_msg *req, bool json)
+{
+        char *doc = NULL;
+        int r;
+
+        r = jitctl_fetch_document(ctx, req, &doc);
+        if (r < 0)
+                return r;
+        if (json) {
+                fputs(doc, ctx->out);
+                fputc('\n', ctx->out);
+        } else if (fleet_view_show(ctx->out, doc) < 0) {
+                say(ctx, "jitd sent a fleet grant jitctl cannot read");
+                r = CMD_E_FAILED;
+        }
+        free(doc);
         return r;
 }
 
@@ -508,7 +611,9 @@ int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
 
         PARSE_OR_RETURN(ctx, v, argc, argv, &a);
         proto_init(&req, PROTO_REQ_SHOW);
-        r = set_u64(ctx, &req, PF_ID, (uint64_t) a.id);
+        r = set_ref(ctx, &req, &a);
+        if (r >= 0 && a.fleet_id)
+                return show_fleet(ctx, &req, a.json);
         if (r >= 0)
                 r = call_grant(ctx, &req, &rep, &g);
         if (r < 0)

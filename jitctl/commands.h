@@ -61,7 +61,8 @@ enum {
         CMD_L_JOURNAL = 1 << 13,
         CMD_L_PASSWORD_FILE = 1 << 14,
         CMD_L_KEY = 1 << 15,
-        CMD_L_SESSION = 1 << 16,
+        CMD_L_HOST = 1 << 16,
+        CMD_L_SESSION = 1 << 17,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -76,7 +77,9 @@ struct jitctl_args {
         bool all, json, accept, reject, prometheus;
         const char *since;      /* --since as given: a duration ago ("7d") or a date (YYYY-MM-DD) */
         int64_t grant;          /* --grant ID; 0: not given */
-        int64_t id;             /* 0: not given */
+        int64_t grant_fleet;    /* --grant FID (a fleet grant, "F12"); 0: not given */
+        int64_t id;             /* 0: not given (nor a fleet id) */
+        int64_t fleet_id;       /* the ID was a fleet grant's ("F12"); 0: not */
         const char *config, *pam_dir, *sudoers;     /* doctor: -c, --pam-dir, --sudoers */
         const char *log;        /* audit verify --log FILE */
         bool journal;           /* audit verify --journal */
@@ -84,6 +87,7 @@ struct jitctl_args {
         const char *password_file;      /* fleet add-host --password-file FILE */
         const char *hosts;      /* request -H PATTERN,...: a fleet grant's host scope */
         const char *key;        /* approve --key FILE */
+        const char *host;       /* --host PATTERN: the fleet's hosts it matches (list, audit, report) */
         bool agent;             /* approve -U/--agent */
         int64_t session;        /* replay --session N; 0: not given */
         const char *pos[2];
@@ -98,6 +102,12 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                       struct jitctl_args *ret);
 /* A grant ID: decimal digits only, 1..INT64_MAX. -EINVAL or -ERANGE. */
 int jitctl_parse_id(const char *s, int64_t *ret);
+/* A grant as the verbs take it: "12" is grant 12 of this host (*ret_id 12,
+ * *ret_fleet_id 0), "F12" (or "f12") fleet grant 12 (*ret_id 0,
+ * *ret_fleet_id 12). Plain numbers mean what they mean without [fleet], so a
+ * host-only grant (break-glass, the PAM prompt's request) is always
+ * reachable by its id. -EINVAL or -ERANGE. */
+int jitctl_parse_grant_ref(const char *s, int64_t *ret_id, int64_t *ret_fleet_id);
 
 struct proto_msg;
 /* One request, one reply of the expected type; failures said on ctx->err
@@ -113,10 +123,14 @@ struct jit_grant;
 int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
                         size_t *ret_n, int64_t *ret_now);
 /* The same, and the lines (ok {message}) after the grants, the fleet's part
- * of a listing (free with jitctl_lines_free). */
+ * of a listing, with each one's details (a fleet grant as JSON) or NULL
+ * (free both with jitctl_lines_free; ret_details may be NULL). */
 int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
-                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, size_t *ret_n_lines);
+                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, char ***ret_details, size_t *ret_n_lines);
 void jitctl_lines_free(char **lines, size_t n);
+/* A document jitd sends in pieces (PF_DETAILS of OK messages, then END:
+ * jitd/json_reply.h), joined; free it. */
+int jitctl_fetch_document(const struct jitctl_ctx *ctx, const struct proto_msg *req, char **ret);
 /* "jitctl: ..." on ctx->err, control characters made visible. */
 void jitctl_say(const struct jitctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A grant reply decoded (said when it cannot be: CMD_E_FAILED). */

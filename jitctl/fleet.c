@@ -130,7 +130,7 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
         duration_format(FLEET_SYNC_DEFAULT, sync, sizeof(sync));
         fprintf(ctx->out,
                 "# jitd.conf of %s: copy %s to the same path there (root's, mode 0600).\n"
-                "# This jitd refuses [fleet] at start until fleet propagation lands (jitd.conf(5)).\n"
+                "# Add allowed_signers = FILE: the approvers' SSH keys that signed approvals are checked against (jitd.conf(5)).\n"
                 "[fleet]\n"
                 "database = %s\n"
                 "password_file = %s\n"

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "duration.h"
+#include "fleet_view.h"
 #include "grant.h"
 #include "output.h"
 #include "proto.h"
@@ -52,27 +53,62 @@ static int since_arg(struct jitctl_ctx *ctx, const struct jitctl_args *a, struct
 }
 
 struct audit_out {
+        const struct jitctl_ctx *ctx;
         FILE *f;
         bool json;
+        bool incomplete;                /* jitd said the fleet's part is missing or cut short */
         struct output_table *t;
 };
+
+/* The table, made at the first event: with [fleet] events carry their host
+ * (a HOST column first). */
+static int audit_table(struct audit_out *o, bool fleet)
+{
+        static const char *const headers[] = { "SEQ", "TIME", "ACTOR", "GRANT", "EVENT", "DETAILS" };
+        static const char *const fleet_headers[] = { "HOST", "SEQ", "TIME", "ACTOR", "GRANT", "EVENT", "DETAILS" };
+
+        if (o->t || o->json)
+                return 0;
+        return fleet ? output_table_new(ELEMENTSOF(fleet_headers), fleet_headers, &o->t) :
+                       output_table_new(ELEMENTSOF(headers), headers, &o->t);
+}
 
 static int audit_one(const struct proto_msg *m, void *userdata)
 {
         struct audit_out *o = userdata;
         const char *actor = proto_get_str(m, PF_ACTOR), *event = proto_get_str(m, PF_EVENT);
         const char *details = proto_get_str(m, PF_DETAILS), *hash = proto_get_str(m, PF_HASH);
-        uint64_t seq = 0, at = 0, uid = 0, id = 0;
+        const char *host = proto_get_str(m, PF_HOST);
+        uint64_t seq = 0, at = 0, uid = 0, id = 0, fid = 0;
         char when[40], seqs[24], grant[24];
+        int r;
 
+        if (m->type == PROTO_REP_OK) {
+                /* The fleet's part is missing or cut short: said, and the
+                 * exit status says so too. */
+                jitctl_say(o->ctx, "%s", proto_get_str(m, PF_MESSAGE) ? proto_get_str(m, PF_MESSAGE) : "?");
+                o->incomplete = true;
+                return 0;
+        }
         proto_get_u64(m, PF_COUNT, &seq);
         proto_get_u64(m, PF_NOW, &at);
         proto_get_u64(m, PF_UID, &uid);
         proto_get_u64(m, PF_ID, &id);
+        proto_get_u64(m, PF_FLEET_ID, &fid);
+        r = audit_table(o, host != NULL);
+        if (r < 0)
+                return r;
         if (o->json) {
                 json_object *e = json_object_new_object(), *a = json_object_new_object(), *d;
 
                 output_rfc3339((int64_t) at, when, sizeof(when));
+                if (host) {
+                        /* A fleet event: its host, its place in that
+                         * host's chain (seq), that host's grant id (grant)
+                         * and the fleet grant's. */
+                        json_object_object_add(e, "host", json_object_new_string(host));
+                        json_object_object_add(e, "fleet_grant", fid ? json_object_new_int64((int64_t) fid) : NULL);
+                }
                 json_object_object_add(e, "seq", json_object_new_int64((int64_t) seq));
                 json_object_object_add(e, "time", json_object_new_string(when));
                 json_object_object_add(a, "uid", json_object_new_int64((int64_t) uid));
@@ -89,12 +125,17 @@ static int audit_one(const struct proto_msg *m, void *userdata)
         }
         output_local_time((int64_t) at, true, when, sizeof(when));
         snprintf(seqs, sizeof(seqs), "%llu", (unsigned long long) seq);
-        snprintf(grant, sizeof(grant), "%s%llu", id ? "" : "-", (unsigned long long) id);
+        /* A fleet grant as the verbs take it (F12); else the host's own
+         * grant id. */
+        if (fid)
+                snprintf(grant, sizeof(grant), "F%llu", (unsigned long long) fid);
+        else
+                snprintf(grant, sizeof(grant), "%llu", (unsigned long long) id);
         {
-                const char *cells[] = { seqs, when, actor ? actor : "?", id ? grant : "-", event ? event : "?",
-                                        details ? details : "{}" };
+                const char *cells[] = { host ? host : "", seqs, when, actor ? actor : "?", id || fid ? grant : "-",
+                                        event ? event : "?", details ? details : "{}" };
 
-                return output_table_add(o->t, cells);
+                return output_table_add(o->t, host ? cells : cells + 1);
         }
 }
 
@@ -236,6 +277,8 @@ static int db_event(const struct proto_msg *m, void *userdata)
         const char *hash = proto_get_str(m, PF_HASH);
         uint64_t seq = 0;
 
+        if (m->type != PROTO_REP_EVENT)
+                return 0;
         proto_get_u64(m, PF_COUNT, &seq);
         return hash && seq <= INT64_MAX ? anchors_add(&e->db, (int64_t) seq, hash, strlen(hash)) : 0;
 }
@@ -268,6 +311,7 @@ static int cross_check(struct jitctl_ctx *ctx, const char *what, const struct an
         int r;
 
         proto_init(&req, PROTO_REQ_AUDIT);
+        proto_set_u64(&req, PF_FLAGS, PROTO_F_LOCAL);   /* this host's, with [fleet] too */
         r = jitctl_stream(ctx, &req, PROTO_REP_EVENT, db_event, &e);
         if (r < 0) {
                 free(e.db.v);
@@ -311,25 +355,75 @@ static int cross_check(struct jitctl_ctx *ctx, const char *what, const struct an
         return 0;
 }
 
-static int audit_verify(struct jitctl_ctx *ctx, const struct jitctl_args *a)
+/* How long jitd may take over audit verify: with [fleet] it recomputes
+ * every host's chain from the fleet copy, a page at a time. */
+#define VERIFY_TIMEOUT_MS (10 * 60 * 1000)
+
+/* This host's chain, then (with [fleet]) each host's in the fleet copy. */
+static int verify_document(struct jitctl_ctx *ctx, const struct jitctl_args *a)
 {
-        struct proto_msg req, rep;
-        struct anchors copy = {};
-        uint64_t n = 0;
+        struct jitctl_ctx slow = *ctx;
+        struct proto_msg req;
+        json_object *doc, *local = NULL, *v;
+        char *text = NULL;
+        bool fleet_ok = true, intact;
         int r;
 
         proto_init(&req, PROTO_REQ_AUDIT_VERIFY);
-        r = jitctl_call(ctx, &req, &rep, PROTO_REP_OK);
+        proto_set_u64(&req, PF_FLAGS, PROTO_F_DOCUMENT);
+        if (a->host && proto_set_str(&req, PF_HOST, a->host) < 0) {
+                jitctl_say(ctx, "invalid --host pattern");
+                return CMD_E_USAGE;
+        }
+        slow.timeout_ms = VERIFY_TIMEOUT_MS;
+        r = jitctl_fetch_document(&slow, &req, &text);
         if (r < 0)
                 return r;
-        proto_get_u64(&rep, PF_COUNT, &n);
-        fprintf(ctx->out, "audit chain intact: %llu event%s verified\n", (unsigned long long) n, n == 1 ? "" : "s");
-        {
-                const char *msg = proto_get_str(&rep, PF_MESSAGE);
-
-                if (msg && strstr(msg, "recording"))
-                        fprintf(ctx->out, "%s\n", msg);
+        doc = json_tokener_parse(text);
+        if (!doc || !json_object_object_get_ex(doc, "local", &local)) {
+                jitctl_say(ctx, "jitd sent a verification jitctl cannot read");
+                json_object_put(doc);
+                free(text);
+                return CMD_E_FAILED;
         }
+        intact = json_object_object_get_ex(local, "intact", &v) && json_object_get_boolean(v);
+        if (intact) {
+                int64_t n = json_object_object_get_ex(local, "events", &v) ? json_object_get_int64(v) : 0;
+
+                fprintf(ctx->out, "audit chain intact: %lld event%s verified\n", (long long) n, n == 1 ? "" : "s");
+        } else
+                jitctl_say(ctx, "audit chain broken: %s", json_object_object_get_ex(local, "why", &v) ?
+                           json_object_get_string(v) : "?");
+        /* This host's sealed recordings, hashed again (jitd/record_verify.c). */
+        if (json_object_object_get_ex(local, "recordings", &v)) {
+                json_object *bad = NULL, *msg = NULL;
+
+                json_object_object_get_ex(v, "bad", &bad);
+                json_object_object_get_ex(v, "message", &msg);
+                if (bad && json_object_get_int64(bad) > 0) {
+                        jitctl_say(ctx, "audit chain intact, but %s", msg ? json_object_get_string(msg) : "?");
+                        intact = false;
+                } else if (msg)
+                        fprintf(ctx->out, "audit chain intact; %s\n", json_object_get_string(msg));
+        }
+        r = fleet_view_verify(ctx->out, text, &fleet_ok);
+        json_object_put(doc);
+        free(text);
+        if (r < 0) {
+                jitctl_say(ctx, "jitd sent a verification jitctl cannot read");
+                return CMD_E_FAILED;
+        }
+        return intact && fleet_ok ? 0 : CMD_E_FAILED;
+}
+
+static int audit_verify(struct jitctl_ctx *ctx, const struct jitctl_args *a)
+{
+        struct anchors copy = {};
+        int r;
+
+        r = verify_document(ctx, a);
+        if (r < 0)
+                return r;
         if (!a->log && !a->journal)
                 return 0;
         r = a->log ? read_log(a->log, &copy) : read_journal(&copy);
@@ -345,8 +439,7 @@ static int audit_verify(struct jitctl_ctx *ctx, const struct jitctl_args *a)
 
 int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
-        static const char *const headers[] = { "SEQ", "TIME", "ACTOR", "GRANT", "EVENT", "DETAILS" };
-        struct audit_out o = { .f = ctx->out };
+        struct audit_out o = { .ctx = ctx, .f = ctx->out };
         struct jitctl_args a;
         struct proto_msg req;
         int r;
@@ -359,8 +452,9 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
                         jitctl_say(ctx, "unknown audit command '%s' (only: verify)", a.pos[0]);
                         return CMD_E_USAGE;
                 }
-                if (a.since || a.grant || a.json || (a.log && a.journal)) {
-                        jitctl_say(ctx, "audit verify takes --log FILE or --journal, nothing else");
+                if (a.since || a.grant || a.grant_fleet || a.json || (a.log && a.journal)) {
+                        jitctl_say(ctx, "audit verify takes --host PATTERN, and --log FILE or --journal, nothing "
+                                   "else");
                         return CMD_E_USAGE;
                 }
                 return audit_verify(ctx, &a);
@@ -375,13 +469,21 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
                 return r;
         if (a.grant)
                 proto_set_u64(&req, PF_ID, (uint64_t) a.grant);
+        if (a.grant_fleet)
+                proto_set_u64(&req, PF_FLEET_ID, (uint64_t) a.grant_fleet);
+        if (a.host && proto_set_str(&req, PF_HOST, a.host) < 0) {
+                jitctl_say(ctx, "invalid --host pattern");
+                return CMD_E_USAGE;
+        }
         o.json = a.json;
-        if (!o.json && output_table_new(ELEMENTSOF(headers), headers, &o.t) < 0)
-                return -ENOMEM;
         r = jitctl_stream(ctx, &req, PROTO_REP_EVENT, audit_one, &o);
+        if (r >= 0 && !o.json && !o.t)
+                r = audit_table(&o, false);
         if (r >= 0 && o.t)
                 output_table_print(o.t, ctx->out);
         output_table_free(o.t);
+        if (r >= 0 && o.incomplete)
+                r = CMD_E_FAILED;
         return r;
 }
 
@@ -396,6 +498,11 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         if (r != 0)
                 return r > 0 ? 0 : r;
         proto_init(&req, PROTO_REQ_REVIEW);
+        if (a.fleet_id) {
+                jitctl_say(ctx, "F%lld is a fleet grant: reviews are of this host's break-glass grants",
+                           (long long) a.fleet_id);
+                return CMD_E_USAGE;
+        }
         if (!a.id) {
                 _cleanup_free_ struct jit_grant *grants = NULL;
                 size_t n = 0;

@@ -227,6 +227,14 @@ void output_state(const struct jit_grant *g, char *buf, size_t size)
                 snprintf(buf, size, "%s", grant_state_to_string(g->state));
 }
 
+void output_grant_ref(const struct jit_grant *g, char *buf, size_t size)
+{
+        if (g->id > 0)
+                snprintf(buf, size, "%lld", (long long) g->id);
+        else
+                snprintf(buf, size, "F%lld", (long long) g->fleet_id);
+}
+
 int output_grants_table(FILE *f, const struct jit_grant *g, size_t n, int64_t now)
 {
         static const char *const headers[] = {
@@ -243,7 +251,7 @@ int output_grants_table(FILE *f, const struct jit_grant *g, size_t n, int64_t no
                         left[OUTPUT_TIME_MAX];
                 const char *cells[ELEMENTSOF(headers)];
 
-                snprintf(id, sizeof(id), "%lld", (long long) g[i].id);
+                output_grant_ref(&g[i], id, sizeof(id));
                 output_state(&g[i], state, sizeof(state));
                 output_local_time(g[i].starts_at, false, starts, sizeof(starts));
                 output_local_time(g[i].expires_at, false, expires, sizeof(expires));
@@ -286,8 +294,12 @@ void output_grant_show(FILE *f, const struct jit_grant *g, int64_t now)
                 { "starts", g->starts_at },
         };
 
-        snprintf(buf, sizeof(buf), "%lld", (long long) g->id);
+        output_grant_ref(g, buf, sizeof(buf));
         output_kv(f, w, "id", buf);
+        if (g->id > 0 && g->fleet_id > 0) {
+                snprintf(buf, sizeof(buf), "F%lld (this is its copy on this host)", (long long) g->fleet_id);
+                output_kv(f, w, "fleet grant", buf);
+        }
         output_kv(f, w, "user", g->user);
         snprintf(buf, sizeof(buf), "%lu", (unsigned long) g->uid);
         output_kv(f, w, "uid", buf);
@@ -325,7 +337,10 @@ void output_grant_summary(FILE *f, const struct jit_grant *g, int64_t now)
         char a[OUTPUT_TIME_MAX], b[OUTPUT_TIME_MAX];
         unsigned given = output_approvals_given(g), needed = g->approvals_needed;
 
-        fprintf(f, "grant %lld for ", (long long) g->id);
+        if (g->id > 0)
+                fprintf(f, "grant %lld for ", (long long) g->id);
+        else
+                fprintf(f, "fleet grant F%lld for ", (long long) g->fleet_id);
         output_fputs_safe(g->role, f);
         switch (g->state) {
         case GRANT_PENDING:
@@ -431,7 +446,13 @@ int output_grant_json(const struct jit_grant *g, struct json_object **ret)
         if (!o)
                 return -ENOMEM;
         /* Key order is the documented order; json-c keeps insertion order. */
-        if ((r = add(o, "id", json_object_new_int64(g->id))) < 0 ||
+        char ref[24];
+
+        /* A fleet grant has no local id: its "id" is the form jitctl takes
+         * ("F12"). "fleet_id", last and only when set, is the fleet
+         * grant's number, for its copy on this host too. */
+        output_grant_ref(g, ref, sizeof(ref));
+        if ((r = add(o, "id", g->id > 0 ? json_object_new_int64(g->id) : json_object_new_string(ref))) < 0 ||
             (r = add(o, "user", json_object_new_string(g->user))) < 0 ||
             (r = add(o, "uid", json_object_new_int64(g->uid))) < 0 ||
             (r = add(o, "host", json_object_new_string(g->host))) < 0 ||
@@ -450,7 +471,8 @@ int output_grant_json(const struct jit_grant *g, struct json_object **ret)
             (r = add(o, "approvals_needed", json_object_new_int64(g->approvals_needed))) < 0 ||
             (r = add(o, "approval", json_object_new_string(g->approval))) < 0 ||
             (r = add(o, "break_glass", json_object_new_boolean(g->break_glass))) < 0 ||
-            (r = add_str_or_null(o, "review", g->review)) < 0) {
+            (r = add_str_or_null(o, "review", g->review)) < 0 ||
+            (g->fleet_id > 0 && (r = add(o, "fleet_id", json_object_new_int64(g->fleet_id))) < 0)) {
                 json_object_put(o);
                 return r;
         }

@@ -49,6 +49,9 @@ unsigned output_approvals_given(const struct jit_grant *g);
 
 /* ID USER ROLE STATE TICKET STARTS EXPIRES LEFT. 0 or -ENOMEM. */
 int output_grants_table(FILE *f, const struct jit_grant *g, size_t n, int64_t now);
+/* How jitctl names a grant: "12" (a grant of this host) or "F12" (a fleet
+ * grant, id 0 and fleet_id 12): the form every verb takes. */
+void output_grant_ref(const struct jit_grant *g, char *buf, size_t size);
 /* "key: value" lines, keys aligned, every field of the grant. */
 void output_grant_show(FILE *f, const struct jit_grant *g, int64_t now);
 /* One line saying where the grant stands, from the grant's fields alone:

@@ -241,6 +241,11 @@ int cmd_replay(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         r = jitctl_parse_args(ctx, v, argc, argv, &a);
         if (r != 0)
                 return r > 0 ? 0 : r;
+        if (a.fleet_id) {
+                /* Recordings are a host's: its copy of the fleet grant has them. */
+                say(ctx, "replay takes this host's grant ID: a fleet grant's copy here is listed with its local ID");
+                return CMD_E_USAGE;
+        }
         proto_init(&req, PROTO_REQ_REPLAY);
         if (proto_set_u64(&req, PF_ID, (uint64_t) a.id) < 0 ||
             (a.session && proto_set_u64(&req, PF_COUNT, (uint64_t) a.session) < 0))

@@ -23,6 +23,7 @@
 
 #include "commands.h"
 #include "duration.h"
+#include "fleet_view.h"
 #include "output.h"
 #include "proto.h"
 #include "report_format.h"
@@ -45,12 +46,12 @@ static int collect(const struct proto_msg *m, void *userdata)
         size_t n;
 
         if (!piece) {
-                jitctl_say(t->ctx, "jitd sent a piece of the report without its text");
+                jitctl_say(t->ctx, "jitd sent a piece of its answer without its text");
                 return CMD_E_FAILED;
         }
         n = strlen(piece);
         if (t->n + n > REPORT_VIEW_TEXT_MAX) {
-                jitctl_say(t->ctx, "jitd's report is longer than %d bytes", REPORT_VIEW_TEXT_MAX);
+                jitctl_say(t->ctx, "jitd's answer is longer than %d bytes", REPORT_VIEW_TEXT_MAX);
                 return CMD_E_FAILED;
         }
         if (t->n + n + 1 > t->cap) {
@@ -67,6 +68,24 @@ static int collect(const struct proto_msg *m, void *userdata)
         }
         memcpy(t->s + t->n, piece, n + 1);
         t->n += n;
+        return 0;
+}
+
+int jitctl_fetch_document(const struct jitctl_ctx *ctx, const struct proto_msg *req, char **ret)
+{
+        struct text t = { .ctx = ctx };
+        int r;
+
+        r = jitctl_stream(ctx, req, PROTO_REP_OK, collect, &t);
+        if (r < 0) {
+                free(t.s);
+                return r;
+        }
+        if (!t.s) {
+                jitctl_say(ctx, "jitd's answer was empty");
+                return CMD_E_FAILED;
+        }
+        *ret = t.s;
         return 0;
 }
 
@@ -336,6 +355,7 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         struct proto_msg req;
         json_object *root;
         char *prom = NULL;
+        bool fleet_ok = true;
         int64_t since = 0;
         int r;
 
@@ -351,11 +371,12 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 return CMD_E_USAGE;
         }
         proto_init(&req, PROTO_REQ_REPORT);
-        if (since > 0 && (r = proto_set_u64(&req, PF_SINCE, (uint64_t) since)) < 0) {
-                jitctl_say(ctx, "cannot put since into the request: %s", strerror(-r));
+        if ((since > 0 && (r = proto_set_u64(&req, PF_SINCE, (uint64_t) since)) < 0) ||
+            (a.host && (r = proto_set_str(&req, PF_HOST, a.host)) < 0)) {
+                jitctl_say(ctx, "cannot put since or --host into the request: %s", strerror(-r));
                 return CMD_E_FAILED;
         }
-        r = jitctl_stream(ctx, &req, PROTO_REP_OK, collect, &t);
+        r = jitctl_fetch_document(ctx, &req, &t.s);
         if (r < 0)
                 goto out;
         root = t.s ? parse_report(t.s) : NULL;
@@ -373,8 +394,25 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 r = report_prometheus(t.s, &prom);
                 if (r >= 0)
                         fputs(prom, ctx->out);
-        } else
+        } else {
                 r = report_view_text(ctx->out, t.s);
+                if (r >= 0)
+                        r = fleet_view_report(ctx->out, t.s, &fleet_ok);
+        }
+        /* With [fleet]: its part missing is a failure, the rest shown. */
+        if (r >= 0 && !a.prometheus) {
+                json_object *fl = NULL, *err = NULL;
+
+                root = parse_report(t.s);
+                if (root && json_object_object_get_ex(root, "fleet", &fl) && json_object_object_get_ex(fl, "error", &err)) {
+                        if (a.json)
+                                jitctl_say(ctx, "the fleet part is incomplete: %s", json_object_get_string(err));
+                        fleet_ok = false;
+                }
+                json_object_put(root);
+                if (!fleet_ok)
+                        r = CMD_E_FAILED;
+        }
         if (r == -EBADMSG) {
                 jitctl_say(ctx, "jitd sent a report jitctl cannot read");
                 r = CMD_E_FAILED;

@@ -126,8 +126,9 @@ int jitctl_stream(const struct jitctl_ctx *ctx, const struct proto_msg *req, int
                         break;
                 }
                 /* A listing of grants may end with lines (ok {message}):
-                 * the fleet's part of it. */
-                if (!(expected == PROTO_REP_GRANT && rep.type == PROTO_REP_OK)) {
+                 * the fleet's part of it; an audit stream may say in one
+                 * that the fleet's part is missing. */
+                if (!((expected == PROTO_REP_GRANT || expected == PROTO_REP_EVENT) && rep.type == PROTO_REP_OK)) {
                         r = jitctl_check_reply(ctx, &rep, (enum proto_type) expected);
                         if (r < 0)
                                 break;
@@ -151,7 +152,8 @@ struct grant_vec {
         size_t n, cap;
         int64_t now;
         char **lines;                   /* NULL: not wanted */
-        size_t n_lines, cap_lines;
+        char **details;                 /* each line's details (a fleet grant's JSON), or NULL */
+        size_t n_lines, cap_lines, cap_details;
 };
 
 static int collect_grant(const struct proto_msg *m, void *userdata)
@@ -165,8 +167,15 @@ static int collect_grant(const struct proto_msg *m, void *userdata)
                 if (!gv->lines || !line)
                         return 0;
                 if (array_reserve((void **) &gv->lines, &gv->cap_lines, gv->n_lines, sizeof(*gv->lines)) < 0 ||
-                    !(gv->lines[gv->n_lines] = strdup(line)))
+                    array_reserve((void **) &gv->details, &gv->cap_details, gv->n_lines, sizeof(*gv->details)) < 0)
                         return -ENOMEM;
+                gv->details[gv->n_lines] = NULL;
+                if (!(gv->lines[gv->n_lines] = strdup(line)))
+                        return -ENOMEM;
+                if (proto_get_str(m, PF_DETAILS) && !(gv->details[gv->n_lines] = strdup(proto_get_str(m, PF_DETAILS)))) {
+                        free(gv->lines[gv->n_lines]);
+                        return -ENOMEM;
+                }
                 gv->n_lines++;
                 return 0;
         }
@@ -181,7 +190,7 @@ static int collect_grant(const struct proto_msg *m, void *userdata)
 }
 
 int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
-                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, size_t *ret_n_lines)
+                      size_t *ret_n, int64_t *ret_now, char ***ret_lines, char ***ret_details, size_t *ret_n_lines)
 {
         struct grant_vec gv = { .ctx = ctx };
         int r;
@@ -193,6 +202,7 @@ int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req,
         if (r < 0) {
                 free(gv.v);
                 jitctl_lines_free(gv.lines, gv.n_lines);
+                jitctl_lines_free(gv.details, gv.n_lines);
                 return r;
         }
         *ret = gv.v;
@@ -201,6 +211,10 @@ int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req,
         if (ret_lines) {
                 *ret_lines = gv.lines;
                 *ret_n_lines = gv.n_lines;
+                if (ret_details)
+                        *ret_details = gv.details;
+                else
+                        jitctl_lines_free(gv.details, gv.n_lines);
         }
         return 0;
 }
@@ -208,12 +222,12 @@ int jitctl_fetch_list(const struct jitctl_ctx *ctx, const struct proto_msg *req,
 int jitctl_fetch_grants(const struct jitctl_ctx *ctx, const struct proto_msg *req, struct jit_grant **ret,
                         size_t *ret_n, int64_t *ret_now)
 {
-        return jitctl_fetch_list(ctx, req, ret, ret_n, ret_now, NULL, NULL);
+        return jitctl_fetch_list(ctx, req, ret, ret_n, ret_now, NULL, NULL, NULL);
 }
 
 void jitctl_lines_free(char **lines, size_t n)
 {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; lines && i < n; i++)
                 free(lines[i]);
         free(lines);
 }

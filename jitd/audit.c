@@ -28,6 +28,7 @@ struct audit_chain {
         EVP_MAC *mac;   /* HMAC, fetched when keyed */
         struct chain_key keys[AUDIT_KEYS_MAX];
         size_t n_keys;  /* keys[0] chains new events; 0: plain SHA-256 */
+        uint64_t appended;      /* events written so far (committed or not) */
         char marker_details[sizeof(MARKER_PREFIX) + AUDIT_KEY_ID_LEN + sizeof(MARKER_SUFFIX)];
 };
 
@@ -166,12 +167,6 @@ const char *audit_chain_key_id(const struct audit_chain *c)
         return c->n_keys ? c->keys[0].id : "";
 }
 
-struct fields {
-        int64_t seq, at, actor_uid, grant_id;
-        const char *actor, *event, *details;
-        size_t actor_len, event_len, details_len;
-};
-
 static bool hash_field(struct hasher *h, const void *data, size_t len)
 {
         char prefix[24];
@@ -189,7 +184,7 @@ static bool hash_int(struct hasher *h, int64_t v)
 }
 
 static int chain_hash(const struct audit_chain *c, const struct chain_key *k, const char *prev_hash,
-                      const struct fields *e, char out[STORE_HASH_LEN + 1])
+                      const struct audit_fields *e, char out[STORE_HASH_LEN + 1])
 {
         unsigned char md[EVP_MAX_MD_SIZE];
         struct hasher h;
@@ -212,6 +207,14 @@ static int chain_hash(const struct audit_chain *c, const struct chain_key *k, co
                 return -EIO;
         hex(md, md_len, out);
         return 0;
+}
+
+int audit_hash_plain(const struct audit_chain *c, const char *prev_hash, const struct audit_fields *f,
+                     char out[STORE_HASH_LEN + 1])
+{
+        if (!prev_hash || strlen(prev_hash) != STORE_HASH_LEN || !f->actor || !f->event || !f->details)
+                return -EINVAL;
+        return chain_hash(c, NULL, prev_hash, f, out);
 }
 
 static bool is_marker(const char *event, size_t len)
@@ -239,6 +242,13 @@ static int marker_id(const char *details, size_t len, char id[AUDIT_KEY_ID_LEN +
         return 0;
 }
 
+int audit_marker_key(const char *event, const char *details, char id[AUDIT_KEY_ID_LEN + 1])
+{
+        if (!event || !is_marker(event, strlen(event)))
+                return 0;
+        return marker_id(details, details ? strlen(details) : 0, id) < 0 ? -EBADMSG : 1;
+}
+
 static const struct chain_key *find_key(const struct audit_chain *c, const char *id)
 {
         for (size_t i = 0; i < c->n_keys; i++)
@@ -249,7 +259,7 @@ static const struct chain_key *find_key(const struct audit_chain *c, const char 
 
 int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
 {
-        struct fields f;
+        struct audit_fields f;
         int64_t last;
         int r;
 
@@ -265,7 +275,7 @@ int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
         if (last < 0 || last == INT64_MAX)
                 return -EBADMSG;
         e->seq = last + 1;
-        f = (struct fields) {
+        f = (struct audit_fields) {
                 .seq = e->seq, .at = e->at, .actor_uid = (int64_t) e->actor_uid, .grant_id = e->grant_id,
                 .actor = e->actor, .actor_len = strlen(e->actor), .event = e->event, .event_len = strlen(e->event),
                 .details = e->details, .details_len = strlen(e->details),
@@ -273,7 +283,15 @@ int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e)
         r = chain_hash(c, c->n_keys ? &c->keys[0] : NULL, e->prev_hash, &f, e->hash);
         if (r < 0)
                 return r;
-        return store_audit_insert(s, e);
+        r = store_audit_insert(s, e);
+        if (r >= 0)
+                c->appended++;
+        return r;
+}
+
+uint64_t audit_chain_appended(const struct audit_chain *c)
+{
+        return c ? c->appended : 0;
 }
 
 int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct audit_event *ret_marker,
@@ -344,7 +362,7 @@ static int verify_one(const struct audit_raw *e, void *userdata)
 {
         struct verify *v = userdata;
         char hash[STORE_HASH_LEN + 1];
-        struct fields f;
+        struct audit_fields f;
         int r;
 
         if (e->seq > v->expect) {
@@ -381,7 +399,7 @@ static int verify_one(const struct audit_raw *e, void *userdata)
                         return broken(v, e->seq);
                 }
         }
-        f = (struct fields) {
+        f = (struct audit_fields) {
                 .seq = e->seq, .at = e->at, .actor_uid = e->actor_uid, .grant_id = e->grant_id,
                 .actor = e->actor, .actor_len = e->actor_len, .event = e->event, .event_len = e->event_len,
                 .details = e->details, .details_len = e->details_len,

@@ -60,12 +60,36 @@ int audit_anchor(struct audit_chain *c, struct store *s, int64_t now, struct aud
  * are filled in. */
 int audit_append(struct audit_chain *c, struct store *s, struct audit_event *e);
 
+/* How many events audit_append has written (into transactions that may yet
+ * roll back): a cheap "something new" for whoever follows the chain (the
+ * fleet upload), which then reads the store for what committed. */
+uint64_t audit_chain_appended(const struct audit_chain *c);
+
 /* Walk the chain; 0 when intact, -EBADMSG when broken, with *ret_seq the first
  * bad seq and why a one-line explanation ("event 12 was edited", "event 7 is
  * missing (deleted)", "event 9 does not chain to event 8 (inserted or
  * reordered)"). When intact, *ret_seq is the last seq checked (0: empty log)
  * and why is "". ret_seq and why may be NULL. Other errors: the store's. */
 int audit_verify(struct audit_chain *c, struct store *s, int64_t *ret_seq, char *why, size_t why_size);
+
+/* One event's fields as its hash covers them (the formula above); the
+ * strings need not end in NUL. */
+struct audit_fields {
+        int64_t seq, at, actor_uid, grant_id;
+        const char *actor, *event, *details;
+        size_t actor_len, event_len, details_len;
+};
+/* The plain (SHA-256, unkeyed) chain hash of f after prev_hash (64 hex
+ * digits): the very computation audit_append and audit_verify use, for
+ * checking a copy of a host's chain elsewhere (the fleet's jit.audit,
+ * jitd/fleet_audit.c). -EINVAL for a prev_hash of the wrong length. */
+int audit_hash_plain(const struct audit_chain *c, const char *prev_hash, const struct audit_fields *f,
+                     char out[STORE_HASH_LEN + 1]);
+/* Is it an audit-key event? 1 with the key id it names in id ("" when the
+ * chain goes back to plain SHA-256 from it on; the event itself is chained
+ * the new way), 0 when it is another event, -EBADMSG for a marker whose
+ * details are not what audit_anchor writes. */
+int audit_marker_key(const char *event, const char *details, char id[AUDIT_KEY_ID_LEN + 1]);
 
 /* The journal copy of a committed event: its fields, seq and hash, and the
  * grant's user, role and ticket when g is given. alert: it pages somebody. */

@@ -52,6 +52,7 @@ struct conn {
         void *stream_state;
         void (*stream_free)(void *state);
         int passed_fd;              /* a descriptor the current request carried; -1: none */
+        bool stream_waiting;        /* next said CONN_STREAM_WAIT: until conn_stream_resume */
         bool dead;
 };
 
@@ -91,6 +92,7 @@ static void stream_end(struct conn *c)
         c->stream = NULL;
         c->stream_state = NULL;
         c->stream_free = NULL;
+        c->stream_waiting = false;
         if (c->held)
                 c->held--;
 }
@@ -213,14 +215,16 @@ static int flush(struct conn *c)
 /* A stream tops the queue up while the client keeps reading. */
 static int pump(struct conn *c)
 {
-        while (c->stream && !c->dead && c->out_frames < STREAM_LOW_WATER) {
+        while (c->stream && !c->stream_waiting && !c->dead && c->out_frames < STREAM_LOW_WATER) {
                 int r = c->stream(c, c->stream_state);
 
                 if (r < 0)
                         return r;
                 if (r == 0)
                         stream_end(c);
-                else if (flush(c) < 0)
+                else if (r == CONN_STREAM_WAIT)
+                        c->stream_waiting = true;
+                if (flush(c) < 0)
                         return -EPIPE;
         }
         return 0;
@@ -675,6 +679,18 @@ int conn_stream(struct conn *c, conn_stream_fn next, void *state, void (*free_st
         }
         conn_update_events(c);
         return 0;
+}
+
+void conn_stream_resume(struct conn *c)
+{
+        if (!c || c->dead || !c->stream)
+                return;
+        c->stream_waiting = false;
+        if (pump(c) < 0) {
+                conn_close(c);
+                return;
+        }
+        conn_update_events(c);
 }
 
 bool conn_rate_ok(struct conn_set *s, uid_t uid)

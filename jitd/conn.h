@@ -86,6 +86,11 @@ void conn_close(struct conn *c);
  * the whole stream. */
 typedef int (*conn_stream_fn)(struct conn *c, void *state);
 int conn_stream(struct conn *c, conn_stream_fn next, void *state, void (*free_state)(void *state));
+/* next may also return CONN_STREAM_WAIT: nothing to send now (a page is
+ * being read from the fleet database); next is not called again until
+ * conn_stream_resume(). */
+#define CONN_STREAM_WAIT 2
+void conn_stream_resume(struct conn *c);
 
 /* Per-user request rate: false (and the request is to be refused) when uid
  * is over its budget. Root is never limited. */

@@ -7,6 +7,7 @@
 
 #include "duration.h"
 #include "fleet_decide.h"
+#include "ticket.h"
 
 bool fleet_scope_matches(char *const *scope, const char *host)
 {
@@ -36,6 +37,42 @@ static bool counted(const struct fleet_approval *a, size_t n, const bool *good, 
         return false;
 }
 
+/* Its end counted from the request, the one time every host shares (ticket
+ * and auto grants have no approval in the database); refused when that is
+ * over already. */
+static int ends_from_request(const struct fleet_grant *g, int64_t now, struct fleet_verdict *v)
+{
+        if (g->requested_at <= 0 || (uint64_t) g->requested_at > (uint64_t) INT64_MAX - g->duration) {
+                refuse(v, "request time out of range");
+                return -ERANGE;
+        }
+        v->ends_at = g->requested_at + (int64_t) g->duration;
+        if (v->ends_at <= now) {
+                refuse(v, "its time was over before this host learned of it (it ends %llus after its request)",
+                       (unsigned long long) g->duration);
+                return -ETIME;
+        }
+        return 0;
+}
+
+static void decide_ticket(const struct config *c, const struct role *r, const struct fleet_grant *g, int64_t now,
+                          struct fleet_verdict *v)
+{
+        if (!ticket_system_configured(&c->ticket)) {
+                refuse(v, "role %s is approved through its ticket here, and this host has no [ticket] provider to "
+                       "look it up", r->name);
+                return;
+        }
+        if (!g->ticket || !g->ticket[0]) {
+                refuse(v, "role %s is approved through its ticket here, and the grant has no ticket", r->name);
+                return;
+        }
+        if (ends_from_request(g, now, v) < 0)
+                return;
+        v->kind = FLEET_TICKET;
+        v->approvals = 0;
+}
+
 int fleet_decide(const struct config *c, const char *host, bool allowed_signers, const struct fleet_grant *g,
                  int64_t now, struct fleet_verdict *ret)
 {
@@ -57,12 +94,15 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 *ret = (struct fleet_verdict) { .kind = FLEET_NOT_HERE };
                 return 0;
         }
-        /* A request nobody approved yet is not for this host to judge. */
-        if (g->n_approvals == 0) {
+        r = config_find_role(c, g->role);
+        /* A request nobody approved yet is not for this host to judge when
+         * approvals are what would make it count here: a peer role, or a
+         * role this host does not have (the approval, if one comes, brings
+         * the refusal). A ticket or auto role here is judged at once. */
+        if (g->n_approvals == 0 && (!r || (r->approval & APPROVAL_PEER))) {
                 *ret = v;
                 return 0;
         }
-        r = config_find_role(c, g->role);
         if (!r) {
                 refuse(&v, "no role %s on this host", g->role);
                 goto out;
@@ -71,8 +111,8 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 refuse(&v, "role %s does not apply to host %s here", r->name, host);
                 goto out;
         }
-        /* Break-glass stands on one host's own judgement, and tickets on each
-         * host's own lookup (not built yet): neither is taken from the fleet. */
+        /* Break-glass stands on one host's own judgement: it is never taken
+         * from the fleet. */
         if (g->break_glass) {
                 refuse(&v, "break-glass grants of other hosts are not enforced here");
                 goto out;
@@ -95,14 +135,22 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 refuse(&v, "role %s: %s", r->name, why);
                 goto out;
         }
+        if ((r->approval & APPROVAL_TICKET) && (r->approval & APPROVAL_PEER)) {
+                refuse(&v, "role %s needs its ticket and peer approvals together here: such fleet grants are not "
+                       "enforced by this jitd", r->name);
+                goto out;
+        }
         if (r->approval & APPROVAL_TICKET) {
-                refuse(&v, "role %s is approved through its ticket here: ticket-approved fleet grants are not "
-                       "enforced by this jitd yet", r->name);
+                decide_ticket(c, r, g, now, &v);
                 goto out;
         }
         if (!(r->approval & APPROVAL_PEER)) {
-                refuse(&v, "role %s is not peer-approved here: a fleet grant needs signed peer approvals",
-                       r->name);
+                /* auto: this host's policy approves it, as it would a local
+                 * request; the database adds nothing to that. */
+                if (ends_from_request(g, now, &v) == 0) {
+                        v.kind = FLEET_APPLY;
+                        v.approvals = 0;
+                }
                 goto out;
         }
         if (!allowed_signers) {
@@ -180,7 +228,7 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
         refuse(&v, "%u of %u approval%s valid here%s%s", have, r->approvals, r->approvals == 1 ? "" : "s",
                missing[0] ? ": " : "", missing);
 out:
-        if (v.kind != FLEET_APPLY)
+        if (v.kind != FLEET_APPLY || v.approvals == 0)
                 v.approvers[0] = '\0';
         *ret = v;
         return 0;

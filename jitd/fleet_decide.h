@@ -10,9 +10,15 @@
  * The database cannot give more than local policy (doc/FLEET.md): a grant is
  * enforced here only when its host scope matches this host, the local role
  * exists and applies to this host, the user is a member of it here, the
- * duration is within its local maximum, the ticket fits it, and enough
- * distinct approvers whom the LOCAL role names (never the requester) signed
- * the grant's canonical text with a key this host's allowed_signers lists.
+ * duration is within its local maximum, the ticket fits it, and the LOCAL
+ * role's approval path says yes here:
+ *   peer: enough distinct approvers whom the local role names (never the
+ *         requester) signed the grant's canonical text with a key this
+ *         host's allowed_signers lists;
+ *   ticket (alone, or with auto): this host's own lookup of the ticket
+ *         finds it approved (FLEET_TICKET: the lookup is the caller's);
+ *   auto (alone): local policy approves it at once.
+ * Ticket and peer together are not enforced (refused, saying so).
  */
 #ifndef JITD_FLEET_DECIDE_H
 #define JITD_FLEET_DECIDE_H
@@ -60,7 +66,9 @@ enum fleet_verdict_kind {
         FLEET_WAIT,                     /* no approval yet: nothing to say */
         FLEET_VERIFY,                   /* approvals[verify] must be verified first */
         FLEET_REFUSE,                   /* not enforced here: why says why (audited once) */
-        FLEET_APPLY,                    /* enforce it, with approvers and ends_at */
+        FLEET_APPLY,                    /* enforce it, with approvers and ends_at (auto: none) */
+        FLEET_TICKET,                   /* enforce it once this host's own lookup finds its
+                                         * ticket approved, ending at ends_at at the latest */
 };
 
 struct fleet_verdict {
@@ -69,9 +77,11 @@ struct fleet_verdict {
         size_t verify;                  /* FLEET_VERIFY: the approval to verify next */
         char approvers[JIT_LIST_MAX + 1]; /* FLEET_APPLY: the approvals counted, comma-separated */
         unsigned approvals;             /* FLEET_APPLY: how many */
-        /* FLEET_APPLY: when the grant ends everywhere: the approval that
-         * completed it, plus its duration (a host that learns of it late
-         * does not give it longer). */
+        /* FLEET_APPLY, FLEET_TICKET: when the grant ends everywhere, its
+         * duration after the approval that completed it (peer) or after
+         * its request (ticket, auto: the one time every host shares), so
+         * that a host that learns of it, or hears from the ticket system,
+         * late does not give it longer. */
         int64_t ends_at;
 };
 
@@ -79,7 +89,8 @@ struct fleet_verdict {
 bool fleet_scope_matches(char *const *scope, const char *host);
 
 /* The verdict on g for host under c at now. allowed_signers false: no
- * approval can verify here (refused, saying so). Returns 0 with *ret set,
+ * approval can verify here (refused, saying so). c->ticket says whether this
+ * host has a ticket system to look tickets up in. Returns 0 with *ret set,
  * -EINVAL for a malformed g. */
 int fleet_decide(const struct config *c, const char *host, bool allowed_signers, const struct fleet_grant *g,
                  int64_t now, struct fleet_verdict *ret);

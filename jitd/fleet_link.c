@@ -53,6 +53,11 @@ struct fleet_link {
         size_t n_addrs;
         char resolving[HOST_NAME_MAX_LEN + 1];
 
+        /* LISTEN refused (a hot standby, some poolers): the link works
+         * without push, and the catch-up every sync is all there is. */
+        bool no_push;
+        char no_push_why[256];
+
         fleet_query_fn cb;              /* the query in flight (LISTEN has none) */
         void *cb_data;
         PGresult *result;
@@ -256,8 +261,20 @@ static void finish_query(struct fleet_link *l)
         l->cb = NULL;
         one_line(res ? PQresultErrorMessage(res) : "no result", why, sizeof(why));
         if (l->state == LINK_LISTEN) {
+                /* A server that cannot LISTEN at all (a hot standby:
+                 * read_only_sql_transaction; feature_not_supported) still
+                 * answers the catch-up, which is what a read replica is for
+                 * (doc/FLEET.md): go on without push. Any other error is a
+                 * failed connection. */
+                const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+                const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+                bool cannot_listen = !good && state && (!strcmp(state, "25006") || !strcmp(state, "0A000"));
+
+                l->no_push = cannot_listen;
+                if (cannot_listen)
+                        one_line(primary ? primary : why, l->no_push_why, sizeof(l->no_push_why));
                 PQclear(res);
-                if (!good) {
+                if (!good && !cannot_listen) {
                         link_fail(l, why);
                         return;
                 }
@@ -595,4 +612,13 @@ int fleet_link_query(struct fleet_link *l, const char *sql, int n_params, const 
         }
         /* send_query may have lost the link already: the callback came. */
         return 0;
+}
+
+bool fleet_link_pushing(const struct fleet_link *l, const char **ret_why)
+{
+        if (!l || !l->no_push)
+                return true;
+        if (ret_why)
+                *ret_why = l->no_push_why;
+        return false;
 }

@@ -55,6 +55,10 @@ void fleet_link_free(struct fleet_link *l);
 /* Connected and listening, no query in flight. */
 bool fleet_link_ready(const struct fleet_link *l);
 
+/* Whether the server accepted LISTEN on this connection; when it did not
+ * (a hot standby), *ret_why is its refusal, valid until the next connection. */
+bool fleet_link_pushing(const struct fleet_link *l, const char **ret_why);
+
 /* Sends one query with text parameters. -ENOTCONN when not connected,
  * -EBUSY while another runs; cb comes exactly once from the loop otherwise,
  * unless the link is freed first (then never). */

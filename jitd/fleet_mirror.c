@@ -13,11 +13,14 @@
 #include "fleet_decide.h"
 #include "fleet_link.h"
 #include "fleet_mirror.h"
+#include "fleet_refused.h"
+#include "fleet_upload.h"
 #include "grants.h"
 #include "log.h"
 #include "record.h"
 #include "sshsig_verify.h"
 #include "store.h"
+#include "ticketflow.h"
 
 /* The channel jit.record_change notifies (jitctl/fleet_schema_v1.sql). */
 #define FLEET_CHANNEL "jit_changes"
@@ -69,7 +72,8 @@ struct row {
         struct row_approval ap[FLEET_APPROVALS_MAX];
 };
 
-#define FLEET_QUERY_PARAMS_MAX 8
+/* jit.audit_append takes the most (fleet_upload.c). */
+#define FLEET_QUERY_PARAMS_MAX FLEET_UPLOAD_PARAMS
 /* A verb's statement waiting for the link. */
 struct fleet_op {
         struct fleet_op *next;
@@ -80,10 +84,13 @@ struct fleet_op {
         void *userdata;
 };
 
+#define SYNC_ACCURACY_USEC 1000
+
 struct fleet_mirror {
         struct jitd *d;
         struct fleet_op *ops, *op_running;      /* queued verbs' statements, the one in flight */
         struct fleet_link *link;
+        struct fleet_upload *upload;    /* this host's audit chain and queued revoke --all */
         sd_event_source *sync_timer;
         uint64_t sync_ms;
 
@@ -282,59 +289,10 @@ static void catchup(struct fleet_mirror *m)
 
 /* ---- acting on a grant -------------------------------------------------- */
 
-static char *refusal_details(const struct row *w, const char *why)
-{
-        struct json_object *o = json_object_new_object();
-        char *s;
-
-        if (!o)
-                return NULL;
-        json_object_object_add(o, "fleet_grant", json_object_new_int64(w->grant > 0 ? w->grant : -w->grant));
-        json_object_object_add(o, "user", json_object_new_string(w->user));
-        json_object_object_add(o, "role", json_object_new_string(w->role));
-        json_object_object_add(o, "why", json_object_new_string(why));
-        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-        json_object_put(o);
-        return s;
-}
-
 /* "fleet-refused", once per grant and reason. */
 static int refuse(struct fleet_mirror *m, const struct row *w, const char *why)
 {
-        struct jitd *d = m->d;
-        int64_t id = w->grant > 0 ? w->grant : -w->grant, now = now_realtime();
-        struct change c = {};
-        char *details = refusal_details(w, why);
-        int r;
-
-        if (!details)
-                return -ENOMEM;
-        r = store_begin(d->store);
-        if (r < 0)
-                goto out;
-        r = store_fleet_refused_add(d->store, id, why, now);
-        if (r == -EEXIST) {
-                store_rollback(d->store);
-                r = 0;
-                goto out;
-        }
-        if (r >= 0)
-                r = change_add_event(&c, "fleet-refused", &actor_jitd, now, details);
-        if (r >= 0)
-                r = change_write_events(d, &c);
-        if (r >= 0)
-                r = store_commit(d->store);
-        if (r < 0) {
-                store_rollback(d->store);
-                goto out;
-        }
-        change_log(&c);
-        log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s): not enforced on this host: %s", id, w->user,
-                w->role, why);
-out:
-        change_done(&c);
-        free(details);
-        return r;
+        return fleet_refused(m->d, w->grant > 0 ? w->grant : -w->grant, w->user, w->role, why);
 }
 
 static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
@@ -362,9 +320,32 @@ static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
                 return 0;
         if (r < 0)
                 return r;
+        ticketflow_forget(d, &g);       /* a copy still waiting for its ticket's lookup */
         log_msg(LOG_NOTICE, "fleet grant %" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
                 w->grant, w->end_kind, w->end_by, w->end_host, local, g.user);
         return 0;
+}
+
+/* A ticket-approved grant's copy waits, pending, for this host's own
+ * lookup of its ticket: the first one after a random delay below [fleet]
+ * ticket_jitter (every host hears of the grant at once), joined with one
+ * already waiting or in flight for the same ticket and user; then every
+ * ticket poll, as a local grant's. */
+static void ticket_soon(struct fleet_mirror *m, const struct row *w, const struct jit_grant *g)
+{
+        struct jitd *d = m->d;
+        uint64_t delay = 0;
+        int k;
+
+        k = ticketflow_check_soon(d, g, d->config->fleet.ticket_jitter * 1000, &delay);
+        if (k < 0)
+                log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
+                        "ticket %s; its first lookup waits for the next ticket poll: %s", w->grant, w->user, w->role,
+                        g->id, w->ticket, strerror(-k));
+        else
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
+                        "this host's lookup of ticket %s (in %" PRIu64 " ms)", w->grant, w->user, w->role, g->id,
+                        w->ticket, delay);
 }
 
 static int apply(struct fleet_mirror *m, const struct row *w, const struct principal *p,
@@ -385,7 +366,7 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
         strcpy_checked(g.ticket, sizeof(g.ticket), w->ticket);
         snprintf(g.reason, sizeof(g.reason), "%s", w->reason);
         g.duration = w->duration;
-        g.approvals_needed = r->approvals;
+        g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
         approval_format(r->approval, g.approval, sizeof(g.approval));
         k = grants_mirror(d, &g, w->grant, v->approvers, v->approvals, v->ends_at, &actor_fleet, why, sizeof(why));
         if (k == -EEXIST)
@@ -400,8 +381,16 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
                         return refuse(m, w, why);
                 return k;
         }
-        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %" PRId64,
-                w->grant, w->user, w->role, v->approvers, g.id);
+        if (v->kind == FLEET_TICKET) {
+                ticket_soon(m, w, &g);
+                return 0;
+        }
+        if (v->approvals == 0)
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) enforced here as grant %" PRId64 ": "
+                        "role %s is approved automatically here", w->grant, w->user, w->role, g.id, r->name);
+        else
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %"
+                        PRId64, w->grant, w->user, w->role, v->approvers, g.id);
         return 0;
 }
 
@@ -449,6 +438,18 @@ static int verify(struct fleet_mirror *m, struct row *w, size_t i)
         return 1;
 }
 
+/* 1 when an end of fleet grant id decided here waits in the store's queue
+ * (fleet_mirror_end), 0 when none does. */
+static int end_queued(struct fleet_mirror *m, int64_t id)
+{
+        struct store_fleet_end e;
+        int r = store_fleet_end_next(m->d->store, id - 1, &e);
+
+        if (r == -ENOENT)
+                return 0;
+        return r < 0 ? r : e.fleet_id == id;
+}
+
 static bool later_in_page(const struct fleet_mirror *m, size_t i)
 {
         for (size_t k = i + 1; k < m->n_rows; k++)
@@ -480,6 +481,12 @@ static int handle(struct fleet_mirror *m, struct row *w)
                 return r >= 0 ? end_local(m, w, local) : 0;
         if (r >= 0)
                 return 0;
+        /* Revoked or released here before this host enforced it (with the
+         * database away, or its end not yet recorded): the row is older than
+         * that decision, and the end follows. */
+        r = end_queued(m, w->grant);
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* NSS as the local path asks it: a failure is not a "no". */
         r = principal_from_name(c, w->user, &p);
@@ -515,6 +522,7 @@ static int handle(struct fleet_mirror *m, struct row *w)
                 r = refuse(m, w, v.why);
                 break;
         case FLEET_APPLY:
+        case FLEET_TICKET:
                 r = apply(m, w, p, &v);
                 break;
         default:
@@ -659,8 +667,11 @@ static void on_end(int r, const PGresult *res, const char *why, void *userdata)
         struct fleet_mirror *m = o->m;
 
         /* Recorded, or a grant the database does not have (never will):
-         * out of the queue. Anything else stays for the next try. */
-        if (r == 0 || (r == -EIO && why && strstr(why, "no grant ")))
+         * out of the queue. Anything else stays for the next try. So does
+         * an end recorded while a page read before it is being applied (a
+         * signature check pending): the queue keeps that page from
+         * enforcing the grant (handle); the next flush removes it. */
+        if ((r == 0 || (r == -EIO && why && strstr(why, "no grant "))) && m->n_rows == 0)
                 (void) store_fleet_end_delete(m->d->store, o->fleet_id);
         else if (r != -ECANCELED)
                 m->ends_maybe = true;
@@ -739,6 +750,11 @@ static void on_up(void *userdata)
         if (m->outage_logged)
                 log_msg(LOG_NOTICE, "fleet: the database is reachable again; catching up from change %" PRId64,
                         m->last_seq);
+        const char *why;
+
+        if (!fleet_link_pushing(m->link, &why))
+                log_msg(LOG_NOTICE, "fleet: the database refused LISTEN (%s): no push on this connection, changes "
+                        "arrive with the catch-up every %" PRIu64 " ms", why, m->sync_ms);
         m->up = true;
         m->outage_logged = false;
         m->since = now_realtime();
@@ -747,6 +763,7 @@ static void on_up(void *userdata)
         ops_kick(m);
         m->ends_maybe = true;           /* what an earlier run or outage left */
         flush_ends(m);
+        fleet_upload_up(m->upload);
 }
 
 static void on_down(const char *why, void *userdata)
@@ -787,6 +804,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         (void) usec;
         catchup(m);
         flush_ends(m);
+        fleet_upload_sync(m->upload);
         arm_sync(m);
         return 0;
 }
@@ -806,9 +824,16 @@ int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
         m->d = d;
         m->sync_ms = fc->sync * 1000;
         r = store_fleet_seq_get(d->store, &m->last_seq);
+        /* Accuracy 1 ms, not sd-event's default 250 ms: the default lets
+         * sd-event move the wake-up onto a grid that is the same for every
+         * process of the machine (it is derived from the boot id), so the
+         * jitter would be lost and every jitd of a host of containers would
+         * catch up at the same instant. */
         if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000, 0, on_sync,
-                                               m);
+                r = sd_event_add_time_relative(d->event, &m->sync_timer, CLOCK_MONOTONIC, m->sync_ms * 1000,
+                                               SYNC_ACCURACY_USEC, on_sync, m);
+        if (r >= 0)
+                r = fleet_upload_new(d, m, &m->upload);
         if (r >= 0)
                 r = fleet_link_new(d->event, fc->database, fc->password_file, FLEET_CHANNEL, &ops, m, &m->link);
         if (r < 0) {
@@ -832,23 +857,45 @@ void fleet_mirror_free(struct fleet_mirror *m)
         }
         ops_fail(m, -ECANCELED);
         fleet_link_free(m->link);
+        /* After the statements in flight were cancelled: their callbacks
+         * may still name it. */
+        fleet_upload_free(m->upload);
         m->sync_timer = sd_event_source_disable_unref(m->sync_timer);
         rows_free(m);
         free(m);
 }
 
+bool fleet_mirror_connected(const struct fleet_mirror *m)
+{
+        return m && m->up;
+}
+
+struct fleet_upload *fleet_mirror_upload(struct fleet_mirror *m)
+{
+        return m ? m->upload : NULL;
+}
+
 void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
 {
+        size_t len;
+
         if (!m) {
                 snprintf(buf, size, "off");
                 return;
         }
         if (m->up)
-                snprintf(buf, size, "connected for %" PRId64 " s, changes applied up to %" PRId64,
-                         now_realtime() - m->since, m->last_seq);
+                snprintf(buf, size, "connected for %" PRId64 " s%s, changes applied up to %" PRId64,
+                         now_realtime() - m->since,
+                         fleet_link_pushing(m->link, NULL) ? "" : " (no push: LISTEN refused, catch-up only)",
+                         m->last_seq);
         else if (m->since)
                 snprintf(buf, size, "unreachable for %" PRId64 " s (%.200s), retrying; changes applied up to %" PRId64,
                          now_realtime() - m->since, m->down_why, m->last_seq);
         else
                 snprintf(buf, size, "connecting; changes applied up to %" PRId64, m->last_seq);
+        len = strlen(buf);
+        if (m->upload && len + 2 < size) {
+                memcpy(buf + len, "; ", 3);
+                fleet_upload_status(m->upload, buf + len + 2, size - len - 2);
+        }
 }

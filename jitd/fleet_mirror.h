@@ -6,13 +6,16 @@
  * each grant they name is judged by fleet_decide (this host's jitd.conf, NSS,
  * the approvers' signatures verified by ssh-keygen from the loop). What
  * passes becomes a local grant (grants_mirror) and runs through the state
- * machine and effects as any other; what this host refuses is audited once
- * (fleet-refused); an end recorded anywhere ends the local grant through the
- * ending path. The PAM path never waits for any of this.
+ * machine and effects as any other (a ticket-approved one waits, pending,
+ * for this host's own lookup of its ticket: jitd/ticketflow.c); what this
+ * host refuses is audited once (fleet-refused); an end recorded anywhere
+ * ends the local grant through the ending path. The PAM path never waits for
+ * any of this.
  */
 #ifndef JITD_FLEET_MIRROR_H
 #define JITD_FLEET_MIRROR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fleet_link.h"
@@ -41,8 +44,13 @@ int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, co
 struct store_fleet_end;
 int fleet_mirror_end(struct fleet_mirror *m, const struct store_fleet_end *e, fleet_query_fn cb, void *userdata);
 
-/* One line for jitctl status: the connection and how far changes are
- * applied. */
+/* Connected (and listening): statements can be sent now. */
+bool fleet_mirror_connected(const struct fleet_mirror *m);
+/* The uploads this mirror's link carries (fleet_upload.h). */
+struct fleet_upload *fleet_mirror_upload(struct fleet_mirror *m);
+
+/* One line for jitctl status: the connection, how far changes are applied,
+ * and how far this host's audit chain is uploaded. */
 void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size);
 
 #endif

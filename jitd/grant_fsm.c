@@ -182,9 +182,10 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
                 field_num(a, "duration", (int64_t) x->duration);
                 field_str(a, "approval", x->approval);
                 /* auto alone: policy approves at once. auto with another
-                 * path waits for that one. */
+                 * path waits for that one. win_end: a fleet grant's end
+                 * (0 for a local request). */
                 if (r && r->approval == APPROVAL_AUTO)
-                        k = activate(g, r, ev, now, 0, 0, true, &res, why, why_size);
+                        k = activate(g, r, ev, now, 0, ev->win_end, true, &res, why, why_size);
                 break;
 
         case FSM_BREAK_GLASS:
@@ -196,6 +197,9 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
                 snprintf(x->approval, sizeof(x->approval), "break-glass");
                 a = audit_add(&res, "break-glass", false);
                 a->alert = true;
+                /* The role too: the fleet sees a host's break-glass through
+                 * its uploaded events only (doc/FLEET.md, Uploads). */
+                field_str(a, "role", x->role);
                 field_str(a, "reason", x->reason);
                 field_num(a, "duration", (int64_t) x->duration);
                 k = activate(g, r, ev, now, 0, 0, false, &res, why, why_size);
@@ -303,7 +307,8 @@ int grant_fsm_step(const struct jit_grant *g, const struct role *r, const struct
         case FSM_PENDING_TIMEOUT:
                 if (from != GRANT_PENDING)
                         return not_in(g, "pending", why, why_size);
-                end(&res, from, GRANT_EXPIRED, "the ticket was not approved within pending_timeout", true, now);
+                end(&res, from, GRANT_EXPIRED, ev->text ? ev->text : "the ticket was not approved within pending_timeout",
+                    true, now);
                 break;
 
         case FSM_EXTENSION_REQUEST:

@@ -42,7 +42,7 @@ enum fsm_event_type {
         FSM_REVOKE,             /* an admin, or policy (ineligible, role gone) */
         FSM_EXPIRE,             /* the clock: expires_at has come */
         FSM_START,              /* the clock: a scheduled grant's starts_at has come */
-        FSM_PENDING_TIMEOUT,    /* the ticket did not approve within pending_timeout */
+        FSM_PENDING_TIMEOUT,    /* the ticket did not approve within pending_timeout (or text's time) */
         FSM_EXTENSION_REQUEST,  /* the user asked for duration more; approval runs again */
         FSM_EXTENSION_APPROVE,  /* an approver approved the extension; approvals counts this one */
         FSM_EXTEND,             /* the extension is approved (or needs none): duration more */
@@ -58,7 +58,8 @@ struct fsm_event {
         const char *actor;              /* FSM_APPROVE: the approver's name, appended to approvers */
         unsigned approvals;             /* FSM_APPROVE, FSM_TICKET_APPROVED, FSM_EXTENSION_APPROVE */
         int64_t win_start, win_end;     /* FSM_TICKET_APPROVED: the change window, 0 = unbounded;
-                                         * FSM_APPROVE: win_end alone, a fleet grant's end */
+                                         * FSM_APPROVE, FSM_REQUEST (auto), FSM_RETRY_ACTIVATION:
+                                         * win_end alone, a fleet grant's end */
         uint64_t duration;              /* FSM_EXTEND, FSM_EXTENSION_REQUEST */
         bool accept;                    /* FSM_REVIEW */
         /* Set when the sudoers rule an activation needs could not be

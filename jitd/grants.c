@@ -222,6 +222,7 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
                            size_t why_size)
 {
         struct fsm_event ev = { .type = FSM_TICKET_APPROVED, .win_start = win_start, .win_end = win_end };
+        int64_t fleet_end;
         unsigned have = 0;
         int k;
 
@@ -229,6 +230,13 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
         if (k < 0)
                 return k;
         ev.approvals = have;
+        /* A fleet grant's copy: this host's lookup said yes, and the fleet's
+         * end still bounds it, however late that came. */
+        k = store_fleet_ends_at(d->store, g->id, &fleet_end);
+        if (k == 0 && (!ev.win_end || fleet_end < ev.win_end))
+                ev.win_end = fleet_end;
+        else if (k < 0 && k != -ENOENT)
+                return k;
         return step(d, g, &ev, 1, false, &actor_jitd, NULL, why, why_size);
 }
 
@@ -261,6 +269,13 @@ int grants_mirror(struct jitd *d, struct jit_grant *g, int64_t fleet_id, const c
                 return -EINVAL;
         snprintf(note, sizeof(note), "fleet grant %lld", (long long) fleet_id);
         g->id = 0;
+        /* No approval from the fleet: the request alone, which the role's
+         * own path approves here (auto: at once, within the fleet's end;
+         * ticket: when this host's lookup says yes). */
+        if (approvals == 0) {
+                evs[0].win_end = ends_at;
+                return step(d, g, evs, 1, true, a, &io, why, why_size);
+        }
         return step(d, g, evs, 2, true, a, &io, why, why_size);
 }
 

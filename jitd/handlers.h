@@ -51,9 +51,16 @@ int request_grant(struct request *req, const struct new_request *nr);
 /* A listing of grants matching f, streamed a page at a time; only_reviews:
  * break-glass grants whose review is pending. */
 int list_stream_start(struct request *req, const struct store_filter *f, bool only_reviews);
-/* The same, then each of tail (taken, freed) as an ok {message}, before the
- * end. */
-int list_stream_start_tail(struct request *req, const struct store_filter *f, bool only_reviews, char **tail,
-                          size_t n_tail);
+/* Lines after a listing's grants: an ok {message, details when not NULL}
+ * each (the fleet's grants, handlers_fleet_list.c). */
+struct list_tail {
+        char *message;
+        char *details;
+};
+void list_tail_free(struct list_tail *tail, size_t n);
+/* A listing of f (none when no_local), then each of tail (taken, freed),
+ * before the end. */
+int list_stream_start_full(struct request *req, const struct store_filter *f, bool no_local, struct list_tail *tail,
+                           size_t n_tail);
 
 #endif

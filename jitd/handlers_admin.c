@@ -14,8 +14,10 @@
 #include "conn.h"
 #include "grants.h"
 #include "handlers.h"
+#include "fleet_audit.h"
+#include "fleet_report.h"
 #include "handlers_fleet.h"
-#include "handlers_fleet.h"
+#include "json_reply.h"
 #include "log.h"
 #include "record_verify.h"
 #include "reload.h"
@@ -113,8 +115,16 @@ int handle_approve(struct request *req)
         char msg[256], why[256] = "";
         int ret;
 
-        if (proto_has(req->msg, PF_SIGNATURE))
-                return fleet_approve(req);      /* a fleet grant, signed by the approver */
+        ret = request_fleet_ref(req, &id);
+        if (ret < 0)
+                return HANDLED;
+        if (ret > 0 || proto_has(req->msg, PF_SIGNATURE)) {
+                /* A fleet grant, signed by the approver (jitctl approve F12). */
+                if (ret == 0 || !proto_has(req->msg, PF_SIGNATURE))
+                        return reply_error(req, EINVAL, "a fleet grant (F12) is approved with a signature, and a "
+                                           "signature is for a fleet grant"), HANDLED;
+                return fleet_approve(req);
+        }
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
@@ -160,10 +170,15 @@ int handle_deny(struct request *req)
         int64_t id;
         int ret;
 
-        if (!request_get_id(req, &id))
+        ret = request_fleet_ref(req, &id);
+        if (ret < 0)
                 return HANDLED;
         if (!note || !note[0] || !valid_text(note, JIT_REASON_MAX))
                 return reply_error(req, EINVAL, "a denial needs a note saying why"), HANDLED;
+        if (ret > 0)
+                return fleet_deny(req, id);
+        if (!request_get_id(req, &id))
+                return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
         if (!approver_checks(req, &g, "deny"))
@@ -194,14 +209,27 @@ int handle_revoke(struct request *req)
 
         if (proto_has(req->msg, PF_USER))
                 return revoke_user_all(req);
-        if (req->d->fleet)
-                return fleet_revoke(req);       /* ID is a fleet grant's */
+        ret = request_fleet_ref(req, &id);
+        if (ret != 0)
+                return ret > 0 ? fleet_revoke(req, id) : HANDLED;       /* F12: a fleet grant */
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
                 return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
+        /* A plain id is this host's grant (break-glass, the PAM prompt's
+         * request...); the copy of a fleet grant is one grant of the fleet,
+         * revoked everywhere. */
+        if (req->d->fleet) {
+                int64_t fleet_id;
+
+                ret = store_fleet_id_of(req->d->store, id, &fleet_id);
+                if (ret >= 0)
+                        return fleet_revoke(req, fleet_id);
+                if (ret != -ENOENT)
+                        return reply_store_failure(req, ret, "looking the fleet grant up");
+        }
         if (!grant_state_is_open(g.state))
                 return reply_error(req, EALREADY, "grant %lld already ended (%s)", (long long) id,
                                    grant_state_to_string(g.state)), HANDLED;
@@ -233,6 +261,10 @@ int handle_review(struct request *req)
         int64_t id;
         int r;
 
+        r = request_fleet_ref(req, &id);
+        if (r != 0)
+                return r > 0 ? reply_error(req, EINVAL, "F%lld is a fleet grant: reviews are of this host's "
+                                           "break-glass grants", (long long) id), HANDLED : HANDLED;
         if (!proto_has(req->msg, PF_ID)) {
                 struct store_filter f = { .states = GRANT_STATES_ALL };
 
@@ -269,7 +301,17 @@ struct audit_stream {
         size_t sent;
         struct conn *conn;
         int err;
+        char *notice;                   /* an ok {message} first (the fleet's part is missing) */
 };
+
+static void audit_stream_free(void *state)
+{
+        struct audit_stream *as = state;
+
+        if (as)
+                free(as->notice);
+        free(as);
+}
 
 static int audit_one(const struct audit_event *e, void *userdata)
 {
@@ -307,6 +349,13 @@ static int audit_next(struct conn *c, void *state)
 
         as->conn = c;
         as->sent = 0;
+        if (as->notice) {
+                proto_init(&end, PROTO_REP_OK);
+                proto_set_str(&end, PF_MESSAGE, as->notice);
+                free(as->notice);
+                as->notice = NULL;
+                return conn_send(c, &end) < 0 ? -EPIPE : 1;
+        }
         as->f.limit = AUDIT_PAGE;
         r = store_audit_foreach(as->d->store, &as->f, audit_one, as);
         if (as->err)
@@ -325,40 +374,101 @@ static int audit_next(struct conn *c, void *state)
         return conn_send(c, &end) < 0 ? -EPIPE : 0;
 }
 
+int audit_local_stream(struct request *req, int64_t since, int64_t grant_id, const char *notice)
+{
+        struct audit_stream *as = calloc(1, sizeof(*as));
+
+        if (!as || (notice && !(as->notice = strdup(notice)))) {
+                free(as);
+                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+        }
+        as->d = req->d;
+        as->f.since = since;
+        as->f.grant_id = grant_id;
+        (void) conn_stream(req->conn, audit_next, as, audit_stream_free);
+        return HANDLED;
+}
+
 int handle_audit(struct request *req)
 {
-        struct audit_stream *as;
-        uint64_t since = 0, id = 0;
+        const char *host = proto_get_str(req->msg, PF_HOST);
+        uint64_t since = 0, id = 0, flags = 0;
+        int64_t fleet_id = 0;
+        int r;
 
         proto_get_u64(req->msg, PF_SINCE, &since);
         proto_get_u64(req->msg, PF_ID, &id);
+        proto_get_u64(req->msg, PF_FLAGS, &flags);
         if (since > INT64_MAX || id > INT64_MAX)
                 return reply_error(req, EINVAL, "since or grant out of range"), HANDLED;
-        as = calloc(1, sizeof(*as));
-        if (!as)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
-        as->d = req->d;
-        as->f.since = (int64_t) since;
-        as->f.grant_id = (int64_t) id;
-        (void) conn_stream(req->conn, audit_next, as, free);
-        return HANDLED;
+        if (flags & ~(uint64_t) PROTO_F_LOCAL)
+                return reply_error(req, EINVAL, "unknown audit flags"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
+        r = request_fleet_ref(req, &fleet_id);
+        if (r < 0)
+                return HANDLED;
+        /* With [fleet], every host's events (a plain --grant is this host's
+         * grant: its trail here). */
+        if (r > 0 || (req->d->fleet && !id && !(flags & PROTO_F_LOCAL)))
+                return fleet_audit_stream(req, (int64_t) since, fleet_id, host);
+        if (host && !policy_pattern_matches(host, req->d->config->host)) {
+                struct proto_msg end;
+
+                proto_init(&end, PROTO_REP_END);
+                proto_set_u64(&end, PF_COUNT, 0);
+                reply_msg(req, &end);
+                return HANDLED;
+        }
+        return audit_local_stream(req, (int64_t) since, (int64_t) id, NULL);
 }
 
 int handle_audit_verify(struct request *req)
 {
+        const char *host = proto_get_str(req->msg, PF_HOST);
         struct proto_msg m;
+        json_object *local;
+        uint64_t flags = 0;
         int64_t seq = 0;
         char why[256] = "";
         int r;
 
+        proto_get_u64(req->msg, PF_FLAGS, &flags);
+        if (flags & ~(uint64_t) PROTO_F_DOCUMENT)
+                return reply_error(req, EINVAL, "unknown audit verify flags"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         r = audit_verify(req->d->audit, req->d->store, &seq, why, sizeof(why));
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG)
                 log_msg(LOG_ALERT, "audit chain broken: %s", why);
-                return reply_error(req, EBADMSG, "audit chain broken: %s", why), HANDLED;
-        }
-        if (r < 0)
+        if (r < 0 && r != -EBADMSG)
                 return reply_store_failure(req, r, "verifying the audit trail");
-        r = record_verify_start(req, seq);
+        if (flags & PROTO_F_DOCUMENT) {
+                /* This host's chain and its sealed recordings, then (with
+                 * [fleet]) every host's chain from the fleet copy: one
+                 * document. */
+                local = json_object_new_object();
+                if (!local)
+                        return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+                json_object_object_add(local, "host", json_object_new_string(req->d->config->host));
+                json_object_object_add(local, "intact", json_object_new_boolean(r == 0));
+                json_object_object_add(local, r == 0 ? "events" : "bad_seq", json_object_new_int64(seq));
+                if (r < 0)
+                        json_object_object_add(local, "why", json_object_new_string(why));
+                if (r == 0) {
+                        r = record_verify_start(req, seq, local, host, fleet_audit_verify_later);
+                        if (r < 0) {
+                                json_object_put(local);
+                                return reply_store_failure(req, r, "reading the sealed recordings");
+                        }
+                        if (r > 0)
+                                return HANDLED_LATER;
+                }
+                return fleet_audit_verify(req, local, host);
+        }
+        if (r == -EBADMSG)
+                return reply_error(req, EBADMSG, "audit chain broken: %s", why), HANDLED;
+        r = record_verify_start(req, seq, NULL, NULL, NULL);
         if (r < 0)
                 return reply_store_failure(req, r, "reading the sealed recordings");
         if (r > 0)
@@ -388,66 +498,26 @@ int handle_reload(struct request *req)
         return HANDLED;
 }
 
-struct report_stream {
-        char *json;
-        size_t len, off;
-        uint64_t n;
-};
-
-static void report_stream_free(void *state)
-{
-        struct report_stream *rs = state;
-
-        if (!rs)
-                return;
-        free(rs->json);
-        free(rs);
-}
-
-static int report_next(struct conn *c, void *state)
-{
-        struct report_stream *rs = state;
-        struct proto_msg m;
-
-        if (rs->off < rs->len) {
-                char piece[REPORT_CHUNK_MAX + 1];
-                size_t k = rs->len - rs->off < REPORT_CHUNK_MAX ? rs->len - rs->off : REPORT_CHUNK_MAX;
-
-                memcpy(piece, rs->json + rs->off, k);
-                piece[k] = '\0';
-                rs->off += k;
-                proto_init(&m, PROTO_REP_OK);
-                if (proto_set_str(&m, PF_DETAILS, piece) < 0 || conn_send(c, &m) < 0)
-                        return -EIO;
-                rs->n++;
-                return 1;
-        }
-        proto_init(&m, PROTO_REP_END);
-        proto_set_u64(&m, PF_COUNT, rs->n);
-        return conn_send(c, &m) < 0 ? -EPIPE : 0;
-}
-
 /* The governance figures, for admins and approvers: the JSON object in
  * slices of at most REPORT_CHUNK_MAX bytes, then END {count = slices}. */
 int handle_report(struct request *req)
 {
-        struct report_stream *rs;
+        const char *host = proto_get_str(req->msg, PF_HOST);
         uint64_t since = 0;
+        char *json = NULL;
         int r;
 
         if (!policy_is_admin(req->d->config, req->peer) && !policy_is_any_approver(req->d->config, req->peer))
                 return reply_error(req, EPERM, "the report is for admins and approvers"), HANDLED;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         proto_get_u64(req->msg, PF_SINCE, &since);
-        rs = calloc(1, sizeof(*rs));
-        if (!rs)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
         r = report_build(req->d->store, req->d->config, NULL, since > INT64_MAX ? 0 : (int64_t) since,
-                         now_realtime(), &rs->json);
-        if (r < 0) {
-                report_stream_free(rs);
+                         now_realtime(), &json);
+        if (r < 0)
                 return reply_store_failure(req, r, "building the report");
-        }
-        rs->len = strlen(rs->json);
-        (void) conn_stream(req->conn, report_next, rs, report_stream_free);
-        return HANDLED;
+        /* With [fleet], the fleet's figures follow as its "fleet" key. */
+        if (req->d->fleet)
+                return fleet_report(req, json, since > INT64_MAX ? 0 : (int64_t) since, host);
+        return reply_json(req, json);
 }

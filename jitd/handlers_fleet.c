@@ -7,7 +7,9 @@
  * and answers only once PostgreSQL has answered, that is after the commit.
  *
  *   request (with [fleet]): a fleet grant for a scope within the role's
- *     hosts patterns (default: those patterns), jit.request_grant;
+ *     hosts patterns (default: those patterns), jit.request_grant; approved
+ *     by peers (signatures), by the ticket (each host's own lookup) or by
+ *     each host's auto policy, as the role says there;
  *   approval-text: a fleet grant's fields, for the approver's jitctl to
  *     render the canonical text and sign it (jitd never signs);
  *   approve with a signature: the grant read again from the database, the
@@ -28,6 +30,7 @@
 #include "conn.h"
 #include "duration.h"
 #include "fleet_mirror.h"
+#include "fleet_upload.h"
 #include "grants.h"
 #include "handlers.h"
 #include "handlers_fleet.h"
@@ -108,6 +111,7 @@ int fleet_scope_check(const struct role *r, const char *given, char *scope, size
 struct fleet_req {
         struct jitd *d;
         uint64_t serial;
+        unsigned approval;              /* the role's here: what the answer says comes next */
         struct jit_grant g;
         char scope[JIT_HOST_MAX + 1];
 };
@@ -142,14 +146,23 @@ static void on_requested(int r, const PGresult *res, const char *why, void *user
                 later_reply_error(f->d, f->serial, EIO, "the fleet database answered without a grant id");
                 goto out;
         }
-        f->g.id = id;
+        f->g.fleet_id = id;             /* a fleet grant: no local id */
         f->g.state = GRANT_PENDING;
         f->g.requested_at = now_realtime();
         duration_format(f->g.duration, dbuf, sizeof(dbuf));
-        snprintf(msg, sizeof(msg), "fleet grant %lld for %s on hosts %s for %s is pending: needs %u approval%s "
-                 "(jitctl approve %lld on a host where the approver may approve)", id, f->g.role, f->scope, dbuf,
-                 f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
-        log_msg(LOG_NOTICE, "fleet grant %lld requested by %s for role %s on hosts %s", id, f->g.user, f->g.role,
+        if (f->approval & APPROVAL_TICKET)
+                snprintf(msg, sizeof(msg), "fleet grant F%lld for %s on hosts %s for %s is pending: each host in its "
+                         "scope enforces it once its own lookup finds ticket %s approved; it ends %s after this request "
+                         "at the latest (jitctl list shows where)", id, f->g.role, f->scope, dbuf, f->g.ticket, dbuf);
+        else if (f->approval == APPROVAL_AUTO)
+                snprintf(msg, sizeof(msg), "fleet grant F%lld for %s on hosts %s for %s is requested: each host in its "
+                         "scope whose own policy approves role %s automatically enforces it at once (jitctl list "
+                         "shows where)", id, f->g.role, f->scope, dbuf, f->g.role);
+        else
+                snprintf(msg, sizeof(msg), "fleet grant F%lld for %s on hosts %s for %s is pending: needs %u approval%s "
+                         "(jitctl approve F%lld on a host where the approver may approve)", id, f->g.role, f->scope,
+                         dbuf, f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id);
+        log_msg(LOG_NOTICE, "fleet grant F%lld requested by %s for role %s on hosts %s", id, f->g.user, f->g.role,
                 f->scope);
         later_reply_grant(f->d, f->serial, &f->g, msg);
 out:
@@ -166,10 +179,17 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         const char *params[8];
         int ret;
 
-        if (r->approval != APPROVAL_PEER)
-                return reply_error(req, EOPNOTSUPP, "role %s is approved by ticket or automatically; fleet grants "
-                                   "are peer-approved only for now (the hosts do not enforce others yet)", r->name),
+        /* Each host approves by its own role: peers' signatures, its own
+         * lookup of the ticket, or its own auto policy. Both ticket and peer
+         * would need the two together on every host: not built. */
+        if ((r->approval & APPROVAL_PEER) && (r->approval & APPROVAL_TICKET))
+                return reply_error(req, EOPNOTSUPP, "role %s needs its ticket and peer approvals together; fleet "
+                                   "grants are approved by peers, by the ticket (each host looks it up), or by each "
+                                   "host's own auto policy, not by two at once: nothing was requested", r->name),
                        HANDLED;
+        if ((r->approval & APPROVAL_TICKET) && (!ticket || !ticket[0]))
+                return reply_error(req, EINVAL, "role %s is approved through its ticket: give one with -t TICKET",
+                                   r->name), HANDLED;
         if (duration > INT32_MAX)
                 return reply_error(req, EINVAL, "duration out of range"), HANDLED;
         f = calloc(1, sizeof(*f));
@@ -190,7 +210,8 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         strcpy_checked(f->g.ticket, sizeof(f->g.ticket), ticket ? ticket : "");
         strcpy_checked(f->g.reason, sizeof(f->g.reason), reason ? reason : "");
         f->g.duration = duration;
-        f->g.approvals_needed = r->approvals;
+        f->g.approvals_needed = r->approval & APPROVAL_PEER ? r->approvals : 0;
+        f->approval = r->approval;
         approval_format(r->approval, f->g.approval, sizeof(f->g.approval));
         snprintf(dur, sizeof(dur), "%" PRIu64, duration);
         params[0] = d->config->host;
@@ -258,15 +279,24 @@ static void on_approved(int r, const PGresult *res, const char *why, void *userd
         char msg[512];
 
         (void) res;
+        if (r == -ECONNRESET) {
+                /* Sent, perhaps committed, and the answer lost with the
+                 * connection: not "nothing was approved". */
+                later_reply_error(a->d, a->serial, EIO, "the fleet database went away before it answered; the "
+                                  "approval may or may not be recorded: see jitctl list before approving again");
+                goto out;
+        }
         if (r < 0) {
                 appr_fail(a, r, why, "approved");
                 goto out;
         }
-        snprintf(msg, sizeof(msg), "fleet grant %s approved by %s: each host in its scope (%s) enforces it once it "
+        snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) enforces it once it "
                  "verifies the signature", a->id, a->peer->name, a->g.host);
-        log_msg(LOG_NOTICE, "fleet grant %s of %s for role %s approved by %s (signature verified here)", a->id,
+        log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s approved by %s (signature verified here)", a->id,
                 a->g.user, a->g.role, a->peer->name);
         a->g.state = GRANT_PENDING;
+        a->g.fleet_id = a->g.id;
+        a->g.id = 0;
         later_reply_grant(a->d, a->serial, &a->g, msg);
 out:
         appr_free(a);
@@ -344,7 +374,7 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
                 goto out;
         }
         if (PQntuples(res) != 1) {
-                later_reply_error(a->d, a->serial, ENOENT, "no fleet grant %s", a->id);
+                later_reply_error(a->d, a->serial, ENOENT, "no fleet grant F%s", a->id);
                 goto out;
         }
         a->g.id = strtoll(PQgetvalue(res, 0, 0), &end, 10);
@@ -355,25 +385,25 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
             (size_t) snprintf(a->g.host, sizeof(a->g.host), "%s", PQgetvalue(res, 0, 3)) >= sizeof(a->g.host) ||
             (size_t) snprintf(a->g.ticket, sizeof(a->g.ticket), "%s", PQgetvalue(res, 0, 5)) >= sizeof(a->g.ticket) ||
             v <= 0 || split_scope(a->g.host, &a->scope) < 0) {
-                later_reply_error(a->d, a->serial, EBADMSG, "fleet grant %s cannot be read", a->id);
+                later_reply_error(a->d, a->serial, EBADMSG, "fleet grant F%s cannot be read", a->id);
                 goto out;
         }
         a->g.duration = (uint64_t) v;
         a->g.requested_at = a->requested;
         if (strcmp(PQgetvalue(res, 0, 7), "open") != 0) {
-                later_reply_error(a->d, a->serial, EALREADY, "fleet grant %s has ended (%s)", a->id,
+                later_reply_error(a->d, a->serial, EALREADY, "fleet grant F%s has ended (%s)", a->id,
                                   PQgetvalue(res, 0, 7));
                 goto out;
         }
         /* This host's policy: the role as this jitd.conf has it. */
         role = config_find_role(c, a->g.role);
         if (!role) {
-                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is for role %s, which host %s does not "
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant F%s is for role %s, which host %s does not "
                                   "have: approve it on a host that does", a->id, a->g.role, c->host);
                 goto out;
         }
         if (strcmp(a->g.user, a->peer->name) == 0) {
-                later_reply_error(a->d, a->serial, EPERM, "fleet grant %s is your own request: someone else must "
+                later_reply_error(a->d, a->serial, EPERM, "fleet grant F%s is your own request: someone else must "
                                   "approve it", a->id);
                 goto out;
         }
@@ -386,7 +416,11 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
         approval_format(role->approval, a->g.approval, sizeof(a->g.approval));
         a->g.state = GRANT_PENDING;
         if (!a->approve) {
-                later_reply_grant(a->d, a->serial, &a->g, "the fields of the fleet grant's approval text");
+                struct jit_grant g = a->g;
+
+                g.fleet_id = g.id;
+                g.id = 0;
+                later_reply_grant(a->d, a->serial, &g, "the fields of the fleet grant's approval text");
                 goto out;
         }
         if (!c->fleet.allowed_signers) {
@@ -423,10 +457,11 @@ static int fleet_fetch(struct request *req, bool approve)
         int64_t id;
         int r;
 
-        if (!req->d->fleet)
-                return reply_error(req, EOPNOTSUPP, "host %s has no [fleet]", req->d->config->host), HANDLED;
-        if (!request_get_id(req, &id))
-                return HANDLED;
+        r = request_fleet_ref(req, &id);
+        if (r < 0)
+                return HANDLED;         /* replied */
+        if (r == 0)
+                return reply_error(req, EINVAL, "a fleet grant's id is required (F12)"), HANDLED;
         a = calloc(1, sizeof(*a));
         if (!a)
                 return reply_error(req, ENOMEM, "out of memory"), HANDLED;
@@ -507,24 +542,24 @@ static void on_ended(int r, const PGresult *res, const char *why, void *userdata
         if (r == -ECANCELED)
                 goto out;
         if (r == -ECONNRESET) {
-                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database went away before it "
+                snprintf(msg, sizeof(msg), "fleet grant F%" PRId64 ": %s; the fleet database went away before it "
                          "answered: the fleet end stays queued here and is sent again when it is back", f->id,
                          f->here);
                 end_reply(f->d, f->serial, NULL, f->id, msg);
                 goto out;
         }
         if (r < 0) {
-                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "fleet grant %" PRId64 ": %s; the fleet "
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "fleet grant F%" PRId64 ": %s; the fleet "
                                   "database refused the end: %s", f->id, f->here, why ? why : strerror(-r));
                 goto out;
         }
         if (first)
-                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " %s in the fleet: every host in its scope ends it: "
+                snprintf(msg, sizeof(msg), "fleet grant F%" PRId64 " %s in the fleet: every host in its scope ends it: "
                          "%s", f->id, f->kind, f->here);
         else
-                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 " had already ended in the fleet: %s", f->id,
+                snprintf(msg, sizeof(msg), "fleet grant F%" PRId64 " had already ended in the fleet: %s", f->id,
                          f->here);
-        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " %s by %s (%s)", f->id, f->kind, f->by,
+        log_msg(LOG_NOTICE, "fleet grant F%" PRId64 " %s by %s (%s)", f->id, f->kind, f->by,
                 first ? "recorded" : "already ended");
         end_reply(f->d, f->serial, NULL, f->id, msg);
 out:
@@ -550,14 +585,14 @@ static int end_in_fleet(struct fleet_end_req *f, struct request *req, const char
                         free(f);
                         return reply_store_failure(req, r, msg);
                 }
-                later_reply_error(f->d, f->serial, EIO, "fleet grant %" PRId64 ": %s: %s; nothing was %s in the "
+                later_reply_error(f->d, f->serial, EIO, "fleet grant F%" PRId64 ": %s: %s; nothing was %s in the "
                                   "fleet", f->id, msg, strerror(-r), f->kind);
                 free(f);
                 return HANDLED;
         }
         r = fleet_mirror_end(f->d->fleet, &e, on_ended, f);
         if (r < 0) {
-                snprintf(msg, sizeof(msg), "fleet grant %" PRId64 ": %s; the fleet database is unreachable: the "
+                snprintf(msg, sizeof(msg), "fleet grant F%" PRId64 ": %s; the fleet database is unreachable: the "
                          "fleet end is queued here and sent when it is back", f->id, f->here);
                 end_reply(f->d, f->serial, req, f->id, msg);
                 free(f);
@@ -568,7 +603,25 @@ static int end_in_fleet(struct fleet_end_req *f, struct request *req, const char
         return HANDLED_LATER;
 }
 
-int fleet_revoke(struct request *req)
+void fleet_end_queue(struct jitd *d, uint64_t serial, int64_t id, const char *kind, const char *by,
+                     const char *here, const char *reason)
+{
+        struct fleet_end_req *f = calloc(1, sizeof(*f));
+
+        if (!f) {
+                later_reply_error(d, serial, ENOMEM, "out of memory; nothing was %s", kind);
+                return;
+        }
+        f->d = d;
+        f->serial = serial;
+        f->id = id;
+        f->kind = kind;
+        snprintf(f->by, sizeof(f->by), "%s", by);
+        snprintf(f->here, sizeof(f->here), "%s", here);
+        (void) end_in_fleet(f, NULL, reason);
+}
+
+int fleet_revoke(struct request *req, int64_t id)
 {
         struct jitd *d = req->d;
         const char *reason = proto_get_str(req->msg, PF_REASON);
@@ -577,11 +630,9 @@ int fleet_revoke(struct request *req)
         struct jit_grant g;
         char text[JIT_REASON_MAX + 1], why[256] = "";
         struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
-        int64_t id, local = 0;
+        int64_t local = 0;
         int r;
 
-        if (!request_get_id(req, &id))
-                return HANDLED;
         if (!reason || !reason[0] || !valid_text(reason, JIT_REASON_MAX))
                 return reply_error(req, EINVAL, "a revocation needs a reason"), HANDLED;
         f = calloc(1, sizeof(*f));
@@ -626,22 +677,22 @@ static void on_release_grant(int r, const PGresult *res, const char *why, void *
         if (r == -ECANCELED)
                 goto out;
         if (r < 0) {
-                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "fleet grant %" PRId64 ": %s; "
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "fleet grant F%" PRId64 ": %s; "
                                   "the fleet database %s: %s; nothing was released", f->id, f->here,
                                   r == -EIO ? "refused the read" : "went away before it answered",
                                   why ? why : strerror(-r));
                 goto out;
         }
         if (PQntuples(res) != 1) {
-                later_reply_error(f->d, f->serial, ENOENT, "no fleet grant %" PRId64, f->id);
+                later_reply_error(f->d, f->serial, ENOENT, "no fleet grant F%" PRId64, f->id);
                 goto out;
         }
         if (strcmp(PQgetvalue(res, 0, 1), f->by) != 0) {
-                later_reply_error(f->d, f->serial, EPERM, "fleet grant %" PRId64 " is not yours to release", f->id);
+                later_reply_error(f->d, f->serial, EPERM, "fleet grant F%" PRId64 " is not yours to release", f->id);
                 goto out;
         }
         if (strcmp(PQgetvalue(res, 0, 7), "open") != 0) {
-                later_reply_error(f->d, f->serial, EALREADY, "fleet grant %" PRId64 " has ended (%s)", f->id,
+                later_reply_error(f->d, f->serial, EALREADY, "fleet grant F%" PRId64 " has ended (%s)", f->id,
                                   PQgetvalue(res, 0, 7));
                 goto out;
         }
@@ -663,8 +714,6 @@ int fleet_release(struct request *req, int64_t id)
         int64_t local = 0;
         int r;
 
-        if (id == 0 && !request_get_id(req, &id))
-                return HANDLED;
         r = store_fleet_lookup(d->store, id, &local);
         if (r < 0 && r != -ENOENT)
                 return reply_store_failure(req, r, "looking the fleet grant up");
@@ -688,7 +737,7 @@ int fleet_release(struct request *req, int64_t id)
                 if (r < 0) {
                         free(f);
                         if (r == -ENOTCONN)
-                                return reply_error(req, EHOSTUNREACH, "fleet grant %" PRId64 " is not enforced on "
+                                return reply_error(req, EHOSTUNREACH, "fleet grant F%" PRId64 " is not enforced on "
                                                    "host %s and " UNREACHABLE, id, d->config->host, "released"),
                                        HANDLED;
                         return reply_error(req, -r, "cannot ask the fleet database: %s", strerror(-r)), HANDLED;
@@ -699,7 +748,7 @@ int fleet_release(struct request *req, int64_t id)
         /* The local copy is the fleet grant's user's (the mirror made it). */
         if (g.uid != req->peer->uid || strcmp(g.user, req->peer->name) != 0) {
                 free(f);
-                return reply_error(req, EPERM, "fleet grant %" PRId64 " is not yours to release", id), HANDLED;
+                return reply_error(req, EPERM, "fleet grant F%" PRId64 " is not yours to release", id), HANDLED;
         }
         /* Ending effects first, here, whatever the database does. */
         if (grant_state_is_open(g.state)) {
@@ -719,137 +768,7 @@ int fleet_release(struct request *req, int64_t id)
         return end_in_fleet(f, req, RELEASE_REASON);
 }
 
-/* ---- list --------------------------------------------------------------- */
-
-/* The fleet's open grants, of a user and of a role when given ($1, $2 NULL:
- * any); one more than shown, to say there are more. */
-#define FLEET_LIST_MAX 200
-static const char list_sql[] =
-        "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.state, "
-        "(SELECT pg_catalog.count(*) FROM jit.approvals a WHERE a.grant_id = g.id) "
-        "FROM jit.grants g WHERE g.state = 'open' AND ($1::text IS NULL OR g.user_name = $1::text) "
-        "AND ($2::text IS NULL OR g.role = $2::text) ORDER BY g.id LIMIT 201";
-
-struct fleet_list_req {
-        struct jitd *d;
-        uint64_t serial;
-        struct store_filter f;
-        char user[JIT_USER_MAX + 1];
-        char role[JIT_ROLE_MAX + 1];
-};
-
-/* One line per fleet grant, and whether this host enforces it. */
-static char *fleet_list_line(struct jitd *d, const PGresult *res, int i)
-{
-        const char *id = PQgetvalue(res, i, 0), *n = PQgetvalue(res, i, 5);
-        char here[96] = "not enforced here", *line;
-        int64_t fid = strtoll(id, NULL, 10), local;
-        struct jit_grant g;
-
-        if (fid > 0 && store_fleet_lookup(d->store, fid, &local) >= 0 && grants_get(d, local, &g) >= 0)
-                snprintf(here, sizeof(here), "%s here as grant %" PRId64 " (%s)",
-                         grant_state_is_open(g.state) ? "enforced" : "ended", local, grant_state_to_string(g.state));
-        if (asprintf(&line, "fleet grant %s of %s for %s on hosts %s: %s, %s approval%s; %s", id,
-                     PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), n,
-                     strcmp(n, "1") == 0 ? "" : "s", here) < 0)
-                return NULL;
-        return line;
-}
-
-static void fleet_list_send(struct fleet_list_req *l, char **tail, size_t n)
-{
-        struct conn *c = conn_find(l->d->conns, l->serial);
-        struct request req = { .d = l->d, .conn = c };
-
-        if (!c) {
-                for (size_t i = 0; i < n; i++)
-                        free(tail[i]);
-                free(tail);
-                return;
-        }
-        conn_release(c);
-        (void) list_stream_start_tail(&req, &l->f, false, tail, n);
-}
-
-static void on_fleet_listed(int r, const PGresult *res, const char *why, void *userdata)
-{
-        struct fleet_list_req *l = userdata;
-        char **tail = NULL;
-        size_t n = 0;
-        int rows;
-
-        if (r == -ECANCELED)
-                goto out;
-        rows = r < 0 ? 0 : PQntuples(res);
-        tail = calloc((size_t) (rows > FLEET_LIST_MAX ? FLEET_LIST_MAX : rows) + 2, sizeof(*tail));
-        if (!tail) {
-                fleet_list_send(l, NULL, 0);    /* the local listing at least */
-                goto out;
-        }
-        if (r < 0) {
-                if (asprintf(&tail[n], "the fleet part is unavailable: %s", r == -EIO && why ? why :
-                             "the fleet database went away before it answered") >= 0)
-                        n++;
-        } else {
-                if (rows == 0 && asprintf(&tail[n], "no open fleet grant") >= 0)
-                        n++;
-                for (int i = 0; i < rows && i < FLEET_LIST_MAX; i++)
-                        if ((tail[n] = fleet_list_line(l->d, res, i)))
-                                n++;
-                if (rows > FLEET_LIST_MAX && asprintf(&tail[n], "more open fleet grants are not shown: narrow "
-                                                      "with --user or --role") >= 0)
-                        n++;
-        }
-        fleet_list_send(l, tail, n);
-out:
-        free(l);
-}
-
-int fleet_list(struct request *req, const struct store_filter *f)
-{
-        struct fleet_list_req *l = calloc(1, sizeof(*l));
-        const char *params[2];
-        char **tail;
-        int r;
-
-        if (!l)
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
-        l->d = req->d;
-        l->f = *f;
-        if (f->user) {
-                snprintf(l->user, sizeof(l->user), "%s", f->user);
-                l->f.user = l->user;
-        }
-        if (f->role) {
-                snprintf(l->role, sizeof(l->role), "%s", f->role);
-                l->f.role = l->role;
-        }
-        params[0] = l->f.user;
-        params[1] = l->f.role;
-        r = fleet_mirror_query(req->d->fleet, list_sql, 2, params, on_fleet_listed, l);
-        if (r >= 0) {
-                l->serial = request_hold(req);
-                return HANDLED_LATER;
-        }
-        free(l);
-        /* The local listing stands; one line says what is missing. */
-        tail = calloc(1, sizeof(*tail));
-        if (tail && asprintf(&tail[0], "the fleet part is unavailable: %s", r == -ENOTCONN ?
-                             "the fleet database is unreachable" : strerror(-r)) < 0) {
-                free(tail);
-                tail = NULL;
-        }
-        return list_stream_start_tail(req, f, false, tail, tail ? 1 : 0);
-}
-
 /* ---- revoke --user NAME --all ------------------------------------------- */
-
-/* Every open fleet grant of a user, ended in one statement: the ids ended. */
-/* MATERIALIZED: the planner may not evaluate end_grant for any row before
- * the user's own rows are picked (AND has no order in SQL). */
-static const char end_user_sql[] =
-        "WITH mine AS MATERIALIZED (SELECT g.id FROM jit.grants g WHERE g.user_name = $4 AND g.state = 'open') "
-        "SELECT m.id FROM mine m WHERE jit.end_grant($1, m.id, 'revoked', $2, $3) ORDER BY m.id";
 
 #define REVOKE_ALL_MAX 256
 
@@ -883,16 +802,21 @@ static void on_user_ended(int r, const PGresult *res, const char *why, void *use
 
         if (r == -ECANCELED)
                 goto out;
+        if (r == -ECONNRESET || r == -ENOTCONN) {
+                snprintf(msg, sizeof(msg), "%s; the fleet database went away before it answered: the fleet-wide "
+                         "revocation stays queued here and is sent again when it is back", f->here);
+                end_reply(f->d, f->serial, NULL, 0, msg);
+                goto out;
+        }
         if (r < 0) {
-                later_reply_error(f->d, f->serial, r == -EIO ? EIO : EHOSTUNREACH, "%s; the fleet database %s: %s; "
-                                  "nothing was ended in the fleet: run it again", f->here,
-                                  r == -EIO ? "refused the ends" : "went away before it answered",
-                                  why ? why : strerror(-r));
+                later_reply_error(f->d, f->serial, r == -EIO ? EIO : -r, "%s; the fleet database refused the ends: "
+                                  "%s; the fleet-wide revocation stays queued here and is sent again at each sync",
+                                  f->here, why ? why : strerror(-r));
                 goto out;
         }
         n = PQntuples(res);
         for (int i = 0; i < n && used < sizeof(ids) - 24; i++)
-                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+                used += (size_t) snprintf(ids + used, sizeof(ids) - used, "%sF%s", i ? ", " : "", PQgetvalue(res, i, 0));
         snprintf(msg, sizeof(msg), "%s; %d fleet grant%s revoked in the fleet%s%s", f->here, n, n == 1 ? "" : "s",
                  n ? ": " : "", ids);
         log_msg(LOG_NOTICE, "%s", msg);
@@ -909,9 +833,9 @@ int revoke_user_all(struct request *req)
         struct actor a = request_actor(req);
         struct user_walk *w;
         struct fleet_all_req *f;
+        struct store_fleet_user_end ue = { .at = now_realtime() };
         char text[JIT_REASON_MAX + 1], why[256];
         struct fsm_event ev = { .type = FSM_REVOKE, .text = text };
-        const char *params[4];
         uint64_t flags = 0;
         unsigned ended = 0;
         int r;
@@ -958,18 +882,30 @@ int revoke_user_all(struct request *req)
                 return HANDLED;
         }
         f->d = d;
-        params[0] = d->config->host;
-        params[1] = req->peer->name;
-        params[2] = reason;
-        params[3] = user;
-        r = fleet_mirror_query(d->fleet, end_user_sql, 4, params, on_user_ended, f);
+        /* The fleet's part is offboarding: kept in the store first, so that
+         * an outage or a restart cannot lose it, then sent (and again at
+         * each reconnect and sync until the database has it). */
+        snprintf(ue.user, sizeof(ue.user), "%s", user);
+        snprintf(ue.by, sizeof(ue.by), "%s", req->peer->name);
+        snprintf(ue.reason, sizeof(ue.reason), "%s", reason);
+        r = store_fleet_user_end_put(d->store, &ue);
         if (r < 0) {
                 char msg[400];
 
-                snprintf(msg, sizeof(msg), "%s; the fleet database is unreachable: nothing was ended in the fleet, "
-                         "run it again when it is back", f->here);
+                snprintf(msg, sizeof(msg), "%s; queueing the fleet-wide revocation failed, nothing was ended in the "
+                         "fleet: run it again", f->here);
                 free(f);
-                return reply_error(req, EHOSTUNREACH, "%s", msg), HANDLED;
+                return reply_store_failure(req, r, msg);
+        }
+        r = fleet_upload_user_end(fleet_mirror_upload(d->fleet), &ue, on_user_ended, f);
+        if (r < 0) {
+                char msg[400];
+
+                snprintf(msg, sizeof(msg), "%s; %s: the fleet-wide revocation is queued here and sent when it is "
+                         "back", f->here, r == -ENOTCONN ? "the fleet database is unreachable" : strerror(-r));
+                end_reply(d, 0, req, 0, msg);
+                free(f);
+                return HANDLED;
         }
         f->serial = request_hold(req);
         return HANDLED_LATER;

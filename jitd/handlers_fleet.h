@@ -25,20 +25,35 @@ int fleet_request(struct request *req, const struct principal *who, const struct
 /* approve with a signature. */
 int fleet_approve(struct request *req);
 int handle_approval_text(struct request *req);
-/* revoke with [fleet] (admins): ID is a fleet grant's. The local grant, if
- * it is enforced here, ends first; then jit.end_grant, queued in the store
- * until the database has it. */
-int fleet_revoke(struct request *req);
-/* release with [fleet], by the grant's own user: id is a fleet grant's (0:
- * the request's ID). The local copy, if enforced here, ends first; then
+/* revoke of fleet grant id (admins; "F12", or the local id of its copy
+ * here). The local grant, if it is enforced here, ends first; then
+ * jit.end_grant, queued in the store until the database has it. */
+int fleet_revoke(struct request *req, int64_t id);
+/* release of fleet grant id, by the grant's own user ("F12", the local id
+ * of its copy, or no id). The local copy, if enforced here, ends first; then
  * jit.end_grant (released), queued as for revoke. Not enforced here: the
  * grant's user is read from the database first (unreachable: refused). */
 int fleet_release(struct request *req, int64_t id);
+/* The end (kind: a static string, "denied", "cancelled"...) of fleet grant
+ * id decided here, after this host's own end if any (here says what
+ * happened on this host): queued in the store, then sent with
+ * jit.end_grant; the answer goes to the held connection serial. */
+void fleet_end_queue(struct jitd *d, uint64_t serial, int64_t id, const char *kind, const char *by,
+                     const char *here, const char *reason);
+/* deny F12 (an approver of the role in this host's jitd.conf, not its
+ * requester) and cancel F12 (its user), of an open fleet grant not yet
+ * approved as this host counts approvals (handlers_fleet_end.c). */
+int fleet_deny(struct request *req, int64_t id);
+int fleet_cancel(struct request *req, int64_t id);
+/* show F12: the fleet grant, its approvals, its end and what each host did
+ * with it (handlers_fleet_show.c). */
+int fleet_show(struct request *req, int64_t id);
 /* list with [fleet]: the local listing of f, then the fleet's open grants
- * (f's user and role) read through the link, one line each; the database
- * unreachable: one line saying the fleet part is unavailable. */
+ * (f's user and role; pattern: --host, or NULL) read through the link, one
+ * line each (handlers_fleet_list.c); the database unreachable: one line
+ * saying the fleet part is unavailable. */
 struct store_filter;
-int fleet_list(struct request *req, const struct store_filter *f);
+int fleet_list(struct request *req, const struct store_filter *f, const char *pattern);
 /* revoke --user NAME --all (admins): every open grant of the user here (the
  * ending path), then, with [fleet], every open fleet grant of the user in
  * one statement. */

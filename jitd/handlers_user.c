@@ -260,6 +260,9 @@ int handle_cancel(struct request *req)
         int64_t id;
         int r;
 
+        r = request_fleet_ref(req, &id);
+        if (r != 0)
+                return r > 0 ? fleet_cancel(req, id) : HANDLED;
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &r))
@@ -302,14 +305,26 @@ int handle_release(struct request *req)
         int64_t id;
         int r;
 
-        /* With [fleet], ID is a fleet grant's (as for revoke). */
-        if (req->d->fleet && proto_has(req->msg, PF_ID))
-                return fleet_release(req, 0);
+        int64_t fleet_id;
+
+        /* F12: a fleet grant; a plain id is this host's grant, and the copy
+         * of a fleet grant here is released in the fleet too (as without
+         * an id). */
+        r = request_fleet_ref(req, &fleet_id);
+        if (r != 0)
+                return r > 0 ? fleet_release(req, fleet_id) : HANDLED;
         if (proto_has(req->msg, PF_ID)) {
                 if (!request_get_id(req, &id))
                         return HANDLED;
                 if (!request_load_grant(req, id, &g, &r))
                         return r;
+                if (req->d->fleet && g.uid == req->peer->uid) {
+                        r = store_fleet_id_of(req->d->store, id, &fleet_id);
+                        if (r >= 0)
+                                return fleet_release(req, fleet_id);
+                        if (r != -ENOENT)
+                                return reply_store_failure(req, r, "looking the fleet grant up");
+                }
         } else {
                 struct store_filter f = { .user = req->peer->name,
                                           .states = GRANT_STATE_MASK(GRANT_ACTIVE) | GRANT_STATE_MASK(GRANT_SCHEDULED) };
@@ -328,8 +343,6 @@ int handle_release(struct request *req)
                         g = w.first;
                 /* A fleet grant's copy: released in the fleet too. */
                 if (req->d->fleet && g.uid == req->peer->uid) {
-                        int64_t fleet_id;
-
                         r = store_fleet_id_of(req->d->store, id, &fleet_id);
                         if (r >= 0)
                                 return fleet_release(req, fleet_id);
@@ -353,6 +366,7 @@ int handle_list(struct request *req)
         const char *user = proto_get_str(req->msg, PF_USER);
         const char *state = proto_get_str(req->msg, PF_STATE);
         const char *role = proto_get_str(req->msg, PF_ROLE);
+        const char *host = proto_get_str(req->msg, PF_HOST);
         struct store_filter f = { .role = role };
         uint64_t flags = 0, since = 0;
         enum grant_state st;
@@ -378,11 +392,14 @@ int handle_list(struct request *req)
                 user = req->peer->name;
         }
         f.user = user;
+        if (host && !fleet_pattern_valid(host))
+                return reply_error(req, EINVAL, "invalid host pattern '%s'", host), HANDLED;
         /* With [fleet], the fleet's open grants follow (not for --state:
          * its words are this host's). */
         if (req->d->fleet && !state)
-                return fleet_list(req, &f);
-        return list_stream_start(req, &f, false);
+                return fleet_list(req, &f, host);
+        /* --host: this host's grants are listed when its name matches. */
+        return list_stream_start_full(req, &f, host && !policy_pattern_matches(host, req->d->config->host), NULL, 0);
 }
 
 int handle_show(struct request *req)
@@ -391,10 +408,16 @@ int handle_show(struct request *req)
         int64_t id;
         int r;
 
+        r = request_fleet_ref(req, &id);
+        if (r != 0)
+                return r > 0 ? fleet_show(req, id) : HANDLED;
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &r))
                 return r;
+        /* A fleet grant's copy says whose copy it is. */
+        if (req->d->fleet && store_fleet_id_of(req->d->store, id, &g.fleet_id) < 0)
+                g.fleet_id = 0;
         reply_grant(req, &g, NULL);
         return HANDLED;
 }
@@ -423,15 +446,24 @@ int handle_extend(struct request *req)
         struct jit_grant g;
         uint64_t duration = 0;
         char limit[32], msg[256], why[256] = "";
-        int64_t id, cap;
+        int64_t id, cap, fleet_id;
         int ret;
 
+        ret = request_fleet_ref(req, &id);
+        if (ret != 0)
+                return ret > 0 ? reply_error(req, EOPNOTSUPP, "fleet grants are not extended: ask for a new one "
+                                             "(jitctl request)"), HANDLED : HANDLED;
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
         if (g.uid != req->peer->uid)
                 return reply_error(req, EPERM, "grant %lld is not yours to extend", (long long) id), HANDLED;
+        /* Its copy here would outlast the fleet grant on this host only. */
+        if (d->fleet && store_fleet_id_of(d->store, id, &cap) >= 0)
+                return reply_error(req, EOPNOTSUPP, "grant %lld is fleet grant F%lld's copy on host %s: fleet grants "
+                                   "are not extended, ask for a new one (jitctl request)", (long long) id,
+                                   (long long) cap, d->config->host), HANDLED;
         if (g.state != GRANT_ACTIVE || ending_contains(d->ending, g.id))
                 return reply_error(req, EALREADY, "grant %lld is %s; only an active grant can be extended",
                                    (long long) id, grant_state_to_string(g.state)), HANDLED;
@@ -445,6 +477,15 @@ int handle_extend(struct request *req)
         if (g.break_glass)
                 return reply_error(req, EPERM, "break-glass grants are not extended: request the role normally"),
                        HANDLED;
+        /* A fleet grant's copy ends when the fleet's grant does, on every
+         * host alike: more time here would be this host's alone. */
+        ret = store_fleet_id_of(d->store, g.id, &fleet_id);
+        if (ret >= 0)
+                return reply_error(req, EPERM, "grant %lld is this host's copy of fleet grant %lld: fleet grants are "
+                                   "not extended; request the role again", (long long) id, (long long) fleet_id),
+                       HANDLED;
+        if (ret != -ENOENT)
+                return reply_store_failure(req, ret, "looking the fleet grant up");
         /* Limits: without max_extensions the grant never lasts past
          * max_duration from its activation; with it, up to that many
          * extensions of at most max_duration each. */
@@ -560,8 +601,12 @@ int handle_break_glass(struct request *req)
         if (ret < 0)
                 return reply_store_failure(req, ret, "storing the break-glass grant");
         duration_format(g.duration, left, sizeof(left));
-        snprintf(msg, sizeof(msg), "break-glass grant %lld for %s is active for %s; an admin will review it",
-                 (long long) g.id, g.role, left);
+        /* With [fleet] it stays this host's grant; the fleet learns of it
+         * from this host's audit events (fleet_upload.c), now or later. */
+        snprintf(msg, sizeof(msg), "break-glass grant %lld for %s is active for %s; an admin will review it%s",
+                 (long long) g.id, g.role, left, !d->fleet ? "" : fleet_mirror_connected(d->fleet) ?
+                 "; recorded here, and in the fleet with this host's audit events" :
+                 "; recorded here: the fleet database is unreachable, it gets the record when it is back");
         reply_grant(req, &g, msg);
         return HANDLED;
 }

@@ -26,9 +26,19 @@ struct list_stream {
         size_t sent;                    /* in this page */
         struct conn *conn;
         int err;
-        char **tail;                    /* lines after the grants (the fleet's), each an ok */
+        bool no_local;                  /* only the tail (list --host not matching this host) */
+        struct list_tail *tail;         /* lines after the grants (the fleet's), each an ok */
         size_t n_tail, i_tail;
 };
+
+void list_tail_free(struct list_tail *tail, size_t n)
+{
+        for (size_t i = 0; tail && i < n; i++) {
+                free(tail[i].message);
+                free(tail[i].details);
+        }
+        free(tail);
+}
 
 static void list_stream_free(void *p)
 {
@@ -36,9 +46,7 @@ static void list_stream_free(void *p)
 
         if (!ls)
                 return;
-        for (size_t i = 0; i < ls->n_tail; i++)
-                free(ls->tail[i]);
-        free(ls->tail);
+        list_tail_free(ls->tail, ls->n_tail);
         free(ls);
 }
 
@@ -55,6 +63,9 @@ static int list_one(const struct jit_grant *g, void *userdata)
                 return 0;
         /* An end that waits for its record is shown as it will be. */
         (void) ending_lookup(ls->d->ending, g->id, &shown);
+        /* A fleet grant's copy says whose (list --json: "fleet_id"). */
+        if (ls->d->fleet && store_fleet_id_of(ls->d->store, g->id, &shown.fleet_id) < 0)
+                shown.fleet_id = 0;
         r = reply_grant(&req, &shown, NULL);
         if (r < 0) {
                 ls->err = r;
@@ -73,7 +84,7 @@ static int list_next(struct conn *c, void *state)
         ls->conn = c;
         ls->sent = 0;
         ls->f.limit = ls->only_reviews ? LIST_PAGE * 8 : LIST_PAGE;
-        r = store_grant_foreach(ls->d->store, &ls->f, list_one, ls);
+        r = ls->no_local ? 0 : store_grant_foreach(ls->d->store, &ls->f, list_one, ls);
         if (ls->err)
                 return ls->err;
         if (r < 0) {
@@ -89,7 +100,9 @@ static int list_next(struct conn *c, void *state)
                 struct proto_msg line;
 
                 proto_init(&line, PROTO_REP_OK);
-                proto_set_str(&line, PF_MESSAGE, ls->tail[ls->i_tail]);
+                proto_set_str(&line, PF_MESSAGE, ls->tail[ls->i_tail].message);
+                if (ls->tail[ls->i_tail].details)
+                        proto_set_str(&line, PF_DETAILS, ls->tail[ls->i_tail].details);
                 if (conn_send(c, &line) < 0)
                         return -EPIPE;
         }
@@ -98,17 +111,16 @@ static int list_next(struct conn *c, void *state)
         return conn_send(c, &end) < 0 ? -EPIPE : 0;
 }
 
-int list_stream_start_tail(struct request *req, const struct store_filter *f, bool only_reviews, char **tail,
-                          size_t n_tail)
+static int start(struct request *req, const struct store_filter *f, bool only_reviews, bool no_local,
+                 struct list_tail *tail, size_t n_tail)
 {
         struct list_stream *ls = calloc(1, sizeof(*ls));
 
         if (!ls) {
-                for (size_t i = 0; i < n_tail; i++)
-                        free(tail[i]);
-                free(tail);
+                list_tail_free(tail, n_tail);
                 return reply_error(req, ENOMEM, "out of memory"), HANDLED;
         }
+        ls->no_local = no_local;
         ls->tail = tail;
         ls->n_tail = n_tail;
         ls->d = req->d;
@@ -128,5 +140,11 @@ int list_stream_start_tail(struct request *req, const struct store_filter *f, bo
 
 int list_stream_start(struct request *req, const struct store_filter *f, bool only_reviews)
 {
-        return list_stream_start_tail(req, f, only_reviews, NULL, 0);
+        return start(req, f, only_reviews, false, NULL, 0);
+}
+
+int list_stream_start_full(struct request *req, const struct store_filter *f, bool no_local, struct list_tail *tail,
+                           size_t n_tail)
+{
+        return start(req, f, false, no_local, tail, n_tail);
 }

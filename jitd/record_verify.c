@@ -47,6 +47,10 @@ struct verify_job {
         int dfd;
         sd_event_source *work;
         char named[1000];
+        json_object *local;     /* audit verify's document (jitctl): its "local" part */
+        record_verify_then_fn then;
+        char pattern[256];      /* and the --host pattern for its fleet part */
+        bool has_pattern;
 };
 
 static int collect(const struct audit_event *e, void *userdata)
@@ -95,6 +99,7 @@ static void job_free(struct verify_job *j)
         rechash_free(j->h);
         if (j->dfd >= 0)
                 close(j->dfd);
+        json_object_put(j->local);
         free(j->v);
         free(j);
 }
@@ -110,10 +115,43 @@ static void problem(struct verify_job *j, const struct sealed *s, const char *wh
                          (long long) s->grant_id, s->path, what);
 }
 
+/* The answer inside the document: {"checked": N, "bad": N, "message": "..."}
+ * under "local"."recordings"; then the rest (the fleet's part) by then. */
+static void finish_document(struct verify_job *j)
+{
+        json_object *o = json_object_new_object();
+        json_object *local = j->local;
+        char msg[1400];
+
+        if (j->bad)
+                snprintf(msg, sizeof(msg), "%zu recording%s do%s not match %s seal: %s%s", j->bad,
+                         j->bad == 1 ? "" : "s", j->bad == 1 ? "es" : "", j->bad == 1 ? "its" : "their", j->named,
+                         j->bad > NAMED_MAX ? "; ..." : "");
+        else
+                snprintf(msg, sizeof(msg), "%zu recording%s on disk match%s %s seal", j->checked,
+                         j->checked == 1 ? "" : "s", j->checked == 1 ? "es" : "", j->checked == 1 ? "its" : "their");
+        if (!o) {
+                later_reply_error(j->d, j->serial, ENOMEM, "out of memory");
+                job_free(j);
+                return;
+        }
+        json_object_object_add(o, "checked", json_object_new_int64((int64_t) j->checked));
+        json_object_object_add(o, "bad", json_object_new_int64((int64_t) j->bad));
+        json_object_object_add(o, "message", json_object_new_string(msg));
+        json_object_object_add(local, "recordings", o);
+        j->local = NULL;
+        j->then(j->d, j->serial, local, j->has_pattern ? j->pattern : NULL);
+        job_free(j);
+}
+
 static void finish(struct verify_job *j)
 {
         struct proto_msg m;
 
+        if (j->local) {
+                finish_document(j);
+                return;
+        }
         if (j->bad) {
                 later_reply_error(j->d, j->serial, EBADMSG,
                                   "audit chain intact (%lld events), but %zu recording%s do%s not match %s seal: %s%s",
@@ -185,7 +223,8 @@ static int on_work(sd_event_source *src, void *userdata)
         return sd_event_source_set_enabled(j->work, SD_EVENT_ONESHOT);
 }
 
-int record_verify_start(struct request *req, int64_t chain_seq)
+int record_verify_start(struct request *req, int64_t chain_seq, json_object *local, const char *pattern,
+                        record_verify_then_fn then)
 {
         struct jitd *d = req->d;
         struct verify_job *j = calloc(1, sizeof(*j));
@@ -199,11 +238,17 @@ int record_verify_start(struct request *req, int64_t chain_seq)
         j->d = d;
         j->dfd = -1;
         j->chain_seq = chain_seq;
+        if (pattern) {
+                snprintf(j->pattern, sizeof(j->pattern), "%s", pattern);
+                j->has_pattern = true;
+        }
         r = store_audit_foreach(d->store, &f, collect, j);
         if (r < 0 || j->n == 0) {
                 job_free(j);
                 return r < 0 ? r : 0;
         }
+        j->local = local;       /* ours from here on, also on failure */
+        j->then = then;
         j->dfd = open(d->config->record_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (j->dfd < 0 || fstat(j->dfd, &st) < 0 || st.st_uid != 0) {
                 snprintf(why, sizeof(why), "record_dir %s cannot be read safely", d->config->record_dir);
@@ -215,6 +260,7 @@ int record_verify_start(struct request *req, int64_t chain_seq)
         if (r >= 0)
                 r = sd_event_source_set_enabled(j->work, SD_EVENT_ONESHOT);
         if (r < 0) {
+                j->local = NULL;        /* a failure before holding: the caller's again */
                 job_free(j);
                 return r;
         }

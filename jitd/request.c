@@ -134,6 +134,29 @@ bool request_get_id(struct request *req, int64_t *ret)
         return true;
 }
 
+int request_fleet_ref(struct request *req, int64_t *ret)
+{
+        uint64_t v;
+
+        if (!proto_get_u64(req->msg, PF_FLEET_ID, &v))
+                return 0;
+        if (proto_has(req->msg, PF_ID)) {
+                reply_error(req, EINVAL, "a request names a grant of this host or a fleet grant, not both");
+                return -1;
+        }
+        if (v == 0 || v > INT64_MAX) {
+                reply_error(req, EINVAL, "fleet grant id %llu is out of range", (unsigned long long) v);
+                return -1;
+        }
+        if (!req->d->fleet) {
+                reply_error(req, EOPNOTSUPP, "F%llu names a fleet grant, and host %s has no [fleet]",
+                            (unsigned long long) v, req->d->config->host);
+                return -1;
+        }
+        *ret = (int64_t) v;
+        return 1;
+}
+
 bool request_may_see_all(const struct request *req)
 {
         return policy_is_admin(req->d->config, req->peer) || policy_is_any_approver(req->d->config, req->peer);

@@ -53,6 +53,10 @@ uint64_t request_hold(struct request *req);
 struct actor request_actor(const struct request *req);
 /* Each of these replies itself (an error) when it returns false. */
 bool request_get_id(struct request *req, int64_t *ret);
+/* Does the request name a fleet grant (PF_FLEET_ID, jitctl's "F12") rather
+ * than a grant of this host (PF_ID)? 1 with *ret, 0 when it does not, -1
+ * after replying (out of range, both given, or no [fleet] here). */
+int request_fleet_ref(struct request *req, int64_t *ret);
 /* Only grants the peer may see: others are "no grant N". A read failure
  * replies too, except -EBUSY, which is returned through *ret_err. */
 bool request_load_grant(struct request *req, int64_t id, struct jit_grant *ret, int *ret_err);

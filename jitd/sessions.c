@@ -299,18 +299,62 @@ static int teardown_event(struct change *c, const struct ending_grant *eg, int64
         return r;
 }
 
+/* The session's record in the audit chain, written with its teardown: who
+ * ran what through which service, from when to when, and how it ended.
+ * Session rows are committed without fsync (sessions_open), so the chain,
+ * which the fleet gets a copy of (fleet_upload.c), takes the session at its
+ * end, in the teardown's own transaction: once, whatever happened before.
+ * Added to c, a change about eg's grant (begun when empty), which holds up to
+ * CHANGE_EVENTS_MAX of them: a grant with thousands of sessions needs a
+ * change per few sessions, not one each. */
+static int session_event(struct change *c, const struct ending_grant *eg, int64_t id, int k, int64_t done_ms,
+                         struct store *st)
+{
+        json_object *det = json_object_new_object();
+        struct jit_session x;
+        int r;
+
+        if (!det)
+                return -ENOMEM;
+        json_object_object_add(det, "session", json_object_new_int64(id));
+        /* Its row as the store has it; a row that cannot be read still
+         * leaves its id and end on record. */
+        if (store_session_get(st, id, &x) >= 0) {
+                json_object_object_add(det, "service", json_object_new_string(x.service));
+                if (x.target[0])
+                        json_object_object_add(det, "target", json_object_new_string(x.target));
+                json_object_object_add(det, "pid", json_object_new_int64(x.pid));
+                if (x.tty[0])
+                        json_object_object_add(det, "tty", json_object_new_string(x.tty));
+                if (x.rhost[0])
+                        json_object_object_add(det, "rhost", json_object_new_string(x.rhost));
+                json_object_object_add(det, "opened_at", json_object_new_int64(x.opened_at));
+                if (x.closed_at)
+                        json_object_object_add(det, "closed_at", json_object_new_int64(x.closed_at));
+        }
+        json_object_object_add(det, "end", json_object_new_string(k == -EOPNOTSUPP ? "untracked" : "torn down"));
+        if (c->n == 0)
+                ending_grant_row(eg, &c->next);
+        r = change_add_event(c, "session", &actor_jitd, done_ms / 1000,
+                             json_object_to_json_string_ext(det, JSON_C_TO_STRING_PLAIN));
+        json_object_put(det);
+        return r;
+}
+
 static void batch_record(struct kill_batch *b, const int *results)
 {
         struct sessions *s = b->s;
         struct jitd *d = s->d;
         struct session_row *rows = NULL;
         struct change *cs = NULL;
-        size_t n_rows = 0, n_cs = 0;
+        size_t n_rows = 0, n_cs = 0, cap_cs = b->n / CHANGE_EVENTS_MAX + 2 * b->n_grants + 1;
         int64_t done_ms = now_realtime_ms();
         int r = 0;
 
         rows = calloc(b->n ? b->n : 1, sizeof(*rows));
-        cs = calloc(b->n_grants ? b->n_grants : 1, sizeof(*cs));
+        /* The sessions' records (a change per CHANGE_EVENTS_MAX sessions of a
+         * grant), then one change per grant. */
+        cs = calloc(cap_cs, sizeof(*cs));
         if (!rows || !cs) {
                 log_msg(LOG_ERR, "cannot record the teardown of %zu grants: out of memory", b->n_grants);
                 goto out;
@@ -343,8 +387,17 @@ static void batch_record(struct kill_batch *b, const int *results)
                 snprintf(row->reason, sizeof(row->reason), "%s%s", k == -EOPNOTSUPP ? "untracked, " : "",
                          grant_state_to_string(eg->state));
                 n_rows++;
+                if (r >= 0) {
+                        /* A batch lists each grant's sessions together. */
+                        if (n_cs && cs[n_cs - 1].next.id == eg->id && cs[n_cs - 1].n < CHANGE_EVENTS_MAX)
+                                r = session_event(&cs[n_cs - 1], eg, b->session_ids[i], k, done_ms, d->store);
+                        else if (n_cs + b->n_grants >= cap_cs)
+                                r = -E2BIG;     /* not grouped as built: never */
+                        else if ((r = session_event(&cs[n_cs], eg, b->session_ids[i], k, done_ms, d->store)) >= 0)
+                                n_cs++;
+                }
         }
-        for (size_t j = 0; j < b->n_grants; j++) {
+        for (size_t j = 0; r >= 0 && j < b->n_grants; j++) {
                 r = teardown_event(&cs[n_cs], &b->grants[j], done_ms, b->repair);
                 if (r < 0)
                         break;

@@ -166,7 +166,23 @@ static const char *const migrations[] = {
          "  reason TEXT NOT NULL,"
          "  at INTEGER NOT NULL"
          ") STRICT;"),
-        /* 7 -> 8: session recordings (jitd/recording.c): each found in a
+        /* 7 -> 8: uploads to the fleet (jitd/fleet_upload.c). audit_seq is
+         * the newest local audit event the fleet database has confirmed: the
+         * events after it are the upload queue (the audit table itself, so
+         * nothing is copied and nothing is lost). A revoke --user --all made
+         * while the database is unreachable waits in fleet_user_ends, once
+         * per user, until the database has it. */
+        ("CREATE TABLE fleet_upload ("
+         "  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),"
+         "  audit_seq INTEGER NOT NULL CHECK (audit_seq >= 0)"
+         ") STRICT;"
+         "CREATE TABLE fleet_user_ends ("
+         "  user TEXT PRIMARY KEY,"
+         "  by_user TEXT NOT NULL,"
+         "  reason TEXT NOT NULL,"
+         "  at INTEGER NOT NULL"
+         ") STRICT;"),
+        /* 8 -> 9: session recordings (jitd/recording.c): each found in a
          * grant's recording directory once (path is unique), sealed once
          * (its "recorded" audit event carries the same size and hash),
          * pruned at most once. session_id is NULL when no session jitd
@@ -263,6 +279,12 @@ enum stmt_id {
         STMT_FLEET_END_PUT,
         STMT_FLEET_END_DEL,
         STMT_FLEET_END_NEXT,
+        STMT_FLEET_UPLOAD_GET,
+        STMT_FLEET_UPLOAD_SET,
+        STMT_FLEET_USER_END_PUT,
+        STMT_FLEET_USER_END_DEL,
+        STMT_FLEET_USER_END_NEXT,
+        STMT_FLEET_USER_END_COUNT,
         STMT_MAX_,
 };
 
@@ -380,6 +402,16 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_FLEET_SEQ_SET] =
                 "INSERT INTO fleet_state (singleton, last_seq) VALUES (1, ?1) "
                 "ON CONFLICT (singleton) DO UPDATE SET last_seq = excluded.last_seq",
+        [STMT_FLEET_UPLOAD_GET] = "SELECT (SELECT audit_seq FROM fleet_upload WHERE singleton = ?1)",
+        [STMT_FLEET_UPLOAD_SET] =
+                "INSERT INTO fleet_upload (singleton, audit_seq) VALUES (1, ?1) "
+                "ON CONFLICT (singleton) DO UPDATE SET audit_seq = excluded.audit_seq",
+        [STMT_FLEET_USER_END_PUT] = "INSERT OR IGNORE INTO fleet_user_ends (user, by_user, reason, at) "
+                                    "VALUES (?1, ?2, ?3, ?4)",
+        [STMT_FLEET_USER_END_DEL] = "DELETE FROM fleet_user_ends WHERE user = ?1",
+        [STMT_FLEET_USER_END_NEXT] = "SELECT user, by_user, reason, at FROM fleet_user_ends WHERE user > ?1 "
+                                     "ORDER BY user LIMIT 1",
+        [STMT_FLEET_USER_END_COUNT] = "SELECT count(*) FROM fleet_user_ends",
 };
 
 struct store {
@@ -1846,5 +1878,112 @@ int store_fleet_end_next(struct store *s, int64_t after, struct store_fleet_end 
             (r = column_int(s, h.st, 4, 0, INT64_MAX, &e.at)) < 0)
                 return r;
         *ret = e;
+        return 0;
+}
+
+/* ---- uploads to the fleet ------------------------------------------------ */
+
+int store_fleet_upload_get(struct store *s, int64_t *ret)
+{
+        int64_t v = 0;
+        int r;
+
+        r = query_int_arg(s, STMT_FLEET_UPLOAD_GET, 1, &v, "read the fleet upload position");
+        if (r == -ENOENT)
+                v = 0;
+        else if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+int store_fleet_upload_set(struct store *s, int64_t seq)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (seq < 0)
+                return store_fail(s, -EINVAL, "invalid fleet upload position");
+        r = stmt_acquire(s, STMT_FLEET_UPLOAD_SET, &h);
+        if (r < 0)
+                return r;
+        r = bind_int(s, h.st, 1, seq);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "store the fleet upload position");
+}
+
+int store_fleet_user_end_put(struct store *s, const struct store_fleet_user_end *e)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!e || !e->user[0])
+                return store_fail(s, -EINVAL, "invalid fleet-wide revocation");
+        r = stmt_acquire(s, STMT_FLEET_USER_END_PUT, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_field(s, h.st, 1, e->user, sizeof(e->user), "user")) < 0 ||
+            (r = bind_field(s, h.st, 2, e->by, sizeof(e->by), "by")) < 0 ||
+            (r = bind_field(s, h.st, 3, e->reason, sizeof(e->reason), "reason")) < 0 ||
+            (r = bind_int(s, h.st, 4, e->at)) < 0)
+                return r;
+        return step_done(s, h.st, "queue a fleet-wide revocation");
+}
+
+int store_fleet_user_end_delete(struct store *s, const char *user)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r;
+
+        if (!user)
+                return store_fail(s, -EINVAL, "no user");
+        r = stmt_acquire(s, STMT_FLEET_USER_END_DEL, &h);
+        if (r < 0)
+                return r;
+        r = bind_text(s, h.st, 1, user);
+        if (r < 0)
+                return r;
+        return step_done(s, h.st, "forget a fleet-wide revocation");
+}
+
+int store_fleet_user_end_next(struct store *s, const char *after, struct store_fleet_user_end *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        struct store_fleet_user_end e = {};
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_FLEET_USER_END_NEXT, &h);
+        if (r < 0)
+                return r;
+        r = bind_text(s, h.st, 1, after ? after : "");
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "read a fleet-wide revocation");
+        if ((r = column_field(s, h.st, 0, e.user, sizeof(e.user))) < 0 ||
+            (r = column_field(s, h.st, 1, e.by, sizeof(e.by))) < 0 ||
+            (r = column_field(s, h.st, 2, e.reason, sizeof(e.reason))) < 0 ||
+            (r = column_int(s, h.st, 3, 0, INT64_MAX, &e.at)) < 0)
+                return r;
+        *ret = e;
+        return 0;
+}
+
+int store_fleet_user_end_count(struct store *s, int64_t *ret)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_FLEET_USER_END_COUNT, &h);
+        if (r < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "count fleet-wide revocations");
+        *ret = sqlite3_column_int64(h.st, 0);
         return 0;
 }

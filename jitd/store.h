@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
@@ -212,5 +212,24 @@ int store_fleet_end_put(struct store *s, const struct store_fleet_end *e);
 int store_fleet_end_delete(struct store *s, int64_t fleet_id);
 int store_fleet_end_next(struct store *s, int64_t after, struct store_fleet_end *ret);
 int store_fleet_seq_set(struct store *s, int64_t seq);
+
+/* Uploads to the fleet (jitd/fleet_upload.c). The newest local audit seq
+ * the fleet database has confirmed (0: none yet), and its update. */
+int store_fleet_upload_get(struct store *s, int64_t *ret);
+int store_fleet_upload_set(struct store *s, int64_t seq);
+/* A revoke --user USER --all whose fleet part waits for the database (kept
+ * across restarts until it has it). put: once per user (a second is
+ * ignored: it would end the same grants); next: the first user after
+ * after ("" from the start), -ENOENT when there is none. */
+struct store_fleet_user_end {
+        char user[JIT_USER_MAX + 1];
+        char by[JIT_USER_MAX + 1];
+        char reason[JIT_REASON_MAX + 1];
+        int64_t at;
+};
+int store_fleet_user_end_put(struct store *s, const struct store_fleet_user_end *e);
+int store_fleet_user_end_delete(struct store *s, const char *user);
+int store_fleet_user_end_next(struct store *s, const char *after, struct store_fleet_user_end *ret);
+int store_fleet_user_end_count(struct store *s, int64_t *ret);
 
 #endif

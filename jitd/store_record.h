@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The recordings table of the store (schema 8): one row per session
+ * The recordings table of the store (schema 9): one row per session
  * recording found in a grant's recording directory, its seal and its
  * pruning. Prepared statements with bound parameters; 0 or a negative errno;
  * nothing here logs (store_last_error() says what failed).

@@ -11,6 +11,13 @@
  * (ticket_cancel) unless another open grant of the same user names the same
  * ticket. Lookups jitd makes on its own (the poll) are marked
  * TICKET_LOOKUP_POLL: they are not charged to the user.
+ *
+ * A fleet grant's copy (jitd/fleet_mirror.c) is a grant like any other here,
+ * with three differences: its first lookup waits a random delay
+ * (ticketflow_check_soon), so that the hosts of a fleet do not ask the
+ * ticket system together; while its ticket does not approve it, why is
+ * audited once per reason as fleet-refused; and it never outlives the
+ * fleet's end (its duration after the request), pending or active.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +30,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "fleet_refused.h"
 #include "grants.h"
 #include "log.h"
 #include "request.h"
@@ -44,14 +52,25 @@ struct deferred {
         int64_t deadline_ms;        /* monotonic */
 };
 
+/* A first lookup waiting for its delay (ticketflow_check_soon). */
+struct soon {
+        struct soon *next;
+        int64_t due_ms;             /* monotonic */
+        char ticket[JIT_TICKET_MAX + 1];
+        char user[JIT_USER_MAX + 1];
+};
+
 struct ticketflow {
         struct jitd *d;
         struct ticket_engine *engine;
         sd_event_source *engine_source;
         sd_event_source *poll_timer;
         sd_event_source *deferred_timer;
+        sd_event_source *soon_timer;
         struct lookup_ctx *lookups;
         struct deferred *deferred;
+        struct soon *soon;
+        size_t n_soon;
 };
 
 bool ticketflow_needed(const struct role *r)
@@ -163,6 +182,95 @@ int ticketflow_check(struct jitd *d, const struct jit_grant *g)
         return check(d, g, 0);
 }
 
+static void arm_soon(struct ticketflow *t)
+{
+        int64_t first = 0;
+
+        for (struct soon *x = t->soon; x; x = x->next)
+                if (!first || x->due_ms < first)
+                        first = x->due_ms;
+        if (!first) {
+                (void) sd_event_source_set_enabled(t->soon_timer, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(t->soon_timer, (uint64_t) first * 1000);
+        (void) sd_event_source_set_enabled(t->soon_timer, SD_EVENT_ONESHOT);
+}
+
+int ticketflow_check_soon(struct jitd *d, const struct jit_grant *g, uint64_t max_delay_ms,
+                          uint64_t *ret_delay_ms)
+{
+        struct ticketflow *t = d->tickets;
+        int64_t now = now_monotonic_ms();
+        uint64_t delay;
+        struct soon *x;
+
+        if (!t)
+                return -EOPNOTSUPP;
+        /* One lookup answers every grant of the user naming the ticket. */
+        for (struct lookup_ctx *l = t->lookups; l; l = l->next)
+                if (strcmp(l->ticket, g->ticket) == 0 && strcmp(l->user, g->user) == 0) {
+                        if (ret_delay_ms)
+                                *ret_delay_ms = 0;
+                        return 0;
+                }
+        for (x = t->soon; x; x = x->next)
+                if (strcmp(x->ticket, g->ticket) == 0 && strcmp(x->user, g->user) == 0) {
+                        if (ret_delay_ms)
+                                *ret_delay_ms = x->due_ms > now ? (uint64_t) (x->due_ms - now) : 0;
+                        return 0;
+                }
+        if (t->n_soon >= TICKETFLOW_SOON_MAX)
+                return -EAGAIN;
+        x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        delay = max_delay_ms ? (uint64_t) random() % max_delay_ms : 0;
+        x->due_ms = now + (int64_t) delay;
+        snprintf(x->ticket, sizeof(x->ticket), "%s", g->ticket);
+        snprintf(x->user, sizeof(x->user), "%s", g->user);
+        x->next = t->soon;
+        t->soon = x;
+        t->n_soon++;
+        arm_soon(t);
+        if (ret_delay_ms)
+                *ret_delay_ms = delay;
+        return 0;
+}
+
+/* The first lookups whose delay is over: asked as the user's own (a
+ * recent answer for the same ticket and user is reused; the user's budget
+ * paces them). */
+static int on_soon(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct ticketflow *t = userdata;
+        int64_t now = now_monotonic_ms();
+
+        (void) s;
+        (void) usec;
+        for (struct soon **p = &t->soon; *p;) {
+                struct soon *x = *p;
+                struct jit_grant probe = {};
+                int r;
+
+                if (x->due_ms > now) {
+                        p = &x->next;
+                        continue;
+                }
+                *p = x->next;
+                t->n_soon--;
+                snprintf(probe.ticket, sizeof(probe.ticket), "%s", x->ticket);
+                snprintf(probe.user, sizeof(probe.user), "%s", x->user);
+                r = check(t->d, &probe, 0);
+                if (r < 0)
+                        log_msg(LOG_WARNING, "cannot look ticket %s up for %s: %s; the next poll does", x->ticket,
+                                x->user, strerror(-r));
+                free(x);
+        }
+        arm_soon(t);
+        return 0;
+}
+
 struct apply_walk {
         struct jitd *d;
         const struct lookup_ctx *ctx;
@@ -183,9 +291,31 @@ static int collect_named(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+/* A fleet grant's copy that this host's lookup did not approve (yet), or
+ * could not activate: said once per reason, as the mirror's refusals are.
+ * The wait a busy system asks for changes with each answer and is left
+ * out, so that it stays one reason. */
+static void fleet_not_here(struct jitd *d, const struct jit_grant *g, const char *msg)
+{
+        char text[JIT_REASON_MAX + 64], *cut;
+        int64_t fleet_id;
+        int r;
+
+        if (store_fleet_id_of(d->store, g->id, &fleet_id) < 0)
+                return;
+        snprintf(text, sizeof(text), "%s", msg);
+        if ((cut = strstr(text, ": retry after ")) || (cut = strstr(text, ": try again in ")))
+                *cut = '\0';
+        r = fleet_refused(d, fleet_id, g->user, g->role, text);
+        if (r < 0)
+                log_msg(LOG_ERR, "fleet grant %lld: cannot audit why it is not enforced here: %s", (long long) fleet_id,
+                        strerror(-r));
+}
+
 static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_result *res)
 {
         char msg[JIT_REASON_MAX + 64], why[256] = "";
+        enum grant_state before = g->state;
         int ret;
 
         /* The engine's verdicts already name the ticket ("ticket X is
@@ -248,6 +378,8 @@ static void apply(struct jitd *d, struct jit_grant *g, const struct ticket_resul
         } else
                 log_msg(LOG_WARNING, "grant %lld: re-checking ticket %s: %s (grant unchanged)", (long long) g->id,
                         g->ticket, res->why);
+        if (before == GRANT_PENDING && g->state != GRANT_ACTIVE && g->state != GRANT_SCHEDULED)
+                fleet_not_here(d, g, msg);
         answer_deferred(d->tickets, g->id, false, msg);
 }
 
@@ -307,6 +439,16 @@ void ticketflow_forget(struct jitd *d, const struct jit_grant *g)
                         free(x);
                         break;
                 }
+        for (struct soon **p = &t->soon; *p; p = &(*p)->next)
+                if (strcmp((*p)->ticket, g->ticket) == 0 && strcmp((*p)->user, g->user) == 0) {
+                        struct soon *x = *p;
+
+                        *p = x->next;
+                        t->n_soon--;
+                        free(x);
+                        arm_soon(t);
+                        break;
+                }
         free(w.ids);
 }
 
@@ -328,8 +470,27 @@ static int collect_ticket_grants(const struct jit_grant *g, void *userdata)
         return 0;
 }
 
+/* A fleet grant's copy still waiting for its ticket when the fleet's end
+ * (its duration after the request) has come: it cannot start here any more,
+ * so it ends instead of being looked up again. */
+static bool fleet_time_over(struct jitd *d, struct jit_grant *g, int64_t now)
+{
+        char text[JIT_REASON_MAX + 1], why[256];
+        struct fsm_event ev = { .type = FSM_PENDING_TIMEOUT, .text = text };
+        int64_t end;
+
+        if (store_fleet_ends_at(d->store, g->id, &end) < 0 || end > now)
+                return false;
+        snprintf(text, sizeof(text), "its fleet time (%llus from the request) was over before ticket %s was approved "
+                 "here", (unsigned long long) g->duration, g->ticket);
+        if (grants_step(d, g, &ev, &actor_jitd, why, sizeof(why)) >= 0)
+                ticketflow_forget(d, g);
+        return true;
+}
+
 /* Every open grant that rests on a ticket is checked again; requests that
- * waited longer than pending_timeout expire. */
+ * waited longer than pending_timeout (a fleet grant's copy: past the fleet's
+ * end) expire. */
 static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct ticketflow *t = userdata;
@@ -353,6 +514,8 @@ static int on_poll(sd_event_source *s, uint64_t usec, void *userdata)
                                         ticketflow_forget(d, g);
                                 continue;
                         }
+                        if (g->state == GRANT_PENDING && fleet_time_over(d, g, now))
+                                continue;
                         if (check(d, g, TICKET_LOOKUP_POLL) < 0)
                                 log_msg(LOG_WARNING, "grant %lld: cannot look ticket %s up", (long long) g->id,
                                         g->ticket);
@@ -412,6 +575,8 @@ int ticketflow_setup(struct jitd *d, char *why, size_t size)
                                                on_poll, t);
         if (r >= 0)
                 r = sd_event_add_time(d->event, &t->deferred_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_deferred, t);
+        if (r >= 0)
+                r = sd_event_add_time(d->event, &t->soon_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_soon, t);
         if (r < 0) {
                 snprintf(why, size, "cannot watch the ticket engine: %s", strerror(-r));
                 d->tickets = t;
@@ -419,6 +584,7 @@ int ticketflow_setup(struct jitd *d, char *why, size_t size)
                 return r;
         }
         (void) sd_event_source_set_enabled(t->deferred_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(t->soon_timer, SD_EVENT_OFF);
         d->tickets = t;
         arm_poll(t);
         return 0;
@@ -432,6 +598,7 @@ void ticketflow_shutdown(struct jitd *d)
                 sd_event_source_disable_unref(t->engine_source);
                 sd_event_source_disable_unref(t->poll_timer);
                 sd_event_source_disable_unref(t->deferred_timer);
+                sd_event_source_disable_unref(t->soon_timer);
                 while (t->lookups) {
                         struct lookup_ctx *x = t->lookups;
 
@@ -442,6 +609,12 @@ void ticketflow_shutdown(struct jitd *d)
                         struct deferred *x = t->deferred;
 
                         t->deferred = x->next;
+                        free(x);
+                }
+                while (t->soon) {
+                        struct soon *x = t->soon;
+
+                        t->soon = x->next;
                         free(x);
                 }
                 free(t);

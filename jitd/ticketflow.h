@@ -22,6 +22,15 @@ int ticketflow_setup(struct jitd *d, char *why, size_t size);
 void ticketflow_shutdown(struct jitd *d);
 /* Look g's ticket up (joined with a lookup already in flight for it). */
 int ticketflow_check(struct jitd *d, const struct jit_grant *g);
+/* The same, after a random delay below max_delay_ms (*ret_delay_ms: the one
+ * chosen), joined with a lookup of the same ticket for the same user that
+ * is in flight or waits already: the first lookup of a fleet grant's
+ * ticket, which every host of its scope makes at about the same moment.
+ * -EAGAIN when TICKETFLOW_SOON_MAX lookups wait already (the next poll
+ * looks it up). */
+#define TICKETFLOW_SOON_MAX 1024
+int ticketflow_check_soon(struct jitd *d, const struct jit_grant *g, uint64_t max_delay_ms,
+                          uint64_t *ret_delay_ms);
 /* The held connection `serial` is answered once grant_id's ticket says
  * something, or after timeout_ms with the grant as it then is. */
 void ticketflow_defer(struct jitd *d, uint64_t serial, int64_t grant_id, int timeout_ms);

@@ -12,13 +12,20 @@
 #   4 revocation         one grant; 10,000 grants ending in the same second
 #   5 throughput         auto-approved requests to active, per second
 #   6 footprint          RSS idle and with 100k grants; wake-ups when idle
+#   7 fleet              100 jitds (host names, stores, sudoers directories,
+#                        PostgreSQL roles of their own) on one PostgreSQL 15:
+#                        approval and revocation to every host, with and
+#                        without LISTEN/NOTIFY; PostgreSQL's connections and
+#                        CPU; jitd RSS per host (tests/bench/fleet.sh)
 #
 # Like the integration stories it runs as root, takes the machine-wide lock,
 # creates its own users (jb_*) and removes them, and touches /etc/sudoers and
 # /etc/pam.d/sudo only inside a private mount namespace.
 # Environment: JB_ONLY="decision sudo ..." runs some sections only (footprint,
-# decision, sudo, record, throughput, revoke, isolation); JB_QUICK=1 uses small sizes;
-# JB_KEEP=1 keeps the work directory.
+# decision, sudo, record, throughput, revoke, isolation, fleet) and then updates only
+# their rows of BENCHMARKS.md (tests/bench/report.sh keeps the other rows' raw
+# figures from the file as it was, and says so); JB_QUICK=1 uses small sizes;
+# JB_FLEET_HOSTS=N sets the fleet's size; JB_KEEP=1 keeps the work directory.
 . "$(dirname "$0")/lib.sh"
 in_private_namespace "$@"
 
@@ -165,23 +172,27 @@ footprint() {  # footprint LABEL NAME
 }
 
 say "work directory $T"
-history_roles | instance idle
-role one sudo auto "ticket = none" >>"$T/idle/jitd.conf"
-history_roles | instance 1k
-history_roles | instance 100k
-say "populating: $N_SMALL and $N_BIG grants ($((N_SMALL / 10)) and $((N_BIG / 10)) users)"
-jb populate --config "$T/1k/jitd.conf" --db "$T/1k/db/jitd.db" --dropins "$T/1k/sudoers.d" \
-        --ended "$((N_SMALL - 200))" --users "$((N_SMALL / 10))" --active "$ALL_USERS" >/dev/null || exit 1
-jb populate --config "$T/100k/jitd.conf" --db "$T/100k/db/jitd.db" --dropins "$T/100k/sudoers.d" \
-        --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
-# The servers of the decision runs share vCPU 0, so that "client on the
-# same vCPU" and "client on the other vCPU" mean the same for all of them.
-start idle || exit 1
-start 1k 0 || exit 1
-start 100k 0 || exit 1
-taskset -c 0 "$BIN/jitbench" echo "$T/echo.sock" &
-PIDS+=("$!")
-wait_for 5 test -S "$T/echo.sock" || { echo "# the echo server did not start"; exit 1; }
+# The jitds with 1k and 100k grants, the idle one and the echo server: for
+# the sections that use them.
+if want footprint || want decision || want sudo || want revoke; then
+        history_roles | instance idle
+        role one sudo auto "ticket = none" >>"$T/idle/jitd.conf"
+        history_roles | instance 1k
+        history_roles | instance 100k
+        say "populating: $N_SMALL and $N_BIG grants ($((N_SMALL / 10)) and $((N_BIG / 10)) users)"
+        jb populate --config "$T/1k/jitd.conf" --db "$T/1k/db/jitd.db" --dropins "$T/1k/sudoers.d" \
+                --ended "$((N_SMALL - 200))" --users "$((N_SMALL / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+        jb populate --config "$T/100k/jitd.conf" --db "$T/100k/db/jitd.db" --dropins "$T/100k/sudoers.d" \
+                --ended "$((N_BIG - 200))" --users "$((N_BIG / 10))" --active "$ALL_USERS" >/dev/null || exit 1
+        # The servers of the decision runs share vCPU 0, so that "client on the
+        # same vCPU" and "client on the other vCPU" mean the same for all of them.
+        start idle || exit 1
+        start 1k 0 || exit 1
+        start 100k 0 || exit 1
+        taskset -c 0 "$BIN/jitbench" echo "$T/echo.sock" &
+        PIDS+=("$!")
+        wait_for 5 test -S "$T/echo.sock" || { echo "# the echo server did not start"; exit 1; }
+fi
 
 # ---- 6 footprint, idle --------------------------------------------------
 if want footprint; then
@@ -404,5 +415,15 @@ if want isolation; then
         fi
 fi
 
+# ---- 7 fleet ------------------------------------------------------------
+if want fleet; then
+        . "$ROOT/tests/bench/fleet.sh"
+        fleet_bench || { say "fleet: stopped early (see above)"; note "fleet.skipped reason=failed"; }
+        fleet_stop
+fi
+
 # ---- report -------------------------------------------------------------
-bash "$ROOT/tests/bench/report.sh" "$RES" "$ROOT/BENCHMARKS.md" "$ROOT"
+dirty=0
+[ -n "$(git -C "$ROOT" status --porcelain -- . ':!BENCHMARKS.md' 2>/dev/null)" ] && dirty=1
+note "bench.run commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown) dirty=$dirty at=$(date -u '+%Y-%m-%dT%H:%MZ')"
+bash "$ROOT/tests/bench/report.sh" "$RES" "$ROOT/BENCHMARKS.md" "$ROOT" "${JB_ONLY:-}"

@@ -1,6 +1,6 @@
-# Shared by the fleet stories (fleet_mirror.sh, fleet_verbs.sh): start and
-# stop the hosts' jitds, and look at one host. They use the story's T, HOSTS,
-# PID, CONNINFO and PW.
+# Shared by the fleet stories (fleet_mirror.sh, fleet_verbs.sh,
+# fleet_ticket.sh, fleet_churn.sh): start and stop the hosts' jitds, and look
+# at one host. They use the story's T, HOSTS, PID, CONNINFO and PW.
 # shellcheck shell=bash
 # shellcheck disable=SC2154,SC2004 # T, HOSTS, CONNINFO, PW and PID (an associative array) are the story's
 

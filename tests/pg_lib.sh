@@ -15,6 +15,12 @@
 #   pg_super SQL...       psql as the superuser, to database $PG_DB (default postgres)
 #   pg_as CONNINFO PASSWORD SQL...   psql with that connection string and password
 #   pg_stop               (a cleanup hook: runs at the end by itself)
+#   pg_crash              the server dies as in a crash: the postmaster and
+#                         every process it started SIGKILLed (nothing flushed,
+#                         no shutdown checkpoint), waited for until gone; set
+#                         PG_CHILD=1 before pg_start (see pg_launch)
+#   pg_restart            start it again on the same data directory with the
+#                         same options (crash recovery first, after pg_crash)
 
 PGBIN=${JIT_PGBIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=
@@ -69,17 +75,84 @@ pg_start() {
         done
         PG_OPTS=${opts[*]}
         CLEANUP_HOOKS+=(pg_stop)
-        # 9>&-: the server must not hold the stories' lock.
-        if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
-                        -o "$PG_OPTS" start >/dev/null 2>&1 9>&-; then
+        if ! pg_launch; then
                 echo "# PostgreSQL did not start:"; sed 's/^/#   /' "$PG_DIR/log"
                 return 1
         fi
 }
 
+# The server on $PG_DIR/data with $PG_OPTS, answered when it accepts
+# connections. With PG_CHILD set, the postmaster is this shell's child (through
+# runuser) rather than pg_ctl's orphan: where nothing reaps orphans (PID 1 of
+# some containers), a postmaster killed by pg_crash would stay a zombie, and
+# its postmaster.pid would keep naming a process that "exists": the restart
+# would be refused.
+pg_launch() {
+        local job pm deadline
+        if [ -z "${PG_CHILD:-}" ]; then
+                # 9>&-: the server must not hold the stories' lock.
+                runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
+                        -o "$PG_OPTS" start >/dev/null 2>&1 9>&-
+                return
+        fi
+        # As pg_ctl does it: the options through a shell, which execs postgres.
+        runuser -u postgres -- sh -c "exec '$PGBIN/postgres' -D '$PG_DIR/data' $PG_OPTS" >>"$PG_DIR/log" 2>&1 9>&- &
+        job=$!
+        deadline=$(( $(date +%s) + 60 ))
+        while [ "$(date +%s)" -lt "$deadline" ] && kill -0 "$job" 2>/dev/null; do
+                # Ready, and this postmaster's file (not the one a crash left).
+                pm=$(ps -o pid= --ppid "$job" | tr -d ' ')
+                if [ -n "$pm" ] && [ "$(sed -n 1p "$PG_DIR/data/postmaster.pid" 2>/dev/null)" = "$pm" ] &&
+                   [ "$(sed -n 8p "$PG_DIR/data/postmaster.pid" 2>/dev/null | tr -d ' ')" = ready ]; then
+                        return 0
+                fi
+                sleep 0.05
+        done
+        return 1
+}
+
 pg_stop() {
         [ -n "$PG_DIR" ] && [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
         runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 9>&-
+}
+
+# Dead, or a zombie (an orphan nobody reaps): it holds no shared memory and
+# no socket either way.
+pg_gone() {
+        local st
+        st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
+        [ "$st" = Z ]
+}
+
+pg_crash() {
+        local pm pp p kids=() deadline
+        pm=$(head -n 1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)
+        [ -n "$pm" ] && kill -0 "$pm" 2>/dev/null || { echo "# pg_crash: no postmaster running"; return 1; }
+        pp=$(ps -o ppid= -p "$pm" | tr -d ' ')
+        # Stopped first, so that it forks no child between the listing and the kill.
+        kill -STOP "$pm"
+        mapfile -t kids < <(ps -o pid= --ppid "$pm")
+        kill -KILL "$pm" "${kids[@]}" 2>/dev/null
+        # runuser (PG_CHILD) stops itself when its child stops, as a shell
+        # would: it must go on to reap the postmaster, whose postmaster.pid
+        # would otherwise name a zombie, which counts as running.
+        [ -n "${PG_CHILD:-}" ] && kill -CONT "$pp" 2>/dev/null
+        deadline=$(( $(date +%s) + 10 ))
+        for p in "$pm" "${kids[@]}"; do
+                until pg_gone "$p" && { [ -z "${PG_CHILD:-}" ] || [ "$p" != "$pm" ] || [ ! -e "/proc/$pm" ]; }; do
+                        [ "$(date +%s)" -lt "$deadline" ] || { echo "# pg_crash: process $p outlives SIGKILL"; return 1; }
+                        sleep 0.02
+                done
+        done
+}
+
+pg_restart() {
+        # The postmaster.pid a crash left names a dead process: the new
+        # postmaster sees that and starts anyway.
+        if ! pg_launch; then
+                echo "# PostgreSQL did not start again:"; tail -n 20 "$PG_DIR/log" | sed 's/^/#   /'
+                return 1
+        fi
 }
 
 # psql without ~/.psqlrc, stopping at the first error, rows as bare text.

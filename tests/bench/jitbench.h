@@ -77,5 +77,7 @@ int cmd_cgmove(int argc, char **argv);
 int cmd_throughput(int argc, char **argv);
 int cmd_revoke_one(int argc, char **argv);
 int cmd_revoke_many(int argc, char **argv);
+int cmd_fleet_watch(int argc, char **argv);
+int cmd_fleet_stats(int argc, char **argv);
 
 #endif

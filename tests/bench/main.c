@@ -24,6 +24,8 @@ static const struct {
         { "throughput",  cmd_throughput,   "auto-approved requests to active, per second" },
         { "revoke-one",  cmd_revoke_one,   "end time to drop-in removed and session dead, one grant" },
         { "revoke-many", cmd_revoke_many,  "the same for many grants ending in one second" },
+        { "fleet-watch", cmd_fleet_watch,  "run a command; time its drop-ins appearing or going on every host" },
+        { "fleet-stats", cmd_fleet_stats,  "fleet-watch's times as one R line" },
 };
 
 int main(int argc, char **argv)

@@ -3,9 +3,44 @@
 # tests/bench.sh collected, prints the table, and writes BENCHMARKS.md with
 # the machine, date and commit, the raw figures, and tests/bench/ANALYSIS.md
 # (profiles and proposed fixes, written by hand) appended.
-# Usage: report.sh RESULTS OUTPUT ROOT
+# Usage: report.sh RESULTS OUTPUT ROOT [SECTIONS]
+#
+# With SECTIONS (JB_ONLY: a run of some sections only) and an existing
+# OUTPUT, only those sections' rows are new: every raw figure of OUTPUT that
+# belongs to another section is kept, the table is made from both, and the
+# header says which sections were measured when. Without SECTIONS, the whole
+# file comes from this run.
 set -uo pipefail
-RES=$1 OUT=$2 ROOT=$3
+RES=$1 OUT=$2 ROOT=$3 ONLY=${4:-}
+
+# The raw figures of each section, by name (populate lines carry the work
+# directory in their name: their instance's directory says which section).
+section_re() {
+        case $1 in
+        footprint) echo '^(rss\.idle-(idle|1k|100k)|wakeups\.)' ;;
+        decision) echo '^(dec\.|ping\.|rss\.after-100k|populate\..*/(1k|100k)/)' ;;
+        sudo) echo '^(sudo\.pam_|cgroup\.|populate\..*/sp/)' ;;
+        record) echo '^(sudo\.(recorded|unrecorded)$|record\.)' ;;
+        throughput) echo '^(throughput|dropins\.tp|visudo|rss\.idle-empty-tp)' ;;
+        revoke) echo '^(revoke1\.|revokeN\.|populate\..*/rv/)' ;;
+        isolation) echo '^(iso\.|populate\..*/iso/)' ;;
+        fleet) echo '^fleet\.' ;;
+        *) echo '^$' ;;
+        esac
+}
+PARTIAL=
+if [ -n "$ONLY" ] && [ -f "$OUT" ] && grep -q '^R ' "$OUT"; then
+        PARTIAL=1
+        re=$(for s in $ONLY; do section_re "$s"; done | paste -sd '|')
+        MERGED=$(mktemp)
+        trap 'rm -f "$MERGED"' EXIT
+        # Old figures of the other sections first, then this run's.
+        grep '^R ' "$OUT" | awk -v re="$re" '!($2 ~ re) && $2 != "bench.run"' >"$MERGED"
+        grep '^R ' "$RES" >>"$MERGED"
+        OLD_HEAD=$(awk '/^\| # \|/ { exit } /^- / { print }' "$OUT" | grep -v "^- re-measured .*: $ONLY\$" |
+                { if [[ " $ONLY " == *" fleet "* ]]; then grep -v '^- postgres (PostgreSQL)'; else cat; fi; })
+        RES=$MERGED
+fi
 
 res() {
         awk -v n="$1" -v k="$2" '$1 == "R" && $2 == n {
@@ -156,6 +191,56 @@ row 6 "wake-ups when idle (context switches in 10 s)" "empty: $w0, 1k: $(res wak
         "by design: reconciliation every 120 s; under systemd the watchdog every WatchdogSec/2" "none" \
         "$(verdict "$wok")"
 
+# ---- 7 fleet ----
+fl() {  # fl NAME: "p50 / p99 / max ms", and the missing ones
+        has "$1" p50 || { echo "not run"; return; }
+        printf '%s / %s / %s ms' "$(res "$1" p50)" "$(res "$1" p99)" "$(res "$1" max)"
+        [ "$(res "$1" missing)" != 0 ] && printf ' (%s missing)' "$(res "$1" missing)"
+}
+fleet_ok() {  # fleet_ok NAME LIMIT_MS: p99 within the limit and none missing
+        has "$1" p99 || { echo -; return; }
+        le "$(res "$1" p99)" "$2" && [ "$(res "$1" missing)" = 0 ]; echo $?
+}
+if has fleet.skipped reason; then
+        row 7 "fleet: revocation and approval to every host, on PostgreSQL" "not run ($(res fleet.skipped reason))" "-" "-" ""
+elif has fleet.setup hosts; then
+        fn=$(res fleet.setup hosts) fr=$(res fleet.revoke.push rounds) fs=$(res fleet.revoke.push sync_s)
+        [ "$fs" = - ] && fs=2
+        lim=$(( (fs + 1) * 1000 ))
+        row 7 "fleet of $fn hosts (a jitd each, own host name, store, sudoers directory, PostgreSQL role) on one PostgreSQL 15: revocation on one host (\`jitctl revoke ID\`) → drop-in gone, each host, with push (LISTEN/NOTIFY), $fr rounds, p50 / p99 / max" \
+                "$(fl fleet.revoke.push)" \
+                "on all $fn (the last host of each round): $(res fleet.revoke-last.push p50) / $(res fleet.revoke-last.push max) ms (p50 / max); the revoke command itself: $(res fleet.revoke-cmd.push p50) ms" \
+                "p99 ≤ 1 s" "$(verdict "$(fleet_ok fleet.revoke.push 1000)")"
+        row 7 "the same without push: NOTIFY taken out of \`jit.record_change\` for these rounds, the hosts learn by their catch-up every sync = ${fs} s (±10 %)" \
+                "$(fl fleet.revoke.poll)" \
+                "on all $fn: $(res fleet.revoke-last.poll p50) / $(res fleet.revoke-last.poll max) ms (p50 / max of the last host)" \
+                "p99 ≤ sync + 1 s = $((fs + 1)) s" "$(verdict "$(fleet_ok fleet.revoke.poll "$lim")")"
+        row 7 "request → approval (\`jitctl approve ID --key\`: signed, verified by the approver's jitd, recorded) → active, each of the $fn in-scope hosts (each verifies the SSHSIG, checks the drop-in with visudo, writes it), with push" \
+                "$(fl fleet.approve.push)" \
+                "active on all $fn: $(res fleet.approve-last.push p50) / $(res fleet.approve-last.push max) ms (p50 / max); the approve command itself: $(res fleet.approve-cmd.push p50) ms" \
+                "-" ""
+        row 7 "the same without push" "$(fl fleet.approve.poll)" \
+                "active on all $fn: $(res fleet.approve-last.poll p50) / $(res fleet.approve-last.poll max) ms (p50 / max)" "-" ""
+        row 7 "PostgreSQL connections: idle / most during the rounds (pg_stat_activity, client backends)" \
+                "$(res fleet.idle conns) host connections, one per jitd / $(res fleet.run.push max_conns) in all" \
+                "the bench's own look-up is the one more; max_connections set to $((fn + 50)) (default 100)" "-" ""
+        row 7 "PostgreSQL CPU (postmaster and children, /proc schedstat), idle: every host catches up every $fs s" \
+                "$(res fleet.idle pg_cpu_pct) % of one CPU; $(res fleet.idle xacts_per_s) transactions/s; $(res fleet.idle pg_cpu_us_per_xact) µs per transaction ($(res fleet.idle pg_backends_cpu_us_per_xact) µs in the hosts' backends alone)" \
+                "during the rounds with push: $(res fleet.run.push pg_cpu_pct) % ($(res fleet.run.push pg_cpu_ms_per_round) ms and $(res fleet.run.push xacts_per_round) transactions a round); without: $(res fleet.run.poll pg_cpu_pct) % ($(res fleet.run.poll pg_cpu_ms_per_round) ms, $(res fleet.run.poll xacts_per_round) transactions a round)" "-" ""
+        row 7 "PostgreSQL memory per host connection (an idle backend's smaps_rollup), median" \
+                "PSS $(kib "$(res fleet.pgbackend.idle pss_median)") MiB; private $(kib "$(res fleet.pgbackend.idle private_median)") MiB" \
+                "the whole cluster with $fn connections: PSS $(kib "$(res fleet.pgbackend.idle pg_total_pss_kib)") MiB" "-" ""
+        row 7 "jitd per host with [fleet] (libpq loaded, one connection), idle: VmRSS median / max; PSS median" \
+                "$(kib "$(res fleet.rss.idle rss_median)") / $(kib "$(res fleet.rss.idle rss_max)") MiB; PSS $(kib "$(res fleet.rss.idle pss_median)") MiB" \
+                "after the rounds: $(kib "$(res fleet.rss.after rss_median)") / $(kib "$(res fleet.rss.after rss_max)") MiB (peak $(kib "$(res fleet.rss.after hwm_max)")); without [fleet] (section 6): $(kib "$(res rss.idle-idle rss_kib)") MiB" "-" ""
+        row 7 "jitd per host with [fleet], idle: CPU and wake-ups" \
+                "$(res fleet.idle jitd_cpu_us_per_host_s) µs of CPU per second; $(res fleet.idle jitd_wakeups_per_host_s) context switches per second" \
+                "during the rounds: $(res fleet.run.push jitd_cpu_ms_per_round) ms of CPU a round for all $fn (with push), $(res fleet.run.poll jitd_cpu_ms_per_round) ms (without)" "-" ""
+        row 7 "start-up: $fn jitds started at once, until each answers / until each has LISTENed (\`jitctl status\`: connected)" \
+                "$(res fleet.start ready_ms) / $(res fleet.start connected_ms) ms" \
+                "\`jitctl fleet add-host\` × $fn, one after the other: $(res fleet.setup add_host_ms) ms" "-" ""
+fi
+
 machine() {
         local cpu commit fs
         cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -164,9 +249,23 @@ machine() {
         [ -n "$(git -C "$ROOT" status --porcelain -- . ':!BENCHMARKS.md' 2>/dev/null)" ] &&
                 commit="$commit (with uncommitted changes)"
         fs=$(df -T /tmp 2>/dev/null | awk 'NR == 2 { print $2 }')
+        if [ -n "$PARTIAL" ]; then
+                printf '%s\n' "$OLD_HEAD"
+                # When and on what the run itself was (tests/bench.sh notes it),
+                # so that rendering the file again says the same.
+                has bench.run at && commit="$(res bench.run commit)$([ "$(res bench.run dirty)" = 1 ] && echo ' (with uncommitted changes)')"
+                echo "- re-measured $(has bench.run at && res bench.run at | tr T ' ' | sed 's/Z$/ UTC/' || date -u '+%Y-%m-%d %H:%M UTC'), commit $commit, with JB_ONLY, the rows of: $ONLY"
+                [[ " $ONLY " == *" fleet "* ]] && pg_line
+                return
+        fi
         echo "- machine: $(nproc) CPUs, $cpu, Linux $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit: $commit"
         echo "- $(sudo -V 2>/dev/null | head -n 1); SQLite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1); databases on $fs (/tmp)"
+        pg_line
+}
+pg_line() {
+        [ -x /usr/lib/postgresql/15/bin/postgres ] &&
+                echo "- $(/usr/lib/postgresql/15/bin/postgres --version) for the fleet rows; $(ssh -V 2>&1 | cut -d, -f1)"
 }
 
 table() {
@@ -180,7 +279,12 @@ table
 {
         echo "# Benchmarks"
         echo
-        echo "Written by \`make bench\` (tests/bench.sh); every figure below comes from one run on this machine."
+        if [ -n "$PARTIAL" ]; then
+                echo "Written by \`make bench\` (tests/bench.sh) on this machine: the rows of the sections named in the"
+                echo "\"re-measured\" line below come from that run, every other row from the run dated above."
+        else
+                echo "Written by \`make bench\` (tests/bench.sh); every figure below comes from one run on this machine."
+        fi
         echo
         machine
         echo
@@ -188,7 +292,7 @@ table
         echo
         cat "$ROOT/tests/bench/METHOD.md"
         echo
-        echo "## Raw figures of this run"
+        if [ -n "$PARTIAL" ]; then echo "## Raw figures of these runs"; else echo "## Raw figures of this run"; fi
         echo
         echo '```'
         grep '^R ' "$RES"

@@ -27,7 +27,8 @@ ok "PostgreSQL 15 starts in $T/pg (socket only, SCRAM for every role)"
 OWNER_PW=$(pg_random)
 pg_super "CREATE ROLE jit_owner LOGIN CREATEROLE PASSWORD '$OWNER_PW'" \
          "CREATE DATABASE fleet OWNER jit_owner" "REVOKE CONNECT ON DATABASE fleet FROM PUBLIC" \
-         "CREATE DATABASE fleet0 OWNER jit_owner" "CREATE DATABASE fleetbad OWNER jit_owner" \
+         "CREATE DATABASE fleet0 OWNER jit_owner" "CREATE DATABASE fleet1 OWNER jit_owner" \
+         "CREATE DATABASE fleetbad OWNER jit_owner" \
          "CREATE DATABASE notours OWNER jit_owner"
 ADMIN="host=$PG_DIR dbname=fleet user=jit_owner"
 
@@ -57,9 +58,9 @@ expect 1 "a wrong password: refused by the server, said on one line" \
 
 # ---- init -------------------------------------------------------------------------
 
-expect 0 "fleet init creates the schema" '^fleet schema created at version 1$' -- admin fleet init -D "$ADMIN"
-[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 1 ] && ok "jit.schema_version says 1" ||
-        not_ok "jit.schema_version says 1" "$(owner_sql "TABLE jit.schema_version" 2>&1)"
+expect 0 "fleet init creates the schema" '^fleet schema created at version 2$' -- admin fleet init -D "$ADMIN"
+[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 2 ] && ok "jit.schema_version says 2" ||
+        not_ok "jit.schema_version says 2" "$(owner_sql "TABLE jit.schema_version" 2>&1)"
 tables=$(owner_sql "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'jit'")
 [ "$tables" = "approvals audit changes grants hosts revocations schema_version" ] && ok "the tables are there: $tables" ||
         not_ok "the tables are there" "$tables"
@@ -75,22 +76,22 @@ jh=$(owner_sql "SELECT rolcanlogin, rolsuper, rolcreaterole, rolbypassrls FROM p
 # pg_dump's \restrict lines carry a fresh random key each time.
 dump() { PGPASSWORD=$PG_SUPERPW "$PGBIN/pg_dump" -h "$PG_DIR" -U postgres -s -n jit fleet | grep -v '^\\\(un\)\{0,1\}restrict '; }
 before=$(dump; owner_sql "TABLE jit.schema_version")
-expect 0 "fleet init again is a no-op" '^fleet schema is at version 1 already: nothing to do$' -- \
+expect 0 "fleet init again is a no-op" '^fleet schema is at version 2 already: nothing to do$' -- \
         admin fleet init -D "$ADMIN"
 after=$(dump; owner_sql "TABLE jit.schema_version")
 [ "$before" = "$after" ] && grep -q 'CREATE TABLE jit.audit' <<<"$before" && ok "... and changed nothing (schema dump and version row alike)" ||
         not_ok "a second init changed the schema" "$(diff <(echo "$before") <(echo "$after") | head -20)"
 
-owner_sql "UPDATE jit.schema_version SET version = 2" >/dev/null
+owner_sql "UPDATE jit.schema_version SET version = 3" >/dev/null
 expect 1 "a newer schema version is refused" \
-        'fleet init: the fleet schema is at version 2, newer than this jitctl knows \(1\): use a newer jitctl' -- \
+        'fleet init: the fleet schema is at version 3, newer than this jitctl knows \(2\): use a newer jitctl' -- \
         admin fleet init -D "$ADMIN"
-[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 2 ] && ok "... and left as it was" ||
+[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 3 ] && ok "... and left as it was" ||
         not_ok "a newer schema was touched"
 expect 1 "add-host refuses a newer schema too" 'newer than this jitctl knows' -- \
         admin fleet add-host web09 -D "$ADMIN" --password-file "$T/web09.password"
 [ ! -e "$T/web09.password" ] && ok "... and leaves no password file" || not_ok "a password file was left"
-owner_sql "UPDATE jit.schema_version SET version = 1" >/dev/null
+owner_sql "UPDATE jit.schema_version SET version = 2" >/dev/null
 
 # Version 0, as the bootstrap leaves it: the schema and its version row.
 v0="CREATE SCHEMA jit;
@@ -100,11 +101,11 @@ v0="CREATE SCHEMA jit;
 owner_sql "$v0" fleet0 >/dev/null
 expect 1 "add-host refuses a schema older than jitctl's" 'older than this jitctl.*run jitctl fleet init' -- \
         admin fleet add-host web09 -D "host=$PG_DIR dbname=fleet0 user=jit_owner" --password-file "$T/web09.password"
-expect 0 "fleet init migrates version 0 to 1" '^fleet schema migrated from version 0 to 1$' -- \
+expect 0 "fleet init migrates version 0 to 2" '^fleet schema migrated from version 0 to 2$' -- \
         admin fleet init -D "host=$PG_DIR dbname=fleet0 user=jit_owner"
-[ "$(owner_sql "SELECT version FROM jit.schema_version" fleet0)" = 1 ] &&
+[ "$(owner_sql "SELECT version FROM jit.schema_version" fleet0)" = 2 ] &&
         [ "$(owner_sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'jit'" fleet0)" = 7 ] &&
-        ok "... to the whole of version 1" || not_ok "migration 0 -> 1 incomplete"
+        ok "... to the whole of version 2" || not_ok "migration 0 -> 2 incomplete"
 
 # A step that fails leaves nothing behind: one transaction.
 owner_sql "$v0 CREATE TABLE jit.grants (x integer);" fleetbad >/dev/null
@@ -115,6 +116,28 @@ state=$(owner_sql "SELECT version, to_regclass('jit.hosts') IS NULL, to_regclass
                    FROM jit.schema_version" fleetbad)
 [ "$state" = "0|t|t" ] && ok "... and rolled back whole: still version 0, no table of version 1" ||
         not_ok "a failed migration left something" "$state"
+
+# Version 1, as a jitctl of that version left it (its step applied by hand,
+# with one event uploaded the version-1 way): init migrates it to 2, keeps the
+# event, and replaces the function that could not fill the new columns.
+owner_sql "$v0" fleet1 >/dev/null
+{ echo "SET search_path = pg_catalog, pg_temp;"; cat "$ROOT/jitctl/fleet_schema_v1.sql"
+  echo "UPDATE jit.schema_version SET version = 1;"
+  echo "INSERT INTO jit.hosts (name, role) VALUES ('old01', 'jit_host_old01');"
+  echo "INSERT INTO jit.audit (host, host_seq, event_at, actor, event, hash) VALUES ('old01', 1, now(), 'root', 'requested', repeat('e', 64));"
+} >"$T/v1.sql"
+if PGPASSWORD=$OWNER_PW pg_psql -d "host=$PG_DIR dbname=fleet1 user=jit_owner" -1 -f "$T/v1.sql" >/dev/null; then
+        ok "a version-1 schema made with its own step"
+else
+        not_ok "a version-1 schema made with its own step"
+fi
+expect 0 "fleet init migrates version 1 to 2" '^fleet schema migrated from version 1 to 2$' -- \
+        admin fleet init -D "host=$PG_DIR dbname=fleet1 user=jit_owner"
+v1=$(owner_sql "SELECT (SELECT version FROM jit.schema_version), (SELECT count(*) || ' ' || min(hash) FROM jit.audit),
+                       (SELECT string_agg(pg_get_function_identity_arguments(oid), ';') FROM pg_proc
+                        WHERE proname = 'audit_append' AND pronamespace = 'jit'::regnamespace)" fleet1)
+[[ "$v1" == "2|1 $(printf 'e%.0s' {1..64})|p_host text, p_host_seq bigint, p_at bigint, p_actor_uid bigint,"* ]] &&
+        ok "... keeping the uploaded event, with the one version-2 audit_append" || not_ok "migration 1 -> 2" "$v1"
 
 owner_sql "CREATE SCHEMA jit" notours >/dev/null
 expect 1 "a schema jit that is not a fleet schema is refused" 'not a pam_jit fleet schema' -- \
@@ -197,14 +220,19 @@ expect 0 "web-02 records bob's signed approval as itself" '' -- \
         h2 "SELECT jit.approve_grant('web-02', 1, 'bob', \$\$$SIG\$\$, 'ok')"
 expect 1 "the requester cannot approve their own grant" 'alice cannot approve their own request' -- \
         h2 "SELECT jit.approve_grant('web-02', 1, 'alice', \$\$$SIG\$\$, 'me')"
-expect 0 "web01 uploads audit event 1 of its chain" '^t$' -- \
-        h1 "SELECT jit.audit_append('web01', 1, now(), 'alice', 1, 'requested', '', repeat('a', 64))"
-expect 0 "... and its retry is a no-op (exactly once)" '^f$' -- \
-        h1 "SELECT jit.audit_append('web01', 1, now(), 'alice', 1, 'requested', '', repeat('a', 64))"
-expect 1 "... a gap in the chain is refused (in order)" 'out of order: the next is 2' -- \
-        h1 "SELECT jit.audit_append('web01', 3, now(), 'alice', 1, 'approved', '', repeat('b', 64))"
-expect 1 "web01 cannot upload audit events as web-02" 'may write only as itself' -- \
-        h1 "SELECT jit.audit_append('web-02', 1, now(), 'alice', 1, 'requested', '', repeat('a', 64))"
+Z=$(printf '0%.0s' {1..64}) HA=$(printf 'a%.0s' {1..64}) HB=$(printf 'b%.0s' {1..64})
+ev() {  # ev HOST SEQ PREV HASH: one event of HOST's chain, every hashed field given
+        echo "SELECT jit.audit_append('$1', $2, 1700000000, 1001, 'alice', 7, 1, 'requested', '{}', '$3', '$4')"
+}
+expect 0 "web01 uploads audit event 1 of its chain" '^t$' -- h1 "$(ev web01 1 "$Z" "$HA")"
+expect 0 "... and its retry is a no-op (exactly once)" '^f$' -- h1 "$(ev web01 1 "$Z" "$HA")"
+expect 1 "... another event at a stored place is refused" 'stored already, with another hash' -- \
+        h1 "$(ev web01 1 "$Z" "$HB")"
+expect 1 "... a gap in the chain is refused (in order)" 'out of order: the next is 2' -- h1 "$(ev web01 3 "$HA" "$HB")"
+expect 1 "... an event that does not link to the one before is refused" 'does not link to the event stored before it' -- \
+        h1 "$(ev web01 2 "$HB" "$HB")"
+expect 1 "... and so is a first event that does not start a chain" 'does not link' -- h2 "$(ev web-02 1 "$HA" "$HB")"
+expect 1 "web01 cannot upload audit events as web-02" 'may write only as itself' -- h1 "$(ev web-02 1 "$Z" "$HA")"
 expect 1 "web01 cannot call the owner's own functions" 'permission denied for function record_change' -- \
         h1 "SELECT jit.record_change('ended', 'web01', 1)"
 # LISTEN in the same session: psql prints the notification after the call.

@@ -7,8 +7,9 @@
 # against its allowed_signers before the database sees it): both web hosts
 # enforce it, db-01 does not. Refused: alice approving her own request (her
 # key is listed too), carol (not an approver), a bad signature (never reaches
-# the database), a scope wider than the role's hosts, a ticket- or
-# auto-approved role in fleet mode. PostgreSQL stopped: a request fails with
+# the database), a scope wider than the role's hosts, a role approved by
+# ticket and peer together in fleet mode (ticket- and auto-approved fleet
+# grants are fleet_ticket.sh's story). PostgreSQL stopped: a request fails with
 # the clear line and nothing is created locally. An admin's revoke on db-01
 # (where the grant is not enforced) ends it on both web hosts; with the
 # database down, a revoke on web-01 ends it there at once, the fleet's end is
@@ -23,7 +24,8 @@
 # jitctl list shows the fleet's open grants after the local ones (not
 # enforced on db-01, enforced on web-01 as its local grant; jt_carol sees none
 # of jt_alice's), and with the database down the local list and one line
-# saying the fleet part is unavailable.
+# saying the fleet part is unavailable. Fleet grants are named F12 (jitctl request prints that
+# form; a plain number is always a grant of the host asked).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
@@ -105,7 +107,8 @@ max_duration = 4h
 [role:db-admin]
 members = %jt_webops
 hosts = db-*
-approval = auto
+approval = ticket, peer
+approvers = jt_bob
 
 [fleet]
 database = ${CONNINFO[$h]}
@@ -147,16 +150,16 @@ expect 1 "a scope wider than the role's hosts is refused" "wider than role 'web-
         jc_on web-01 jt_alice request -r web-admin -H '*' -d 1h -m 'too wide'
 expect 1 "a scope naming a host outside the role is refused" "wider than role" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-01,db-01' -d 1h -m 'too wide'
-expect 1 "an auto-approved role is refused in fleet mode, saying why" "peer-approved only" -- \
-        jc_on web-01 jt_alice request -r db-admin -m 'auto'
+expect 1 "a role approved by ticket and peer together is refused in fleet mode, saying why" \
+        "needs its ticket and peer approvals together" -- jc_on web-01 jt_alice request -r db-admin -t CHG1 -m 'both'
 expect 1 "a duration over the role's maximum is refused" "" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-*' -d 5h -m 'too long'
 [ "$(fleet_grants)" = 0 ] && ok "... none of them reached the database" || not_ok "grants in the database: $(fleet_grants)"
 
-expect 0 "jt_alice requests web-admin on web-* from web-01" "fleet grant [0-9]+ for web-admin on hosts web-\\* for 1h is pending" -- \
+expect 0 "jt_alice requests web-admin on web-* from web-01" "fleet grant F[0-9]+ for web-admin on hosts web-\\* for 1h is pending" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-*' -d 1h -m 'deploy'
-G1=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
-row=$(owner_sql "SELECT origin_host || ' ' || user_name || ' ' || role || ' ' || array_to_string(host_scope, ',') || ' ' || duration FROM jit.grants WHERE id = ${G1:-0}")
+G1=$(grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE 'F[0-9]+')
+row=$(owner_sql "SELECT origin_host || ' ' || user_name || ' ' || role || ' ' || array_to_string(host_scope, ',') || ' ' || duration FROM jit.grants WHERE id = ${G1#F}")
 [ "$row" = "web-01 jt_alice web-admin web-* 3600" ] && ok "the grant is in the database as asked: $row" ||
         not_ok "the grant row" "$row"
 [ "$(local_grants web-01)" = 0 ] && ok "... and no local grant on web-01 (the mirror enforces it once approved)" ||
@@ -200,9 +203,9 @@ expect 0 "revoking it again says it had already ended" "had already ended" -- \
         jc_on db-01 jt_dave revoke "$G1" -m 'again'
 
 # A second grant, revoked while the database is down.
-expect 0 "jt_alice asks again (default scope: the role's hosts)" "fleet grant [0-9]+ for web-admin on hosts web-\\* for 1h" -- \
+expect 0 "jt_alice asks again (default scope: the role's hosts)" "fleet grant F[0-9]+ for web-admin on hosts web-\\* for 1h" -- \
         jc_on web-01 jt_alice request -r web-admin -d 1h -m 'second'
-G2=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+G2=$(grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE 'F[0-9]+')
 expect 0 "jt_bob approves it on web-01" "approved by jt_bob" -- jc_on web-01 jt_bob approve "$G2" --key "$T/bobkeys/key"
 wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 &&
         ok "grant $G2 enforced on both web hosts" || not_ok "grant $G2 on the web hosts"
@@ -222,7 +225,7 @@ expect 0 "PAM still allows jt_alice on web-01" "PAM_SUCCESS" -- pam web-01
 expect 0 "an admin's revoke on web-01 with the database down ends it here at once, and says the fleet end is queued" \
         "ended on host web-01.*unreachable: the fleet end is queued" -- jc_on web-01 jt_dave revoke "$G2" -m 'offboarding'
 no_dropin web-01 && ok "... web-01's drop-in is gone at once" || not_ok "web-01 still has a drop-in"
-[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT count(*) FROM fleet_ends WHERE fleet_id = $G2")" = 1 ] &&
+[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT count(*) FROM fleet_ends WHERE fleet_id = ${G2#F}")" = 1 ] &&
         ok "... the fleet end is kept in web-01's store" || not_ok "no queued fleet end"
 sleep 1.5
 has_dropin web-02 && ok "web-02 still enforces it while the database is down" || not_ok "web-02 lost it"
@@ -231,7 +234,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 
 ok "PostgreSQL restarted"
 wait_for 40 status_has web-01 '^fleet: connected' && ok "web-01 reconnected" || not_ok "web-01 reconnects"
 wait_for 10 no_dropin web-02 && ok "web-01 sent the queued end: web-02 drops grant $G2" || not_ok "web-02 keeps grant $G2"
-[ "$(owner_sql "SELECT state || ' ' || (SELECT by_user || ' ' || host FROM jit.revocations WHERE grant_id = $G2) FROM jit.grants WHERE id = $G2")" = "revoked jt_dave web-01" ] &&
+[ "$(owner_sql "SELECT state || ' ' || (SELECT by_user || ' ' || host FROM jit.revocations WHERE grant_id = ${G2#F}) FROM jit.grants WHERE id = ${G2#F}")" = "revoked jt_dave web-01" ] &&
         ok "the fleet records the revocation by jt_dave on web-01" || not_ok "the fleet's record of $G2"
 wait_for 5 sh -c "[ \"\$(sqlite3 '$T/h/web-01/db/jitd.db' 'SELECT count(*) FROM fleet_ends')\" = 0 ]" &&
         ok "web-01's queue is empty" || not_ok "web-01's queue keeps the end"
@@ -240,12 +243,12 @@ expect 1 "PAM denies jt_alice on web-02" "PAM_PERM_DENIED" -- pam web-02
 
 # ---- revoke --user --all ---------------------------------------------------------------------
 
-expect 0 "jt_alice asks again, web-01 only" "fleet grant [0-9]+ for web-admin on hosts web-01 " -- \
+expect 0 "jt_alice asks again, web-01 only" "fleet grant F[0-9]+ for web-admin on hosts web-01 " -- \
         jc_on web-01 jt_alice request -r web-admin -H web-01 -d 1h -m 'third'
-G3=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
-expect 0 "... and web-*" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+G3=$(grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE 'F[0-9]+')
+expect 0 "... and web-*" "fleet grant F[0-9]+ for web-admin on hosts web-\\*" -- \
         jc_on web-02 jt_alice request -r web-admin -d 1h -m 'fourth'
-G4=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+')
+G4=$(grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE 'F[0-9]+')
 jc_on web-02 jt_bob approve "$G3" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
         jc_on web-02 jt_bob approve "$G4" --key "$T/bobkeys/key" >/dev/null 2>&1 &&
         ok "jt_bob approves $G3 and $G4" || not_ok "approvals of $G3 and $G4"
@@ -262,8 +265,8 @@ wait_for 5 no_dropin web-01 && ok "gone on web-01" || not_ok "web-01 keeps a dro
 
 # ---- release -----------------------------------------------------------------------------------
 
-fleet_id() { grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE '[0-9]+'; }
-expect 0 "jt_alice asks for web-* to release it herself" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+fleet_id() { grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -1 | grep -oE 'F[0-9]+'; }
+expect 0 "jt_alice asks for web-* to release it herself" "fleet grant F[0-9]+ for web-admin on hosts web-\\*" -- \
         jc_on web-01 jt_alice request -r web-admin -d 1h -m 'fifth'
 R1=$(fleet_id)
 expect 0 "jt_bob approves $R1" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$R1" --key "$T/bobkeys/key"
@@ -274,19 +277,19 @@ expect 1 "jt_bob cannot release jt_alice's fleet grant where it is enforced" "fl
 expect 1 "... nor on db-01, where only the database knows whose it is" "fleet grant $R1 is not yours to release" -- \
         jc_on db-01 jt_bob release "$R1"
 has_dropin web-01 && has_dropin web-02 &&
-        [ "$(owner_sql "SELECT state FROM jit.grants WHERE id = $R1")" = open ] &&
+        [ "$(owner_sql "SELECT state FROM jit.grants WHERE id = ${R1#F}")" = open ] &&
         ok "... it stays enforced and open" || not_ok "bob's release changed something"
 expect 0 "jt_alice releases it on web-01: ended here, then in the fleet" \
         "fleet grant $R1 released in the fleet: every host in its scope ends it: ended on host web-01" -- \
         jc_on web-01 jt_alice release "$R1"
 no_dropin web-01 && ok "gone on web-01 at once" || not_ok "web-01 keeps a drop-in"
 wait_for 5 no_dropin web-02 && ok "gone on web-02 too" || not_ok "web-02 keeps grant $R1"
-[ "$(owner_sql "SELECT state || ' ' || (SELECT kind || ' ' || by_user || ' ' || host FROM jit.revocations WHERE grant_id = $R1) FROM jit.grants WHERE id = $R1")" = "released released jt_alice web-01" ] &&
+[ "$(owner_sql "SELECT state || ' ' || (SELECT kind || ' ' || by_user || ' ' || host FROM jit.revocations WHERE grant_id = ${R1#F}) FROM jit.grants WHERE id = ${R1#F}")" = "released released jt_alice web-01" ] &&
         ok "the fleet records the release by jt_alice on web-01" || not_ok "the fleet's record of $R1"
 expect 1 "releasing it again on db-01 says it has ended" "fleet grant $R1 has ended \\(released\\)" -- \
         jc_on db-01 jt_alice release "$R1"
 
-expect 0 "jt_alice asks again" "fleet grant [0-9]+ for web-admin on hosts web-\\*" -- \
+expect 0 "jt_alice asks again" "fleet grant F[0-9]+ for web-admin on hosts web-\\*" -- \
         jc_on web-01 jt_alice request -r web-admin -d 1h -m 'sixth'
 R2=$(fleet_id)
 expect 0 "jt_bob approves $R2" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$R2" --key "$T/bobkeys/key"
@@ -310,7 +313,7 @@ expect 1 "a release on db-01 (not enforced there) with the database down is refu
 expect 0 "jt_alice's release on web-01 (no ID: her one active grant) ends it there at once, the fleet end queued" \
         "fleet grant $R2: ended on host web-01.*unreachable: the fleet end is queued" -- jc_on web-01 jt_alice release
 no_dropin web-01 && ok "... web-01's drop-in is gone at once" || not_ok "web-01 still has a drop-in"
-[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT kind || ' ' || by_user FROM fleet_ends WHERE fleet_id = $R2")" = "released jt_alice" ] &&
+[ "$(sqlite3 "$T/h/web-01/db/jitd.db" "SELECT kind || ' ' || by_user FROM fleet_ends WHERE fleet_id = ${R2#F}")" = "released jt_alice" ] &&
         ok "... the release is kept in web-01's store" || not_ok "no queued fleet end"
 sleep 1.5
 has_dropin web-02 && ok "web-02 still enforces it while the database is down" || not_ok "web-02 lost it"
@@ -319,7 +322,7 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 
 ok "PostgreSQL restarted"
 wait_for 40 status_has web-01 '^fleet: connected' && ok "web-01 reconnected" || not_ok "web-01 reconnects"
 wait_for 10 no_dropin web-02 && ok "web-01 sent the queued release: web-02 drops grant $R2" || not_ok "web-02 keeps grant $R2"
-[ "$(owner_sql "SELECT state FROM jit.grants WHERE id = $R2")" = released ] &&
+[ "$(owner_sql "SELECT state FROM jit.grants WHERE id = ${R2#F}")" = released ] &&
         ok "the fleet records it as released" || not_ok "the fleet's record of $R2"
 
 # A member cannot fill the fleet database: 8 requests in 10 minutes, then refused.

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What a newcomer reads must be clean and true: the four man pages pass
-# `mandoc -Tlint -W warning` without a word, the shell scripts pass
-# `shellcheck -S warning`, the systemd units pass `systemd-analyze verify`, and
-# the man pages name every config key, module option and jitctl command the
-# code knows, and carry the same JSON schema as jitctl's output.c.
+# `mandoc -Tlint -W warning` without a word, the shell scripts (make demo's
+# and make demo-fleet's, and the bench's, included) pass `shellcheck -S
+# warning`, the systemd units pass `systemd-analyze verify`, and the man
+# pages name every config key, module option and jitctl command the code
+# knows, and carry the same JSON schema as jitctl's output.c.
 . "$(dirname "$0")/../lib.sh"
 
 W=$(mktemp -d /tmp/jit-lint.XXXXXX)
@@ -25,7 +26,7 @@ for p in "${pages[@]}"; do
         else not_ok "$p exists"; fi
 done
 
-for f in tests/*.sh tests/integration/*.sh .ci/run contrib/*.bash-completion; do
+for f in tests/*.sh tests/integration/*.sh tests/bench/*.sh .ci/run contrib/*.bash-completion; do
         silent "shellcheck -S warning $f" shellcheck -S warning "$f"
 done
 

@@ -341,6 +341,63 @@ START_TEST(test_key_file_vetting)
 }
 END_TEST
 
+/* audit_hash_plain is the very hash audit_append chains with: recomputing
+ * each stored event from its fields and the previous hash gives its hash
+ * (what jitd/fleet_audit.c does with the fleet's copy); a changed field
+ * does not. */
+START_TEST(test_hash_plain_recomputes_append)
+{
+        struct store *s = open_store();
+        struct audit_chain *c = chain(NULL);
+        struct audit_event e1 = { .at = 1000, .actor_uid = 42, .grant_id = 7, .details = "{\"reason\":\"x\"}" };
+        struct audit_event e2 = { .at = 1001, .actor_uid = 0, .grant_id = 0, .details = "{}" };
+        struct audit_fields f;
+        char out[STORE_HASH_LEN + 1], zeros[STORE_HASH_LEN + 1];
+
+        snprintf(e1.actor, sizeof(e1.actor), "alice");
+        snprintf(e1.event, sizeof(e1.event), "requested");
+        snprintf(e2.actor, sizeof(e2.actor), "jitd");
+        snprintf(e2.event, sizeof(e2.event), "expired");
+        ck_assert_int_eq(store_begin(s), 0);
+        ck_assert_int_eq(audit_append(c, s, &e1), 0);
+        ck_assert_int_eq(audit_append(c, s, &e2), 0);
+        ck_assert_int_eq(store_commit(s), 0);
+        memset(zeros, '0', STORE_HASH_LEN);
+        zeros[STORE_HASH_LEN] = '\0';
+        ck_assert_str_eq(e1.prev_hash, zeros);
+        f = (struct audit_fields) { .seq = e1.seq, .at = 1000, .actor_uid = 42, .grant_id = 7, .actor = "alice",
+                                    .actor_len = 5, .event = "requested", .event_len = 9,
+                                    .details = e1.details, .details_len = strlen(e1.details) };
+        ck_assert_int_eq(audit_hash_plain(c, zeros, &f, out), 0);
+        ck_assert_str_eq(out, e1.hash);
+        f = (struct audit_fields) { .seq = e2.seq, .at = 1001, .actor_uid = 0, .grant_id = 0, .actor = "jitd",
+                                    .actor_len = 4, .event = "expired", .event_len = 7, .details = "{}",
+                                    .details_len = 2 };
+        ck_assert_int_eq(audit_hash_plain(c, e1.hash, &f, out), 0);
+        ck_assert_str_eq(out, e2.hash);
+        f.at = 1002;
+        ck_assert_int_eq(audit_hash_plain(c, e1.hash, &f, out), 0);
+        ck_assert_str_ne(out, e2.hash);
+        ck_assert_int_eq(audit_hash_plain(c, "short", &f, out), -EINVAL);
+        audit_chain_free(c);
+        store_free(s);
+}
+END_TEST
+
+START_TEST(test_marker_key)
+{
+        char id[AUDIT_KEY_ID_LEN + 1];
+
+        ck_assert_int_eq(audit_marker_key("requested", "{}", id), 0);
+        ck_assert_int_eq(audit_marker_key("audit-key", "{\"key_id\":\"0123456789abcdef\"}", id), 1);
+        ck_assert_str_eq(id, "0123456789abcdef");
+        ck_assert_int_eq(audit_marker_key("audit-key", "{\"key_id\":\"\"}", id), 1);
+        ck_assert_str_eq(id, "");
+        ck_assert_int_eq(audit_marker_key("audit-key", "{\"key_id\":\"XYZ\"}", id), -EBADMSG);
+        ck_assert_int_eq(audit_marker_key("audit-key", "{}", id), -EBADMSG);
+}
+END_TEST
+
 static Suite *audit_suite(void)
 {
         Suite *su = suite_create("audit");
@@ -355,6 +412,8 @@ static Suite *audit_suite(void)
         tcase_add_test(tc, test_key_removed_and_given_back);
         tcase_add_test(tc, test_marker_edit_found);
         tcase_add_test(tc, test_key_file_vetting);
+        tcase_add_test(tc, test_hash_plain_recomputes_append);
+        tcase_add_test(tc, test_marker_key);
         suite_add_tcase(su, tc);
         return su;
 }

@@ -1100,6 +1100,7 @@ START_TEST(test_fleet_defaults)
         ck_assert_str_eq(cfg->fleet.database, "postgresql://jit_host_web01@db1.example.com/jit?sslmode=verify-full");
         ck_assert_ptr_null(cfg->fleet.password_file);      /* a client certificate, say */
         ck_assert_uint_eq(cfg->fleet.sync, 2);
+        ck_assert_uint_eq(cfg->fleet.ticket_jitter, FLEET_TICKET_JITTER_DEFAULT);
 }
 END_TEST
 
@@ -1111,6 +1112,21 @@ START_TEST(test_fleet_sync_bounds)
         cfg = NULL;
         expect_clean("[fleet]\ndatabase = host=db1\nsync = 1h\n");
         ck_assert_uint_eq(cfg->fleet.sync, 3600);
+}
+END_TEST
+
+START_TEST(test_fleet_ticket_jitter)
+{
+        expect_clean("[fleet]\ndatabase = host=db1\nticket_jitter = 1s\n");
+        ck_assert_uint_eq(cfg->fleet.ticket_jitter, 1);
+        config_free(cfg);
+        cfg = NULL;
+        expect_clean("[fleet]\ndatabase = host=db1\nticket_jitter = 1m30s\n");
+        ck_assert_uint_eq(cfg->fleet.ticket_jitter, 90);
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\nticket_jitter = 2h\n", 3,
+                    "ticket_jitter: '2h' is out of range (1s..1h)");
 }
 END_TEST
 
@@ -1324,6 +1340,7 @@ static Suite *config_suite(void)
         tcase_add_test(fleet, test_fleet_section);
         tcase_add_test(fleet, test_fleet_defaults);
         tcase_add_test(fleet, test_fleet_sync_bounds);
+        tcase_add_test(fleet, test_fleet_ticket_jitter);
         tcase_add_test(fleet, test_err_fleet_password_keyword);
         tcase_add_test(fleet, test_err_fleet_password_uri);
         tcase_add_test(fleet, test_err_fleet_password_uri_parameter);

@@ -122,10 +122,9 @@ END_TEST
 
 START_TEST(test_approval_paths)
 {
+        /* Ticket and peer together: neither path alone may stand for it. */
         role.approval = APPROVAL_TICKET | APPROVAL_PEER;
-        ck_refused(decide("web-01"), "ticket-approved fleet grants are not enforced");
-        role.approval = APPROVAL_AUTO;
-        ck_refused(decide("web-01"), "not peer-approved here");
+        ck_refused(decide("web-01"), "needs its ticket and peer approvals together");
         role.approval = APPROVAL_PEER;
         {
                 struct fleet_verdict v;
@@ -188,6 +187,127 @@ START_TEST(test_approvers_local)
 }
 END_TEST
 
+/* approval = ticket here: this host's own lookup decides, whatever the
+ * database holds as approvals. */
+static void ticket_role(void)
+{
+        role.approval = APPROVAL_TICKET;
+        role.ticket = TICKET_REQUIRED;
+        role.approvals = 0;
+        cfg.ticket.provider = "redmine";
+        g.ticket = "CHG42";
+        g.n_approvals = 0;
+}
+
+START_TEST(test_ticket_lookup_here)
+{
+        struct fleet_verdict v;
+
+        ticket_role();
+        v = decide("web-01");
+        ck_assert_int_eq(v.kind, FLEET_TICKET);
+        ck_assert_str_eq(v.approvers, "");
+        ck_assert_uint_eq(v.approvals, 0);
+        /* Never longer than its duration from the request, however late
+         * this host's lookup says yes: the fleet's one common time. */
+        ck_assert_int_eq(v.ends_at, NOW - 200 + 3600);
+        /* Signatures in the database change nothing: the ticket decides. */
+        g.n_approvals = 1;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_TICKET);
+        /* auto with ticket waits for the ticket, as it does locally. */
+        role.approval = APPROVAL_TICKET | APPROVAL_AUTO;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_TICKET);
+        /* No allowed_signers is no matter: nothing is verified. */
+        ck_assert_int_eq(fleet_decide(&cfg, "web-01", false, &g, NOW, &v), 0);
+        ck_assert_int_eq(v.kind, FLEET_TICKET);
+        /* Out of scope: nothing to say. */
+        ck_assert_int_eq(decide("db-01").kind, FLEET_NOT_HERE);
+}
+END_TEST
+
+START_TEST(test_ticket_refusals)
+{
+        ticket_role();
+        cfg.ticket.provider = "none";
+        ck_refused(decide("web-01"), "this host has no [ticket] provider");
+        cfg.ticket.provider = NULL;
+        ck_refused(decide("web-01"), "this host has no [ticket] provider");
+        cfg.ticket.provider = "jira";
+        g.ticket = "";
+        ck_refused(decide("web-01"), "ticket required");
+        role.ticket = TICKET_OPTIONAL;
+        ck_refused(decide("web-01"), "has no ticket");
+        g.ticket = "CHG 1;rm";
+        ck_refused(decide("web-01"), "invalid ticket");
+        g.ticket = "CHG42";
+        /* Its time is counted from the request. */
+        g.requested_at = NOW - 3600;
+        ck_refused(decide("web-01"), "its time was over");
+        g.requested_at = NOW - 200;
+        /* The policy checks of every fleet grant come first. */
+        g.who = &mallory;
+        g.user = "mallory";
+        ck_refused(decide("web-01"), "not eligible for role web-admin here");
+        g.who = &alice;
+        g.user = "alice";
+        g.duration = 5 * 3600;
+        ck_refused(decide("web-01"), "more than role web-admin allows here");
+        g.duration = 3600;
+        g.break_glass = true;
+        ck_refused(decide("web-01"), "break-glass");
+        g.break_glass = false;
+}
+END_TEST
+
+START_TEST(test_role_unknown_here_waits)
+{
+        /* Without the role, this host cannot tell a ticket grant from a
+         * peer one nobody approved yet: it waits (a peer grant's approval
+         * brings the refusal). */
+        g.role = "db-admin";
+        g.n_approvals = 0;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_WAIT);
+        g.n_approvals = 1;
+        ck_refused(decide("web-01"), "no role db-admin on this host");
+}
+END_TEST
+
+START_TEST(test_auto_here)
+{
+        struct fleet_verdict v;
+
+        /* approval = auto here: this host's own policy approves it at once,
+         * with or without allowed_signers, and nobody's signature counts. */
+        role.approval = APPROVAL_AUTO;
+        role.approvals = 0;
+        g.n_approvals = 0;
+        v = decide("web-01");
+        ck_assert_int_eq(v.kind, FLEET_APPLY);
+        ck_assert_uint_eq(v.approvals, 0);
+        ck_assert_str_eq(v.approvers, "");
+        ck_assert_int_eq(v.ends_at, NOW - 200 + 3600);
+        ck_assert_int_eq(fleet_decide(&cfg, "web-01", false, &g, NOW, &v), 0);
+        ck_assert_int_eq(v.kind, FLEET_APPLY);
+        g.n_approvals = 1;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_APPLY);
+        /* Local policy still: member, duration, ticket, late. */
+        g.who = &mallory;
+        g.user = "mallory";
+        ck_refused(decide("web-01"), "not eligible");
+        g.who = &alice;
+        g.user = "alice";
+        g.duration = 5 * 3600;
+        ck_refused(decide("web-01"), "more than role web-admin allows here");
+        g.duration = 3600;
+        g.requested_at = NOW - 3600;
+        ck_refused(decide("web-01"), "its time was over");
+        /* Peer here, auto where it was asked: it waits for approvals. */
+        setup();
+        g.n_approvals = 0;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_WAIT);
+}
+END_TEST
+
 START_TEST(test_too_late_and_malformed)
 {
         struct fleet_verdict v;
@@ -217,6 +337,10 @@ int main(void)
         tcase_add_test(tc, test_signatures);
         tcase_add_test(tc, test_approvers_local);
         tcase_add_test(tc, test_too_late_and_malformed);
+        tcase_add_test(tc, test_ticket_lookup_here);
+        tcase_add_test(tc, test_ticket_refusals);
+        tcase_add_test(tc, test_role_unknown_here_waits);
+        tcase_add_test(tc, test_auto_here);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_ENV);

@@ -144,9 +144,7 @@ START_TEST(test_every_pair)
                 ck_assert_int_eq(res.next.uid, g.uid);
                 if (!grant_state_is_open(res.next.state)) {
                         ck_assert_int_eq(res.next.ended_at, NOW);
-                        ck_assert_str_eq(res.next.end_reason, e == FSM_EXPIRE ? "expired" :
-                                         e == FSM_PENDING_TIMEOUT ?
-                                         "the ticket was not approved within pending_timeout" : "because");
+                        ck_assert_str_eq(res.next.end_reason, e == FSM_EXPIRE ? "expired" : "because");
                 }
         } else {
                 int want = e == FSM_REVIEW ? -EINVAL : -EALREADY;
@@ -206,6 +204,15 @@ START_TEST(test_request_auto)
         ck_assert_str_eq(res.audit[1].event, "activated");
         ck_assert(res.audit[1].by_jitd);
         ck_assert_uint_eq(res.effects, ACTIVATE);
+
+        /* A fleet grant's copy: no later than the fleet's end. */
+        ev.win_end = NOW + 60;
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_int_eq(res.next.state, GRANT_ACTIVE);
+        ck_assert_int_eq(res.next.expires_at, NOW + 60);
+        ev.win_end = NOW;
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), -ETIME);
+        ev.win_end = 0;
 
         /* auto together with another path waits for that one. */
         r.approval = APPROVAL_AUTO | APPROVAL_PEER;
@@ -348,6 +355,23 @@ START_TEST(test_retry_keeps_the_fleet_end)
 }
 END_TEST
 
+START_TEST(test_pending_timeout_reason)
+{
+        struct role r = peer_role();
+        struct jit_grant g = grant_in(GRANT_PENDING);
+        struct fsm_event ev = { .type = FSM_PENDING_TIMEOUT };
+        struct fsm_result res;
+
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_int_eq(res.next.state, GRANT_EXPIRED);
+        ck_assert_str_eq(res.next.end_reason, "the ticket was not approved within pending_timeout");
+        /* A fleet grant's copy says whose time ran out. */
+        ev.text = "its fleet time ran out";
+        ck_assert_int_eq(grant_fsm_step(&g, &r, &ev, NOW, &res, NULL, 0), 0);
+        ck_assert_str_eq(res.next.end_reason, "its fleet time ran out");
+}
+END_TEST
+
 START_TEST(test_role_gone_or_not_sudo)
 {
         char *sshd[] = { (char *) "sshd", NULL };
@@ -465,6 +489,11 @@ START_TEST(test_break_glass)
         ck_assert_str_eq(res.next.approval, "break-glass");
         ck_assert_str_eq(res.audit[0].event, "break-glass");
         ck_assert(res.audit[0].alert);
+        /* The role is in the event: the fleet sees break-glass only through
+         * a host's uploaded events. */
+        ck_assert_int_ge(res.audit[0].n_fields, 1);
+        ck_assert_str_eq(res.audit[0].fields[0].key, "role");
+        ck_assert_str_eq(res.audit[0].fields[0].str, g.role);
         ck_assert_str_eq(res.audit[1].event, "activated");
         ck_assert(!res.audit[1].by_jitd);
 }
@@ -485,6 +514,7 @@ static Suite *fsm_suite(void)
         tcase_add_test(tc, test_activation_failed);
         tcase_add_test(tc, test_approvals);
         tcase_add_test(tc, test_ticket_windows);
+        tcase_add_test(tc, test_pending_timeout_reason);
         tcase_add_test(tc, test_role_gone_or_not_sudo);
         tcase_add_test(tc, test_clock_events_not_due);
         tcase_add_test(tc, test_extend);

@@ -301,6 +301,78 @@ START_TEST(test_list_streams)
 }
 END_TEST
 
+/* A stream that has nothing to send for a while (a page being read from the
+ * fleet database) says CONN_STREAM_WAIT: it is not asked again, nothing is
+ * sent, until conn_stream_resume; then it goes on to its end. */
+struct waiting {
+        struct conn *conn;
+        int step, calls;
+};
+
+static int waiting_next(struct conn *c, void *state)
+{
+        struct waiting *w = state;
+        struct proto_msg m;
+
+        w->calls++;
+        switch (w->step++) {
+        case 0:
+        case 2:
+                proto_init(&m, PROTO_REP_OK);
+                ck_assert_int_eq(proto_set_u64(&m, PF_COUNT, (uint64_t) w->step), 0);
+                return conn_send(c, &m) < 0 ? -EPIPE : 1;
+        case 1:
+                return CONN_STREAM_WAIT;
+        default:
+                proto_init(&m, PROTO_REP_END);
+                return conn_send(c, &m) < 0 ? -EPIPE : 0;
+        }
+}
+
+static void waiting_request(void *userdata, struct conn *c, const struct proto_msg *m)
+{
+        struct waiting *w = userdata;
+
+        (void) m;
+        w->conn = c;
+        ck_assert_int_eq(conn_stream(c, waiting_next, w, NULL), 0);
+}
+
+START_TEST(test_stream_waits)
+{
+        struct harness h;
+        struct waiting w = {};
+        struct proto_msg *req = malloc(sizeof(*req)), *rep = malloc(sizeof(*rep));
+        int sv[2];
+
+        fixture_start(&h.f, ROLES, "/bin/true");
+        ck_assert_int_eq(conn_set_new(h.f.d.event, waiting_request, &w, &h.f.d.conns), 0);
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        ck_assert_int_eq(conn_add(h.f.d.conns, sv[0]), 0);
+        h.client = sv[1];
+        proto_init(req, PROTO_REQ_PING);
+        send_msg(&h, req);
+        ck_assert(recv_msg(&h, rep, 5000));
+        ck_assert_int_eq(rep->type, PROTO_REP_OK);
+        ck_assert_uint_eq(u64(rep, PF_COUNT), 1);
+        /* Waiting: nothing more, and next is not asked again. */
+        ck_assert(!recv_msg(&h, rep, 200));
+        ck_assert_int_eq(w.calls, 2);
+        conn_stream_resume(w.conn);
+        ck_assert(recv_msg(&h, rep, 5000));
+        ck_assert_int_eq(rep->type, PROTO_REP_OK);
+        ck_assert_uint_eq(u64(rep, PF_COUNT), 3);
+        ck_assert(recv_msg(&h, rep, 5000));
+        ck_assert_int_eq(rep->type, PROTO_REP_END);
+        ck_assert_int_eq(w.calls, 4);
+        free(req);
+        free(rep);
+        close(h.client);
+        conn_set_free(h.f.d.conns);
+        fixture_stop(&h.f);
+}
+END_TEST
+
 static Suite *handlers_suite(void)
 {
         Suite *s = suite_create("handlers");
@@ -312,6 +384,7 @@ static Suite *handlers_suite(void)
         tcase_add_test(tc, test_session_after_the_grant_ended);
         tcase_add_test(tc, test_busy_database);
         tcase_add_test(tc, test_list_streams);
+        tcase_add_test(tc, test_stream_waits);
         suite_add_tcase(s, tc);
         return s;
 }

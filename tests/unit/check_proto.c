@@ -65,13 +65,14 @@ static const struct field_def {
         { PF_TARGET,           "target",           PROTO_KIND_STR, 32 },
         { PF_FLEET,            "fleet",            PROTO_KIND_STR, 384 },
         { PF_SIGNATURE,        "signature",        PROTO_KIND_STR, 4096 },
+        { PF_FLEET_ID,         "fleet_id",         PROTO_KIND_U64, 0 },
 };
 
 #define GRANT_FIELDS (M(PF_ID) | M(PF_USER) | M(PF_UID) | M(PF_HOST) | M(PF_ROLE) | M(PF_TICKET) |     \
                       M(PF_REASON) | M(PF_DURATION) | M(PF_STATE) | M(PF_REQUESTED_AT) |               \
                       M(PF_APPROVED_AT) | M(PF_STARTS_AT) | M(PF_EXPIRES_AT) | M(PF_ENDED_AT) |        \
                       M(PF_END_REASON) | M(PF_APPROVERS) | M(PF_APPROVALS_NEEDED) | M(PF_APPROVAL) |  \
-                      M(PF_BREAK_GLASS) | M(PF_REVIEW) | M(PF_NOW) | M(PF_MESSAGE))
+                      M(PF_BREAK_GLASS) | M(PF_REVIEW) | M(PF_NOW) | M(PF_MESSAGE) | M(PF_FLEET_ID))
 
 static const struct type_def {
         unsigned type;
@@ -82,42 +83,45 @@ static const struct type_def {
         { PROTO_REQ_CHECK,         "check",         M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
         { PROTO_REQ_REQUEST,       "request",       M(PF_ROLE) | M(PF_TICKET) | M(PF_DURATION) | M(PF_REASON) |
                                                     M(PF_HOST) },
-        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) | M(PF_SIGNATURE) },
-        { PROTO_REQ_DENY,          "deny",          M(PF_ID) | M(PF_NOTE) },
-        { PROTO_REQ_CANCEL,        "cancel",        M(PF_ID) },
-        { PROTO_REQ_RELEASE,       "release",       M(PF_ID) },
-        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) | M(PF_USER) | M(PF_FLAGS) },
+        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) | M(PF_SIGNATURE) | M(PF_FLEET_ID) },
+        { PROTO_REQ_DENY,          "deny",          M(PF_ID) | M(PF_NOTE) | M(PF_FLEET_ID) },
+        { PROTO_REQ_CANCEL,        "cancel",        M(PF_ID) | M(PF_FLEET_ID) },
+        { PROTO_REQ_RELEASE,       "release",       M(PF_ID) | M(PF_FLEET_ID) },
+        { PROTO_REQ_REVOKE,        "revoke",        M(PF_ID) | M(PF_REASON) | M(PF_USER) | M(PF_FLAGS) |
+                                                    M(PF_FLEET_ID) },
         { PROTO_REQ_LIST,          "list",          M(PF_FLAGS) | M(PF_USER) | M(PF_STATE) | M(PF_ROLE) |
-                                                    M(PF_SINCE) },
-        { PROTO_REQ_SHOW,          "show",          M(PF_ID) },
+                                                    M(PF_SINCE) | M(PF_HOST) },
+        { PROTO_REQ_SHOW,          "show",          M(PF_ID) | M(PF_FLEET_ID) },
         { PROTO_REQ_SESSION_OPEN,  "session-open",  M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) |
                                                     M(PF_TOKEN) | M(PF_TARGET) },
         { PROTO_REQ_SESSION_CLOSE, "session-close", M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) |
                                                     M(PF_ID) },
-        { PROTO_REQ_EXTEND,        "extend",        M(PF_ID) | M(PF_DURATION) | M(PF_REASON) },
+        { PROTO_REQ_EXTEND,        "extend",        M(PF_ID) | M(PF_DURATION) | M(PF_REASON) | M(PF_FLEET_ID) },
         { PROTO_REQ_BREAK_GLASS,   "break-glass",   M(PF_ROLE) | M(PF_REASON) | M(PF_DURATION) },
-        { PROTO_REQ_REVIEW,        "review",        M(PF_ID) | M(PF_FLAGS) | M(PF_NOTE) },
-        { PROTO_REQ_AUDIT,         "audit",         M(PF_SINCE) | M(PF_ID) },
-        { PROTO_REQ_AUDIT_VERIFY,  "audit-verify",  0 },
-        { PROTO_REQ_REPORT,        "report",        M(PF_SINCE) },
+        { PROTO_REQ_REVIEW,        "review",        M(PF_ID) | M(PF_FLAGS) | M(PF_NOTE) | M(PF_FLEET_ID) },
+        { PROTO_REQ_AUDIT,         "audit",         M(PF_SINCE) | M(PF_ID) | M(PF_FLEET_ID) | M(PF_HOST) |
+                                                    M(PF_FLAGS) },
+        { PROTO_REQ_AUDIT_VERIFY,  "audit-verify",  M(PF_HOST) | M(PF_FLAGS) },
+        { PROTO_REQ_REPORT,        "report",        M(PF_SINCE) | M(PF_HOST) },
         { PROTO_REQ_RELOAD,        "reload",        0 },
         { PROTO_REQ_STATUS,        "status",        0 },
         { PROTO_REQ_ROLES,         "roles",         0 },
         { PROTO_REQ_REQUEST_FOR,   "request-for",   M(PF_USER) | M(PF_SERVICE) | M(PF_ROLE) | M(PF_TICKET) |
                                                     M(PF_TIMEOUT) | M(PF_RHOST) | M(PF_TTY) },
-        { PROTO_REQ_APPROVAL_TEXT, "approval-text", M(PF_ID) },
+        { PROTO_REQ_APPROVAL_TEXT, "approval-text", M(PF_ID) | M(PF_FLEET_ID) },
         { PROTO_REQ_RECORDINGS,    "recordings",    M(PF_ID) },
         { PROTO_REQ_REPLAY,        "replay",        M(PF_ID) | M(PF_COUNT) },
         { PROTO_REQ_SSH_RECORD,    "ssh-record",    M(PF_REASON) },
         { PROTO_REP_OK,            "ok",            M(PF_ID) | M(PF_MESSAGE) | M(PF_VERSION) | M(PF_NOW) |
                                                     M(PF_HOST) | M(PF_COUNT) | M(PF_DETAILS) | M(PF_USER) |
-                                                    M(PF_UID) | M(PF_HASH) | M(PF_FLEET) },
+                                                    M(PF_UID) | M(PF_HASH) | M(PF_FLEET) | M(PF_FLEET_ID) },
         { PROTO_REP_ERROR,         "error",         M(PF_ERRNO) | M(PF_MESSAGE) },
         { PROTO_REP_DECISION,      "decision",      M(PF_DECISION) | M(PF_MESSAGE) | M(PF_ID) | M(PF_ROLE) |
                                                     M(PF_EXPIRES_AT) | M(PF_HOST) | M(PF_TOKEN) },
         { PROTO_REP_GRANT,         "grant",         GRANT_FIELDS },
         { PROTO_REP_EVENT,         "event",         M(PF_ID) | M(PF_NOW) | M(PF_UID) | M(PF_ACTOR) |
-                                                    M(PF_EVENT) | M(PF_DETAILS) | M(PF_HASH) | M(PF_COUNT) },
+                                                    M(PF_EVENT) | M(PF_DETAILS) | M(PF_HASH) | M(PF_COUNT) |
+                                                    M(PF_FLEET_ID) | M(PF_HOST) },
         { PROTO_REP_ROLE,          "role",          M(PF_ROLE) | M(PF_APPROVAL) | M(PF_DURATION) |
                                                     M(PF_TICKET) | M(PF_FLAGS) | M(PF_MESSAGE) },
         { PROTO_REP_END,           "end",           M(PF_COUNT) },

@@ -1307,7 +1307,8 @@ START_TEST(test_migrate_from_v1)
         store_free(s);
         db = raw_open();
         raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; DROP TABLE fleet_grants; DROP TABLE fleet_refused; "
-                 "DROP TABLE fleet_state; DROP TABLE fleet_ends; DROP TABLE recordings; PRAGMA user_version = 1");
+                 "DROP TABLE fleet_state; DROP TABLE fleet_ends; DROP TABLE fleet_upload; DROP TABLE fleet_user_ends; DROP TABLE recordings; "
+                 "PRAGMA user_version = 1");
         sqlite3_close(db);
 
         s = open_store();
@@ -1355,6 +1356,75 @@ START_TEST(test_fleet_ends)
         ck_assert_int_eq(got.fleet_id, 7);
         e.fleet_id = 0;
         ck_assert_int_eq(store_fleet_end_put(s, &e), -EINVAL);
+        store_free(s);
+}
+END_TEST
+
+/* The upload position (schema 8): 0 until set, then the newest set. */
+START_TEST(test_fleet_upload_position)
+{
+        struct store *s = open_store();
+        int64_t seq = -1;
+
+        ck_assert_int_eq(store_fleet_upload_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 0);
+        ck_assert_int_eq(store_fleet_upload_set(s, 40), 0);
+        ck_assert_int_eq(store_fleet_upload_set(s, 41), 0);
+        ck_assert_int_eq(store_fleet_upload_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 41);
+        /* Backwards too: a database restored from a backup is filled again. */
+        ck_assert_int_eq(store_fleet_upload_set(s, 12), 0);
+        ck_assert_int_eq(store_fleet_upload_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 12);
+        ck_assert_int_eq(store_fleet_upload_set(s, -1), -EINVAL);
+        /* The catch-up's own row is another table: neither moves the other. */
+        ck_assert_int_eq(store_fleet_seq_set(s, 99), 0);
+        ck_assert_int_eq(store_fleet_upload_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 12);
+        store_free(s);
+        /* Kept across a reopen. */
+        s = open_store();
+        ck_assert_int_eq(store_fleet_upload_get(s, &seq), 0);
+        ck_assert_int_eq(seq, 12);
+        store_free(s);
+}
+END_TEST
+
+/* revoke --user --all waiting for the database: once per user, in name
+ * order, kept until deleted. */
+START_TEST(test_fleet_user_ends)
+{
+        struct store *s = open_store();
+        struct store_fleet_user_end e = { .user = "carol", .by = "dave", .reason = "offboarding", .at = 100 };
+        struct store_fleet_user_end got;
+        int64_t n = -1;
+
+        ck_assert_int_eq(store_fleet_user_end_next(s, "", &got), -ENOENT);
+        ck_assert_int_eq(store_fleet_user_end_count(s, &n), 0);
+        ck_assert_int_eq(n, 0);
+        ck_assert_int_eq(store_fleet_user_end_put(s, &e), 0);
+        snprintf(e.user, sizeof(e.user), "alice");
+        ck_assert_int_eq(store_fleet_user_end_put(s, &e), 0);
+        snprintf(e.reason, sizeof(e.reason), "again");
+        ck_assert_int_eq(store_fleet_user_end_put(s, &e), 0);    /* the first stays */
+        ck_assert_int_eq(store_fleet_user_end_count(s, &n), 0);
+        ck_assert_int_eq(n, 2);
+        ck_assert_int_eq(store_fleet_user_end_next(s, "", &got), 0);
+        ck_assert_str_eq(got.user, "alice");
+        ck_assert_str_eq(got.by, "dave");
+        ck_assert_str_eq(got.reason, "offboarding");
+        ck_assert_int_eq(got.at, 100);
+        ck_assert_int_eq(store_fleet_user_end_next(s, "alice", &got), 0);
+        ck_assert_str_eq(got.user, "carol");
+        ck_assert_int_eq(store_fleet_user_end_next(s, "carol", &got), -ENOENT);
+        store_free(s);
+        s = open_store();
+        ck_assert_int_eq(store_fleet_user_end_delete(s, "alice"), 0);
+        ck_assert_int_eq(store_fleet_user_end_next(s, NULL, &got), 0);
+        ck_assert_str_eq(got.user, "carol");
+        ck_assert_int_eq(store_fleet_user_end_delete(s, "nobody"), 0);
+        e.user[0] = '\0';
+        ck_assert_int_eq(store_fleet_user_end_put(s, &e), -EINVAL);
         store_free(s);
 }
 END_TEST
@@ -1451,6 +1521,8 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_migrate_from_v1);
         tcase_add_test(tc, test_fleet_tables);
         tcase_add_test(tc, test_fleet_ends);
+        tcase_add_test(tc, test_fleet_upload_position);
+        tcase_add_test(tc, test_fleet_user_ends);
         suite_add_tcase(su, tc);
 
         tc = tcase_create("scale");
