@@ -195,7 +195,7 @@ say "sudoers has no rule for her: jitd writes one only for an active grant, and 
 
 step "demo_alice asks once, on web-01, for every web host"
 jc web-01 demo_alice request -r web-admin -H 'web-*' -d 1h -m "roll out the TLS fix" || die "the request failed"
-GID=$(grep -oE 'fleet grant [0-9]+' <<<"$LAST_OUT" | head -n 1 | grep -oE '[0-9]+')
+GID=$(grep -oE 'fleet grant F[0-9]+' <<<"$LAST_OUT" | head -n 1 | grep -oE 'F[0-9]+')
 [ -n "$GID" ] || die "no fleet grant id in the answer"
 say "Fleet grant $GID is in PostgreSQL, pending. Nothing is enforced anywhere yet."
 
@@ -251,7 +251,7 @@ PGPASSWORD=$OWNER_PW "$PGBIN/psql" -X -q -d "$ADMIN" -P footer=off -c "
         SELECT g.id, g.user_name AS \"user\", g.role, array_to_string(g.host_scope, ',') AS scope, g.state,
                a.approver, left(replace(a.signature, E'\n', ' '), 44) || '...' AS signature, r.by_user || ' on ' || r.host || ': ' || r.reason AS ended
         FROM jit.grants g LEFT JOIN jit.approvals a ON a.grant_id = g.id LEFT JOIN jit.revocations r ON r.grant_id = g.id
-        WHERE g.id = $GID" 2>&1 | sed 's/^/    /'
+        WHERE g.id = ${GID#F}" 2>&1 | sed 's/^/    /'
 PGPASSWORD=$OWNER_PW "$PGBIN/psql" -X -q -d "$ADMIN" -P footer=off -c "
         SELECT seq, kind, host, grant_id AS grant, to_char(changed_at, 'HH24:MI:SS.MS') AS at FROM jit.changes ORDER BY seq" \
         2>&1 | sed 's/^/    /'

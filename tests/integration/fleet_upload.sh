@@ -295,7 +295,7 @@ restarted=$(now_ms)
 ticks0=$(cpu_ticks "${PID[web-01]}")
 # A revocation made on web-02 while web-01 uploads still reaches web-01.
 expect 0 "jt_dave revokes grant $C2 on web-02 during web-01's upload" "revoked in the fleet" -- \
-        jc_on web-02 jt_dave revoke "$C2" -m 'mid-upload'
+        jc_on web-02 jt_dave revoke "F$C2" -m 'mid-upload'
 revoked_at=$(now_ms)
 wait_for 15 no_dropin web-01 && ok "web-01 drops it in $(( $(now_ms) - revoked_at )) ms, with $(( total - $(fleet_count web-01) )) events still to upload" ||
         not_ok "web-01 keeps grant $C2 during the upload"
