@@ -44,9 +44,10 @@ pc = $(shell $(PKG_CONFIG) --$(1) $(2) 2>/dev/null)
 # tests that talk HTTP themselves link it. libseccomp: the helper's filter.
 # libpq: jitctl's fleet commands (jitctl/fleet*.c) and jitd's fleet mirror
 # (jitd/fleet_link.c, driven by the loop without blocking it); pam_jit.so
-# never links it.
+# never links it. libcrypto in jitctl: the seal of a recording (common/rechash.c),
+# checked again before replay.
 JITD_PKGS   := sqlite3 json-c inih libsystemd libcrypto libseccomp libpq
-JITCTL_PKGS := json-c inih libpq
+JITCTL_PKGS := json-c inih libpq libcrypto
 CHECK_PKGS  := check
 JITD_CFLAGS := $(call pc,cflags,$(JITD_PKGS) libcurl)
 JITD_LIBS   := $(call pc,libs,$(JITD_PKGS)) -ldl -pthread

@@ -86,6 +86,11 @@ int client_connect(const char *path, int64_t deadline_ms, int *ret_fd)
 
 int client_send(int fd, const struct proto_msg *m, int64_t deadline_ms)
 {
+        return client_send_fd(fd, m, deadline_ms, -1);
+}
+
+int client_send_fd(int fd, const struct proto_msg *m, int64_t deadline_ms, int pass_fd)
+{
         uint8_t buf[PROTO_MAX_FRAME];
         size_t len;
         int r;
@@ -94,7 +99,27 @@ int client_send(int fd, const struct proto_msg *m, int64_t deadline_ms)
         if (r < 0)
                 return r;
         for (;;) {
-                ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                union {
+                        char buf[CMSG_SPACE(sizeof(int))];
+                        struct cmsghdr align;
+                } u;
+                struct iovec iov = { .iov_base = buf, .iov_len = len };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+                ssize_t n;
+
+                if (pass_fd >= 0) {
+                        struct cmsghdr *cm;
+
+                        memset(&u, 0, sizeof(u));
+                        mh.msg_control = u.buf;
+                        mh.msg_controllen = sizeof(u.buf);
+                        cm = CMSG_FIRSTHDR(&mh);
+                        cm->cmsg_level = SOL_SOCKET;
+                        cm->cmsg_type = SCM_RIGHTS;
+                        cm->cmsg_len = CMSG_LEN(sizeof(int));
+                        memcpy(CMSG_DATA(cm), &pass_fd, sizeof(int));
+                }
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 
                 if (n == (ssize_t) len)
                         return 0;
@@ -124,6 +149,49 @@ int client_recv(int fd, struct proto_msg *ret, int64_t deadline_ms)
                         return -EBADMSG;
                 if (n > 0)
                         return proto_decode(buf, (size_t) n, ret, NULL, 0);
+                if (errno == EINTR)
+                        continue;
+                if (errno != EAGAIN)
+                        return -errno;
+                r = wait_fd(fd, POLLIN, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
+int client_recv_fd(int fd, struct proto_msg *ret, int64_t deadline_ms, int *ret_fd)
+{
+        uint8_t buf[PROTO_MAX_FRAME + 1];
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        int r;
+
+        *ret_fd = -1;
+        for (;;) {
+                struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+                struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                                     .msg_controllen = sizeof(u.buf) };
+                ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+                if (n >= 0) {
+                        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                                        memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+                        if (n == 0)
+                                r = -ECONNRESET;
+                        else if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || n > (ssize_t) PROTO_MAX_FRAME)
+                                r = -EBADMSG;
+                        else
+                                r = proto_decode(buf, (size_t) n, ret, NULL, 0);
+                        if (r < 0 && *ret_fd >= 0) {
+                                close(*ret_fd);
+                                *ret_fd = -1;
+                        }
+                        return r;
+                }
                 if (errno == EINTR)
                         continue;
                 if (errno != EAGAIN)

@@ -254,6 +254,7 @@ void config_free(struct config *c)
         free(c->metrics_file);
         free(c->audit_key);
         free(c->notify);
+        free(c->record_dir);
         for (size_t i = 0; i < c->n_roles; i++)
                 role_clear(&c->roles[i]);
         free(c->roles);
@@ -272,6 +273,8 @@ static int config_new(const char *path, struct config **ret)
                 return -ENOMEM;
         c->teardown = TEARDOWN_AUTO;
         c->review_within = 86400;
+        c->record_break_glass = RECORD_ALL;
+        c->record_retention = 90 * 86400;
         c->ticket.poll = 60;
         c->ticket.timeout = 10;
         c->ticket.pending_timeout = 86400;
@@ -279,6 +282,7 @@ static int config_new(const char *path, struct config **ret)
         c->fleet.ticket_jitter = FLEET_TICKET_JITTER_DEFAULT;
         if (!(c->path = strdup(path)) || !(c->socket = strdup(JIT_DEFAULT_SOCKET)) ||
             !(c->database = strdup(JIT_DEFAULT_DATABASE)) || !(c->sudoers_dir = strdup(JIT_DEFAULT_SUDOERS)) ||
+            !(c->record_dir = strdup(JIT_DEFAULT_RECORD_DIR)) ||
             !(c->visudo = strdup(JIT_DEFAULT_VISUDO)) || !(c->ticket.provider = strdup("none"))) {
                 config_free(c);
                 return -ENOMEM;
@@ -404,6 +408,33 @@ static void parse_teardown(struct parser *ps, const struct key *k, void *target,
                         return;
                 }
         perr(ps, ps->lineno, "%s: '%s' is not one of auto, systemd, cgroup, pidfd, none", k->name, value);
+}
+
+static void parse_record(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        for (unsigned i = RECORD_NONE; i <= RECORD_ALL; i++)
+                if (strcmp(value, record_mode_to_string((enum record_mode) i)) == 0) {
+                        *FIELD(target, k, enum record_mode) = (enum record_mode) i;
+                        return;
+                }
+        perr(ps, ps->lineno, "%s: '%s' is not one of none, output, all", k->name, value);
+}
+
+/* record_dir becomes sudo's iolog_dir in every recorded drop-in: sudo expands
+ * '%' escapes there and the sudoers grammar would read a quote, a comma or a
+ * space, so only plain path characters pass. */
+static void parse_record_dir(struct parser *ps, const struct key *k, void *target, const char *value)
+{
+        size_t n = strlen(value);
+
+        if (value[0] != '/' || n < 2 || n > 200 || value[n - 1] == '/' || strstr(value, "/../") ||
+            strstr(value, "/./") || strstr(value, "//") ||
+            strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") != n) {
+                perr(ps, ps->lineno, "%s: '%s' is not an absolute path of letters, digits, / . _ - (at most 200)",
+                     k->name, value);
+                return;
+        }
+        set_string(ps, FIELD(target, k, char *), value);
 }
 
 static void parse_duration(struct parser *ps, const struct key *k, void *target, const char *value)
@@ -830,6 +861,9 @@ static const struct key jitd_keys[] = {
         { JITD("notify", parse_notify, notify) },
         { JITD("audit_key", parse_path, audit_key) },
         { JITD("review_within", parse_duration, review_within) },
+        { JITD("record_break_glass", parse_record, record_break_glass) },
+        { JITD("record_dir", parse_record_dir, record_dir) },
+        { JITD("record_retention", parse_duration, record_retention) },
 };
 
 static const struct key role_keys[] = {
@@ -859,6 +893,7 @@ static const struct key role_keys[] = {
          * implemented, and a limit that is not enforced must not parse. */
         { ROLE("uses", parse_uint, uses), .min = 0, .max = 1 },
         { ROLE("max_extensions", parse_uint, max_extensions), .min = 0, .max = 100 },
+        { ROLE("record", parse_record, record) },
 };
 
 static const struct key ticket_keys[] = {
@@ -1377,4 +1412,34 @@ void approval_format(unsigned flags, char *buf, size_t size)
                         return;
                 len += (size_t) k;
         }
+}
+
+const char *record_mode_to_string(enum record_mode m)
+{
+        switch (m) {
+        case RECORD_NONE:
+                return "none";
+        case RECORD_OUTPUT:
+                return "output";
+        case RECORD_ALL:
+                return "all";
+        }
+        return "?";
+}
+
+enum record_mode config_record_mode(const struct config *c, const struct role *r, bool break_glass)
+{
+        enum record_mode m = r ? r->record : RECORD_NONE;
+
+        if (break_glass && c && c->record_break_glass > m)
+                m = c->record_break_glass;
+        return m;
+}
+
+bool config_records_any(const struct config *c)
+{
+        for (size_t i = 0; c && i < c->n_roles; i++)
+                if (config_record_mode(c, &c->roles[i], c->roles[i].break_glass != NULL) != RECORD_NONE)
+                        return true;
+        return false;
 }

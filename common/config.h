@@ -17,6 +17,7 @@
 #define JIT_DEFAULT_DATABASE "/var/lib/jitd/jitd.db"
 #define JIT_DEFAULT_SUDOERS  "/etc/sudoers.d"
 #define JIT_DEFAULT_VISUDO   "/usr/sbin/visudo"
+#define JIT_DEFAULT_RECORD_DIR "/var/log/jit/sessions"
 
 enum approval_flags {
         APPROVAL_TICKET = 1 << 0,
@@ -25,6 +26,10 @@ enum approval_flags {
 };
 
 enum ticket_mode { TICKET_NONE = 0, TICKET_OPTIONAL, TICKET_REQUIRED };
+
+/* What of a session is recorded: nothing, what it printed, or also what was
+ * typed. Ordered: a larger value records more. */
+enum record_mode { RECORD_NONE = 0, RECORD_OUTPUT, RECORD_ALL };
 
 enum teardown_mode { TEARDOWN_AUTO = 0, TEARDOWN_SYSTEMD, TEARDOWN_CGROUP, TEARDOWN_PIDFD, TEARDOWN_NONE };
 
@@ -50,6 +55,7 @@ struct role {
         uint64_t break_glass_duration; /* default 30m */
         unsigned uses;              /* 0 = unlimited */
         unsigned max_extensions;    /* default 0 */
+        enum record_mode record;    /* default RECORD_NONE */
 };
 
 struct ticket_config {
@@ -109,6 +115,9 @@ struct config {
         char *notify;               /* NULL = off */
         char *audit_key;            /* NULL = a plain SHA-256 chain */
         uint64_t review_within;     /* default 1d */
+        enum record_mode record_break_glass; /* default RECORD_ALL */
+        char *record_dir;           /* default JIT_DEFAULT_RECORD_DIR */
+        uint64_t record_retention;  /* default 90d */
         /* [role:*] in file order */
         struct role *roles;
         size_t n_roles;
@@ -154,6 +163,13 @@ const struct role *config_find_role(const struct config *c, const char *name);
  * no '#' or ';' after white space (the reader takes those for a comment). For
  * programs that print lines to paste into the file (jitctl fleet add-host). */
 bool config_value_fits(const char *value);
+
+/* What a grant of role r records: the role's record, or for a break-glass
+ * grant whichever of that and [jitd] record_break_glass records more. */
+enum record_mode config_record_mode(const struct config *c, const struct role *r, bool break_glass);
+/* Whether any grant under c can be recorded (a recording directory is needed). */
+bool config_records_any(const struct config *c);
+const char *record_mode_to_string(enum record_mode m);
 
 /* "ticket,peer" etc. into buf. */
 void approval_format(unsigned flags, char *buf, size_t size);

@@ -102,6 +102,9 @@ static const struct {
         [PROTO_REQ_REQUEST_FOR]   = { "request-for",   F(PF_USER) | F(PF_SERVICE) | F(PF_ROLE) | F(PF_TICKET) |
                                                        F(PF_TIMEOUT) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REQ_APPROVAL_TEXT] = { "approval-text", F(PF_ID) | F(PF_FLEET_ID) },
+        [PROTO_REQ_RECORDINGS]    = { "recordings",    F(PF_ID) },
+        [PROTO_REQ_REPLAY]        = { "replay",        F(PF_ID) | F(PF_COUNT) },
+        [PROTO_REQ_SSH_RECORD]    = { "ssh-record",    F(PF_REASON) },
         [PROTO_REP_OK]            = { "ok",            F(PF_ID) | F(PF_MESSAGE) | F(PF_VERSION) | F(PF_NOW) |
                                                        F(PF_HOST) | F(PF_COUNT) | F(PF_DETAILS) | F(PF_USER) |
                                                        F(PF_UID) | F(PF_HASH) | F(PF_FLEET) | F(PF_FLEET_ID) },

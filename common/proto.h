@@ -81,6 +81,9 @@ enum proto_type {
         PROTO_REQ_REQUEST_FOR,     /* root: pam_jit's prompt asks for USER's elevation with a ticket */
         PROTO_REQ_APPROVAL_TEXT,   /* anyone (jitd: an approver of the fleet grant's role, not its user):
                                     * the fields of a fleet grant's canonical approval text */
+        PROTO_REQ_RECORDINGS,      /* as SHOW: a grant's session recordings */
+        PROTO_REQ_REPLAY,          /* admins, approvers of the grant's role (not its user): a recording's files */
+        PROTO_REQ_SSH_RECORD,      /* anyone (in a registered ssh session): tlog's pipe, passed along */
         PROTO_REQ_LAST_,
         /* replies */
         PROTO_REP_OK = 64,

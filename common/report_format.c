@@ -188,6 +188,14 @@ static int render(json_object *o, FILE *f)
         metric(f, "jit_break_glass_total", "counter", "Break-glass grants.", x[I_BG_USES]);
         metric(f, "jit_reviews_pending", "gauge", "Break-glass grants awaiting review.", x[I_PENDING]);
         metric(f, "jit_reviews_overdue", "gauge", "Break-glass grants whose review is overdue.", x[I_OVERDUE]);
+        /* A jitd that records sessions says so; an older one has no such
+         * figures, which is no error. */
+        if (is_int(at(o, "recording.sessions")) && is_int(at(o, "recording.bytes"))) {
+                metric(f, "jit_recorded_sessions_total", "counter", "Session recordings sealed in the audit chain.",
+                       json_object_get_int64(at(o, "recording.sessions")));
+                metric(f, "jit_recorded_bytes_total", "counter", "Total size of the sealed session recordings.",
+                       json_object_get_int64(at(o, "recording.bytes")));
+        }
         return 0;
 }
 

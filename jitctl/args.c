@@ -40,6 +40,7 @@ enum {
         OPT_PASSWORD_FILE,
         OPT_KEY,
         OPT_HOST,
+        OPT_SESSION,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -77,6 +78,7 @@ static const struct option long_options[] = {
         { "key",      required_argument, NULL, OPT_KEY },
         { "host",     required_argument, NULL, OPT_HOST },
         { "agent",    no_argument,       NULL, 'U' },
+        { "session",  required_argument, NULL, OPT_SESSION },
         {}
 };
 
@@ -286,6 +288,12 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                         a.hosts = optarg;
                         break;
                 case OPT_KEY: a.key = optarg; break;
+                case OPT_SESSION:
+                        r = jitctl_parse_id(optarg, &a.session);
+                        if (r < 0 || a.session > 100000000)
+                                return usage_error(ctx, v, "invalid session number '%s': a positive whole number",
+                                                   optarg);
+                        break;
                 case OPT_HOST:
                         if (!optarg[0])
                                 return usage_error(ctx, v, "--host needs a host name pattern");

@@ -620,11 +620,13 @@ int cmd_show(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **
                 return r;
         if (!a.json) {
                 output_grant_show(ctx->out, &g, jitctl_reply_now(&rep));
+                jitctl_show_recordings(ctx, g.id, NULL);
                 return 0;
         }
         r = output_grant_json(&g, &o);
         if (r < 0)
                 return r;
+        jitctl_show_recordings(ctx, g.id, o);
         r = output_json_print(ctx->out, o);
         json_object_put(o);
         return r;

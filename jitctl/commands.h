@@ -62,6 +62,7 @@ enum {
         CMD_L_PASSWORD_FILE = 1 << 14,
         CMD_L_KEY = 1 << 15,
         CMD_L_HOST = 1 << 16,
+        CMD_L_SESSION = 1 << 17,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -88,6 +89,7 @@ struct jitctl_args {
         const char *key;        /* approve --key FILE */
         const char *host;       /* --host PATTERN: the fleet's hosts it matches (list, audit, report) */
         bool agent;             /* approve -U/--agent */
+        int64_t session;        /* replay --session N; 0: not given */
         const char *pos[2];
         size_t npos;
 };
@@ -158,6 +160,12 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
 int cmd_reload(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 int cmd_doctor(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_ssh_session(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+int cmd_replay(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
+/* show: the grant's recordings, as lines after the grant (o NULL) or as a
+ * "recordings" array added to o (--json). Nothing when jitd has none. */
+struct json_object;
+void jitctl_show_recordings(const struct jitctl_ctx *ctx, int64_t id, struct json_object *o);
 int cmd_fleet(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv);
 /* --since: a duration ago ("7d") or a local date ("2026-11-01"). */
 int jitctl_parse_since(const char *s, int64_t now, int64_t *ret);

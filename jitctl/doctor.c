@@ -23,6 +23,7 @@
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/timex.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -658,6 +659,49 @@ static void check_sudoers_dir(struct doctor *d)
         report(d, ST_OK, "sudoers_dir", found, NULL);
 }
 
+/* The recording directory, when some role records (jitd.conf(5) record):
+ * jitd's own test (jitd/recording.c), and room for what sudo writes. */
+static void check_record_dir(struct doctor *d)
+{
+        _cleanup_free_ char *found = NULL, *fix = NULL;
+        const char *dir;
+        struct statvfs sv;
+        struct stat sb;
+
+        if (!d->cfg || !config_records_any(d->cfg))
+                return;
+        dir = d->cfg->record_dir;
+        if (lstat(dir, &sb) < 0) {
+                int e = errno;
+
+                found = fmt("%s: %s", dir, strerror(e));
+                fix = e == ENOENT ? fmt("jitd creates it at start (mode 0700); or: mkdir -p -m 0700 %s", dir) :
+                                    fmt("make %s a directory jitd can use", dir);
+                report(d, e == EACCES || e == ENOENT ? ST_WARN : ST_FAIL, "record_dir", found, fix);
+                return;
+        }
+        if (S_ISLNK(sb.st_mode) || !S_ISDIR(sb.st_mode)) {
+                found = fmt("%s is %s: jitd refuses it, and no recorded session runs", dir,
+                            S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory");
+                report(d, ST_FAIL, "record_dir", found, "set record_dir in [jitd] to a real directory");
+                return;
+        }
+        if (bad_owner_mode(&sb, dir, 077, "open to group or others", "chmod 0700", &found, &fix)) {
+                replace(&found, fmt("%s: %s", dir, found ? found : ""));
+                report(d, ST_FAIL, "record_dir", found, fix);
+                return;
+        }
+        if (statvfs(dir, &sv) == 0 && (uint64_t) sv.f_bavail * sv.f_frsize < 64ull * 1024 * 1024) {
+                found = fmt("%s: root's, mode %04o, but only %llu KiB free: recorded sessions are refused below "
+                            "1 MiB", dir, (unsigned) (sb.st_mode & 07777),
+                            (unsigned long long) ((uint64_t) sv.f_bavail * sv.f_frsize / 1024));
+                report(d, ST_WARN, "record_dir", found, "free some space, or shorten record_retention");
+                return;
+        }
+        found = fmt("%s: root-owned, mode %04o", dir, (unsigned) (sb.st_mode & 07777));
+        report(d, ST_OK, "record_dir", found, NULL);
+}
+
 /* ---- 5. visudo ---------------------------------------------------------- */
 
 static void check_visudo(struct doctor *d)
@@ -1243,6 +1287,7 @@ int cmd_doctor(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         check_pam(&d);
         check_sudoers(&d);
         check_sudoers_dir(&d);
+        check_record_dir(&d);
         check_visudo(&d);
         check_dropins(&d);
         check_ticket(&d);

@@ -376,6 +376,18 @@ static int verify_document(struct jitctl_ctx *ctx, const struct jitctl_args *a)
         } else
                 jitctl_say(ctx, "audit chain broken: %s", json_object_object_get_ex(local, "why", &v) ?
                            json_object_get_string(v) : "?");
+        /* This host's sealed recordings, hashed again (jitd/record_verify.c). */
+        if (json_object_object_get_ex(local, "recordings", &v)) {
+                json_object *bad = NULL, *msg = NULL;
+
+                json_object_object_get_ex(v, "bad", &bad);
+                json_object_object_get_ex(v, "message", &msg);
+                if (bad && json_object_get_int64(bad) > 0) {
+                        jitctl_say(ctx, "audit chain intact, but %s", msg ? json_object_get_string(msg) : "?");
+                        intact = false;
+                } else if (msg)
+                        fprintf(ctx->out, "audit chain intact; %s\n", json_object_get_string(msg));
+        }
         r = fleet_view_verify(ctx->out, text, &fleet_ok);
         json_object_put(doc);
         free(text);

@@ -120,6 +120,8 @@ struct figures {
         struct stats approve, revoke;
         int64_t admin, ticket, other, incomplete;
         int64_t bg_uses, pending, overdue, review_within;
+        bool has_recording;             /* a jitd that records sessions */
+        int64_t rec_sessions, rec_bytes;
 };
 
 static json_object *member(struct figures *x, json_object *o, const char *key, enum json_type type)
@@ -192,6 +194,12 @@ static int read_figures(json_object *root, struct figures *x)
         x->pending = number(x, o, "reviews_pending");
         x->overdue = number(x, o, "reviews_overdue");
         x->review_within = number(x, o, "review_within_s");
+        if (json_object_object_get_ex(root, "recording", NULL)) {
+                o = member(x, root, "recording", json_type_object);
+                x->has_recording = true;
+                x->rec_sessions = number(x, o, "sessions");
+                x->rec_bytes = number(x, o, "bytes");
+        }
         if (!all_strings(x->locations) || !all_strings(x->errors))
                 x->bad = true;
         if (x->paths) {
@@ -315,6 +323,11 @@ static void print_figures(FILE *f, const struct figures *x)
         seconds_text(x->review_within, d, sizeof(d));
         kv(f, "awaiting review", "%" PRId64, x->pending);
         kv(f, "overdue reviews", "%" PRId64 " (reviews are due within %s)", x->overdue, d);
+        if (x->has_recording) {
+                fputs("\nRecording\n", f);
+                kv(f, "recorded sessions", "%" PRId64 " (sealed in the audit chain)", x->rec_sessions);
+                kv(f, "total size", "%" PRId64 " bytes", x->rec_bytes);
+        }
 }
 
 int report_view_text(FILE *f, const char *json)

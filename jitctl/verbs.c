@@ -65,6 +65,12 @@ const struct cmd_verb cmd_verbs[] = {
           "audit [--since TIME] [--grant ID] [--host PATTERN] [--json] | audit verify [--host PATTERN] [--log FILE | "
           "--journal]",
           "the audit trail (admins; with [fleet] every host's); verify checks the hash chains" },
+        { "replay", cmd_replay, ":hs:", CMD_L_SESSION, "", 1, 1, true,
+          "replay ID [--session N]",
+          "play a recorded session of a grant back (admins, and approvers of its role; not its user)" },
+        { "ssh-session", cmd_ssh_session, ":hs:", 0, "", 0, 0, false,
+          "ssh-session",
+          "sshd's ForceCommand: run the login shell or command, recorded with tlog when the grant records" },
         { "reload", cmd_reload, ":hs:", 0, "", 0, 0, false,
           "reload",
           "re-read jitd.conf; a broken one is refused and the old one stays (admins)" },

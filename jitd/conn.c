@@ -28,6 +28,7 @@
 
 struct frame {
         struct frame *next;
+        int fd;                     /* passed with the datagram (SCM_RIGHTS), then closed; -1: none */
         size_t len;
         uint8_t data[];
 };
@@ -50,6 +51,7 @@ struct conn {
         conn_stream_fn stream;
         void *stream_state;
         void (*stream_free)(void *state);
+        int passed_fd;              /* a descriptor the current request carried; -1: none */
         bool stream_waiting;        /* next said CONN_STREAM_WAIT: until conn_stream_resume */
         bool dead;
 };
@@ -101,6 +103,8 @@ static void frames_free(struct conn *c)
                 struct frame *f = c->out_head;
 
                 c->out_head = f->next;
+                if (f->fd >= 0)
+                        close(f->fd);
                 free(f);
         }
         c->out_tail = NULL;
@@ -157,13 +161,37 @@ static int on_reap(sd_event_source *src, void *userdata)
         return 0;
 }
 
+/* One datagram, with fd passed along when fd >= 0. */
+static ssize_t send_frame(int sock, const void *data, size_t len, int fd)
+{
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        struct cmsghdr *cm;
+
+        if (fd < 0)
+                return send(sock, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        memset(&u, 0, sizeof(u));
+        mh.msg_control = u.buf;
+        mh.msg_controllen = sizeof(u.buf);
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* Send what is queued; 0 when drained or waiting for the client, <0 when
  * the peer is gone. */
 static int flush(struct conn *c)
 {
         while (c->out_head) {
                 struct frame *f = c->out_head;
-                ssize_t n = send(c->fd, f->data, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send_frame(c->fd, f->data, f->len, f->fd);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -177,6 +205,8 @@ static int flush(struct conn *c)
                         c->out_tail = NULL;
                 c->out_bytes -= f->len;
                 c->out_frames--;
+                if (f->fd >= 0)
+                        close(f->fd);
                 free(f);
         }
         return 0;
@@ -215,6 +245,39 @@ static void conn_update_events(struct conn *c)
         (void) sd_event_source_set_io_events(c->io, ev);
 }
 
+/* One datagram, and the first descriptor passed with it (SCM_RIGHTS) in
+ * *ret_fd; any other is closed at once. MSG_TRUNC: the real length. */
+static ssize_t recv_with_fd(int sock, uint8_t *buf, size_t size, int *ret_fd)
+{
+        union {
+                char buf[CMSG_SPACE(4 * sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+        ssize_t n = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+
+        if (n < 0)
+                return n;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+                size_t k;
+
+                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                        continue;
+                k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                for (size_t i = 0; i < k; i++) {
+                        int fd;
+
+                        memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                        if (*ret_fd < 0)
+                                *ret_fd = fd;
+                        else
+                                close(fd);
+                }
+        }
+        return (mh.msg_flags & MSG_TRUNC) && n <= (ssize_t) size ? (ssize_t) size + 1 : n;
+}
+
 static void conn_read(struct conn *c)
 {
         uint8_t buf[PROTO_MAX_FRAME + 1];
@@ -224,7 +287,7 @@ static void conn_read(struct conn *c)
         ssize_t n;
         int r;
 
-        n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+        n = recv_with_fd(c->fd, buf, sizeof(buf), &c->passed_fd);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 conn_close(c);
                 return;
@@ -256,6 +319,19 @@ static void conn_read(struct conn *c)
         }
         s->on_request(s->userdata, c, msg);
         free(msg);
+        /* A descriptor no handler took goes with the request. */
+        if (c->passed_fd >= 0) {
+                close(c->passed_fd);
+                c->passed_fd = -1;
+        }
+}
+
+int conn_take_fd(struct conn *c)
+{
+        int fd = c->passed_fd;
+
+        c->passed_fd = -1;
+        return fd;
 }
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -427,6 +503,7 @@ int conn_add(struct conn_set *s, int fd)
                 return -ENOMEM;
         }
         c->fd = fd;
+        c->passed_fd = -1;
         c->set = s;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0) {
                 r = -errno;
@@ -506,38 +583,52 @@ struct conn *conn_find(struct conn_set *s, uint64_t serial)
 
 int conn_send(struct conn *c, const struct proto_msg *m)
 {
+        return conn_send_fd(c, m, -1);
+}
+
+int conn_send_fd(struct conn *c, const struct proto_msg *m, int fd)
+{
         uint8_t buf[PROTO_MAX_FRAME];
         struct frame *f;
         size_t len;
         int r;
 
-        if (c->dead)
-                return -EPIPE;
+        if (c->dead) {
+                r = -EPIPE;
+                goto fail;
+        }
         r = proto_encode(m, buf, sizeof(buf), &len);
         if (r < 0)
-                return r;
+                goto fail;
         /* Fast path: nothing queued, the datagram goes straight out. */
         if (!c->out_head) {
-                ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+                ssize_t n = send_frame(c->fd, buf, len, fd);
 
-                if (n == (ssize_t) len)
+                if (n == (ssize_t) len) {
+                        if (fd >= 0)
+                                close(fd);
                         return 0;
+                }
                 if (n < 0 && errno != EAGAIN && errno != EINTR) {
                         r = -errno;
                         conn_close(c);
-                        return r;
+                        goto fail;
                 }
         }
         if (c->out_bytes + len > CONN_QUEUE_MAX_BYTES) {
                 log_msg(LOG_WARNING, "pid %d uid %u does not read its replies; closing its connection",
                         (int) c->cred.pid, (unsigned) c->cred.uid);
                 conn_close(c);
-                return -ENOBUFS;
+                r = -ENOBUFS;
+                goto fail;
         }
         f = malloc(sizeof(*f) + len);
-        if (!f)
-                return -ENOMEM;
+        if (!f) {
+                r = -ENOMEM;
+                goto fail;
+        }
         f->next = NULL;
+        f->fd = fd;
         f->len = len;
         memcpy(f->data, buf, len);
         if (c->out_tail)
@@ -549,6 +640,10 @@ int conn_send(struct conn *c, const struct proto_msg *m)
         c->out_frames++;
         conn_update_events(c);
         return 0;
+fail:
+        if (fd >= 0)
+                close(fd);
+        return r;
 }
 
 void conn_hold(struct conn *c)

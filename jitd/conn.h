@@ -66,6 +66,13 @@ struct conn *conn_find(struct conn_set *s, uint64_t serial);
  * queue is over its cap (the connection is closed: a client that does not
  * read loses it). */
 int conn_send(struct conn *c, const struct proto_msg *m);
+/* The same with an open descriptor passed along (SCM_RIGHTS): conn_send_fd
+ * takes fd over and closes it once sent, or on failure. */
+int conn_send_fd(struct conn *c, const struct proto_msg *m, int fd);
+/* The descriptor the request being handled carried (SCM_RIGHTS), now the
+ * caller's; -1 when it carried none. One not taken is closed after the
+ * handler returns. */
+int conn_take_fd(struct conn *c);
 /* Not read again until released: the request's answer comes later. */
 void conn_hold(struct conn *c);
 void conn_release(struct conn *c);

@@ -10,6 +10,7 @@
 #include "dispatch.h"
 #include "handlers.h"
 #include "handlers_fleet.h"
+#include "handlers_record.h"
 #include "log.h"
 
 enum access {
@@ -52,6 +53,10 @@ static const struct handler handlers[] = {
         { PROTO_REQ_RELOAD,        ACCESS_ADMIN, USER_WAIT_MS, handle_reload },
         { PROTO_REQ_REPORT,        ACCESS_ANY,   USER_WAIT_MS, handle_report },       /* admins and approvers */
         { PROTO_REQ_APPROVAL_TEXT, ACCESS_ANY,   USER_WAIT_MS, handle_approval_text }, /* approver of the fleet grant's role, not its user */
+        { PROTO_REQ_RECORDINGS,    ACCESS_ANY,   USER_WAIT_MS, handle_recordings },   /* as show */
+        { PROTO_REQ_REPLAY,        ACCESS_ANY,   USER_WAIT_MS, handle_replay },       /* admins, the role's approvers, never the grant's user */
+        /* Not parked: the pipe it carries is not kept for a retry. */
+        { PROTO_REQ_SSH_RECORD,    ACCESS_ANY,   0,            handle_ssh_record },   /* the caller's own ssh session */
 };
 
 #define PARK_FIRST_MS 10

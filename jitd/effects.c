@@ -12,6 +12,7 @@
 #include "gating.h"
 #include "log.h"
 #include "notify.h"
+#include "recording.h"
 #include "sessions.h"
 #include "ticket.h"
 
@@ -26,7 +27,15 @@ int effects_prepare_dropin(struct jitd *d, const struct jit_grant *next, struct 
                 snprintf(why, why_size, "role %s no longer exists", next->role);
                 return -ENOENT;
         }
-        k = sudoers_render(next, r, &text);
+        char iolog_dir[512];
+        enum record_mode mode = config_record_mode(d->config, r, next->break_glass);
+
+        if (mode != RECORD_NONE) {
+                k = recording_prepare_grant(d, next, iolog_dir, sizeof(iolog_dir), why, why_size);
+                if (k < 0)
+                        return k;
+        }
+        k = sudoers_render_recorded(next, r, mode, mode != RECORD_NONE ? iolog_dir : NULL, &text);
         if (k < 0) {
                 snprintf(why, why_size, "cannot render the sudoers rule: %s", strerror(-k));
                 return k;
@@ -105,6 +114,11 @@ void effects_end_host(struct jitd *d, const struct jit_grant *gs, const unsigned
         }
         if (n_ending)
                 sessions_end_grants(d, ending, left, n_ending);
+        /* What the ended grants recorded is sealed once their sessions are
+         * gone. */
+        for (size_t i = 0; i < n; i++)
+                if (effects[i] & (FX_SESSIONS_END | FX_DROPIN_REMOVE))
+                        recording_grants_ended(d, &gs[i].id, 1);
 }
 
 /* A note on the grant's ticket (comment = yes) when its state changes. */

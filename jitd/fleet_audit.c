@@ -486,7 +486,7 @@ static void fv_on_hosts(int r, const char *names, size_t n, const char *why, voi
         fv_next_host(v);
 }
 
-int fleet_audit_verify(struct request *req, json_object *local, const char *pattern)
+void fleet_audit_verify_later(struct jitd *d, uint64_t serial, json_object *local, const char *pattern)
 {
         struct fv_req *v = calloc(1, sizeof(*v));
         const char *text;
@@ -494,24 +494,43 @@ int fleet_audit_verify(struct request *req, json_object *local, const char *patt
 
         if (!v) {
                 json_object_put(local);
-                return reply_error(req, ENOMEM, "out of memory"), HANDLED;
+                later_reply_error(d, serial, ENOMEM, "out of memory");
+                return;
         }
-        v->d = req->d;
+        v->d = d;
+        v->serial = serial;
         v->doc = json_object_new_object();
         v->hosts = json_object_new_array();
         json_object_object_add(v->doc, "local", local);
         if (pattern)
                 snprintf(v->pattern, sizeof(v->pattern), "%s", pattern);
-        if (!req->d->fleet) {
+        if (!d->fleet) {
                 json_object_object_add(v->doc, "fleet", NULL);
                 text = json_object_to_json_string_ext(v->doc, JSON_C_TO_STRING_PLAIN);
-                r = reply_json(req, text ? strdup(text) : NULL);
+                later_reply_json(d, serial, text ? strdup(text) : NULL);
                 fv_free(v);
-                return r;
+                return;
         }
-        r = fleet_hosts_matching(req->d, pattern ? pattern : "*", fv_on_hosts, v);
-        v->serial = request_hold(req);
+        r = fleet_hosts_matching(d, pattern ? pattern : "*", fv_on_hosts, v);
         if (r < 0)
                 fv_finish(v, r == -ENOTCONN ? "the fleet database is unreachable" : strerror(-r));
+}
+
+int fleet_audit_verify(struct request *req, json_object *local, const char *pattern)
+{
+        const char *text;
+        json_object *doc;
+        int r;
+
+        if (!req->d->fleet) {
+                doc = json_object_new_object();
+                json_object_object_add(doc, "local", local);
+                json_object_object_add(doc, "fleet", NULL);
+                text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+                r = reply_json(req, text ? strdup(text) : NULL);
+                json_object_put(doc);
+                return r;
+        }
+        fleet_audit_verify_later(req->d, request_hold(req), local, pattern);
         return HANDLED_LATER;
 }

@@ -17,7 +17,8 @@ int fleet_audit_stream(struct request *req, int64_t since, int64_t fleet_grant, 
 
 /* The answer to audit verify as a document (json_reply.h):
  *
- *   {"local": {"intact": true, "events": N} | {"intact": false, "bad_seq": N, "why": "..."},
+ *   {"local": {"intact": true, "events": N[, "recordings": {"checked", "bad", "message"}]} |
+ *             {"intact": false, "bad_seq": N, "why": "..."},
  *    "fleet": null (no [fleet]) |
  *             {"hosts": [{"host", "events", "first_at", "last_at", "intact", "bad_seq", "why",
  *                         "keyed_from", "keyed_events"}, ...],
@@ -29,5 +30,8 @@ int fleet_audit_stream(struct request *req, int64_t since, int64_t fleet_grant, 
  * event and why; keyed_from: where its current HMAC-keyed segment starts
  * (those events are checked link by link only: the key is not here). */
 int fleet_audit_verify(struct request *req, json_object *local, const char *pattern);
+/* The same for a request already held (record_verify.c: after the
+ * recordings were hashed again); answers through later_reply_*. */
+void fleet_audit_verify_later(struct jitd *d, uint64_t serial, json_object *local, const char *pattern);
 
 #endif

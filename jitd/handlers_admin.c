@@ -20,6 +20,7 @@
 #include "handlers_fleet.h"
 #include "json_reply.h"
 #include "log.h"
+#include "record_verify.h"
 #include "reload.h"
 #include "report.h"
 #include "store.h"
@@ -346,8 +347,9 @@ int handle_audit_verify(struct request *req)
         if (r < 0 && r != -EBADMSG)
                 return reply_store_failure(req, r, "verifying the audit trail");
         if (flags & PROTO_F_DOCUMENT) {
-                /* This host's chain, then (with [fleet]) every host's from
-                 * the fleet copy: one document. */
+                /* This host's chain and its sealed recordings, then (with
+                 * [fleet]) every host's chain from the fleet copy: one
+                 * document. */
                 local = json_object_new_object();
                 if (!local)
                         return reply_error(req, ENOMEM, "out of memory"), HANDLED;
@@ -356,10 +358,24 @@ int handle_audit_verify(struct request *req)
                 json_object_object_add(local, r == 0 ? "events" : "bad_seq", json_object_new_int64(seq));
                 if (r < 0)
                         json_object_object_add(local, "why", json_object_new_string(why));
+                if (r == 0) {
+                        r = record_verify_start(req, seq, local, host, fleet_audit_verify_later);
+                        if (r < 0) {
+                                json_object_put(local);
+                                return reply_store_failure(req, r, "reading the sealed recordings");
+                        }
+                        if (r > 0)
+                                return HANDLED_LATER;
+                }
                 return fleet_audit_verify(req, local, host);
         }
         if (r == -EBADMSG)
                 return reply_error(req, EBADMSG, "audit chain broken: %s", why), HANDLED;
+        r = record_verify_start(req, seq, NULL, NULL, NULL);
+        if (r < 0)
+                return reply_store_failure(req, r, "reading the sealed recordings");
+        if (r > 0)
+                return HANDLED_LATER;
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_COUNT, (uint64_t) seq);
         proto_set_str(&m, PF_MESSAGE, "audit chain intact");

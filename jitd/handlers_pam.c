@@ -22,6 +22,8 @@
 #include "handlers.h"
 #include "log.h"
 #include "nsscache.h"
+#include "recording.h"
+#include "recording_ssh.h"
 #include "sessions.h"
 #include "store.h"
 #include "teardown.h"
@@ -158,6 +160,33 @@ int handle_check(struct request *req)
                         pending = g;
         }
         proto_init(&m, PROTO_REP_DECISION);
+        if (allow && recording_mode(d, allow) != RECORD_NONE) {
+                char why[256];
+                int k = 0;
+
+                /* sudo would refuse too (ignore_iolog_errors is off), but
+                 * only here is the refusal audited and said in one line.
+                 * Other services (sshd, login) have no recorder here yet: a
+                 * recorded grant does not let them in unrecorded. */
+                if (strcmp(service, "sshd") == 0)
+                        k = recording_space_check_dir(d, why, sizeof(why));
+                else if (!gating_is_sudo_service(service)) {
+                        snprintf(why, sizeof(why), "only sudo and ssh sessions can be recorded here, not %s", service);
+                        k = -EOPNOTSUPP;
+                } else
+                        k = recording_space_check(d, allow, why, sizeof(why));
+                if (k < 0) {
+                        recording_refused(d, allow, service, req->cred.pid, why);
+                        snprintf(msg, sizeof(msg), "jit: elevation %lld is recorded, and its recording cannot be "
+                                 "written (%s); refused", (long long) allow->id, why);
+                        proto_set_u64(&m, PF_DECISION, PROTO_DECISION_DENY);
+                        proto_set_str(&m, PF_ROLE, allow->role);
+                        proto_set_str(&m, PF_HOST, c->host);
+                        proto_set_str(&m, PF_MESSAGE, msg);
+                        reply_msg(req, &m);
+                        goto out;
+                }
+        }
         if (allow) {
                 r = tokens_issue(d->tokens, req->cred.pid, conn_peer_key(req->conn), user, service, allow->id, token,
                                  sizeof(token));
@@ -217,6 +246,7 @@ struct open_reply {
         uint64_t serial;
         char user[JIT_USER_MAX + 1];
         char service[JIT_SERVICE_MAX + 1];
+        int64_t recording_id;           /* 0: none */
 };
 
 static void on_session_open(struct jitd *d, void *userdata, int r, const struct jit_session *x)
@@ -231,6 +261,7 @@ static void on_session_open(struct jitd *d, void *userdata, int r, const struct 
                                   "the session cannot be registered for teardown (%s): it must not run",
                                   r == -ECANCELED ? "its grant ended" : strerror(-r));
         } else {
+                recording_attach_session(d, o->recording_id, x->id);
                 proto_init(&m, PROTO_REP_OK);
                 proto_set_u64(&m, PF_ID, (uint64_t) x->id);
                 later_reply_msg(d, o->serial, &m);
@@ -255,6 +286,46 @@ static int ignore_session(struct request *req, const char *user, const char *ser
 }
 
 /*
+ * A sudo session of a recorded grant runs only with its recording: sudo
+ * began it before this phase (or refused to run, ignore_iolog_errors being
+ * off), in the directory of one of the covering grants. false: refused, and
+ * the reply is sent.
+ */
+static bool sudo_recording(struct request *req, const struct coverage_candidate *cv, size_t n, size_t owner,
+                           const char *service, int64_t *ret_id)
+{
+        struct jitd *d = req->d;
+        const struct jit_grant **gs = calloc(n, sizeof(*gs));
+        bool required = recording_mode(d, cv[owner].g) != RECORD_NONE;
+        size_t m = 0;
+        int r;
+
+        if (!gs) {
+                reply_error(req, ENOMEM, "out of memory");
+                return false;
+        }
+        gs[m++] = cv[owner].g;
+        for (size_t i = 0; i < n; i++)
+                if (i != owner)
+                        gs[m++] = cv[i].g;
+        r = recording_claim_sudo(d, gs, m, ret_id);
+        free(gs);
+        if (r < 0 && required) {
+                reply_error(req, EIO, "jit: this elevation is recorded, and its recording cannot be noted (%s); "
+                            "refused", store_last_error(d->store));
+                return false;
+        }
+        if (r <= 0 && required) {
+                recording_refused(d, cv[owner].g, service, req->cred.pid,
+                                  "sudo wrote no recording for it (record_dir full or unsafe?)");
+                reply_error(req, EPERM, "jit: elevation %lld is recorded, and no recording of this session could be "
+                            "written; refused", (long long) cv[owner].g->id);
+                return false;
+        }
+        return true;
+}
+
+/*
  * A session opens: sudo's own process, or sshd's per-connection process; its
  * pid and start time come from the kernel, never from the message. It must
  * present the token its account decision carried, and an active grant must
@@ -274,7 +345,7 @@ int handle_session_open(struct request *req)
         struct open_reply *o = NULL;
         struct principal *p = NULL;
         struct user_grants u;
-        int64_t now = now_realtime(), token_grant = 0;
+        int64_t now = now_realtime(), token_grant = 0, recording_id = 0;
         size_t n = 0;
         int r, k, ret = HANDLED;
 
@@ -324,6 +395,19 @@ int handle_session_open(struct request *req)
                 goto out;
         }
         k = coverage_pick_owner(cv, n);
+        if (gating_is_sudo_service(service) && !sudo_recording(req, cv, n, (size_t) k, service, &recording_id))
+                goto out;
+        if (!gating_is_sudo_service(service) && strcmp(service, "sshd") != 0 &&
+            recording_mode(d, cv[k].g) != RECORD_NONE) {
+                recording_refused(d, cv[k].g, service, req->cred.pid, "only sudo and ssh sessions can be recorded here");
+                reply_error(req, EPERM, "jit: elevation %lld is recorded, and only sudo and ssh sessions can be "
+                            "recorded here; this %s session is refused", (long long) cv[k].g->id, service);
+                goto out;
+        }
+        /* ssh: tlog starts later, from sshd's ForceCommand (recording_ssh.h);
+         * a session whose recording does not start loses its grant. */
+        if (strcmp(service, "sshd") == 0 && recording_mode(d, cv[k].g) != RECORD_NONE)
+                recording_ssh_expect(d, cv[k].g->id, req->cred.pid);
         x.grant_id = cv[k].g->id;
         strcpy_checked(x.service, sizeof(x.service), service);
         if (target)
@@ -352,6 +436,7 @@ int handle_session_open(struct request *req)
         }
         snprintf(o->user, sizeof(o->user), "%s", user);
         snprintf(o->service, sizeof(o->service), "%s", service);
+        o->recording_id = recording_id;
         o->serial = request_hold(req);
         r = sessions_open(d, &x, p && !gating_is_sudo_service(service) ? p->uid : TEARDOWN_NOT_LOGIN,
                           on_session_open, o);
@@ -410,6 +495,7 @@ int handle_session_close(struct request *req)
         proto_init(&m, PROTO_REP_OK);
         proto_set_u64(&m, PF_ID, (uint64_t) x.id);
         reply_msg(req, &m);
+        recording_session_closed(d, x.id);
 
         row.session_id = x.id;
         row.at = now_realtime();

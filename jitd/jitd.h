@@ -44,6 +44,7 @@ struct jitd {
 
         struct parked *parked;          /* requests waiting for a busy database */
         struct fleet_mirror *fleet;     /* NULL: no [fleet] */
+        struct recorder *recorder;      /* session recordings: seals, retention */
 
         struct sd_event_source *reconcile_source;
         struct sd_event_source *metrics_source;

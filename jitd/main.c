@@ -27,6 +27,8 @@
 #include "metrics.h"
 #include "nsscache.h"
 #include "reconcile.h"
+#include "recording.h"
+#include "recording_ssh.h"
 #include "reload.h"
 #include "server.h"
 #include "sessions.h"
@@ -203,6 +205,10 @@ static int setup(struct jitd *d)
                         r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
                 return r;
         }
+        if (config_records_any(d->config) && (r = recording_dir_check(d->config->record_dir, true, why, sizeof(why))) < 0) {
+                log_msg(LOG_ERR, "%s; refusing to start", why);
+                return r;
+        }
         /* The signals the loop reads; a child started later unblocks them
          * (notify.c). SIGPIPE: a client that hangs up is an error return. */
         sigemptyset(&mask);
@@ -234,7 +240,7 @@ static int setup(struct jitd *d)
         }
         if ((r = ending_new(d, tombs, tombs_disk, &d->ending)) < 0 || (r = deadline_new(d, clock_on_due, &d->deadline)) < 0 ||
             (r = clock_new(d, &d->clock)) < 0 || (r = sessions_new(d, &d->sessions)) < 0 ||
-            (r = tokens_new(&d->tokens)) < 0) {
+            (r = tokens_new(&d->tokens)) < 0 || (r = recorder_new(d, &d->recorder)) < 0) {
                 log_msg(LOG_ERR, "cannot set up: %s", strerror(-r));
                 return r;
         }
@@ -305,6 +311,7 @@ static int run(struct jitd *d)
         }
         clock_run_now(d);
         reconcile(d);
+        recording_resume(d);
         sd_notifyf(0, "READY=1\nSTATUS=serving on %s, %zu role%s", d->config->socket, d->config->n_roles,
                    d->config->n_roles == 1 ? "" : "s");
         log_msg(LOG_NOTICE, "jitd %s serving on %s for host %s (%zu role%s)", JIT_VERSION, d->config->socket,
@@ -334,6 +341,8 @@ static void cleanup(struct jitd *d)
         server_close(d);
         dispatch_free_parked(d);
         sessions_free(d->sessions);
+        recording_ssh_free_all();
+        recorder_free(d->recorder);
         clock_free(d->clock);
         deadline_free(d->deadline);
         ending_free(d->ending);

@@ -12,6 +12,7 @@
 #include "grants.h"
 #include "log.h"
 #include "reconcile.h"
+#include "recording.h"
 #include "record.h"
 #include "sessions.h"
 #include "store.h"
@@ -146,7 +147,17 @@ static void restore_rules(struct jitd *d)
                         bool wanted = false;
                         int k, w_r;
 
-                        if (wants_rule(d, g, &wanted) < 0 || !wanted || sudoers_render(g, role, &want) < 0)
+                        enum record_mode mode = config_record_mode(d->config, role, g->break_glass);
+                        char iolog_dir[512], why[256];
+
+                        if (wants_rule(d, g, &wanted) < 0 || !wanted)
+                                continue;
+                        if (mode != RECORD_NONE &&
+                            recording_prepare_grant(d, g, iolog_dir, sizeof(iolog_dir), why, sizeof(why)) < 0) {
+                                log_msg(LOG_ERR, "reconcile: grant %lld: %s", (long long) g->id, why);
+                                continue;
+                        }
+                        if (sudoers_render_recorded(g, role, mode, mode != RECORD_NONE ? iolog_dir : NULL, &want) < 0)
                                 continue;
                         k = sudoers_read(d->config->sudoers_dir, g->id, &have);
                         if (k >= 0 && strcmp(want, have) == 0)

@@ -16,6 +16,7 @@
 #include "nsscache.h"
 #include "policy.h"
 #include "reconcile.h"
+#include "recording.h"
 #include "reload.h"
 #include "store.h"
 #include "sudoers.h"
@@ -140,6 +141,7 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
 {
         struct config_errors e = {};
         struct config *c = NULL;
+        char rwhy[512];
         unsigned revoked;
         int r;
 
@@ -148,6 +150,8 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
             (r = sudoers_dir_check(c->sudoers_dir)) < 0)
                 add_line(&e, "%s: sudoers_dir %s: %s", d->config_path, c->sudoers_dir,
                          r == -EPERM ? "must be owned by root and not writable by group or others" : strerror(-r));
+        if (r >= 0 && config_records_any(c) && (r = recording_dir_check(c->record_dir, true, rwhy, sizeof(rwhy))) < 0)
+                add_line(&e, "%s: %s", d->config_path, rwhy);
         if (r < 0) {
                 size_t off = 0;
 

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "report.h"
+#include "store_record.h"
 #include "standing.h"
 #include "util.h"
 
@@ -45,6 +46,7 @@ struct tally {
         int64_t total, active, denied, cancelled, released, expired, revoked;
         int64_t rev_admin, rev_ticket, rev_other;
         int64_t bg_uses, reviews_pending, reviews_overdue;
+        uint64_t rec_sessions, rec_bytes;
         struct path_count *paths;
         size_t n_paths, cap_paths;
         struct values approve;          /* seconds */
@@ -385,6 +387,10 @@ static json_object *build(struct tally *t, const struct standing *st, int *ret_e
         add_int(&b, o, "reviews_overdue", t->reviews_overdue);
         add_int(&b, o, "review_within_s", t->review_within);
 
+        o = add(&b, root, "recording", json_object_new_object());
+        add_int(&b, o, "sessions", (int64_t) t->rec_sessions);
+        add_int(&b, o, "bytes", (int64_t) t->rec_bytes);
+
         if (b.err < 0) {
                 json_object_put(root);
                 *ret_err = b.err;
@@ -415,6 +421,8 @@ int report_build(struct store *s, const struct config *c, const char *sudoers, i
          * window cannot be about a grant in it. */
         if (r >= 0)
                 r = store_audit_foreach(s, &(struct store_audit_filter) { .since = t.since }, on_event, &t);
+        if (r >= 0)
+                r = store_recording_totals(s, t.since, &t.rec_sessions, &t.rec_bytes);
         if (r >= 0)
                 r = standing_scan(sudoers, &st);
         if (r >= 0) {

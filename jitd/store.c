@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_record.h"
 
 /* "JITD": tells our database apart from another program's SQLite file that
  * happens to sit at the configured path. */
@@ -181,6 +182,25 @@ static const char *const migrations[] = {
          "  reason TEXT NOT NULL,"
          "  at INTEGER NOT NULL"
          ") STRICT;"),
+        /* 8 -> 9: session recordings (jitd/recording.c): each found in a
+         * grant's recording directory once (path is unique), sealed once
+         * (its "recorded" audit event carries the same size and hash),
+         * pruned at most once. session_id is NULL when no session jitd
+         * registered made it (sudo refused by PAM after its log began). */
+        ("CREATE TABLE recordings ("
+         "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+         "  grant_id INTEGER NOT NULL CHECK (grant_id > 0),"
+         "  session_id INTEGER,"
+         "  kind TEXT NOT NULL CHECK (kind IN ('sudo', 'tlog')),"
+         "  path TEXT NOT NULL UNIQUE,"
+         "  found_at INTEGER NOT NULL,"
+         "  sealed_at INTEGER,"
+         "  size INTEGER,"
+         "  hash TEXT,"
+         "  pruned_at INTEGER"
+         ") STRICT;"
+         "CREATE INDEX recordings_grant ON recordings (grant_id, id);"
+         "CREATE INDEX recordings_unsealed ON recordings (id) WHERE sealed_at IS NULL;"),
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -893,6 +913,16 @@ void store_free(struct store *s)
         /* sqlite3_close (not _v2): everything is finalized, so it cannot defer. */
         sqlite3_close(s->db);
         free(s);
+}
+
+sqlite3 *store_sqlite(struct store *s)
+{
+        return s->db;
+}
+
+int store_sqlite_error(struct store *s, int rc, const char *what)
+{
+        return store_sqlite_fail(s, rc, what);
 }
 
 const char *store_last_error(const struct store *s)

@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;

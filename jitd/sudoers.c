@@ -79,7 +79,21 @@ static int validate(const struct jit_grant *g, const struct role *r)
         return 0;
 }
 
+static bool valid_iolog_dir(const char *dir)
+{
+        size_t n = dir ? strlen(dir) : 0;
+
+        return n > 1 && n < 512 && dir[0] == '/' && !strstr(dir, "/..") &&
+               strspn(dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-") == n;
+}
+
 int sudoers_render(const struct jit_grant *g, const struct role *r, char **ret_text)
+{
+        return sudoers_render_recorded(g, r, RECORD_NONE, NULL, ret_text);
+}
+
+int sudoers_render_recorded(const struct jit_grant *g, const struct role *r, enum record_mode mode,
+                            const char *iolog_dir, char **ret_text)
 {
         char notbefore[32], notafter[32], until[32];
         char *buf = NULL;
@@ -92,6 +106,10 @@ int sudoers_render(const struct jit_grant *g, const struct role *r, char **ret_t
         k = validate(g, r);
         if (k < 0)
                 return k;
+        if (mode != RECORD_NONE && mode != RECORD_OUTPUT && mode != RECORD_ALL)
+                return -EINVAL;
+        if (mode != RECORD_NONE && !valid_iolog_dir(iolog_dir))
+                return -EINVAL;
         if (format_time(g->starts_at, "%Y%m%d%H%M%SZ", notbefore, sizeof(notbefore)) < 0 ||
             format_time(g->expires_at, "%Y%m%d%H%M%SZ", notafter, sizeof(notafter)) < 0 ||
             format_time(g->expires_at, "%Y-%m-%dT%H:%M:%SZ", until, sizeof(until)) < 0)
@@ -104,12 +122,20 @@ int sudoers_render(const struct jit_grant *g, const struct role *r, char **ret_t
         if (g->ticket[0])
                 fprintf(f, ", ticket %s", g->ticket);
         fprintf(f, ", until %s. Managed by jitd; do not edit.\n", until);
+        /* sudo has no per-rule log directory: Defaults:USER holds for every
+         * rule of the user, and with two recorded grants at once the drop-in
+         * read last decides the directory. Either grant's directory is
+         * root's and sealed alike; jitd looks in all of them. */
+        if (mode != RECORD_NONE)
+                fprintf(f, "Defaults:%s iolog_dir=%s, iolog_file=%%{seq}, !ignore_iolog_errors, iolog_mode=0600, "
+                        "iolog_user=root, iolog_group=root, compress_io\n", g->user, iolog_dir);
         /* Host ALL: the drop-in only ever exists on the host it is for. The
          * window options must stand before the tag, or visudo rejects it. */
         fprintf(f, "%s ALL=(", g->user);
         for (size_t i = 0; r->runas[i]; i++)
                 fprintf(f, "%s%s", i ? ", " : "", r->runas[i]);
-        fprintf(f, ") NOTBEFORE=%s NOTAFTER=%s %s", notbefore, notafter, r->nopasswd ? "NOPASSWD: " : "");
+        fprintf(f, ") NOTBEFORE=%s NOTAFTER=%s %s%s", notbefore, notafter, r->nopasswd ? "NOPASSWD: " : "",
+                mode == RECORD_ALL ? "LOG_INPUT: LOG_OUTPUT: " : mode == RECORD_OUTPUT ? "NOLOG_INPUT: LOG_OUTPUT: " : "");
         for (size_t i = 0; r->commands[i]; i++)
                 fprintf(f, "%s%s", i ? ", " : "", r->commands[i]);
         fputc('\n', f);

@@ -28,6 +28,16 @@
  * is empty or outside 1970..9999. */
 int sudoers_render(const struct jit_grant *g, const struct role *r, char **ret_text);
 
+/* The same, recorded as mode says (RECORD_NONE: as sudoers_render()): the
+ * rule carries LOG_OUTPUT: (and LOG_INPUT: for RECORD_ALL, NOLOG_INPUT:
+ * otherwise), and a "Defaults:USER" line sends sudo's I/O log of that user to
+ * iolog_dir, one %{seq} directory per session, with ignore_iolog_errors off
+ * so that sudo refuses to run what it cannot record. iolog_dir must be an
+ * absolute path of letters, digits and / . _ - (no sudo escape, nothing the
+ * sudoers grammar would read). */
+int sudoers_render_recorded(const struct jit_grant *g, const struct role *r, enum record_mode mode,
+                            const char *iolog_dir, char **ret_text);
+
 /* dir must be a directory (not a symlink to one), owned by root, not group or
  * world writable: -ENOENT, -ENOTDIR (symlinks included), -EPERM. */
 int sudoers_dir_check(const char *dir);

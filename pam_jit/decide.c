@@ -297,6 +297,10 @@ static void interpret_session(const struct proto_msg *rep, const char *request, 
                 }
                 out->result = open && e == EPERM ? DECIDE_DENY : DECIDE_FAIL;
                 describe_error_reply(rep, request, WHY_OF(out));
+                /* A refusal jitd words for the user ("jit: ..."): the one
+                 * line they see instead of the generic one. */
+                if (open && msg && strncmp(msg, "jit: ", 5) == 0)
+                        copy_message(rep, out);
                 return;
         default:
                 out->result = DECIDE_FAIL;

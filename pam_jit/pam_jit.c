@@ -256,7 +256,8 @@ static int session_open(pam_handle_t *pamh, int argc, const char **argv)
         default:
                 /* Not PAM_SESSION_ERR: sudo would run the command anyway. */
                 pam_syslog(pamh, LOG_ERR, "%s; session refused", out.why);
-                (void) pam_error(pamh, "%s", out.result == DECIDE_FAIL ? MSG_UNAVAILABLE : MSG_SESSION);
+                (void) pam_error(pamh, "%s", out.has_message ? out.message :
+                                 out.result == DECIDE_FAIL ? MSG_UNAVAILABLE : MSG_SESSION);
                 return PAM_PERM_DENIED;
         }
 }

@@ -22,7 +22,7 @@
 # creates its own users (jb_*) and removes them, and touches /etc/sudoers and
 # /etc/pam.d/sudo only inside a private mount namespace.
 # Environment: JB_ONLY="decision sudo ..." runs some sections only (footprint,
-# decision, sudo, throughput, revoke, isolation, fleet) and then updates only
+# decision, sudo, record, throughput, revoke, isolation, fleet) and then updates only
 # their rows of BENCHMARKS.md (tests/bench/report.sh keeps the other rows' raw
 # figures from the file as it was, and says so); JB_QUICK=1 uses small sizes;
 # JB_FLEET_HOSTS=N sets the fleet's size; JB_KEEP=1 keeps the work directory.
@@ -310,6 +310,35 @@ EOS
         umount /etc/pam.d/sudo /etc/sudoers
         stop sp
         taskset -apc 0 "${JPID[1k]}" >/dev/null
+fi
+
+# ---- 2b sudo overhead of a recorded grant -------------------------------
+# The same real `sudo -n true`, pam_jit account + session, under a grant whose
+# role records (record = all: sudo's I/O log, the session's recording
+# claimed, then sealed by jitd) beside one whose role does not; two users of
+# one jitd, calls alternating.
+if want record; then
+        say "sudo overhead of recording: recorded / unrecorded grant, $SUDO_ITER rounds each"
+        { role rec sudo auto "record = all"; role plain sudo auto; } | instance rec
+        sed -i "s|^host = benchhost\$|host = benchhost\nrecord_dir = $T/rec/sessions\nteardown = pidfd|" "$T/rec/jitd.conf"
+        start rec || exit 1
+        recu=${USERS[1]} plainu=${USERS[2]}
+        runuser -u "$recu" -- "$BIN/jitctl" -s "$T/rec/jitd.sock" request -r rec -d 2h -m bench >/dev/null &&
+                runuser -u "$plainu" -- "$BIN/jitctl" -s "$T/rec/jitd.sock" request -r plain -d 2h -m bench >/dev/null ||
+                { echo "# recorded bench: the grants were refused"; exit 1; }
+        printf 'Defaults env_reset\nDefaults !lecture\nroot ALL=(ALL:ALL) ALL\n@includedir %s\n' "$T/rec/sudoers.d" \
+                >"$T/sudoers-rec"
+        chmod 0440 "$T/sudoers-rec"
+        printf 'auth required pam_permit.so\naccount required %s socket=%s\naccount required pam_permit.so\nsession required %s socket=%s\nsession required pam_permit.so\n' \
+                "$BIN/pam_jit.so" "$T/rec/jitd.sock" "$BIN/pam_jit.so" "$T/rec/jitd.sock" >"$T/pam-rec"
+        cp "$T/pam-rec" "$T/pam-sudo-rec"
+        bind_over "$T/sudoers-rec" /etc/sudoers
+        bind_over "$T/pam-sudo-rec" /etc/pam.d/sudo
+        jb sudo --user "$recu" --pam "$T/pam-sudo-rec" --iterations "$SUDO_ITER" --warmup 10 \
+                --variant "recorded=$T/pam-rec@$recu" --variant "unrecorded=$T/pam-rec@$plainu"
+        note "record.sealed n=$(sqlite3 "$T/rec/db/jitd.db" 'SELECT count(*) FROM recordings WHERE sealed_at IS NOT NULL')"
+        umount /etc/pam.d/sudo /etc/sudoers
+        stop rec
 fi
 
 # ---- 5 throughput -------------------------------------------------------

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config gcc clang make
       libpam0g-dev libsystemd-dev libsqlite3-dev libcurl4-openssl-dev check libsubunit-dev
       libjson-c-dev libinih-dev libssl-dev libseccomp-dev libpq-dev postgresql-15
-      sudo openssh-server openssh-client pamtester libpam-wrapper libpamtest0-dev
+      sudo openssh-server openssh-client tlog pamtester libpam-wrapper libpamtest0-dev
       sqlite3 valgrind mandoc shellcheck cppcheck util-linux passwd procps iproute2 openssl python3)
 
 missing=()

@@ -19,7 +19,8 @@ section_re() {
         case $1 in
         footprint) echo '^(rss\.idle-(idle|1k|100k)|wakeups\.)' ;;
         decision) echo '^(dec\.|ping\.|rss\.after-100k|populate\..*/(1k|100k)/)' ;;
-        sudo) echo '^(sudo\.|cgroup\.|populate\..*/sp/)' ;;
+        sudo) echo '^(sudo\.pam_|cgroup\.|populate\..*/sp/)' ;;
+        record) echo '^(sudo\.(recorded|unrecorded)$|record\.)' ;;
         throughput) echo '^(throughput|dropins\.tp|visudo|rss\.idle-empty-tp)' ;;
         revoke) echo '^(revoke1\.|revokeN\.|populate\..*/rv/)' ;;
         isolation) echo '^(iso\.|populate\..*/iso/)' ;;
@@ -128,6 +129,12 @@ else
         row 2 "the same, account + session, cgroup teardown, cgroup2 remounted \`favordynmods\` for this row" \
                 "$f ms ($(res sudo.pam_jit_fdm p90)): ratio $(ratio "$f" "$fb")" \
                 "pam_permit, also under favordynmods: $fb ms ($(res sudo.pam_permit_fdm p90))$sticky" "-" ""
+fi
+# Session recording: a recorded grant's sudo beside an unrecorded one.
+if has sudo.recorded p50; then
+        row 2 "the same, pam_jit account + session, a grant with \`record = all\` (sudo's I/O log, sealed by jitd)" \
+                "$(res sudo.recorded p50) ms ($(res sudo.recorded p90)): ratio $(ratio "$(res sudo.recorded p50)" "$(res sudo.unrecorded p50)")" \
+                "unrecorded grant: $(res sudo.unrecorded p50) ms ($(res sudo.unrecorded p90))" "-" ""
 fi
 row 2 "the same, do-it-yourself: pam_exec + shell + curl to a local HTTP endpoint" \
         "$c ms ($(res sudo.pam_exec p90)): ratio $(ratio "$c" "$b")" "pam_permit: $b ms; pam_jit: $a ms" "-" ""

@@ -4,7 +4,8 @@
  * (bind-mounted by tests/bench.sh inside a private mount namespace) rewritten
  * in place before each call with one of the variants' stacks. Calls alternate
  * between the variants, their order rotating each iteration; each call is
- * timed from fork to the end of waitpid.
+ * timed from fork to the end of waitpid. A variant may name its own user
+ * (NAME=FILE@USER): the recorded and unrecorded grants are two users' grants.
  *
  * visudo: what one `visudo -cf DROPIN` costs here, the part of an activation
  * that jitd cannot make cheaper.
@@ -28,6 +29,7 @@
 
 struct variant {
         char name[32];
+        char user[64];                  /* "": --user */
         char text[PAM_FILE_MAX];
         size_t len;
         struct samples s;
@@ -129,10 +131,19 @@ int cmd_sudo(int argc, char **argv)
                                 fprintf(stderr, "jitbench sudo: --variant NAME=PAMFILE\n");
                                 return 2;
                         }
+                        char file[4096];
+                        const char *at;
+
                         memcpy(v[nv].name, optarg, (size_t) (eq - optarg));
-                        r = read_file(eq + 1, v[nv].text, sizeof(v[nv].text), &v[nv].len);
+                        snprintf(file, sizeof(file), "%s", eq + 1);
+                        at = strrchr(eq + 1, '@');
+                        if (at && strlen(at + 1) < sizeof(v[nv].user)) {
+                                file[at - (eq + 1)] = '\0';
+                                snprintf(v[nv].user, sizeof(v[nv].user), "%s", at + 1);
+                        }
+                        r = read_file(file, v[nv].text, sizeof(v[nv].text), &v[nv].len);
                         if (r < 0) {
-                                fprintf(stderr, "jitbench sudo: %s: %s\n", eq + 1, strerror(-r));
+                                fprintf(stderr, "jitbench sudo: %s: %s\n", file, strerror(-r));
                                 return 1;
                         }
                         nv++;
@@ -157,7 +168,7 @@ int cmd_sudo(int argc, char **argv)
                                 fprintf(stderr, "jitbench sudo: cannot write %s\n", pam);
                                 return 1;
                         }
-                        rc = run_timed(user, args, &ns);
+                        rc = run_timed(v[i].user[0] ? v[i].user : user, args, &ns);
                         if (it < 0)
                                 continue;
                         if (rc != 0) {

@@ -70,6 +70,8 @@ for h in $HOSTS; do
         CONNINFO[$h]=$(sed -n 's/^database = //p' <<<"$out")
         # shellcheck disable=SC2034 # read by as_host (tests/fleet_lib.sh)
         PW[$h]=$(cat "$d/password")
+        # Break-glass is recorded by default, and pamcheck's sessions are not
+        # sudo's (no I/O log to claim): recording has its own stories.
         cat >"$d/jitd.conf" <<EOF2
 [jitd]
 socket = $d/jitd.sock
@@ -78,6 +80,7 @@ sudoers_dir = $d/sudoers.d
 host = $h
 teardown = ${JIT_FLEET_TEARDOWN:-pidfd}
 admin_group = jt_admins
+record_break_glass = none
 
 [role:web-admin]
 members = %jt_webops

@@ -10,6 +10,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "duration.h"
 #include "util.h"
 
 /* The role from PRODUCT.md, verbatim. */
@@ -272,6 +273,97 @@ START_TEST(test_jitd_values)
                 ck_assert_uint_eq(cfg->warn_before, 0);
                 config_free(cfg);
                 cfg = NULL;
+        }
+}
+END_TEST
+
+
+/* ---- session recording -------------------------------------------------- */
+
+START_TEST(test_record_defaults)
+{
+        const struct role *r;
+
+        expect_clean("[role:minimal]\nmembers = alice\napprovers = %admins\n");
+        r = config_find_role(cfg, "minimal");
+        ck_assert_int_eq(r->record, RECORD_NONE);
+        ck_assert_int_eq(cfg->record_break_glass, RECORD_ALL);
+        ck_assert_str_eq(cfg->record_dir, "/var/log/jit/sessions");
+        ck_assert_uint_eq(cfg->record_retention, 90 * 86400);
+        ck_assert(!config_records_any(cfg));
+        ck_assert_int_eq(config_record_mode(cfg, r, false), RECORD_NONE);
+        ck_assert_int_eq(config_record_mode(cfg, r, true), RECORD_ALL);
+}
+END_TEST
+
+START_TEST(test_record_values)
+{
+        static const struct {
+                const char *role, *bg;
+                enum record_mode want, want_bg;
+        } t[] = {
+                { "none", "none", RECORD_NONE, RECORD_NONE },
+                { "output", "none", RECORD_OUTPUT, RECORD_OUTPUT },
+                { "all", "none", RECORD_ALL, RECORD_ALL },
+                { "none", "output", RECORD_NONE, RECORD_OUTPUT },
+                { "output", "all", RECORD_OUTPUT, RECORD_ALL },
+                { "all", "output", RECORD_ALL, RECORD_ALL },   /* break-glass never records less */
+        };
+        char buf[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                const struct role *r;
+
+                snprintf(buf, sizeof(buf), "[jitd]\nrecord_break_glass = %s\nrecord_dir = /srv/rec-1/jit_x\n"
+                         "record_retention = 30d\n[role:r]\nmembers = alice\napprovers = %%admins\nrecord = %s\n"
+                         "break_glass = alice\n", t[i].bg, t[i].role);
+                expect_clean(buf);
+                r = config_find_role(cfg, "r");
+                ck_assert_int_eq(r->record, t[i].want);
+                ck_assert_int_eq(config_record_mode(cfg, r, false), t[i].want);
+                ck_assert_int_eq(config_record_mode(cfg, r, true), t[i].want_bg);
+                ck_assert_int_eq(config_records_any(cfg), t[i].want_bg != RECORD_NONE);
+                ck_assert_str_eq(cfg->record_dir, "/srv/rec-1/jit_x");
+                ck_assert_uint_eq(cfg->record_retention, 30 * 86400);
+                config_free(cfg);
+                cfg = NULL;
+        }
+}
+END_TEST
+
+START_TEST(test_err_record_values)
+{
+        expect_only("[role:r]\nmembers = alice\napprovers = %admins\nrecord = yes\n", 4,
+                    "record: 'yes' is not one of none, output, all");
+        config_errors_clear(&errs);
+        expect_only("[jitd]\nrecord_break_glass = input\n", 2,
+                    "record_break_glass: 'input' is not one of none, output, all");
+        config_errors_clear(&errs);
+        {
+                char msg[512];
+
+                snprintf(msg, sizeof(msg), "record_retention: 'forever': %s", duration_strerror(-EINVAL));
+                expect_only("[jitd]\nrecord_retention = forever\n", 2, msg);
+        }
+}
+END_TEST
+
+/* record_dir goes into sudoers as iolog_dir: nothing sudo would expand or
+ * the grammar would read. */
+START_TEST(test_err_record_dir)
+{
+        static const char *const bad[] = {
+                "relative/dir", "/var/log/%{user}", "/var/log/a b", "/var/log/a,b", "/var/log/a\"b", "/",
+                "/var/log/jit/", "/var/log/../etc", "/var//log", "/var/log/a=b", "/var/log/a:b",
+        };
+        char buf[256], msg[256];
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(buf, sizeof(buf), "[jitd]\nrecord_dir = %s\n", bad[i]);
+                snprintf(msg, sizeof(msg), "record_dir: '%s' is not an absolute path of letters, digits, / . _ - "
+                         "(at most 200)", bad[i]);
+                expect_only(buf, 2, msg);
+                config_errors_clear(&errs);
         }
 }
 END_TEST
@@ -1238,6 +1330,11 @@ static Suite *config_suite(void)
         tcase_add_test(file, test_ret_untouched_on_error);
         tcase_add_test(file, test_errors_accumulate_and_clear);
         suite_add_tcase(s, file);
+
+        tcase_add_test(ok, test_record_defaults);
+        tcase_add_test(ok, test_record_values);
+        tcase_add_test(bad, test_err_record_values);
+        tcase_add_test(bad, test_err_record_dir);
 
         tcase_add_checked_fixture(fleet, setup, teardown);
         tcase_add_test(fleet, test_fleet_section);

@@ -109,6 +109,9 @@ static const struct type_def {
         { PROTO_REQ_REQUEST_FOR,   "request-for",   M(PF_USER) | M(PF_SERVICE) | M(PF_ROLE) | M(PF_TICKET) |
                                                     M(PF_TIMEOUT) | M(PF_RHOST) | M(PF_TTY) },
         { PROTO_REQ_APPROVAL_TEXT, "approval-text", M(PF_ID) | M(PF_FLEET_ID) },
+        { PROTO_REQ_RECORDINGS,    "recordings",    M(PF_ID) },
+        { PROTO_REQ_REPLAY,        "replay",        M(PF_ID) | M(PF_COUNT) },
+        { PROTO_REQ_SSH_RECORD,    "ssh-record",    M(PF_REASON) },
         { PROTO_REP_OK,            "ok",            M(PF_ID) | M(PF_MESSAGE) | M(PF_VERSION) | M(PF_NOW) |
                                                     M(PF_HOST) | M(PF_COUNT) | M(PF_DETAILS) | M(PF_USER) |
                                                     M(PF_UID) | M(PF_HASH) | M(PF_FLEET) | M(PF_FLEET_ID) },

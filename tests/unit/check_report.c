@@ -598,7 +598,7 @@ START_TEST(empty_store_exact_json)
                  "\"revocation\":{\"admin\":0,\"ticket\":0,\"other\":0,"
                  "\"time_to_revoke_ms\":{\"count\":0,\"sum\":0,\"median\":null,\"p95\":null,\"incomplete\":0}},"
                  "\"break_glass\":{\"uses\":0,\"reviews_pending\":0,\"reviews_overdue\":0,"
-                 "\"review_within_s\":86400}}", tmpdir, tmpdir);
+                 "\"review_within_s\":86400},\"recording\":{\"sessions\":0,\"bytes\":0}}", tmpdir, tmpdir);
         ck_assert_str_eq(text, want);
         free(text);
         store_free(s);
@@ -670,7 +670,13 @@ static const char golden_prometheus[] =
         "jit_reviews_pending 3\n"
         "# HELP jit_reviews_overdue Break-glass grants whose review is overdue.\n"
         "# TYPE jit_reviews_overdue gauge\n"
-        "jit_reviews_overdue 2\n";
+        "jit_reviews_overdue 2\n"
+        "# HELP jit_recorded_sessions_total Session recordings sealed in the audit chain.\n"
+        "# TYPE jit_recorded_sessions_total counter\n"
+        "jit_recorded_sessions_total 0\n"
+        "# HELP jit_recorded_bytes_total Total size of the sealed session recordings.\n"
+        "# TYPE jit_recorded_bytes_total counter\n"
+        "jit_recorded_bytes_total 0\n";
 
 START_TEST(prometheus_golden)
 {

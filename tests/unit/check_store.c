@@ -168,7 +168,7 @@ START_TEST(test_open_pragmas)
         raw_text(db, "PRAGMA journal_mode", mode, sizeof(mode));
         ck_assert_str_eq(mode, "wal");
         ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
-        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 10);
+        ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_%'"), 12);
         sqlite3_close(db);
         store_free(s);
 }
@@ -1307,7 +1307,7 @@ START_TEST(test_migrate_from_v1)
         store_free(s);
         db = raw_open();
         raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; DROP TABLE fleet_grants; DROP TABLE fleet_refused; "
-                 "DROP TABLE fleet_state; DROP TABLE fleet_ends; DROP TABLE fleet_upload; DROP TABLE fleet_user_ends; "
+                 "DROP TABLE fleet_state; DROP TABLE fleet_ends; DROP TABLE fleet_upload; DROP TABLE fleet_user_ends; DROP TABLE recordings; "
                  "PRAGMA user_version = 1");
         sqlite3_close(db);
 

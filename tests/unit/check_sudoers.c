@@ -329,6 +329,74 @@ START_TEST(test_render_bad_command)
 }
 END_TEST
 
+/* A recorded grant: the rule logs what the mode says, and the user's
+ * Defaults send sudo's I/O log to the grant's directory; visudo accepts both. */
+START_TEST(test_render_recorded)
+{
+        static const char *const defaults =
+                "Defaults:alice iolog_dir=/var/log/jit/sessions/12/sudo, iolog_file=%{seq}, !ignore_iolog_errors, "
+                "iolog_mode=0600, iolog_user=root, iolog_group=root, compress_io\n";
+        static const struct {
+                enum record_mode mode;
+                char **commands;
+                bool nopasswd;
+                const char *rule;
+        } t[] = {
+                { RECORD_ALL, cmds_all, true, "alice ALL=(root) " WINDOW " NOPASSWD: LOG_INPUT: LOG_OUTPUT: ALL\n" },
+                { RECORD_OUTPUT, cmds_all, false, "alice ALL=(root) " WINDOW " NOLOG_INPUT: LOG_OUTPUT: ALL\n" },
+                { RECORD_ALL, cmds_two, false, "alice ALL=(root) " WINDOW
+                  " LOG_INPUT: LOG_OUTPUT: /usr/bin/systemctl, /usr/bin/journalctl\n" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+                struct jit_grant g;
+                struct role r;
+                char *text = NULL, *want = NULL;
+
+                make_grant(&g, &r);
+                r.runas = runas_root;
+                r.commands = t[i].commands;
+                r.nopasswd = t[i].nopasswd;
+                ck_assert_int_eq(sudoers_render_recorded(&g, &r, t[i].mode, "/var/log/jit/sessions/12/sudo", &text), 0);
+                ck_assert_int_ge(asprintf(&want, "%s%s%s", COMMENT, defaults, t[i].rule), 0);
+                ck_assert_msg(strcmp(text, want) == 0, "got:\n%s\nwant:\n%s", text, want);
+                ck_assert_msg(run_real_visudo(text) == 0, "visudo rejected:\n%s", text);
+                free(want);
+                free(text);
+        }
+}
+END_TEST
+
+/* RECORD_NONE renders exactly what sudoers_render does; a bad directory or
+ * mode renders nothing. */
+START_TEST(test_render_recorded_edges)
+{
+        static const char *const bad_dirs[] = {
+                NULL, "", "relative", "/var/log/%{user}", "/a b", "/a,b", "/a\"b", "/a/../etc", "/a:b", "/a=b",
+        };
+        struct jit_grant g;
+        struct role r;
+        char *a = NULL, *b = NULL;
+
+        make_grant(&g, &r);
+        ck_assert_int_eq(sudoers_render(&g, &r, &a), 0);
+        ck_assert_int_eq(sudoers_render_recorded(&g, &r, RECORD_NONE, NULL, &b), 0);
+        ck_assert_str_eq(a, b);
+        ck_assert_ptr_null(strstr(a, "LOG_"));
+        ck_assert_ptr_null(strstr(a, "iolog"));
+        free(a);
+        free(b);
+        for (size_t i = 0; i < ELEMENTSOF(bad_dirs); i++) {
+                char *text = NULL;
+
+                ck_assert_msg(sudoers_render_recorded(&g, &r, RECORD_ALL, bad_dirs[i], &text) == -EINVAL, "%s",
+                              bad_dirs[i] ? bad_dirs[i] : "(null)");
+                ck_assert_ptr_null(text);
+        }
+        ck_assert_int_eq(sudoers_render_recorded(&g, &r, (enum record_mode) 7, "/var/log/x", &a), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_render_bad_other)
 {
         static char *all_and_more[] = { "ALL", "/bin/ls", NULL };
@@ -893,6 +961,8 @@ static Suite *sudoers_suite(void)
         tcase_add_loop_test(tc, test_render_bad_runas, 0, ELEMENTSOF(bad_runas));
         tcase_add_loop_test(tc, test_render_bad_command, 0, ELEMENTSOF(bad_commands));
         tcase_add_test(tc, test_render_bad_other);
+        tcase_add_test(tc, test_render_recorded);
+        tcase_add_test(tc, test_render_recorded_edges);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("files");
