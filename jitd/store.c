@@ -1791,12 +1791,14 @@ int store_fleet_refused_add(struct store *s, int64_t fleet_id, const char *why, 
         return step_done(s, h.st, "note fleet refusal");
 }
 
-int store_fleet_seq_get(struct store *s, int64_t *ret)
+/* The fleet's one-row counters (the change seq applied, the upload
+ * position): 0 until first set, never negative. */
+static int counter_get(struct store *s, enum stmt_id id, const char *what, int64_t *ret)
 {
         int64_t v = 0;
         int r;
 
-        r = query_int_arg(s, STMT_FLEET_SEQ_GET, 1, &v, "read fleet sequence");
+        r = query_int_arg(s, id, 1, &v, what);
         if (r == -ENOENT)
                 v = 0;
         else if (r < 0)
@@ -1805,20 +1807,30 @@ int store_fleet_seq_get(struct store *s, int64_t *ret)
         return 0;
 }
 
-int store_fleet_seq_set(struct store *s, int64_t seq)
+static int counter_set(struct store *s, enum stmt_id id, int64_t v, const char *invalid, const char *what)
 {
         _cleanup_(held_release) struct held h = { 0 };
         int r;
 
-        if (seq < 0)
-                return store_fail(s, -EINVAL, "invalid fleet sequence");
-        r = stmt_acquire(s, STMT_FLEET_SEQ_SET, &h);
+        if (v < 0)
+                return store_fail(s, -EINVAL, "%s", invalid);
+        r = stmt_acquire(s, id, &h);
         if (r < 0)
                 return r;
-        r = bind_int(s, h.st, 1, seq);
+        r = bind_int(s, h.st, 1, v);
         if (r < 0)
                 return r;
-        return step_done(s, h.st, "store fleet sequence");
+        return step_done(s, h.st, what);
+}
+
+int store_fleet_seq_get(struct store *s, int64_t *ret)
+{
+        return counter_get(s, STMT_FLEET_SEQ_GET, "read fleet sequence", ret);
+}
+
+int store_fleet_seq_set(struct store *s, int64_t seq)
+{
+        return counter_set(s, STMT_FLEET_SEQ_SET, seq, "invalid fleet sequence", "store fleet sequence");
 }
 
 int store_fleet_end_put(struct store *s, const struct store_fleet_end *e)
@@ -1885,32 +1897,13 @@ int store_fleet_end_next(struct store *s, int64_t after, struct store_fleet_end 
 
 int store_fleet_upload_get(struct store *s, int64_t *ret)
 {
-        int64_t v = 0;
-        int r;
-
-        r = query_int_arg(s, STMT_FLEET_UPLOAD_GET, 1, &v, "read the fleet upload position");
-        if (r == -ENOENT)
-                v = 0;
-        else if (r < 0)
-                return r;
-        *ret = v;
-        return 0;
+        return counter_get(s, STMT_FLEET_UPLOAD_GET, "read the fleet upload position", ret);
 }
 
 int store_fleet_upload_set(struct store *s, int64_t seq)
 {
-        _cleanup_(held_release) struct held h = { 0 };
-        int r;
-
-        if (seq < 0)
-                return store_fail(s, -EINVAL, "invalid fleet upload position");
-        r = stmt_acquire(s, STMT_FLEET_UPLOAD_SET, &h);
-        if (r < 0)
-                return r;
-        r = bind_int(s, h.st, 1, seq);
-        if (r < 0)
-                return r;
-        return step_done(s, h.st, "store the fleet upload position");
+        return counter_set(s, STMT_FLEET_UPLOAD_SET, seq, "invalid fleet upload position",
+                           "store the fleet upload position");
 }
 
 int store_fleet_user_end_put(struct store *s, const struct store_fleet_user_end *e)
