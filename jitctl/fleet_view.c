@@ -16,23 +16,6 @@
 #include "fleet_view.h"
 #include "output.h"
 
-static json_object *parse_object(const char *json)
-{
-        json_tokener *tok = json_tokener_new();
-        json_object *o;
-
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, json, -1);
-        if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-                  json_tokener_get_parse_end(tok) != strlen(json) || !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 static json_object *get(json_object *o, const char *key)
 {
         json_object *v = NULL;
@@ -79,7 +62,7 @@ static void join(json_object *a, char *buf, size_t size)
 
 int fleet_view_show(FILE *f, const char *json)
 {
-        json_object *o = parse_object(json), *end, *ap, *here, *hosts;
+        json_object *o = output_parse_object(json), *end, *ap, *here, *hosts;
         char buf[1200], t[64];
         const char *note;
         size_t n;
@@ -202,7 +185,7 @@ bad:
 
 int fleet_view_verify(FILE *f, const char *json, bool *ret_ok)
 {
-        json_object *o = parse_object(json), *fleet, *hosts;
+        json_object *o = output_parse_object(json), *fleet, *hosts;
         bool ok = true;
         char a[64], b[64];
         size_t n;
@@ -298,7 +281,7 @@ static void print_stats(FILE *f, const char *key, json_object *s, bool ms)
 
 int fleet_view_report(FILE *f, const char *json, bool *ret_ok)
 {
-        json_object *o = parse_object(json), *fleet, *hosts, *g;
+        json_object *o = output_parse_object(json), *fleet, *hosts, *g;
         char buf[256], t[64];
         size_t n;
 

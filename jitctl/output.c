@@ -549,3 +549,20 @@ int output_json_print(FILE *f, struct json_object *o)
         fputc('\n', f);
         return 0;
 }
+
+json_object *output_parse_object(const char *json)
+{
+        json_tokener *tok = json_tokener_new();
+        json_object *o;
+
+        if (!tok)
+                return NULL;
+        o = json_tokener_parse_ex(tok, json, -1);
+        if (o && (json_tokener_get_error(tok) != json_tokener_success ||
+                  json_tokener_get_parse_end(tok) != strlen(json) || !json_object_is_type(o, json_type_object))) {
+                json_object_put(o);
+                o = NULL;
+        }
+        json_tokener_free(tok);
+        return o;
+}

@@ -68,5 +68,7 @@ int output_grant_json(const struct jit_grant *g, struct json_object **ret);
 int output_grants_json(FILE *f, const struct jit_grant *g, size_t n);
 /* One document on one line, newline terminated. 0 or -ENOMEM. */
 int output_json_print(FILE *f, struct json_object *o);
+/* jitd's JSON document: one object and nothing else (NULL otherwise). */
+struct json_object *output_parse_object(const char *json);
 
 #endif

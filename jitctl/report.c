@@ -89,24 +89,6 @@ int jitctl_fetch_document(const struct jitctl_ctx *ctx, const struct proto_msg *
         return 0;
 }
 
-/* The text is one JSON object and nothing else. */
-static json_object *parse_report(const char *json)
-{
-        json_tokener *tok = json_tokener_new();
-        json_object *o;
-
-        if (!tok)
-                return NULL;
-        o = json_tokener_parse_ex(tok, json, -1);
-        if (o && (json_tokener_get_error(tok) != json_tokener_success ||
-                  json_tokener_get_parse_end(tok) != strlen(json) || !json_object_is_type(o, json_type_object))) {
-                json_object_put(o);
-                o = NULL;
-        }
-        json_tokener_free(tok);
-        return o;
-}
-
 struct stats {
         int64_t count, median, p95;
 };
@@ -338,7 +320,7 @@ int report_view_text(FILE *f, const char *json)
 
         if (!f || !json)
                 return -EINVAL;
-        root = parse_report(json);
+        root = output_parse_object(json);
         if (!root)
                 return -EBADMSG;
         r = read_figures(root, &x);
@@ -379,7 +361,7 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         r = jitctl_fetch_document(ctx, &req, &t.s);
         if (r < 0)
                 goto out;
-        root = t.s ? parse_report(t.s) : NULL;
+        root = t.s ? output_parse_object(t.s) : NULL;
         if (!root) {
                 jitctl_say(ctx, "jitd sent a report jitctl cannot read");
                 r = CMD_E_FAILED;
@@ -403,7 +385,7 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
         if (r >= 0 && !a.prometheus) {
                 json_object *fl = NULL, *err = NULL;
 
-                root = parse_report(t.s);
+                root = output_parse_object(t.s);
                 if (root && json_object_object_get_ex(root, "fleet", &fl) && json_object_object_get_ex(fl, "error", &err)) {
                         if (a.json)
                                 jitctl_say(ctx, "the fleet part is incomplete: %s", json_object_get_string(err));
