@@ -61,9 +61,18 @@ static void end_here(struct end_req *e, const char *text, char *here, size_t siz
         char why[256] = "";
         int64_t local = 0;
 
+        int r;
+
         snprintf(here, size, "not enforced on host %s", d->config->host);
-        if (store_fleet_lookup(d->store, e->id, &local) < 0 || grants_get(d, local, &g) < 0 ||
-            !grant_state_is_open(g.state))
+        /* A store that cannot answer is not "not enforced": say so; the
+         * mirror ends the copy when the fleet's end reaches it. */
+        r = store_fleet_lookup(d->store, e->id, &local);
+        if (r < 0 && r != -ENOENT) {
+                snprintf(here, size, "its copy on host %s could not be looked up (%s): it ends when the fleet's end "
+                         "reaches this host", d->config->host, strerror(-r));
+                return;
+        }
+        if (r < 0 || grants_get(d, local, &g) < 0 || !grant_state_is_open(g.state))
                 return;
         if (grants_step(d, &g, &ev, &a, why, sizeof(why)) >= 0) {
                 ticketflow_forget(d, &g);
