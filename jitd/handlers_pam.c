@@ -406,8 +406,15 @@ int handle_session_open(struct request *req)
         }
         /* ssh: tlog starts later, from sshd's ForceCommand (recording_ssh.h);
          * a session whose recording does not start loses its grant. */
-        if (strcmp(service, "sshd") == 0 && recording_mode(d, cv[k].g) != RECORD_NONE)
-                recording_ssh_expect(d, cv[k].g->id, req->cred.pid);
+        if (strcmp(service, "sshd") == 0 && recording_mode(d, cv[k].g) != RECORD_NONE &&
+            (r = recording_ssh_expect(d, cv[k].g->id, req->cred.pid)) < 0) {
+                /* Unwatched, the session could run unrecorded: refused. */
+                log_msg(LOG_ERR, "session of %s via sshd (pid %d) refused: cannot watch for its recording: %s", user,
+                        (int) req->cred.pid, strerror(-r));
+                reply_error(req, -r, "jit: elevation %lld is recorded, and jitd cannot watch for this session's "
+                            "recording; refused", (long long) cv[k].g->id);
+                goto out;
+        }
         x.grant_id = cv[k].g->id;
         strcpy_checked(x.service, sizeof(x.service), service);
         if (target)

@@ -369,23 +369,23 @@ static int on_grace(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-void recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid)
+int recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid)
 {
         struct awaiting *a = calloc(1, sizeof(*a));
+        int r;
 
-        if (!a) {
-                log_msg(LOG_ERR, "grant %lld: out of memory watching for its ssh recording", (long long) grant_id);
-                return;
-        }
+        if (!a)
+                return -ENOMEM;
         *a = (struct awaiting) { .d = d, .grant_id = grant_id, .pid = pid };
-        if (sd_event_add_time_relative(d->event, &a->timer, CLOCK_MONOTONIC,
-                                       (uint64_t) RECORDING_SSH_GRACE_MS * 1000, 100000, on_grace, a) < 0) {
-                log_msg(LOG_ERR, "grant %lld: cannot watch for its ssh recording", (long long) grant_id);
+        r = sd_event_add_time_relative(d->event, &a->timer, CLOCK_MONOTONIC, (uint64_t) RECORDING_SSH_GRACE_MS * 1000,
+                                       100000, on_grace, a);
+        if (r < 0) {
                 free(a);
-                return;
+                return r;
         }
         a->next = awaits;
         awaits = a;
+        return 0;
 }
 
 void recording_ssh_free_all(void)

@@ -25,8 +25,9 @@
 int recording_ssh_start(struct jitd *d, pid_t peer, uid_t uid, int pipe_fd, const char *command,
                         enum record_mode *ret_mode, char *why, size_t why_size);
 /* session-open of sshd under a recorded grant: its recording must start
- * within RECORDING_SSH_GRACE_MS. */
-void recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid);
+ * within RECORDING_SSH_GRACE_MS. 0, or a negative errno when the session
+ * cannot be watched (the caller refuses it). */
+int recording_ssh_expect(struct jitd *d, int64_t grant_id, pid_t pid);
 void recording_ssh_free_all(void);
 
 #endif
