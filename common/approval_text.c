@@ -50,9 +50,11 @@ static int hosts_join(char *const *hosts, char **ret)
         return 0;
 }
 
-int approval_text(const struct approval_fields *f, char **ret_text)
+/* The grant's lines, checked, and the extension's when x is given. */
+static int render(const struct approval_fields *f, const struct extension_fields *x, char **ret_text)
 {
         _cleanup_free_ char *hosts = NULL;
+        char ext[128] = "";
         const char *ticket;
         char *text = NULL;
         int r;
@@ -72,12 +74,18 @@ int approval_text(const struct approval_fields *f, char **ret_text)
                 return -EINVAL;
         else
                 ticket = f->ticket;
+        if (x) {
+                if (x->n <= 0 || x->duration == 0 || x->requested <= 0)
+                        return -EINVAL;
+                snprintf(ext, sizeof(ext), "extension %" PRId64 "\nadds %" PRIu64 "\nasked %" PRId64 "\n", x->n,
+                         x->duration, x->requested);
+        }
         r = hosts_join(f->hosts, &hosts);
         if (r < 0)
                 return r;
 
         r = asprintf(&text,
-                     APPROVAL_TEXT_MAGIC "\n"
+                     "%s\n"
                      "grant %" PRId64 "\n"
                      "user %s\n"
                      "role %s\n"
@@ -85,10 +93,22 @@ int approval_text(const struct approval_fields *f, char **ret_text)
                      "duration %" PRIu64 "\n"
                      "ticket %s\n"
                      "requested %" PRId64 "\n"
+                     "%s"
                      "approver %s\n",
-                     f->grant, f->user, f->role, hosts, f->duration, ticket, f->requested, f->approver);
+                     x ? EXTENSION_TEXT_MAGIC : APPROVAL_TEXT_MAGIC, f->grant, f->user, f->role, hosts, f->duration,
+                     ticket, f->requested, ext, f->approver);
         if (r < 0)
                 return -ENOMEM;
         *ret_text = text;
         return 0;
+}
+
+int approval_text(const struct approval_fields *f, char **ret_text)
+{
+        return render(f, NULL, ret_text);
+}
+
+int extension_text(const struct approval_fields *f, const struct extension_fields *x, char **ret_text)
+{
+        return x ? render(f, x, ret_text) : -EINVAL;
 }

@@ -39,6 +39,10 @@
  * different meaning for the same one. */
 #define APPROVAL_TEXT_MAGIC "pam_jit approval v1"
 
+/* The first line of an extension's text: an approval of a grant never
+ * verifies as the approval of an extension, nor the other way round. */
+#define EXTENSION_TEXT_MAGIC "pam_jit extension v1"
+
 /* Upper bound of a rendered text (every field at its limit), for buffers. */
 #define APPROVAL_TEXT_MAX 2048
 
@@ -57,5 +61,22 @@ struct approval_fields {
 /* The canonical text of f as a fresh string in *ret_text. 0, -EINVAL when a
  * field breaks a rule above, -ENOMEM. */
 int approval_text(const struct approval_fields *f, char **ret_text);
+
+/* Extension n of a grant (jitctl extend F12), as jit.extensions holds it. */
+struct extension_fields {
+        int64_t n;                      /* 1, 2, ... in the order the fleet recorded them */
+        uint64_t duration;              /* seconds it adds, > 0 */
+        int64_t requested;              /* unix seconds, > 0 */
+};
+
+/* The canonical text an approver signs for extension x of the grant f: the
+ * grant's lines as approval_text has them, under EXTENSION_TEXT_MAGIC, then
+ *
+ *   extension <n>
+ *   adds <seconds>
+ *   asked <unix seconds>
+ *
+ * before the approver's line. Same rules and errors as approval_text. */
+int extension_text(const struct approval_fields *f, const struct extension_fields *x, char **ret_text);
 
 #endif

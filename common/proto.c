@@ -55,6 +55,9 @@ static const struct field_def fields[PF_LAST_] = {
         [PF_FLEET]            = { "fleet",            PROTO_KIND_STR, 384 },
         [PF_SIGNATURE]        = { "signature",        PROTO_KIND_STR, 4096 },
         [PF_FLEET_ID]         = { "fleet_id",         PROTO_KIND_U64, 0 },
+        [PF_EXTENSION]        = { "extension",        PROTO_KIND_U64, 0 },
+        [PF_EXTENSION_ADDS]   = { "extension_adds",   PROTO_KIND_U64, 0 },
+        [PF_EXTENSION_AT]     = { "extension_at",     PROTO_KIND_U64, 0 },
 };
 
 #define F(x) (UINT64_C(1) << (x))
@@ -63,7 +66,7 @@ static const struct field_def fields[PF_LAST_] = {
                       F(PF_APPROVED_AT) | F(PF_STARTS_AT) | F(PF_EXPIRES_AT) | F(PF_ENDED_AT) |    \
                       F(PF_END_REASON) | F(PF_APPROVERS) | F(PF_APPROVALS_NEEDED) |                \
                       F(PF_APPROVAL) | F(PF_BREAK_GLASS) | F(PF_REVIEW) | F(PF_NOW) | F(PF_MESSAGE) | \
-                      F(PF_FLEET_ID))
+                      F(PF_FLEET_ID) | F(PF_EXTENSION) | F(PF_EXTENSION_ADDS) | F(PF_EXTENSION_AT))
 
 /* Which fields each message type may carry. Notably no request a user sends
  * carries a user name: the subject is always the peer's kernel credentials,
@@ -76,7 +79,8 @@ static const struct {
         [PROTO_REQ_CHECK]         = { "check",         F(PF_USER) | F(PF_SERVICE) | F(PF_RHOST) | F(PF_TTY) },
         [PROTO_REQ_REQUEST]       = { "request",       F(PF_ROLE) | F(PF_TICKET) | F(PF_DURATION) | F(PF_REASON) |
                                                        F(PF_HOST) },
-        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) | F(PF_SIGNATURE) | F(PF_FLEET_ID) },
+        [PROTO_REQ_APPROVE]       = { "approve",       F(PF_ID) | F(PF_NOTE) | F(PF_SIGNATURE) | F(PF_FLEET_ID) |
+                                                       F(PF_EXTENSION) },
         [PROTO_REQ_DENY]          = { "deny",          F(PF_ID) | F(PF_NOTE) | F(PF_FLEET_ID) },
         [PROTO_REQ_CANCEL]        = { "cancel",        F(PF_ID) | F(PF_FLEET_ID) },
         [PROTO_REQ_RELEASE]       = { "release",       F(PF_ID) | F(PF_FLEET_ID) },

@@ -140,6 +140,9 @@ enum proto_field {
         PF_FLEET,             /* str: the fleet connection's state, one line (ping, with [fleet]) */
         PF_SIGNATURE,         /* str: an armored SSHSIG with its line breaks as '|' (fleet approve) */
         PF_FLEET_ID,          /* u64: a fleet grant's id (jitctl's "F12"); in a request, instead of PF_ID */
+        PF_EXTENSION,         /* u64: extension n of a fleet grant (approval-text, approve) */
+        PF_EXTENSION_ADDS,    /* u64 seconds: what that extension adds */
+        PF_EXTENSION_AT,      /* u64 unix seconds: when it was asked for */
         PF_LAST_,
 };
 

@@ -280,8 +280,8 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
         const struct passwd *pw = getpwuid(getuid());
         const char *scope = proto_get_str(fields, PF_HOST), *user = proto_get_str(fields, PF_USER);
         const char *role = proto_get_str(fields, PF_ROLE), *ticket = proto_get_str(fields, PF_TICKET);
-        uint64_t id = 0, duration = 0, requested = 0;
-        char *key = NULL, *text = NULL, *sig = NULL, **hosts = NULL;
+        uint64_t id = 0, duration = 0, requested = 0, ext_n = 0, ext_adds = 0, ext_at = 0;
+        char *key = NULL, *text = NULL, *sig = NULL, **hosts = NULL, what[96] = "";
         bool agent = false;
         size_t len;
         int r;
@@ -289,6 +289,14 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
         if (!proto_get_u64(fields, PF_FLEET_ID, &id) || !proto_get_u64(fields, PF_DURATION, &duration) ||
             !proto_get_u64(fields, PF_REQUESTED_AT, &requested) || !scope || !user || !role || !pw) {
                 say(ctx, "jitd's answer lacks the grant's fields");
+                return CMD_E_FAILED;
+        }
+        /* What waits for this approver may be an extension of the grant:
+         * its own text is signed then. */
+        if (proto_get_u64(fields, PF_EXTENSION, &ext_n) &&
+            (!proto_get_u64(fields, PF_EXTENSION_ADDS, &ext_adds) || !proto_get_u64(fields, PF_EXTENSION_AT, &ext_at) ||
+             ext_n == 0 || ext_n > INT64_MAX || ext_at > INT64_MAX)) {
+                say(ctx, "jitd's answer lacks the extension's fields");
                 return CMD_E_FAILED;
         }
         r = approval_key(ctx, a, &key, &agent);
@@ -301,8 +309,19 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                         .grant = (int64_t) id, .user = user, .role = role, .hosts = hosts, .duration = duration,
                         .ticket = ticket, .requested = (int64_t) requested, .approver = pw->pw_name,
                 };
+                struct extension_fields x = { .n = (int64_t) ext_n, .duration = ext_adds,
+                                              .requested = (int64_t) ext_at };
 
-                r = hosts ? approval_text(&f, &text) : -ENOMEM;
+                if (!hosts)
+                        r = -ENOMEM;
+                else
+                        r = ext_n ? extension_text(&f, &x, &text) : approval_text(&f, &text);
+        }
+        if (ext_n) {
+                char adds[32];
+
+                duration_format(ext_adds, adds, sizeof(adds));
+                snprintf(what, sizeof(what), "extension %llu (%s more) of ", (unsigned long long) ext_n, adds);
         }
         if (r < 0) {
                 say(ctx, "cannot render the approval text of fleet grant F%llu: %s", (unsigned long long) id,
@@ -310,8 +329,8 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                 r = CMD_E_FAILED;
                 goto out;
         }
-        fprintf(ctx->err, "jitctl: signing the approval of fleet grant F%llu (%s for role %s on hosts %s) with %s%s\n",
-                (unsigned long long) id, user, role, scope, agent ? "the agent's key " : "", key);
+        fprintf(ctx->err, "jitctl: signing the approval of %sfleet grant F%llu (%s for role %s on hosts %s) with %s%s\n",
+                what, (unsigned long long) id, user, role, scope, agent ? "the agent's key " : "", key);
         r = sshsig_sign(key, agent, text, &sig);
         if (r < 0) {
                 say(ctx, "cannot sign with %s: %s", key, strerror(-r));
@@ -328,7 +347,8 @@ static int approve_fleet(struct jitctl_ctx *ctx, const struct jitctl_args *a, co
                         *p = '|';
         proto_init(&req, PROTO_REQ_APPROVE);
         if ((r = set_u64(ctx, &req, PF_FLEET_ID, id)) < 0 || (r = set_str(ctx, &req, PF_SIGNATURE, sig)) < 0 ||
-            (r = set_str(ctx, &req, PF_NOTE, a->message)) < 0)
+            (r = set_str(ctx, &req, PF_NOTE, a->message)) < 0 ||
+            (ext_n && (r = set_u64(ctx, &req, PF_EXTENSION, ext_n)) < 0))
                 goto out;
         r = call_grant(ctx, &req, &rep, &g);
         if (r < 0)

@@ -12,6 +12,7 @@
 /* build/gen/, from jitctl/fleet_schema_v*.sql (Makefile). */
 #include "fleet_schema_v1.sql.h"
 #include "fleet_schema_v2.sql.h"
+#include "fleet_schema_v3.sql.h"
 
 /* Version 0: the schema and its version row, nothing else. Owned by whoever
  * runs the first init, which makes that role the owner of everything. */
@@ -29,6 +30,7 @@ static const char bootstrap_sql[] =
 static const char *const steps[] = {
         fleet_schema_v1_sql,
         fleet_schema_v2_sql,
+        fleet_schema_v3_sql,
 };
 
 /* pg_advisory_xact_lock key of init ("jit_init"): two inits take turns

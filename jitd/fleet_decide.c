@@ -28,6 +28,17 @@ static void refuse(struct fleet_verdict *v, const char *fmt, ...)
         va_end(ap);
 }
 
+__attribute__((format(printf, 2, 3)))
+static void refuse_ext(struct fleet_ext_verdict *v, const char *fmt, ...)
+{
+        va_list ap;
+
+        v->kind = FLEET_EXT_REFUSE;
+        va_start(ap, fmt);
+        vsnprintf(v->why, sizeof(v->why), fmt, ap);
+        va_end(ap);
+}
+
 /* Was approver counted already (one person, one approval)? */
 static bool counted(const struct fleet_approval *a, size_t n, const bool *good, size_t i)
 {
@@ -35,6 +46,73 @@ static bool counted(const struct fleet_approval *a, size_t n, const bool *good, 
                 if (k != i && good[k] && strcmp(a[k].approver, a[i].approver) == 0)
                         return true;
         return false;
+}
+
+/* The approvals of a grant or of one extension, oldest first (as the
+ * database gives them): who counts under the local role r, and whose
+ * signature is good. */
+struct tally {
+        unsigned have;                  /* good ones counted, at most r->approvals */
+        int64_t completed_at;           /* approved_at of the one that made have reach r->approvals */
+        size_t first_unknown;           /* (size_t) -1: none left to verify */
+        bool too_many;                  /* the approvers' names do not fit approvers */
+        char missing[192];              /* the first reason an approval did not count */
+};
+
+static struct tally tally(const struct role *r, const char *user, const struct fleet_approval *ap, size_t n_ap,
+                          char *approvers, size_t size)
+{
+        struct tally t = { .first_unknown = (size_t) -1 };
+        bool good[FLEET_APPROVALS_MAX] = { false };
+        size_t n = n_ap < FLEET_APPROVALS_MAX ? n_ap : FLEET_APPROVALS_MAX, len = 0;
+
+        approvers[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                const struct fleet_approval *a = &ap[i];
+
+                if (!a->approver || !a->approver[0])
+                        continue;
+                if (strcmp(a->approver, user) == 0) {
+                        if (!t.missing[0])
+                                snprintf(t.missing, sizeof(t.missing), "%s cannot approve their own grant",
+                                         a->approver);
+                        continue;
+                }
+                if (!a->who || !policy_is_approver(r, a->who)) {
+                        if (!t.missing[0])
+                                snprintf(t.missing, sizeof(t.missing), "%s is not an approver of role %s here",
+                                         a->approver, r->name);
+                        continue;
+                }
+                if (counted(ap, n, good, i))
+                        continue;
+                if (a->verified == FLEET_SIG_BAD) {
+                        if (!t.missing[0])
+                                snprintf(t.missing, sizeof(t.missing), "the signature of %s does not verify",
+                                         a->approver);
+                        continue;
+                }
+                if (a->verified == FLEET_SIG_UNKNOWN) {
+                        if (t.first_unknown == (size_t) -1)
+                                t.first_unknown = i;
+                        continue;
+                }
+                good[i] = true;
+                if (t.have < r->approvals) {
+                        t.have++;
+                        /* Its end is counted from the approval that completed it. */
+                        if (t.have == r->approvals)
+                                t.completed_at = a->approved_at;
+                        len += (size_t) snprintf(approvers + len, len < size ? size - len : 0, "%s%s",
+                                                 len ? "," : "", a->approver);
+                        if (len >= size) {
+                                t.too_many = true;
+                                approvers[0] = '\0';
+                                return t;
+                        }
+                }
+        }
+        return t;
 }
 
 /* Its end counted from the request, the one time every host shares (ticket
@@ -77,14 +155,11 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                  int64_t now, struct fleet_verdict *ret)
 {
         struct fleet_verdict v = { .kind = FLEET_WAIT };
-        bool good[FLEET_APPROVALS_MAX] = { false };
         const struct role *r;
-        size_t n = 0, len = 0, first_unknown = (size_t) -1;
+        struct tally t;
         char why[256], lim[32];
         unsigned have = 0;
         int64_t completed_at = 0;
-        /* The first reason an approval did not count, for the refusal. */
-        char missing[192] = "";
 
         if (!c || !host || !g || !g->user || !g->role || !g->scope || g->id <= 0 || !ret ||
             (g->n_approvals && !g->approvals))
@@ -158,53 +233,13 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 goto out;
         }
 
-        /* The approvals, oldest first (as the database gives them): who counts
-         * under the local role, and whose signature is good. */
-        n = g->n_approvals < FLEET_APPROVALS_MAX ? g->n_approvals : FLEET_APPROVALS_MAX;
-        for (size_t i = 0; i < n; i++) {
-                const struct fleet_approval *a = &g->approvals[i];
-
-                if (!a->approver || !a->approver[0])
-                        continue;
-                if (strcmp(a->approver, g->user) == 0) {
-                        if (!missing[0])
-                                snprintf(missing, sizeof(missing), "%s cannot approve their own grant", a->approver);
-                        continue;
-                }
-                if (!a->who || !policy_is_approver(r, a->who)) {
-                        if (!missing[0])
-                                snprintf(missing, sizeof(missing), "%s is not an approver of role %s here",
-                                         a->approver, r->name);
-                        continue;
-                }
-                if (counted(g->approvals, n, good, i))
-                        continue;
-                if (a->verified == FLEET_SIG_BAD) {
-                        if (!missing[0])
-                                snprintf(missing, sizeof(missing), "the signature of %s does not verify",
-                                         a->approver);
-                        continue;
-                }
-                if (a->verified == FLEET_SIG_UNKNOWN) {
-                        if (first_unknown == (size_t) -1)
-                                first_unknown = i;
-                        continue;
-                }
-                good[i] = true;
-                if (have < r->approvals) {
-                        have++;
-                        /* Its end is counted from the approval that completed it. */
-                        if (have == r->approvals)
-                                completed_at = a->approved_at;
-                        len += (size_t) snprintf(v.approvers + len, len < sizeof(v.approvers) ?
-                                                 sizeof(v.approvers) - len : 0, "%s%s", len ? "," : "",
-                                                 a->approver);
-                        if (len >= sizeof(v.approvers)) {
-                                refuse(&v, "too many approvers to record");
-                                goto out;
-                        }
-                }
+        t = tally(r, g->user, g->approvals, g->n_approvals, v.approvers, sizeof(v.approvers));
+        if (t.too_many) {
+                refuse(&v, "too many approvers to record");
+                goto out;
         }
+        have = t.have;
+        completed_at = t.completed_at;
         if (have >= r->approvals) {
                 if (completed_at <= 0 || (uint64_t) completed_at > (uint64_t) INT64_MAX - g->duration) {
                         refuse(&v, "approval time out of range");
@@ -219,16 +254,96 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 v.approvals = have;
                 goto out;
         }
-        if (first_unknown != (size_t) -1) {
+        if (t.first_unknown != (size_t) -1) {
                 v.kind = FLEET_VERIFY;
-                v.verify = first_unknown;
+                v.verify = t.first_unknown;
                 v.approvers[0] = '\0';
                 goto out;
         }
         refuse(&v, "%u of %u approval%s valid here%s%s", have, r->approvals, r->approvals == 1 ? "" : "s",
-               missing[0] ? ": " : "", missing);
+               t.missing[0] ? ": " : "", t.missing);
 out:
         if (v.kind != FLEET_APPLY || v.approvals == 0)
+                v.approvers[0] = '\0';
+        *ret = v;
+        return 0;
+}
+
+int fleet_decide_extension(const struct config *c, bool allowed_signers, const struct fleet_grant *g,
+                           const struct fleet_extension *x, const struct fleet_copy *copy,
+                           struct fleet_ext_verdict *ret)
+{
+        struct fleet_ext_verdict v = { .kind = FLEET_EXT_WAIT };
+        const struct role *r;
+        struct tally t;
+        char lim[32];
+
+        if (!c || !g || !g->user || !g->role || !x || !copy || !ret || x->n <= 0 || x->duration == 0 ||
+            (x->n_approvals && !x->approvals))
+                return -EINVAL;
+        r = config_find_role(c, g->role);
+        if (!r) {
+                refuse_ext(&v, "no role %s on this host", g->role);
+                goto out;
+        }
+        /* As a local grant's: only an active copy is extended. A copy still
+         * waiting for its ticket's lookup takes it at a later change. */
+        if (!copy->active)
+                goto out;
+        if (g->break_glass) {
+                refuse_ext(&v, "break-glass grants are not extended");
+                goto out;
+        }
+        /* The local role's limits, as handle_extend applies them: without
+         * max_extensions the grant never lasts past max_duration from its
+         * activation; with it, that many extensions of max_duration each. */
+        duration_format(r->max_duration, lim, sizeof(lim));
+        if (r->max_extensions == 0) {
+                if (copy->expires_at + (int64_t) x->duration > copy->starts_at + (int64_t) r->max_duration) {
+                        refuse_ext(&v, "it would make the grant last past role %s's maximum of %s from its "
+                                   "activation here", r->name, lim);
+                        goto out;
+                }
+        } else if (copy->extended >= r->max_extensions) {
+                refuse_ext(&v, "it was extended %u time%s here already, role %s's maximum", copy->extended,
+                           copy->extended == 1 ? "" : "s", r->name);
+                goto out;
+        } else if (x->duration > r->max_duration) {
+                refuse_ext(&v, "it adds more than role %s allows here (%s)", r->name, lim);
+                goto out;
+        }
+        /* Ticket (alone, or with auto): the copy is active because this
+         * host's own lookup found the ticket approved, and it is looked up
+         * again every poll; auto: local policy approves it at once. */
+        if (!(r->approval & APPROVAL_PEER)) {
+                v.kind = FLEET_EXT_APPLY;
+                goto out;
+        }
+        if (!allowed_signers) {
+                refuse_ext(&v, "[fleet] allowed_signers is not set: no approval signature verifies here");
+                goto out;
+        }
+        t = tally(r, g->user, x->approvals, x->n_approvals, v.approvers, sizeof(v.approvers));
+        if (t.too_many) {
+                refuse_ext(&v, "too many approvers to record");
+                goto out;
+        }
+        if (t.have >= r->approvals) {
+                v.kind = FLEET_EXT_APPLY;
+                v.approvals = t.have;
+                goto out;
+        }
+        if (t.first_unknown != (size_t) -1) {
+                v.kind = FLEET_EXT_VERIFY;
+                v.verify = t.first_unknown;
+                goto out;
+        }
+        /* Not a refusal: the approvers have not (all) signed it yet. */
+        v.kind = FLEET_EXT_WAIT;
+        snprintf(v.why, sizeof(v.why), "%u of %u approval%s valid here%s%s", t.have, r->approvals,
+                 r->approvals == 1 ? "" : "s", t.missing[0] ? ": " : "", t.missing);
+out:
+        if (v.kind != FLEET_EXT_APPLY)
                 v.approvers[0] = '\0';
         *ret = v;
         return 0;

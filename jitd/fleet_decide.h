@@ -19,6 +19,8 @@
  *         finds it approved (FLEET_TICKET: the lookup is the caller's);
  *   auto (alone): local policy approves it at once.
  * Ticket and peer together are not enforced (refused, saying so).
+ *
+ * fleet_decide_extension judges one extension of a grant enforced here.
  */
 #ifndef JITD_FLEET_DECIDE_H
 #define JITD_FLEET_DECIDE_H
@@ -85,6 +87,37 @@ struct fleet_verdict {
         int64_t ends_at;
 };
 
+/* Extension n of a fleet grant (jit.extensions), with its approvals. */
+struct fleet_extension {
+        int64_t n;
+        uint64_t duration;              /* seconds it adds */
+        int64_t requested_at;           /* unix seconds */
+        struct fleet_approval *approvals;
+        size_t n_approvals;
+};
+
+/* This host's copy of the grant, as its store holds it. */
+struct fleet_copy {
+        bool active;
+        int64_t starts_at, expires_at;
+        unsigned extended;              /* extensions applied to it so far */
+};
+
+enum fleet_ext_kind {
+        FLEET_EXT_WAIT,                 /* not yet (not signed enough, copy not active): why may say */
+        FLEET_EXT_VERIFY,               /* approvals[verify] must be verified first */
+        FLEET_EXT_REFUSE,               /* never here: why says why (audited once) */
+        FLEET_EXT_APPLY,                /* add its duration to the copy */
+};
+
+struct fleet_ext_verdict {
+        enum fleet_ext_kind kind;
+        char why[256];
+        size_t verify;
+        char approvers[JIT_LIST_MAX + 1]; /* FLEET_EXT_APPLY of a peer role: the approvals counted */
+        unsigned approvals;
+};
+
 /* Does one of the scope's patterns (fnmatch) match host? */
 bool fleet_scope_matches(char *const *scope, const char *host);
 
@@ -94,5 +127,16 @@ bool fleet_scope_matches(char *const *scope, const char *host);
  * -EINVAL for a malformed g. */
 int fleet_decide(const struct config *c, const char *host, bool allowed_signers, const struct fleet_grant *g,
                  int64_t now, struct fleet_verdict *ret);
+
+/* The verdict on extension x of g, which this host enforces as copy: the
+ * LOCAL role's limits (max_extensions, max_duration, as handle_extend) and
+ * approval path (peer: signatures over the extension's text by approvers it
+ * names, never the grant's user; ticket or auto: the active copy is enough).
+ * The caller asks for each extension not applied yet, in the order of n, and
+ * counts in copy->extended those applied before. 0 with *ret set, -EINVAL
+ * for malformed input. */
+int fleet_decide_extension(const struct config *c, bool allowed_signers, const struct fleet_grant *g,
+                           const struct fleet_extension *x, const struct fleet_copy *copy,
+                           struct fleet_ext_verdict *ret);
 
 #endif

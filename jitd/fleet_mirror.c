@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "approval_text.h"
+#include "ending.h"
 #include "fleet_decide.h"
 #include "fleet_link.h"
 #include "fleet_mirror.h"
@@ -40,7 +41,14 @@ static const char page_sql[] =
         "        pg_catalog.floor(pg_catalog.date_part('epoch', a.approved_at))::bigint) "
         "        ORDER BY a.approved_at, a.approver) "
         " FROM jit.approvals a WHERE a.grant_id = g.id), "
-        "g.reason "
+        "g.reason, "
+        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(x.n, x.duration, "
+        "        pg_catalog.floor(pg_catalog.date_part('epoch', x.requested_at))::bigint, x.reason, "
+        "        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(ea.approver, ea.signature, "
+        "                pg_catalog.floor(pg_catalog.date_part('epoch', ea.approved_at))::bigint) "
+        "                ORDER BY ea.approved_at, ea.approver) "
+        "         FROM jit.extension_approvals ea WHERE ea.grant_id = x.grant_id AND ea.n = x.n)) ORDER BY x.n) "
+        " FROM jit.extensions x WHERE x.grant_id = g.id) "
         "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id "
         "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id "
         "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer";
@@ -56,6 +64,19 @@ struct row_approval {
         char detail[160];
 };
 
+/* Extension n of the row's grant (jit.extensions), with its approvals. */
+struct row_ext {
+        int64_t n;
+        uint64_t duration;
+        int64_t requested_at;
+        char reason[JIT_REASON_MAX + 1];
+        size_t n_ap;
+        struct row_approval ap[FLEET_APPROVALS_MAX];
+};
+
+/* A grant has at most this many extensions (jit.extensions.n). */
+#define FLEET_EXTENSIONS_MAX 64
+
 struct row {
         int64_t seq;
         int64_t grant;                  /* 0: not about a grant, or unreadable */
@@ -70,6 +91,8 @@ struct row {
         char end_reason[JIT_REASON_MAX + 1];
         size_t n_ap;
         struct row_approval ap[FLEET_APPROVALS_MAX];
+        struct row_ext *ext;            /* in the order of n */
+        size_t n_ext;
 };
 
 /* jit.audit_append takes the most (fleet_upload.c). */
@@ -105,7 +128,7 @@ struct fleet_mirror {
         size_t n_rows, idx;
         bool page_full;
         struct sshsig_job *job;
-        size_t job_ap;
+        struct row_approval *job_ap;    /* what the running verification decides (in rows) */
 };
 
 static void catchup(struct fleet_mirror *m);
@@ -118,6 +141,10 @@ static void rows_free(struct fleet_mirror *m)
                 strv_free(m->rows[i].scope);
                 for (size_t k = 0; k < m->rows[i].n_ap; k++)
                         free(m->rows[i].ap[k].signature);
+                for (size_t x = 0; x < m->rows[i].n_ext; x++)
+                        for (size_t k = 0; k < m->rows[i].ext[x].n_ap; k++)
+                                free(m->rows[i].ext[x].ap[k].signature);
+                free(m->rows[i].ext);
         }
         free(m->rows);
         m->rows = NULL;
@@ -177,19 +204,17 @@ static int parse_scope(const char *json, char ***ret)
         return 0;
 }
 
-static int parse_approvals(const char *json, struct row *w)
+/* The approvals in o, a JSON array of [approver, signature, at], into ap. */
+static void parse_approval_list(struct json_object *o, struct row_approval *ap, size_t *n_ap)
 {
-        struct json_object *o = json_tokener_parse(json);
         size_t n;
 
-        if (!o || !json_object_is_type(o, json_type_array)) {
-                json_object_put(o);
-                return -EINVAL;
-        }
+        if (!o || !json_object_is_type(o, json_type_array))
+                return;
         n = json_object_array_length(o);
-        for (size_t i = 0; i < n && w->n_ap < FLEET_APPROVALS_MAX; i++) {
+        for (size_t i = 0; i < n && *n_ap < FLEET_APPROVALS_MAX; i++) {
                 struct json_object *e = json_object_array_get_idx(o, i);
-                struct row_approval *a = &w->ap[w->n_ap];
+                struct row_approval *a = &ap[*n_ap];
 
                 if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 3 ||
                     (size_t) snprintf(a->approver, sizeof(a->approver), "%s",
@@ -208,7 +233,60 @@ static int parse_approvals(const char *json, struct row *w)
                 a->at = json_object_get_int64(json_object_array_get_idx(e, 2));
                 if (!a->signature)
                         break;
-                w->n_ap++;
+                (*n_ap)++;
+        }
+}
+
+static int parse_approvals(const char *json, struct row *w)
+{
+        struct json_object *o = json_tokener_parse(json);
+
+        if (!o || !json_object_is_type(o, json_type_array)) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        parse_approval_list(o, w->ap, &w->n_ap);
+        json_object_put(o);
+        return 0;
+}
+
+/* The grant's extensions: [n, duration, requested, reason, approvals]. One
+ * that cannot be read ends the list there: the later ones wait for it (the
+ * order is the fleet's), and nothing is given that was not read whole. */
+static int parse_extensions(const char *json, struct row *w)
+{
+        struct json_object *o = json_tokener_parse(json);
+        size_t n;
+
+        if (!o || !json_object_is_type(o, json_type_array)) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        n = json_object_array_length(o);
+        if (n > FLEET_EXTENSIONS_MAX)
+                n = FLEET_EXTENSIONS_MAX;
+        w->ext = calloc(n ? n : 1, sizeof(*w->ext));
+        if (!w->ext) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct json_object *e = json_object_array_get_idx(o, i);
+                struct row_ext *x = &w->ext[w->n_ext];
+                int64_t dur;
+
+                if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 5)
+                        break;
+                x->n = json_object_get_int64(json_object_array_get_idx(e, 0));
+                dur = json_object_get_int64(json_object_array_get_idx(e, 1));
+                x->requested_at = json_object_get_int64(json_object_array_get_idx(e, 2));
+                if (x->n != (int64_t) i + 1 || dur <= 0 || x->requested_at <= 0 ||
+                    (size_t) snprintf(x->reason, sizeof(x->reason), "%s",
+                                      json_object_get_string(json_object_array_get_idx(e, 3))) >= sizeof(x->reason))
+                        break;
+                x->duration = (uint64_t) dur;
+                parse_approval_list(json_object_array_get_idx(e, 4), x->ap, &x->n_ap);
+                w->n_ext++;
         }
         json_object_put(o);
         return 0;
@@ -239,6 +317,8 @@ static void parse_row(const PGresult *res, int i, struct row *w)
         (void) copy_field(w->end_host, sizeof(w->end_host), res, i, 14);
         if (!PQgetisnull(res, i, 15))
                 (void) parse_approvals(PQgetvalue(res, i, 15), w);
+        if (!PQgetisnull(res, i, 17))
+                (void) parse_extensions(PQgetvalue(res, i, 17), w);
 }
 
 static void on_page(int r, const PGresult *res, const char *why, void *userdata)
@@ -403,7 +483,7 @@ static void on_verified(int r, const struct sshsig_result *res, void *userdata)
         m->job = NULL;
         if (m->idx >= m->n_rows)
                 return;
-        a = &m->rows[m->idx].ap[m->job_ap];
+        a = m->job_ap;
         a->verified = r == 0 ? FLEET_SIG_GOOD : FLEET_SIG_BAD;
         if (r < 0)
                 log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s",
@@ -412,11 +492,11 @@ static void on_verified(int r, const struct sshsig_result *res, void *userdata)
         process(m);
 }
 
-/* Starts the verification of approval i of w: 1 while it runs, 0 when it
- * was decided at once (a BAD). */
-static int verify(struct fleet_mirror *m, struct row *w, size_t i)
+/* Starts the verification of approval i of w, or of its extension x: 1
+ * while it runs, 0 when it was decided at once (a BAD). */
+static int verify(struct fleet_mirror *m, struct row *w, struct row_ext *x, size_t i)
 {
-        struct row_approval *a = &w->ap[i];
+        struct row_approval *a = x ? &x->ap[i] : &w->ap[i];
         struct approval_fields f = {
                 .grant = w->grant, .user = w->user, .role = w->role, .hosts = w->scope, .duration = w->duration,
                 .ticket = w->ticket, .requested = w->requested_at, .approver = a->approver,
@@ -424,7 +504,12 @@ static int verify(struct fleet_mirror *m, struct row *w, size_t i)
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = approval_text(&f, &text);
+        if (x) {
+                struct extension_fields e = { .n = x->n, .duration = x->duration, .requested = x->requested_at };
+
+                r = extension_text(&f, &e, &text);
+        } else
+                r = approval_text(&f, &text);
         if (r >= 0)
                 r = sshsig_verify_start(m->d->event, m->d->config->fleet.allowed_signers, a->approver, text,
                                         a->signature, on_verified, m, &m->job);
@@ -434,8 +519,109 @@ static int verify(struct fleet_mirror *m, struct row *w, size_t i)
                 a->verified = FLEET_SIG_BAD;
                 return 0;
         }
-        m->job_ap = i;
+        m->job_ap = a;
         return 1;
+}
+
+/* ---- extensions ---------------------------------------------------------- */
+
+/* The verdict on extension x of w's copy g here, its approvers' signatures
+ * verified one at a time: 1 while one is verified, 0 with *v set. */
+static int judge_extension(struct fleet_mirror *m, struct row *w, struct row_ext *x, const struct jit_grant *g,
+                           unsigned applied, struct fleet_ext_verdict *v)
+{
+        struct jitd *d = m->d;
+        const struct config *c = d->config;
+        struct principal *ap[FLEET_APPROVALS_MAX] = { NULL };
+        struct fleet_approval fa[FLEET_APPROVALS_MAX];
+        struct fleet_extension fx = { .n = x->n, .duration = x->duration, .requested_at = x->requested_at,
+                                      .approvals = fa, .n_approvals = x->n_ap };
+        struct fleet_grant fg = { .id = w->grant, .user = w->user, .role = w->role, .ticket = w->ticket,
+                                  .scope = w->scope, .duration = w->duration, .requested_at = w->requested_at,
+                                  .break_glass = w->break_glass };
+        struct fleet_copy copy = { .active = g->state == GRANT_ACTIVE && !ending_contains(d->ending, g->id),
+                                   .starts_at = g->starts_at, .expires_at = g->expires_at,
+                                   .extended = applied };
+        int r = 0;
+
+        /* NSS as the local path asks it: a failure is not a "no". */
+        for (size_t i = 0; i < x->n_ap; i++) {
+                r = principal_from_name(c, x->ap[i].approver, &ap[i]);
+                if (r < 0 && r != -ENOENT)
+                        goto out;
+                fa[i] = (struct fleet_approval) { .approver = x->ap[i].approver, .signature = x->ap[i].signature,
+                                                  .approved_at = x->ap[i].at, .who = ap[i],
+                                                  .verified = x->ap[i].verified };
+        }
+        for (;;) {
+                r = fleet_decide_extension(c, c->fleet.allowed_signers != NULL, &fg, &fx, &copy, v);
+                if (r < 0 || v->kind != FLEET_EXT_VERIFY)
+                        break;
+                r = verify(m, w, x, v->verify);
+                if (r > 0)
+                        goto out;
+                fa[v->verify].verified = x->ap[v->verify].verified;
+        }
+out:
+        for (size_t i = 0; i < x->n_ap; i++)
+                principal_free(ap[i]);
+        return r;
+}
+
+/* The extensions of w not yet applied to its copy here (local), in order:
+ * each applied, refused (audited once) or left to wait as this host's policy
+ * says. 0 done, 1 waiting for a verification, <0 try again later. */
+static int extensions(struct fleet_mirror *m, struct row *w, int64_t local)
+{
+        struct jitd *d = m->d;
+        struct jit_grant g;
+        int r;
+
+        if (w->n_ext == 0)
+                return 0;
+        r = grants_get(d, local, &g);
+        if (r < 0)
+                return r == -ENOENT ? 0 : r;
+        for (size_t i = 0; i < w->n_ext && grant_state_is_open(g.state); i++) {
+                struct row_ext *x = &w->ext[i];
+                struct fleet_ext_verdict v;
+                char reason[JIT_REASON_MAX + 1], why[256] = "", what[320];
+                unsigned applied;
+                bool has;
+
+                r = store_fleet_extension_state(d->store, w->grant, x->n, &applied, &has);
+                if (r < 0)
+                        return r;
+                if (has)
+                        continue;
+                r = judge_extension(m, w, x, &g, applied, &v);
+                if (r != 0)
+                        return r;
+                if (v.kind == FLEET_EXT_REFUSE) {
+                        snprintf(what, sizeof(what), "extension %" PRId64 ": %s", x->n, v.why);
+                        r = refuse(m, w, what);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (v.kind != FLEET_EXT_APPLY)
+                        continue;
+                /* Cut short if it must: the reason is for people. */
+                if (snprintf(reason, sizeof(reason), "fleet extension %" PRId64 "%s%s: %.400s", x->n,
+                             v.approvers[0] ? ", approved by " : "", v.approvers, x->reason) < 0)
+                        reason[0] = '\0';
+                r = grants_fleet_extend(d, &g, w->grant, x->n, x->duration, reason, &actor_fleet, why, sizeof(why));
+                if (r < 0) {
+                        if (why[0] && r != -EBUSY)
+                                log_msg(LOG_ERR, "fleet grant %" PRId64 ": extension %" PRId64 " could not be "
+                                        "applied to local grant %" PRId64 ": %s", w->grant, x->n, g.id, why);
+                        return r;
+                }
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 ": extension %" PRId64 " (%" PRIu64 "s%s%s) applied to "
+                        "local grant %" PRId64 ", which now ends at %" PRId64, w->grant, x->n, x->duration,
+                        v.approvers[0] ? ", approved by " : "", v.approvers, g.id, g.expires_at);
+        }
+        return 0;
 }
 
 /* 1 when an end of fleet grant id decided here waits in the store's queue
@@ -480,7 +666,7 @@ static int handle(struct fleet_mirror *m, struct row *w)
         if (w->ended)
                 return r >= 0 ? end_local(m, w, local) : 0;
         if (r >= 0)
-                return 0;
+                return extensions(m, w, local);
         /* Revoked or released here before this host enforced it (with the
          * database away, or its end not yet recorded): the row is older than
          * that decision, and the end follows. */
@@ -508,7 +694,7 @@ static int handle(struct fleet_mirror *m, struct row *w)
                 r = fleet_decide(c, c->host, c->fleet.allowed_signers != NULL, &fg, now_realtime(), &v);
                 if (r < 0 || v.kind != FLEET_VERIFY)
                         break;
-                r = verify(m, w, v.verify);
+                r = verify(m, w, NULL, v.verify);
                 if (r > 0)
                         goto out;
                 fa[v.verify].verified = w->ap[v.verify].verified;
@@ -524,6 +710,9 @@ static int handle(struct fleet_mirror *m, struct row *w)
         case FLEET_APPLY:
         case FLEET_TICKET:
                 r = apply(m, w, p, &v);
+                /* Its extensions: at once when it is enforced now. */
+                if (r == 0 && w->n_ext && store_fleet_lookup(d->store, w->grant, &local) >= 0)
+                        r = extensions(m, w, local);
                 break;
         default:
                 r = 0;

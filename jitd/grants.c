@@ -387,6 +387,27 @@ int grants_extend(struct jitd *d, struct jit_grant *g, uint64_t duration, const 
         return step(d, g, &ev, 1, false, a, &io, why, why_size);
 }
 
+struct fleet_ext_io {
+        int64_t fleet_id, n;
+};
+
+static int note_fleet_extension(struct jitd *d, struct jit_grant *next, void *data)
+{
+        const struct fleet_ext_io *x = data;
+
+        return store_fleet_extension_put(d->store, x->fleet_id, x->n, next->expires_at, now_realtime());
+}
+
+int grants_fleet_extend(struct jitd *d, struct jit_grant *g, int64_t fleet_id, int64_t n, uint64_t duration,
+                        const char *reason, const struct actor *a, char *why, size_t why_size)
+{
+        struct fsm_event ev = { .type = FSM_EXTEND, .text = reason, .duration = duration };
+        struct fleet_ext_io x = { .fleet_id = fleet_id, .n = n };
+        struct step_io io = { .pre = note_fleet_extension, .data = &x };
+
+        return step(d, g, &ev, 1, false, a, &io, why, why_size);
+}
+
 /* ---- the clock -------------------------------------------------------- */
 
 size_t grants_expire(struct jitd *d, const int64_t *ids, size_t n)

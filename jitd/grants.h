@@ -73,6 +73,11 @@ int grants_extension_approve(struct jitd *d, struct jit_grant *g, const struct a
                              bool ticket_said_yes, bool *ret_applied, char *why, size_t why_size);
 int grants_extend(struct jitd *d, struct jit_grant *g, uint64_t duration, const char *reason, const struct actor *a,
                   char *why, size_t why_size);
+/* Extension n of fleet grant fleet_id applied to g, its copy here: duration
+ * more, recorded once (store_fleet_extension_put) in the same transaction,
+ * the drop-in's NOTAFTER moved after the commit. */
+int grants_fleet_extend(struct jitd *d, struct jit_grant *g, int64_t fleet_id, int64_t n, uint64_t duration,
+                        const char *reason, const struct actor *a, char *why, size_t why_size);
 
 /* The clock: grants ids[0..n) that are active and due end now, together:
  * every rule removed with one flush, every session's kill sent, then one

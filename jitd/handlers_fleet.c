@@ -51,9 +51,16 @@ static const char request_sql[] =
         "       AND g.requested_at > pg_catalog.now() - interval '10 minutes') < $8::integer";
 static const char grant_sql[] =
         "SELECT g.id, g.user_name, g.role, pg_catalog.array_to_string(g.host_scope, ','), g.duration, g.ticket, "
-        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state "
-        "FROM jit.grants g WHERE g.id = $1::bigint";
+        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state, "
+        "(SELECT pg_catalog.count(*) FROM jit.approvals a WHERE a.grant_id = g.id), "
+        "x.n, x.duration, pg_catalog.floor(pg_catalog.date_part('epoch', x.requested_at))::bigint, "
+        "(SELECT pg_catalog.string_agg(ea.approver, ',') FROM jit.extension_approvals ea "
+        " WHERE ea.grant_id = x.grant_id AND ea.n = x.n) "
+        "FROM jit.grants g LEFT JOIN LATERAL (SELECT * FROM jit.extensions e WHERE e.grant_id = g.id "
+        "                                     ORDER BY e.n DESC LIMIT 1) x ON true "
+        "WHERE g.id = $1::bigint";
 static const char approve_sql[] = "SELECT jit.approve_grant($1, $2::bigint, $3, $4, $5)";
+static const char approve_ext_sql[] = "SELECT jit.approve_extension($1, $2::bigint, $3::integer, $4, $5, $6)";
 
 bool fleet_pattern_valid(const char *p)
 {
@@ -248,6 +255,9 @@ struct fleet_appr {
         char **scope;
         int64_t requested;
         struct sshsig_job *job;
+        uint64_t ext_asked;             /* approve: the extension jitctl signed (PF_EXTENSION), 0: the grant */
+        bool ext;                       /* what waits for this approver is extension x */
+        struct extension_fields x;
 };
 
 static void appr_free(struct fleet_appr *a)
@@ -290,10 +300,18 @@ static void on_approved(int r, const PGresult *res, const char *why, void *userd
                 appr_fail(a, r, why, "approved");
                 goto out;
         }
-        snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) enforces it once it "
-                 "verifies the signature", a->id, a->peer->name, a->g.host);
-        log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s approved by %s (signature verified here)", a->id,
-                a->g.user, a->g.role, a->peer->name);
+        if (a->ext) {
+                snprintf(msg, sizeof(msg), "extension %" PRId64 " of fleet grant F%s approved by %s: each host in "
+                         "its scope (%s) adds it once it verifies the signatures", a->x.n, a->id, a->peer->name,
+                         a->g.host);
+                log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s: extension %" PRId64 " approved by %s "
+                        "(signature verified here)", a->id, a->g.user, a->g.role, a->x.n, a->peer->name);
+        } else {
+                snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) enforces it "
+                         "once it verifies the signature", a->id, a->peer->name, a->g.host);
+                log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s approved by %s (signature verified here)",
+                        a->id, a->g.user, a->g.role, a->peer->name);
+        }
         a->g.state = GRANT_PENDING;
         a->g.fleet_id = a->g.id;
         a->g.id = 0;
@@ -305,7 +323,8 @@ out:
 static void on_verified(int r, const struct sshsig_result *res, void *userdata)
 {
         struct fleet_appr *a = userdata;
-        const char *params[5];
+        const char *params[6];
+        char n[24];
         int k;
 
         sshsig_job_cancel(a->job);
@@ -319,10 +338,19 @@ static void on_verified(int r, const struct sshsig_result *res, void *userdata)
         }
         params[0] = a->d->config->host;
         params[1] = a->id;
-        params[2] = a->peer->name;
-        params[3] = a->signature;
-        params[4] = a->note ? a->note : "";
-        k = fleet_mirror_query(a->d->fleet, approve_sql, 5, params, on_approved, a);
+        if (a->ext) {
+                snprintf(n, sizeof(n), "%" PRId64, a->x.n);
+                params[2] = n;
+                params[3] = a->peer->name;
+                params[4] = a->signature;
+                params[5] = a->note ? a->note : "";
+                k = fleet_mirror_query(a->d->fleet, approve_ext_sql, 6, params, on_approved, a);
+        } else {
+                params[2] = a->peer->name;
+                params[3] = a->signature;
+                params[4] = a->note ? a->note : "";
+                k = fleet_mirror_query(a->d->fleet, approve_sql, 5, params, on_approved, a);
+        }
         if (k < 0) {
                 appr_fail(a, k, NULL, "approved");
                 appr_free(a);
@@ -356,6 +384,33 @@ static int split_scope(const char *s, char ***ret)
         }
         *ret = v;
         return 0;
+}
+
+/* Is name one of the comma-separated names in list? */
+static bool csv_has(const char *list, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = list; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+                if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+/* approval-text of an extension: the grant's fields and the extension's. */
+static void later_reply_ext_text(struct jitd *d, uint64_t serial, const struct jit_grant *g,
+                                 const struct extension_fields *x)
+{
+        struct proto_msg m;
+
+        if (grant_msg(&m, g, "the fields of the fleet grant extension's approval text") < 0 ||
+            proto_set_u64(&m, PF_EXTENSION, (uint64_t) x->n) < 0 ||
+            proto_set_u64(&m, PF_EXTENSION_ADDS, x->duration) < 0 ||
+            proto_set_u64(&m, PF_EXTENSION_AT, (uint64_t) x->requested) < 0) {
+                later_reply_error(d, serial, ENOMEM, "the answer does not fit");
+                return;
+        }
+        later_reply_msg(d, serial, &m);
 }
 
 static void on_grant(int r, const PGresult *res, const char *why, void *userdata)
@@ -415,12 +470,39 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
         a->g.approvals_needed = role->approvals;
         approval_format(role->approval, a->g.approval, sizeof(a->g.approval));
         a->g.state = GRANT_PENDING;
+        /* An approved grant whose newest extension this approver has not
+         * approved yet: that extension is what waits for them. */
+        if (!PQgetisnull(res, 0, 9) && strtoll(PQgetvalue(res, 0, 8), &end, 10) >= (long long) role->approvals &&
+            !csv_has(PQgetisnull(res, 0, 12) ? "" : PQgetvalue(res, 0, 12), a->peer->name)) {
+                a->ext = true;
+                a->x.n = strtoll(PQgetvalue(res, 0, 9), &end, 10);
+                v = strtoll(PQgetvalue(res, 0, 10), &end, 10);
+                a->x.requested = strtoll(PQgetvalue(res, 0, 11), &end, 10);
+                if (a->x.n <= 0 || v <= 0 || a->x.requested <= 0) {
+                        later_reply_error(a->d, a->serial, EBADMSG, "fleet grant F%s's extension cannot be read",
+                                          a->id);
+                        goto out;
+                }
+                a->x.duration = (uint64_t) v;
+        }
         if (!a->approve) {
                 struct jit_grant g = a->g;
 
                 g.fleet_id = g.id;
                 g.id = 0;
-                later_reply_grant(a->d, a->serial, &g, "the fields of the fleet grant's approval text");
+                if (a->ext)
+                        later_reply_ext_text(a->d, a->serial, &g, &a->x);
+                else
+                        later_reply_grant(a->d, a->serial, &g, "the fields of the fleet grant's approval text");
+                goto out;
+        }
+        /* What jitctl signed must be what waits: an extension asked for
+         * since it read the fields is signed again. */
+        if (a->ext_asked != (a->ext ? (uint64_t) a->x.n : 0)) {
+                later_reply_error(a->d, a->serial, ESTALE, "what waits for %s's approval on fleet grant F%s changed "
+                                  "since the text was signed (%s): run jitctl approve F%s again; nothing was approved",
+                                  a->peer->name, a->id, a->ext ? "an extension was asked for" : "no extension waits",
+                                  a->id);
                 goto out;
         }
         if (!c->fleet.allowed_signers) {
@@ -435,7 +517,7 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
                         .approver = a->peer->name,
                 };
 
-                k = approval_text(&f, &text);
+                k = a->ext ? extension_text(&f, &a->x, &text) : approval_text(&f, &text);
         }
         if (k >= 0)
                 k = sshsig_verify_start(a->d->event, c->fleet.allowed_signers, a->peer->name, text, a->signature,
@@ -482,6 +564,8 @@ static int fleet_fetch(struct request *req, bool approve)
                                         *p = '\n';
                 if (r >= 0 && note && !(a->note = strdup(note)))
                         r = -ENOMEM;
+                if (r >= 0)
+                        (void) proto_get_u64(req->msg, PF_EXTENSION, &a->ext_asked);
         }
         if (r < 0) {
                 appr_free(a);

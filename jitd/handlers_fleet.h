@@ -54,6 +54,10 @@ int fleet_show(struct request *req, int64_t id);
  * saying the fleet part is unavailable. */
 struct store_filter;
 int fleet_list(struct request *req, const struct store_filter *f, const char *pattern);
+/* extend of fleet grant id by its own user ("F12", or the local id of its
+ * copy): this host's checks, then jit.request_extension; each host in the
+ * scope adds it as its own policy says (handlers_fleet_extend.c). */
+int fleet_extend(struct request *req, int64_t id);
 /* revoke --user NAME --all (admins): every open grant of the user here (the
  * ending path), then, with [fleet], every open fleet grant of the user in
  * one statement. */

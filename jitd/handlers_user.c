@@ -451,19 +451,22 @@ int handle_extend(struct request *req)
 
         ret = request_fleet_ref(req, &id);
         if (ret != 0)
-                return ret > 0 ? reply_error(req, EOPNOTSUPP, "fleet grants are not extended: ask for a new one "
-                                             "(jitctl request)"), HANDLED : HANDLED;
+                return ret > 0 ? fleet_extend(req, id) : HANDLED;
         if (!request_get_id(req, &id))
                 return HANDLED;
         if (!request_load_grant(req, id, &g, &ret))
                 return ret;
         if (g.uid != req->peer->uid)
                 return reply_error(req, EPERM, "grant %lld is not yours to extend", (long long) id), HANDLED;
-        /* Its copy here would outlast the fleet grant on this host only. */
-        if (d->fleet && store_fleet_id_of(d->store, id, &cap) >= 0)
-                return reply_error(req, EOPNOTSUPP, "grant %lld is fleet grant F%lld's copy on host %s: fleet grants "
-                                   "are not extended, ask for a new one (jitctl request)", (long long) id,
-                                   (long long) cap, d->config->host), HANDLED;
+        /* Its copy here: more time on this host alone would outlast the
+         * fleet grant elsewhere, so it is the fleet grant that is extended. */
+        if (d->fleet) {
+                ret = store_fleet_id_of(d->store, id, &fleet_id);
+                if (ret >= 0)
+                        return fleet_extend(req, fleet_id);
+                if (ret != -ENOENT)
+                        return reply_store_failure(req, ret, "looking the fleet grant up");
+        }
         if (g.state != GRANT_ACTIVE || ending_contains(d->ending, g.id))
                 return reply_error(req, EALREADY, "grant %lld is %s; only an active grant can be extended",
                                    (long long) id, grant_state_to_string(g.state)), HANDLED;
@@ -477,15 +480,6 @@ int handle_extend(struct request *req)
         if (g.break_glass)
                 return reply_error(req, EPERM, "break-glass grants are not extended: request the role normally"),
                        HANDLED;
-        /* A fleet grant's copy ends when the fleet's grant does, on every
-         * host alike: more time here would be this host's alone. */
-        ret = store_fleet_id_of(d->store, g.id, &fleet_id);
-        if (ret >= 0)
-                return reply_error(req, EPERM, "grant %lld is this host's copy of fleet grant %lld: fleet grants are "
-                                   "not extended; request the role again", (long long) id, (long long) fleet_id),
-                       HANDLED;
-        if (ret != -ENOENT)
-                return reply_store_failure(req, ret, "looking the fleet grant up");
         /* Limits: without max_extensions the grant never lasts past
          * max_duration from its activation; with it, up to that many
          * extensions of at most max_duration each. */

@@ -27,7 +27,7 @@ static void error_msg(struct proto_msg *m, int err, const char *fmt, va_list ap)
                 proto_set_str(m, PF_MESSAGE, "(a message that cannot be sent)");
 }
 
-static int grant_msg(struct proto_msg *m, const struct jit_grant *g, const char *message)
+int grant_msg(struct proto_msg *m, const struct jit_grant *g, const char *message)
 {
         int r;
 

@@ -47,6 +47,8 @@ void later_reply_msg(struct jitd *d, uint64_t serial, const struct proto_msg *m)
 void later_reply_error(struct jitd *d, uint64_t serial, int err, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 void later_reply_grant(struct jitd *d, uint64_t serial, const struct jit_grant *g, const char *message);
+/* A grant reply for g with message, to add fields to before sending. */
+int grant_msg(struct proto_msg *m, const struct jit_grant *g, const char *message);
 /* Hold the request's connection for a later answer; its serial. */
 uint64_t request_hold(struct request *req);
 

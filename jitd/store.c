@@ -201,6 +201,14 @@ static const char *const migrations[] = {
          ") STRICT;"
          "CREATE INDEX recordings_grant ON recordings (grant_id, id);"
          "CREATE INDEX recordings_unsealed ON recordings (id) WHERE sealed_at IS NULL;"),
+        /* 9 -> 10: the extensions of fleet grants applied to their copies
+         * here (jitd/fleet_mirror.c), once each: n is jit.extensions.n. */
+        ("CREATE TABLE fleet_extensions ("
+         "  fleet_id INTEGER NOT NULL CHECK (fleet_id > 0),"
+         "  n INTEGER NOT NULL CHECK (n > 0),"
+         "  at INTEGER NOT NULL,"
+         "  PRIMARY KEY (fleet_id, n)"
+         ") STRICT;"),
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration step per schema version");
 
@@ -285,6 +293,9 @@ enum stmt_id {
         STMT_FLEET_USER_END_DEL,
         STMT_FLEET_USER_END_NEXT,
         STMT_FLEET_USER_END_COUNT,
+        STMT_FLEET_EXT_PUT,
+        STMT_FLEET_EXT_ENDS,
+        STMT_FLEET_EXT_STATE,
         STMT_MAX_,
 };
 
@@ -412,6 +423,9 @@ static const char *const stmt_sql[STMT_MAX_] = {
         [STMT_FLEET_USER_END_NEXT] = "SELECT user, by_user, reason, at FROM fleet_user_ends WHERE user > ?1 "
                                      "ORDER BY user LIMIT 1",
         [STMT_FLEET_USER_END_COUNT] = "SELECT count(*) FROM fleet_user_ends",
+        [STMT_FLEET_EXT_PUT] = "INSERT INTO fleet_extensions (fleet_id, n, at) VALUES (?1, ?2, ?3)",
+        [STMT_FLEET_EXT_ENDS] = "UPDATE fleet_grants SET ends_at = ?2 WHERE fleet_id = ?1",
+        [STMT_FLEET_EXT_STATE] = "SELECT count(*), coalesce(sum(n = ?2), 0) FROM fleet_extensions WHERE fleet_id = ?1",
 };
 
 struct store {
@@ -1978,5 +1992,54 @@ int store_fleet_user_end_count(struct store *s, int64_t *ret)
         if (rc != SQLITE_ROW)
                 return store_sqlite_fail(s, rc, "count fleet-wide revocations");
         *ret = sqlite3_column_int64(h.st, 0);
+        return 0;
+}
+
+int store_fleet_extension_put(struct store *s, int64_t fleet_id, int64_t n, int64_t ends_at, int64_t at)
+{
+        int r;
+
+        if (fleet_id <= 0 || n <= 0 || ends_at <= 0)
+                return store_fail(s, -EINVAL, "invalid fleet extension");
+        {
+                _cleanup_(held_release) struct held h = { 0 };
+
+                r = stmt_acquire(s, STMT_FLEET_EXT_PUT, &h);
+                if (r < 0)
+                        return r;
+                if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, n)) < 0 ||
+                    (r = bind_int(s, h.st, 3, at)) < 0)
+                        return r;
+                r = step_done(s, h.st, "note fleet extension");
+                if (r < 0)
+                        return r;
+        }
+        {
+                _cleanup_(held_release) struct held h = { 0 };
+
+                r = stmt_acquire(s, STMT_FLEET_EXT_ENDS, &h);
+                if (r < 0)
+                        return r;
+                if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, ends_at)) < 0)
+                        return r;
+                return step_done(s, h.st, "move fleet end");
+        }
+}
+
+int store_fleet_extension_state(struct store *s, int64_t fleet_id, int64_t n, unsigned *ret_applied, bool *ret_has)
+{
+        _cleanup_(held_release) struct held h = { 0 };
+        int r, rc;
+
+        r = stmt_acquire(s, STMT_FLEET_EXT_STATE, &h);
+        if (r < 0)
+                return r;
+        if ((r = bind_int(s, h.st, 1, fleet_id)) < 0 || (r = bind_int(s, h.st, 2, n)) < 0)
+                return r;
+        rc = sqlite3_step(h.st);
+        if (rc != SQLITE_ROW)
+                return store_sqlite_fail(s, rc, "read fleet extensions");
+        *ret_applied = (unsigned) sqlite3_column_int64(h.st, 0);
+        *ret_has = sqlite3_column_int64(h.st, 1) > 0;
         return 0;
 }

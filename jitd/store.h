@@ -15,7 +15,7 @@
 
 #include "grant.h"
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_HASH_LEN 64          /* an audit hash in hex */
 
 struct store;
@@ -231,5 +231,12 @@ int store_fleet_user_end_put(struct store *s, const struct store_fleet_user_end 
 int store_fleet_user_end_delete(struct store *s, const char *user);
 int store_fleet_user_end_next(struct store *s, const char *after, struct store_fleet_user_end *ret);
 int store_fleet_user_end_count(struct store *s, int64_t *ret);
+
+/* Extension n of fleet grant fleet_id applied to its copy here at at, which
+ * now ends at ends_at (fleet_grants.ends_at moves with it): inside the
+ * transaction that extends the copy. */
+int store_fleet_extension_put(struct store *s, int64_t fleet_id, int64_t n, int64_t ends_at, int64_t at);
+/* How many extensions of fleet_id were applied here, and whether n is one. */
+int store_fleet_extension_state(struct store *s, int64_t fleet_id, int64_t n, unsigned *ret_applied, bool *ret_has);
 
 #endif

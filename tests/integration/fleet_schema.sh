@@ -58,11 +58,11 @@ expect 1 "a wrong password: refused by the server, said on one line" \
 
 # ---- init -------------------------------------------------------------------------
 
-expect 0 "fleet init creates the schema" '^fleet schema created at version 2$' -- admin fleet init -D "$ADMIN"
-[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 2 ] && ok "jit.schema_version says 2" ||
-        not_ok "jit.schema_version says 2" "$(owner_sql "TABLE jit.schema_version" 2>&1)"
+expect 0 "fleet init creates the schema" '^fleet schema created at version 3$' -- admin fleet init -D "$ADMIN"
+[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 3 ] && ok "jit.schema_version says 3" ||
+        not_ok "jit.schema_version says 3" "$(owner_sql "TABLE jit.schema_version" 2>&1)"
 tables=$(owner_sql "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'jit'")
-[ "$tables" = "approvals audit changes grants hosts revocations schema_version" ] && ok "the tables are there: $tables" ||
+[ "$tables" = "approvals audit changes extension_approvals extensions grants hosts revocations schema_version" ] && ok "the tables are there: $tables" ||
         not_ok "the tables are there" "$tables"
 owners=$(owner_sql "SELECT string_agg(DISTINCT pg_get_userbyid(proowner), ' ') FROM pg_proc
                     WHERE pronamespace = 'jit'::regnamespace")
@@ -76,22 +76,22 @@ jh=$(owner_sql "SELECT rolcanlogin, rolsuper, rolcreaterole, rolbypassrls FROM p
 # pg_dump's \restrict lines carry a fresh random key each time.
 dump() { PGPASSWORD=$PG_SUPERPW "$PGBIN/pg_dump" -h "$PG_DIR" -U postgres -s -n jit fleet | grep -v '^\\\(un\)\{0,1\}restrict '; }
 before=$(dump; owner_sql "TABLE jit.schema_version")
-expect 0 "fleet init again is a no-op" '^fleet schema is at version 2 already: nothing to do$' -- \
+expect 0 "fleet init again is a no-op" '^fleet schema is at version 3 already: nothing to do$' -- \
         admin fleet init -D "$ADMIN"
 after=$(dump; owner_sql "TABLE jit.schema_version")
 [ "$before" = "$after" ] && grep -q 'CREATE TABLE jit.audit' <<<"$before" && ok "... and changed nothing (schema dump and version row alike)" ||
         not_ok "a second init changed the schema" "$(diff <(echo "$before") <(echo "$after") | head -20)"
 
-owner_sql "UPDATE jit.schema_version SET version = 3" >/dev/null
+owner_sql "UPDATE jit.schema_version SET version = 4" >/dev/null
 expect 1 "a newer schema version is refused" \
-        'fleet init: the fleet schema is at version 3, newer than this jitctl knows \(2\): use a newer jitctl' -- \
+        'fleet init: the fleet schema is at version 4, newer than this jitctl knows \(3\): use a newer jitctl' -- \
         admin fleet init -D "$ADMIN"
-[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 3 ] && ok "... and left as it was" ||
+[ "$(owner_sql "SELECT version FROM jit.schema_version")" = 4 ] && ok "... and left as it was" ||
         not_ok "a newer schema was touched"
 expect 1 "add-host refuses a newer schema too" 'newer than this jitctl knows' -- \
         admin fleet add-host web09 -D "$ADMIN" --password-file "$T/web09.password"
 [ ! -e "$T/web09.password" ] && ok "... and leaves no password file" || not_ok "a password file was left"
-owner_sql "UPDATE jit.schema_version SET version = 2" >/dev/null
+owner_sql "UPDATE jit.schema_version SET version = 3" >/dev/null
 
 # Version 0, as the bootstrap leaves it: the schema and its version row.
 v0="CREATE SCHEMA jit;
@@ -101,11 +101,11 @@ v0="CREATE SCHEMA jit;
 owner_sql "$v0" fleet0 >/dev/null
 expect 1 "add-host refuses a schema older than jitctl's" 'older than this jitctl.*run jitctl fleet init' -- \
         admin fleet add-host web09 -D "host=$PG_DIR dbname=fleet0 user=jit_owner" --password-file "$T/web09.password"
-expect 0 "fleet init migrates version 0 to 2" '^fleet schema migrated from version 0 to 2$' -- \
+expect 0 "fleet init migrates version 0 to 3" '^fleet schema migrated from version 0 to 3$' -- \
         admin fleet init -D "host=$PG_DIR dbname=fleet0 user=jit_owner"
-[ "$(owner_sql "SELECT version FROM jit.schema_version" fleet0)" = 2 ] &&
-        [ "$(owner_sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'jit'" fleet0)" = 7 ] &&
-        ok "... to the whole of version 2" || not_ok "migration 0 -> 2 incomplete"
+[ "$(owner_sql "SELECT version FROM jit.schema_version" fleet0)" = 3 ] &&
+        [ "$(owner_sql "SELECT count(*) FROM pg_tables WHERE schemaname = 'jit'" fleet0)" = 9 ] &&
+        ok "... to the whole of version 3" || not_ok "migration 0 -> 3 incomplete"
 
 # A step that fails leaves nothing behind: one transaction.
 owner_sql "$v0 CREATE TABLE jit.grants (x integer);" fleetbad >/dev/null
@@ -131,13 +131,13 @@ if PGPASSWORD=$OWNER_PW pg_psql -d "host=$PG_DIR dbname=fleet1 user=jit_owner" -
 else
         not_ok "a version-1 schema made with its own step"
 fi
-expect 0 "fleet init migrates version 1 to 2" '^fleet schema migrated from version 1 to 2$' -- \
+expect 0 "fleet init migrates version 1 to 3" '^fleet schema migrated from version 1 to 3$' -- \
         admin fleet init -D "host=$PG_DIR dbname=fleet1 user=jit_owner"
 v1=$(owner_sql "SELECT (SELECT version FROM jit.schema_version), (SELECT count(*) || ' ' || min(hash) FROM jit.audit),
                        (SELECT string_agg(pg_get_function_identity_arguments(oid), ';') FROM pg_proc
                         WHERE proname = 'audit_append' AND pronamespace = 'jit'::regnamespace)" fleet1)
-[[ "$v1" == "2|1 $(printf 'e%.0s' {1..64})|p_host text, p_host_seq bigint, p_at bigint, p_actor_uid bigint,"* ]] &&
-        ok "... keeping the uploaded event, with the one version-2 audit_append" || not_ok "migration 1 -> 2" "$v1"
+[[ "$v1" == "3|1 $(printf 'e%.0s' {1..64})|p_host text, p_host_seq bigint, p_at bigint, p_actor_uid bigint,"* ]] &&
+        ok "... keeping the uploaded event, with the one version-2 audit_append" || not_ok "migration 1 -> 3" "$v1"
 
 owner_sql "CREATE SCHEMA jit" notours >/dev/null
 expect 1 "a schema jit that is not a fleet schema is refused" 'not a pam_jit fleet schema' -- \

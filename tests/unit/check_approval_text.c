@@ -65,6 +65,54 @@ START_TEST(test_exact_bytes)
 }
 END_TEST
 
+START_TEST(test_extension_exact_bytes)
+{
+        struct approval_fields f = good();
+        struct extension_fields x = { .n = 2, .duration = 1800, .requested = 1700003600 };
+        char *text = NULL, *grant = NULL;
+
+        ck_assert_int_eq(extension_text(&f, &x, &text), 0);
+        ck_assert_str_eq(text,
+                         "pam_jit extension v1\n"
+                         "grant 42\n"
+                         "user alice\n"
+                         "role web-admin\n"
+                         "hosts web*,db1.example.com,app-[0-9]\n"
+                         "duration 3600\n"
+                         "ticket CHG-1234\n"
+                         "requested 1700000000\n"
+                         "extension 2\n"
+                         "adds 1800\n"
+                         "asked 1700003600\n"
+                         "approver bob\n");
+        /* Never the same bytes as the grant's own approval. */
+        ck_assert_int_eq(approval_text(&f, &grant), 0);
+        ck_assert_str_ne(text, grant);
+        ck_assert_uint_le(strlen(text), APPROVAL_TEXT_MAX);
+        free(text);
+        free(grant);
+}
+END_TEST
+
+START_TEST(test_extension_refused)
+{
+        struct approval_fields f = good();
+        struct extension_fields x = { .n = 1, .duration = 60, .requested = 1700003600 };
+        char *text = (char *) "untouched";
+
+        ck_assert_int_eq(extension_text(&f, NULL, &text), -EINVAL);
+        x.n = 0;
+        ck_assert_int_eq(extension_text(&f, &x, &text), -EINVAL);
+        x.n = 1, x.duration = 0;
+        ck_assert_int_eq(extension_text(&f, &x, &text), -EINVAL);
+        x.duration = 60, x.requested = 0;
+        ck_assert_int_eq(extension_text(&f, &x, &text), -EINVAL);
+        x.requested = 1700003600, f.user = "al\nice";
+        ck_assert_int_eq(extension_text(&f, &x, &text), -EINVAL);
+        ck_assert_str_eq(text, "untouched");
+}
+END_TEST
+
 START_TEST(test_big_numbers_and_one_host)
 {
         static char *one[] = { (char *) "*", NULL };
@@ -304,6 +352,8 @@ int main(void)
         int failed;
 
         tcase_add_test(tc, test_exact_bytes);
+        tcase_add_test(tc, test_extension_exact_bytes);
+        tcase_add_test(tc, test_extension_refused);
         tcase_add_test(tc, test_big_numbers_and_one_host);
         tcase_add_test(tc, test_no_ticket_is_dash);
         tcase_add_test(tc, test_empty_fields);

@@ -320,6 +320,145 @@ START_TEST(test_too_late_and_malformed)
 }
 END_TEST
 
+/* ---- extensions ---------------------------------------------------------- */
+
+static struct fleet_approval xap[2];
+static struct fleet_extension x;
+static struct fleet_copy copy;
+
+static void setup_ext(void)
+{
+        setup();
+        xap[0] = (struct fleet_approval) { .approver = "bob", .signature = "sig", .approved_at = NOW - 10,
+                                           .who = &bob, .verified = FLEET_SIG_GOOD };
+        xap[1] = (struct fleet_approval) { .approver = "carol", .signature = "sig", .approved_at = NOW - 5,
+                                           .who = &carol, .verified = FLEET_SIG_GOOD };
+        x = (struct fleet_extension) { .n = 1, .duration = 1800, .requested_at = NOW - 20, .approvals = xap,
+                                       .n_approvals = 1 };
+        copy = (struct fleet_copy) { .active = true, .starts_at = NOW - 100, .expires_at = NOW - 100 + 3600 };
+}
+
+static struct fleet_ext_verdict decide_ext(void)
+{
+        struct fleet_ext_verdict v;
+
+        ck_assert_int_eq(fleet_decide_extension(&cfg, true, &g, &x, &copy, &v), 0);
+        return v;
+}
+
+#define ck_ext_refused(v, text) do { \
+                struct fleet_ext_verdict v_ = (v); \
+                ck_assert_int_eq(v_.kind, FLEET_EXT_REFUSE); \
+                ck_assert_msg(strstr(v_.why, text), "why: %s", v_.why); \
+        } while (0)
+
+START_TEST(test_ext_signed)
+{
+        struct fleet_ext_verdict v = decide_ext();
+
+        ck_assert_int_eq(v.kind, FLEET_EXT_APPLY);
+        ck_assert_str_eq(v.approvers, "bob");
+        ck_assert_uint_eq(v.approvals, 1);
+        /* Not signed yet: it waits, it is not refused. */
+        x.n_approvals = 0;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_WAIT);
+        /* Signed by the grant's own user, or by someone the local role does
+         * not name: waits, saying why. */
+        xap[0] = (struct fleet_approval) { .approver = "alice", .signature = "sig", .approved_at = NOW,
+                                           .who = &alice, .verified = FLEET_SIG_GOOD };
+        x.n_approvals = 1;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_WAIT);
+        ck_assert_msg(strstr(v.why, "alice cannot approve their own grant"), "%s", v.why);
+        xap[0].approver = "mallory", xap[0].who = &mallory;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_WAIT);
+        ck_assert_msg(strstr(v.why, "not an approver of role web-admin here"), "%s", v.why);
+        ck_assert_str_eq(v.approvers, "");
+}
+END_TEST
+
+START_TEST(test_ext_verify_first)
+{
+        struct fleet_ext_verdict v;
+
+        xap[0].verified = FLEET_SIG_UNKNOWN;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_VERIFY);
+        ck_assert_uint_eq(v.verify, 0);
+        xap[0].verified = FLEET_SIG_BAD;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_WAIT);
+        ck_assert_msg(strstr(v.why, "signature of bob does not verify"), "%s", v.why);
+        /* Two approvals needed: one is not enough. */
+        role.approvals = 2;
+        xap[0].verified = FLEET_SIG_GOOD;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_WAIT);
+        x.n_approvals = 2;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_APPLY);
+        ck_assert_str_eq(v.approvers, "bob,carol");
+        /* One person, one approval. */
+        xap[1].approver = "bob", xap[1].who = &bob;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_WAIT);
+        /* No allowed_signers here: refused. */
+        xap[1].approver = "carol", xap[1].who = &carol;
+        {
+                struct fleet_ext_verdict w;
+
+                ck_assert_int_eq(fleet_decide_extension(&cfg, false, &g, &x, &copy, &w), 0);
+                ck_ext_refused(w, "allowed_signers is not set");
+        }
+}
+END_TEST
+
+START_TEST(test_ext_limits)
+{
+        /* Without max_extensions: never past max_duration (4h) from its
+         * activation here. */
+        x.duration = 3 * 3600;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_APPLY);
+        x.duration = 3 * 3600 + 1;
+        ck_ext_refused(decide_ext(), "past role web-admin's maximum of 4h");
+        /* With it: that many, of at most max_duration each. */
+        role.max_extensions = 2;
+        x.duration = 4 * 3600;
+        copy.extended = 1;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_APPLY);
+        x.duration = 4 * 3600 + 1;
+        ck_ext_refused(decide_ext(), "adds more than role web-admin allows here (4h)");
+        x.duration = 60;
+        copy.extended = 2;
+        ck_ext_refused(decide_ext(), "extended 2 times here already");
+}
+END_TEST
+
+START_TEST(test_ext_paths_and_copy)
+{
+        struct fleet_ext_verdict v;
+
+        /* A copy not active (waiting for its ticket's lookup): not yet. */
+        copy.active = false;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_WAIT);
+        copy.active = true;
+        /* auto and ticket roles: the active copy is enough, no signature. */
+        x.n_approvals = 0;
+        role.approval = APPROVAL_AUTO;
+        ck_assert_int_eq(decide_ext().kind, FLEET_EXT_APPLY);
+        role.approval = APPROVAL_TICKET;
+        v = decide_ext();
+        ck_assert_int_eq(v.kind, FLEET_EXT_APPLY);
+        ck_assert_uint_eq(v.approvals, 0);
+        g.break_glass = true;
+        ck_ext_refused(decide_ext(), "break-glass");
+        g.break_glass = false;
+        g.role = "db-admin";
+        ck_ext_refused(decide_ext(), "no role db-admin on this host");
+        x.duration = 0;
+        ck_assert_int_eq(fleet_decide_extension(&cfg, true, &g, &x, &copy, &v), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("fleet_decide");
@@ -341,6 +480,13 @@ int main(void)
         tcase_add_test(tc, test_ticket_refusals);
         tcase_add_test(tc, test_role_unknown_here_waits);
         tcase_add_test(tc, test_auto_here);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("extension");
+        tcase_add_checked_fixture(tc, setup_ext, NULL);
+        tcase_add_test(tc, test_ext_signed);
+        tcase_add_test(tc, test_ext_verify_first);
+        tcase_add_test(tc, test_ext_limits);
+        tcase_add_test(tc, test_ext_paths_and_copy);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);
         srunner_run_all(sr, CK_ENV);
