@@ -108,6 +108,94 @@ static void summary(FILE *f, const char *name, const char *help, json_object *s,
         fprintf(f, "\n%s_count %" PRId64 "\n", name, json_object_get_int64(at(s, "count")));
 }
 
+/* The fleet's figures (the report's "fleet" key, jitd/fleet_report.h): a
+ * per-host figure, in the order the families are printed. */
+static const struct {
+        const char *key, *name, *help;
+} host_figures[] = {
+        { "active_grants", "jit_fleet_host_active_grants",
+          "Grants active on a host (fleet copies and its own), as its uploaded audit says." },
+        { "active_fleet_grants", "jit_fleet_host_active_fleet_grants",
+          "Of a host's active grants, the copies of fleet grants." },
+        { "last_event_at", "jit_fleet_host_last_event_timestamp_seconds",
+          "When the host's newest uploaded audit event happened (unix time; NaN: none yet)." },
+};
+
+static const char *const fleet_states[] = { "open", "revoked", "released", "denied", "cancelled" };
+
+/* The "fleet" key's shape, checked before anything is printed. With
+ * "error", only that it is a string: what came before the error is not
+ * printed. */
+static bool fleet_ok(json_object *fl)
+{
+        json_object *hosts = at(fl, "hosts"), *grants = at(fl, "grants"), *err = NULL;
+
+        if (!json_object_is_type(fl, json_type_object))
+                return false;
+        if (json_object_object_get_ex(fl, "error", &err))
+                return json_object_is_type(err, json_type_string);
+        if (!is_int(at(fl, "active_grants")) || !json_object_is_type(hosts, json_type_array) ||
+            !stats_ok(at(fl, "time_to_approve_s")) || !stats_ok(at(fl, "time_to_revoke_ms")) ||
+            !is_int(at(fl, "time_to_revoke_ms.incomplete")))
+                return false;
+        for (size_t i = 0; i < sizeof(fleet_states) / sizeof(fleet_states[0]); i++)
+                if (!is_int(at(grants, fleet_states[i])))
+                        return false;
+        for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+                json_object *h = json_object_array_get_idx(hosts, i), *last = NULL;
+
+                if (!json_object_is_type(at(h, "host"), json_type_string) || !is_int(at(h, "active_grants")) ||
+                    !is_int(at(h, "active_fleet_grants")) || !json_object_object_get_ex(h, "last_event_at", &last) ||
+                    !(is_int(last) || json_object_is_type(last, json_type_null)))
+                        return false;
+        }
+        return true;
+}
+
+/* jit_fleet_report_up says whether the fleet's figures follow: a scraper
+ * tells "the fleet part is missing" from "the fleet is quiet". A fleet part
+ * cut short prints none of its figures, so that no series comes and goes
+ * with the database's hiccups. */
+static void render_fleet(json_object *fl, FILE *f)
+{
+        json_object *hosts = at(fl, "hosts");
+        bool up = !json_object_object_get_ex(fl, "error", NULL);
+
+        metric(f, "jit_fleet_report_up", "gauge",
+               "Whether the fleet's figures follow (0: the fleet database could not be read in full, and none do).",
+               up);
+        if (!up)
+                return;
+        metric(f, "jit_fleet_active_grants", "gauge",
+               "Grants active on the fleet's hosts, as their uploaded audit says.",
+               json_object_get_int64(at(fl, "active_grants")));
+        for (size_t k = 0; k < sizeof(host_figures) / sizeof(host_figures[0]); k++) {
+                head(f, host_figures[k].name, "gauge", host_figures[k].help);
+                for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+                        json_object *h = json_object_array_get_idx(hosts, i);
+
+                        fprintf(f, "%s{host=\"", host_figures[k].name);
+                        label_value(f, json_object_get_string(at(h, "host")));
+                        fputs("\"} ", f);
+                        value(f, at(h, host_figures[k].key), false);
+                        fputc('\n', f);
+                }
+        }
+        head(f, "jit_fleet_grants", "gauge",
+             "Fleet grants requested in the report's window, by their state in the fleet.");
+        for (size_t i = 0; i < sizeof(fleet_states) / sizeof(fleet_states[0]); i++)
+                fprintf(f, "jit_fleet_grants{state=\"%s\"} %" PRId64 "\n", fleet_states[i],
+                        json_object_get_int64(at(at(fl, "grants"), fleet_states[i])));
+        summary(f, "jit_fleet_time_to_approve_seconds",
+                "Fleet grants, from request to the approval that completed it.", at(fl, "time_to_approve_s"), false);
+        summary(f, "jit_fleet_time_to_revoke_seconds",
+                "Fleet grants, from revocation or release to the teardown on the last host that enforced it.",
+                at(fl, "time_to_revoke_ms"), true);
+        metric(f, "jit_fleet_revocations_incomplete", "gauge",
+               "Fleet grants revoked or released that a host which enforced them has not reported torn down.",
+               json_object_get_int64(at(fl, "time_to_revoke_ms.incomplete")));
+}
+
 /* The integers the metrics are made of, by where they sit in the report. */
 enum {
         I_NOW, I_RULES, I_ROOT_RULES, I_ACTIVE, I_DENIED, I_CANCELLED, I_RELEASED, I_EXPIRED,
@@ -136,11 +224,15 @@ static int render(json_object *o, FILE *f)
         json_object *errors = at(o, "standing_sudo.errors"), *paths = at(o, "approval.by_path");
         json_object *approve = at(o, "approval.time_to_approve_s");
         json_object *revoke = at(o, "revocation.time_to_revoke_ms");
+        json_object *fleet = NULL;
         int64_t x[I_N_];
 
-        /* Check everything before printing anything. */
+        /* Check everything before printing anything. With [fleet] (jitctl's
+         * report; jitd's metrics file has this host's figures only) the
+         * report has a "fleet" key. */
         if (!json_object_is_type(errors, json_type_array) || !json_object_is_type(paths, json_type_object) ||
-            !stats_ok(approve) || !stats_ok(revoke))
+            !stats_ok(approve) || !stats_ok(revoke) ||
+            (json_object_object_get_ex(o, "fleet", &fleet) && !fleet_ok(fleet)))
                 return -EBADMSG;
         for (size_t i = 0; i < I_N_; i++) {
                 if (!is_int(v[i]))
@@ -196,6 +288,8 @@ static int render(json_object *o, FILE *f)
                 metric(f, "jit_recorded_bytes_total", "counter", "Total size of the sealed session recordings.",
                        json_object_get_int64(at(o, "recording.bytes")));
         }
+        if (fleet)
+                render_fleet(fleet, f);
         return 0;
 }
 

@@ -26,6 +26,22 @@
  * A quantile with no observations is NaN. The counters are counters only
  * over all time (since = 0, as jitd writes the metrics file): history is
  * never deleted, so they never go down.
+ *
+ * With [fleet] the report has a "fleet" key (jitd/fleet_report.h; jitctl's
+ * report, not jitd's metrics file), and these follow:
+ *   jit_fleet_report_up                          gauge    1, or 0 when the fleet part has an
+ *                                                         "error": then nothing below
+ *   jit_fleet_active_grants                      gauge    the sum over the hosts
+ *   jit_fleet_host_active_grants{host="H"}       gauge    one sample per host
+ *   jit_fleet_host_active_fleet_grants{host="H"} gauge
+ *   jit_fleet_host_last_event_timestamp_seconds{host="H"} gauge  NaN: none uploaded
+ *   jit_fleet_grants{state="open|revoked|released|denied|cancelled"} gauge
+ *                                                         in the window (they change state)
+ *   jit_fleet_time_to_approve_seconds            summary  as the local one
+ *   jit_fleet_time_to_revoke_seconds             summary  from milliseconds (3 decimals)
+ *   jit_fleet_revocations_incomplete             gauge    time_to_revoke_ms.incomplete
+ * The fleet part's shape is checked with the rest: a "fleet" key of another
+ * shape is -EBADMSG.
  */
 #ifndef JIT_REPORT_FORMAT_H
 #define JIT_REPORT_FORMAT_H

@@ -381,13 +381,15 @@ int cmd_report(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 if (r >= 0)
                         r = fleet_view_report(ctx->out, t.s, &fleet_ok);
         }
-        /* With [fleet]: its part missing is a failure, the rest shown. */
-        if (r >= 0 && !a.prometheus) {
+        /* With [fleet]: its part missing is a failure, the rest shown (in
+         * the Prometheus text, as jit_fleet_report_up 0). The text report
+         * says why in its own last line; the others on stderr. */
+        if (r >= 0) {
                 json_object *fl = NULL, *err = NULL;
 
                 root = output_parse_object(t.s);
                 if (root && json_object_object_get_ex(root, "fleet", &fl) && json_object_object_get_ex(fl, "error", &err)) {
-                        if (a.json)
+                        if (a.json || a.prometheus)
                                 jitctl_say(ctx, "the fleet part is incomplete: %s", json_object_get_string(err));
                         fleet_ok = false;
                 }

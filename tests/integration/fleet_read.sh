@@ -25,6 +25,7 @@
 pg_require
 command -v ssh-keygen >/dev/null || { echo "# SKIP ssh-keygen is missing"; exit 0; }
 command -v openssl >/dev/null || { echo "# SKIP openssl is missing"; exit 0; }
+command -v python3 >/dev/null || { echo "# SKIP python3 is missing"; exit 0; }
 jt_setup
 
 HOSTS="web-01 web-02 db-01"
@@ -370,6 +371,83 @@ py 'len(d["fleet"]["hosts"]) == 1 and d["fleet"]["hosts"][0]["host"] == "web-01"
         ok "... hosts, grants and times in the JSON" || not_ok "report --json" "$LAST_OUT"
 expect 1 "jt_carol (neither admin nor approver) gets no report" "for admins and approvers" -- jc_on db-01 jt_carol report
 
+# report --prometheus: the fleet's figures after this host's, valid exposition
+# text (tests/helpers/promlint.py checks it as promtool would), each figure
+# what --json says.
+prom_on() {  # prom_on HOST ARGS...: report --prometheus, stdout in $T/prom, stderr in $T/prom.err
+        local h=$1; shift
+        jc_on "$h" jt_dave report --prometheus "$@" >"$T/prom" 2>"$T/prom.err"
+}
+promlint() { python3 "$ROOT/tests/helpers/promlint.py" "$@" <"$T/prom"; }
+# prom_is_json REPORT-JSON: every jit_fleet_ sample in $T/prom is what the
+# report's "fleet" key says, and there is no other.
+prom_is_json() {
+        local samples
+        samples=$(promlint --samples) || return 1
+        python3 - "$samples" "$1" <<'PY'
+import json, sys
+got = {(n, tuple(sorted(l.items()))): v for n, l, v in json.loads(sys.argv[1]) if n.startswith("jit_fleet_")}
+f = json.loads(sys.argv[2])["fleet"]
+want = {}
+def w(name, v, **labels):
+    want[(name, tuple(sorted(labels.items())))] = "NaN" if v is None else v
+w("jit_fleet_report_up", 1)
+w("jit_fleet_active_grants", f["active_grants"])
+for h in f["hosts"]:
+    w("jit_fleet_host_active_grants", h["active_grants"], host=h["host"])
+    w("jit_fleet_host_active_fleet_grants", h["active_fleet_grants"], host=h["host"])
+    w("jit_fleet_host_last_event_timestamp_seconds", h["last_event_at"], host=h["host"])
+for state in ("open", "revoked", "released", "denied", "cancelled"):
+    w("jit_fleet_grants", f["grants"][state], state=state)
+for name, s, scale in (("jit_fleet_time_to_approve_seconds", f["time_to_approve_s"], 1),
+                       ("jit_fleet_time_to_revoke_seconds", f["time_to_revoke_ms"], 1000)):
+    w(name, None if s["median"] is None else s["median"] / scale, quantile="0.5")
+    w(name, None if s["p95"] is None else s["p95"] / scale, quantile="0.95")
+    w(name + "_sum", s["sum"] / scale)
+    w(name + "_count", s["count"])
+w("jit_fleet_revocations_incomplete", f["time_to_revoke_ms"]["incomplete"])
+bad = ["%s%s: %r, want %r" % (k[0], dict(k[1]), got.get(k), v) for k, v in want.items() if got.get(k) != v]
+bad += ["%s%s: not in the report" % (k[0], dict(k[1])) for k in got if k not in want]
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+}
+prom_on db-01 && ok "report --prometheus on db-01 exits 0" || not_ok "report --prometheus" "$(cat "$T/prom.err")"
+promlint && ok "... valid exposition text: HELP and TYPE once per family, labels escaped, series unique" ||
+        not_ok "report --prometheus is not valid exposition text" "$(promlint; cat "$T/prom")"
+grep -qE '^jit_active_grants [0-9]+$' "$T/prom" && grep -qE '^jit_time_to_approve_seconds\{quantile="0.5"\} ' "$T/prom" &&
+        ok "... this host's metrics as before" || not_ok "the local metrics" "$(cat "$T/prom")"
+grep -qx 'jit_fleet_report_up 1' "$T/prom" && grep -qx 'jit_fleet_active_grants 2' "$T/prom" &&
+        grep -qx 'jit_fleet_host_active_grants{host="web-01"} 1' "$T/prom" &&
+        grep -qx 'jit_fleet_host_active_fleet_grants{host="web-01"} 1' "$T/prom" &&
+        grep -qx 'jit_fleet_host_active_grants{host="db-01"} 0' "$T/prom" &&
+        [ "$(grep -c '^jit_fleet_host_active_grants{' "$T/prom")" = 4 ] &&
+        ok "... the fleet up, 2 standing grants, per host (web-01 1, db-01 0, 4 hosts)" ||
+        not_ok "the fleet's standing privilege" "$(grep jit_fleet_ "$T/prom")"
+grep -qE '^jit_fleet_time_to_approve_seconds\{quantile="0\.95"\} [0-9]+$' "$T/prom" &&
+        grep -qE '^jit_fleet_time_to_revoke_seconds\{quantile="0\.5"\} [0-9]+\.[0-9]{3}$' "$T/prom" &&
+        grep -qE '^jit_fleet_time_to_revoke_seconds_count [1-9][0-9]*$' "$T/prom" &&
+        ok "... fleet time to approve and to revoke as summaries (median, p95)" ||
+        not_ok "the fleet's times" "$(grep jit_fleet_ "$T/prom")"
+json=$(jc_on db-01 jt_dave report --json)
+prom_is_json "$json" && ok "... every fleet figure is the one report --json gives, and no other" ||
+        not_ok "report --prometheus against --json" "$(prom_is_json "$json")"
+prom_on db-01 --host web-01 && promlint && [ "$(grep -c '^jit_fleet_host_active_grants{' "$T/prom")" = 1 ] &&
+        grep -qx 'jit_fleet_host_active_grants{host="web-01"} 1' "$T/prom" && grep -qx 'jit_fleet_active_grants 1' "$T/prom" &&
+        ok "report --prometheus --host web-01: web-01's series only" || not_ok "--prometheus --host" "$(cat "$T/prom")"
+# A host name the schema refuses, put there by the database's superuser: the
+# label value is escaped, the text stays valid.
+checks=$(PG_DB=fleet pg_super "SELECT string_agg('ALTER TABLE jit.hosts ADD CONSTRAINT ' || conname || ' '
+        || pg_get_constraintdef(oid), '; ') FROM pg_constraint WHERE conrelid = 'jit.hosts'::regclass AND contype = 'c'")
+PG_DB=fleet pg_super "ALTER TABLE jit.hosts DROP CONSTRAINT hosts_name_valid, DROP CONSTRAINT hosts_role_derived" \
+        "INSERT INTO jit.hosts (name, role) VALUES (E'odd\"host\\\\x\\nnext', 'jit_host_odd')" >/dev/null &&
+        ok "the superuser adds a host named odd\"host\\x<newline>next" || not_ok "the odd host"
+prom_on db-01 && promlint && grep -qxF 'jit_fleet_host_active_grants{host="odd\"host\\x\nnext"} 0' "$T/prom" &&
+        ok "... report --prometheus escapes its name (\\\\, \\\", \\n) and stays valid" ||
+        not_ok "the odd host's label" "$(promlint; grep odd "$T/prom")"
+PG_DB=fleet pg_super "DELETE FROM jit.hosts WHERE role = 'jit_host_odd'" "$checks" >/dev/null &&
+        ok "... the host removed, the checks back" || not_ok "removing the odd host"
+
 # ---- the database goes away ----------------------------------------------------------------
 
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 9>&-
@@ -390,6 +468,14 @@ grep -q "audit chain intact" <<<"$LAST_OUT" && ok "... with the local chain inta
 expect 1 "report: this host's figures, the fleet part said incomplete" \
         "the fleet part is incomplete: the fleet database is unreachable" -- jc_on web-01 jt_dave report
 grep -q "sudo rules outside jitd" <<<"$LAST_OUT" && ok "... with this host's figures" || not_ok "local report" "$LAST_OUT"
+prom_on web-01; rc=$?
+[ "$rc" = 1 ] && grep -q "the fleet part is incomplete: the fleet database is unreachable" "$T/prom.err" &&
+        ok "report --prometheus: exit 1 and one line on stderr, as the text report" ||
+        not_ok "report --prometheus with the database down: exit $rc" "$(cat "$T/prom.err")"
+promlint && grep -qE '^jit_active_grants [0-9]+$' "$T/prom" && grep -qx 'jit_fleet_report_up 0' "$T/prom" &&
+        [ "$(grep -c '^jit_fleet_' "$T/prom")" = 1 ] &&
+        ok "... this host's metrics, jit_fleet_report_up 0 and no fleet figure, valid text" ||
+        not_ok "report --prometheus with the database down" "$(promlint; cat "$T/prom")"
 expect 0 "list: the local list and one line" "the fleet part is unavailable: the fleet database is unreachable" -- \
         jc_on web-01 jt_alice list
 

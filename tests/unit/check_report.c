@@ -769,6 +769,192 @@ START_TEST(prometheus_refuses_what_is_not_a_report)
 }
 END_TEST
 
+/* small_report() with a "fleet" key (jitd/fleet_report.h) holding fleet. */
+static char *fleet_report_json(const char *fleet)
+{
+        char *local = small_report("\"peer\":4", "{\"count\":1,\"sum\":5,\"median\":5,\"p95\":5}");
+        char *s = NULL;
+        size_t n = strlen(local);
+
+        ck_assert_int_gt(n, 0);
+        local[n - 1] = '\0';            /* the closing brace */
+        ck_assert_int_ge(asprintf(&s, "%s,\"fleet\":%s}", local, fleet), 0);
+        free(local);
+        return s;
+}
+
+#define FLEET_HOSTS                                                                                     \
+        "\"active_grants\":3,\"hosts\":[{\"host\":\"web-01\",\"active_grants\":2,\"active_fleet_grants\":1,"   \
+        "\"last_event_at\":1700863990},{\"host\":\"we\\\"b\\\\2\\n\",\"active_grants\":1,"                \
+        "\"active_fleet_grants\":1,\"last_event_at\":null}]"
+#define FLEET_REST                                                                                      \
+        "\"grants\":{\"open\":1,\"revoked\":2,\"released\":0,\"denied\":1,\"cancelled\":0,\"total\":4},"     \
+        "\"time_to_approve_s\":{\"count\":3,\"sum\":95,\"median\":30,\"p95\":60},"                         \
+        "\"time_to_revoke_ms\":{\"count\":2,\"sum\":1500,\"median\":500,\"p95\":1000,\"incomplete\":1}"
+
+static const char golden_fleet[] =
+        "# HELP jit_fleet_report_up Whether the fleet's figures follow (0: the fleet database could not be read "
+        "in full, and none do).\n"
+        "# TYPE jit_fleet_report_up gauge\n"
+        "jit_fleet_report_up 1\n"
+        "# HELP jit_fleet_active_grants Grants active on the fleet's hosts, as their uploaded audit says.\n"
+        "# TYPE jit_fleet_active_grants gauge\n"
+        "jit_fleet_active_grants 3\n"
+        "# HELP jit_fleet_host_active_grants Grants active on a host (fleet copies and its own), as its uploaded "
+        "audit says.\n"
+        "# TYPE jit_fleet_host_active_grants gauge\n"
+        "jit_fleet_host_active_grants{host=\"web-01\"} 2\n"
+        "jit_fleet_host_active_grants{host=\"we\\\"b\\\\2\\n\"} 1\n"
+        "# HELP jit_fleet_host_active_fleet_grants Of a host's active grants, the copies of fleet grants.\n"
+        "# TYPE jit_fleet_host_active_fleet_grants gauge\n"
+        "jit_fleet_host_active_fleet_grants{host=\"web-01\"} 1\n"
+        "jit_fleet_host_active_fleet_grants{host=\"we\\\"b\\\\2\\n\"} 1\n"
+        "# HELP jit_fleet_host_last_event_timestamp_seconds When the host's newest uploaded audit event happened "
+        "(unix time; NaN: none yet).\n"
+        "# TYPE jit_fleet_host_last_event_timestamp_seconds gauge\n"
+        "jit_fleet_host_last_event_timestamp_seconds{host=\"web-01\"} 1700863990\n"
+        "jit_fleet_host_last_event_timestamp_seconds{host=\"we\\\"b\\\\2\\n\"} NaN\n"
+        "# HELP jit_fleet_grants Fleet grants requested in the report's window, by their state in the fleet.\n"
+        "# TYPE jit_fleet_grants gauge\n"
+        "jit_fleet_grants{state=\"open\"} 1\n"
+        "jit_fleet_grants{state=\"revoked\"} 2\n"
+        "jit_fleet_grants{state=\"released\"} 0\n"
+        "jit_fleet_grants{state=\"denied\"} 1\n"
+        "jit_fleet_grants{state=\"cancelled\"} 0\n"
+        "# HELP jit_fleet_time_to_approve_seconds Fleet grants, from request to the approval that completed it.\n"
+        "# TYPE jit_fleet_time_to_approve_seconds summary\n"
+        "jit_fleet_time_to_approve_seconds{quantile=\"0.5\"} 30\n"
+        "jit_fleet_time_to_approve_seconds{quantile=\"0.95\"} 60\n"
+        "jit_fleet_time_to_approve_seconds_sum 95\n"
+        "jit_fleet_time_to_approve_seconds_count 3\n"
+        "# HELP jit_fleet_time_to_revoke_seconds Fleet grants, from revocation or release to the teardown on the "
+        "last host that enforced it.\n"
+        "# TYPE jit_fleet_time_to_revoke_seconds summary\n"
+        "jit_fleet_time_to_revoke_seconds{quantile=\"0.5\"} 0.500\n"
+        "jit_fleet_time_to_revoke_seconds{quantile=\"0.95\"} 1.000\n"
+        "jit_fleet_time_to_revoke_seconds_sum 1.500\n"
+        "jit_fleet_time_to_revoke_seconds_count 2\n"
+        "# HELP jit_fleet_revocations_incomplete Fleet grants revoked or released that a host which enforced "
+        "them has not reported torn down.\n"
+        "# TYPE jit_fleet_revocations_incomplete gauge\n"
+        "jit_fleet_revocations_incomplete 1\n";
+
+static bool ends_with(const char *s, const char *tail)
+{
+        size_t n = strlen(s), m = strlen(tail);
+
+        return n >= m && strcmp(s + n - m, tail) == 0;
+}
+
+START_TEST(prometheus_fleet)
+{
+        char *json = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST "}");
+        char *local = small_report("\"peer\":4", "{\"count\":1,\"sum\":5,\"median\":5,\"p95\":5}");
+        char *text = NULL, *local_text = NULL;
+
+        /* This host's metrics as without [fleet], then the fleet's, exactly. */
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert_int_eq(report_prometheus(local, &local_text), 0);
+        ck_assert_int_eq(strncmp(text, local_text, strlen(local_text)), 0);
+        ck_assert_str_eq(text + strlen(local_text), golden_fleet);
+        /* Without [fleet], no fleet metric at all. */
+        ck_assert_ptr_null(strstr(local_text, "jit_fleet_"));
+        free(text);
+        free(local_text);
+        free(json);
+
+        /* With --host: the pattern changes nothing in the metrics. */
+        json = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST ",\"pattern\":\"web-*\"}");
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert(ends_with(text, golden_fleet));
+        free(text);
+        free(json);
+
+        /* No host, no observation: NaN quantiles, and no host series. */
+        json = fleet_report_json("{\"active_grants\":0,\"hosts\":[],\"grants\":{\"open\":0,\"revoked\":0,"
+                                 "\"released\":0,\"denied\":0,\"cancelled\":0,\"total\":0},"
+                                 "\"time_to_approve_s\":{\"count\":0,\"sum\":0,\"median\":null,\"p95\":null},"
+                                 "\"time_to_revoke_ms\":{\"count\":0,\"sum\":0,\"median\":null,\"p95\":null,"
+                                 "\"incomplete\":0}}");
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert_ptr_nonnull(strstr(text, "\njit_fleet_report_up 1\n"));
+        ck_assert_ptr_nonnull(strstr(text, "\n# TYPE jit_fleet_host_active_grants gauge\n# HELP"));
+        ck_assert_ptr_nonnull(strstr(text, "\njit_fleet_time_to_revoke_seconds{quantile=\"0.5\"} NaN\n"
+                                           "jit_fleet_time_to_revoke_seconds{quantile=\"0.95\"} NaN\n"
+                                           "jit_fleet_time_to_revoke_seconds_sum 0.000\n"
+                                           "jit_fleet_time_to_revoke_seconds_count 0\n"));
+        free(text);
+        free(json);
+        free(local);
+}
+END_TEST
+
+/* The fleet part cut short (or never read): this host's metrics, then
+ * jit_fleet_report_up 0 and not one fleet figure, even those that came. */
+START_TEST(prometheus_fleet_down)
+{
+        const char *const fleets[] = {
+                "{\"error\":\"the fleet database is unreachable\"}",
+                "{" FLEET_HOSTS ",\"error\":\"the fleet database went away before it answered\"}",
+                "{" FLEET_HOSTS "," FLEET_REST ",\"pattern\":\"web-*\",\"error\":\"x\"}",
+        };
+        static const char down[] =
+                "# HELP jit_fleet_report_up Whether the fleet's figures follow (0: the fleet database could not be "
+                "read in full, and none do).\n"
+                "# TYPE jit_fleet_report_up gauge\n"
+                "jit_fleet_report_up 0\n";
+
+        for (size_t i = 0; i < ELEMENTSOF(fleets); i++) {
+                char *json = fleet_report_json(fleets[i]), *text = NULL;
+
+                ck_assert_int_eq(report_prometheus(json, &text), 0);
+                ck_assert(ends_with(text, down));
+                ck_assert_ptr_eq(strstr(text, "jit_fleet_"), strstr(text, "jit_fleet_report_up"));
+                ck_assert_ptr_nonnull(strstr(text, "\njit_active_grants 1\n"));
+                free(text);
+                free(json);
+        }
+}
+END_TEST
+
+START_TEST(prometheus_fleet_refuses_bad_shapes)
+{
+        const char *const fleets[] = {
+                "[]",
+                "{}",
+                "{\"error\":3}",
+                "{" FLEET_HOSTS "}",
+                "{\"active_grants\":3,\"hosts\":{}," FLEET_REST "}",
+                "{\"active_grants\":3,\"hosts\":[{\"host\":7,\"active_grants\":2,\"active_fleet_grants\":1,"
+                "\"last_event_at\":null}]," FLEET_REST "}",
+                "{\"active_grants\":3,\"hosts\":[{\"host\":\"a\",\"active_fleet_grants\":1,"
+                "\"last_event_at\":null}]," FLEET_REST "}",
+                "{\"active_grants\":3,\"hosts\":[{\"host\":\"a\",\"active_grants\":2,\"active_fleet_grants\":1}],"
+                FLEET_REST "}",
+                "{\"active_grants\":3,\"hosts\":[{\"host\":\"a\",\"active_grants\":2,\"active_fleet_grants\":1,"
+                "\"last_event_at\":\"soon\"}]," FLEET_REST "}",
+                "{\"active_grants\":3,\"hosts\":[7]," FLEET_REST "}",
+                "{" FLEET_HOSTS ",\"grants\":{\"open\":1,\"revoked\":2,\"released\":0,\"denied\":1,\"total\":4},"
+                "\"time_to_approve_s\":{\"count\":3,\"sum\":95,\"median\":30,\"p95\":60},"
+                "\"time_to_revoke_ms\":{\"count\":2,\"sum\":1500,\"median\":500,\"p95\":1000,\"incomplete\":1}}",
+                "{" FLEET_HOSTS ",\"grants\":{\"open\":1,\"revoked\":2,\"released\":0,\"denied\":1,\"cancelled\":0},"
+                "\"time_to_approve_s\":{\"count\":3,\"sum\":95,\"median\":30},"
+                "\"time_to_revoke_ms\":{\"count\":2,\"sum\":1500,\"median\":500,\"p95\":1000,\"incomplete\":1}}",
+                "{" FLEET_HOSTS ",\"grants\":{\"open\":1,\"revoked\":2,\"released\":0,\"denied\":1,\"cancelled\":0},"
+                "\"time_to_approve_s\":{\"count\":3,\"sum\":95,\"median\":30,\"p95\":60},"
+                "\"time_to_revoke_ms\":{\"count\":2,\"sum\":1500,\"median\":500,\"p95\":1000}}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(fleets); i++) {
+                char *json = fleet_report_json(fleets[i]), *text = (char *) "untouched";
+
+                ck_assert_msg(report_prometheus(json, &text) == -EBADMSG, "case %zu", i);
+                ck_assert_str_eq(text, "untouched");
+                free(json);
+        }
+}
+END_TEST
+
 /* ---- the metrics file ----------------------------------------------------- */
 
 static size_t count_entries(const char *dir)
@@ -926,6 +1112,9 @@ static Suite *report_suite(void)
         tcase_add_test(tc, prometheus_golden);
         tcase_add_test(tc, prometheus_escapes_and_nan);
         tcase_add_test(tc, prometheus_refuses_what_is_not_a_report);
+        tcase_add_test(tc, prometheus_fleet);
+        tcase_add_test(tc, prometheus_fleet_down);
+        tcase_add_test(tc, prometheus_fleet_refuses_bad_shapes);
         tcase_add_test(tc, metrics_file_atomic);
         tcase_add_test(tc, view_text);
         suite_add_tcase(s, tc);
