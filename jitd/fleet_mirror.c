@@ -32,26 +32,33 @@
 /* Every name qualified: the host role's search_path is not ours to trust.
  * The request time is in whole seconds, rounded down, as the canonical text
  * has it (doc/FLEET-SIGNATURES.md). */
-static const char page_sql[] =
-        "SELECT c.seq, c.kind, g.id, g.user_name, g.role, pg_catalog.array_to_json(g.host_scope), g.duration, "
-        "g.ticket, g.break_glass, "
-        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state, "
-        "r.kind, r.by_user, r.reason, r.host, "
-        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.approver, a.signature, "
-        "        pg_catalog.floor(pg_catalog.date_part('epoch', a.approved_at))::bigint) "
-        "        ORDER BY a.approved_at, a.approver) "
-        " FROM jit.approvals a WHERE a.grant_id = g.id), "
-        "g.reason, "
-        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(x.n, x.duration, "
-        "        pg_catalog.floor(pg_catalog.date_part('epoch', x.requested_at))::bigint, x.reason, "
-        "        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(ea.approver, ea.signature, "
-        "                pg_catalog.floor(pg_catalog.date_part('epoch', ea.approved_at))::bigint) "
-        "                ORDER BY ea.approved_at, ea.approver) "
-        "         FROM jit.extension_approvals ea WHERE ea.grant_id = x.grant_id AND ea.n = x.n)) ORDER BY x.n) "
+#define GRANT_COLUMNS \
+        "g.id, g.user_name, g.role, pg_catalog.array_to_json(g.host_scope), g.duration, " \
+        "g.ticket, g.break_glass, " \
+        "pg_catalog.floor(pg_catalog.date_part('epoch', g.requested_at))::bigint, g.state, " \
+        "r.kind, r.by_user, r.reason, r.host, " \
+        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.approver, a.signature, " \
+        "        pg_catalog.floor(pg_catalog.date_part('epoch', a.approved_at))::bigint) " \
+        "        ORDER BY a.approved_at, a.approver) " \
+        " FROM jit.approvals a WHERE a.grant_id = g.id), " \
+        "g.reason, " \
+        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(x.n, x.duration, " \
+        "        pg_catalog.floor(pg_catalog.date_part('epoch', x.requested_at))::bigint, x.reason, " \
+        "        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(ea.approver, ea.signature, " \
+        "                pg_catalog.floor(pg_catalog.date_part('epoch', ea.approved_at))::bigint) " \
+        "                ORDER BY ea.approved_at, ea.approver) " \
+        "         FROM jit.extension_approvals ea WHERE ea.grant_id = x.grant_id AND ea.n = x.n)) ORDER BY x.n) " \
         " FROM jit.extensions x WHERE x.grant_id = g.id) "
+static const char page_sql[] =
+        "SELECT c.seq, c.kind, " GRANT_COLUMNS
         "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id "
         "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id "
         "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer";
+/* Grants read again by id (seq 0: no change of their own), see revisit_add. */
+static const char revisit_sql[] =
+        "SELECT 0, 'revisit', " GRANT_COLUMNS
+        "FROM jit.grants g LEFT JOIN jit.revocations r ON r.grant_id = g.id "
+        "WHERE g.id = ANY($1::bigint[]) ORDER BY g.id";
 
 /* Who a mirrored grant's own events name: the fleet, not a local user. */
 static const struct actor actor_fleet = { .uid = 0, .name = "fleet" };
@@ -61,6 +68,7 @@ struct row_approval {
         char *signature;
         int64_t at;
         enum fleet_sig verified;
+        bool transient;                 /* BAD for now: ssh-keygen did not answer yes or no (timeout, no memory) */
         char detail[160];
 };
 
@@ -108,6 +116,8 @@ struct fleet_op {
 };
 
 #define SYNC_ACCURACY_USEC 1000
+/* Grants read again at a sync; more wait for a change of their own. */
+#define FLEET_REVISIT_MAX 256
 
 struct fleet_mirror {
         struct jitd *d;
@@ -129,6 +139,13 @@ struct fleet_mirror {
         bool page_full;
         struct sshsig_job *job;
         struct row_approval *job_ap;    /* what the running verification decides (in rows) */
+
+        /* Grants to read again at the next sync though no change of theirs
+         * comes: a verification that failed for a passing reason, an
+         * extension waiting for its copy's ticket lookup. */
+        int64_t revisit[FLEET_REVISIT_MAX];
+        size_t n_revisit;
+        bool revisit_due, revisit_full_logged;
 };
 
 static void catchup(struct fleet_mirror *m);
@@ -348,6 +365,47 @@ static void on_page(int r, const PGresult *res, const char *why, void *userdata)
         process(m);
 }
 
+/* Read grant id again at the next sync. */
+static void revisit_add(struct fleet_mirror *m, int64_t id)
+{
+        for (size_t i = 0; i < m->n_revisit; i++)
+                if (m->revisit[i] == id)
+                        return;
+        if (m->n_revisit == FLEET_REVISIT_MAX) {
+                if (!m->revisit_full_logged)
+                        log_msg(LOG_WARNING, "fleet: %d grants wait to be read again; fleet grant %" PRId64 " waits "
+                                "for a change of its own", FLEET_REVISIT_MAX, id);
+                m->revisit_full_logged = true;
+                return;
+        }
+        m->revisit[m->n_revisit++] = id;
+}
+
+/* The grants revisit_add noted, in one query; noted again by handle when
+ * they still wait. 0 when sent, <0 when not (nothing to read, no memory). */
+static int revisit(struct fleet_mirror *m)
+{
+        _cleanup_free_ char *ids = NULL;
+        const char *params[1];
+        size_t len = 0, size = m->n_revisit * 21 + 3;
+
+        if (m->n_revisit == 0)
+                return -ENOENT;
+        ids = malloc(size);
+        if (!ids)
+                return -ENOMEM;
+        ids[len++] = '{';
+        for (size_t i = 0; i < m->n_revisit; i++)
+                len += (size_t) snprintf(ids + len, size - len, "%s%" PRId64, i ? "," : "", m->revisit[i]);
+        snprintf(ids + len, size - len, "}");
+        params[0] = ids;
+        if (fleet_link_query(m->link, revisit_sql, 1, params, on_page, m) < 0)
+                return -ENOTCONN;
+        m->n_revisit = 0;
+        m->revisit_full_logged = false;
+        return 0;
+}
+
 static void catchup(struct fleet_mirror *m)
 {
         char seq[32], page[16];
@@ -357,8 +415,15 @@ static void catchup(struct fleet_mirror *m)
                 m->want = true;
                 return;
         }
-        m->want = false;
         m->busy = true;
+        if (m->revisit_due) {
+                m->revisit_due = false;
+                if (revisit(m) == 0) {
+                        m->want = true;         /* the changes after it */
+                        return;
+                }
+        }
+        m->want = false;
         snprintf(seq, sizeof(seq), "%" PRId64, m->last_seq);
         snprintf(page, sizeof(page), "%d", FLEET_PAGE);
         if (fleet_link_query(m->link, page_sql, 2, params, on_page, m) < 0) {
@@ -485,6 +550,9 @@ static void on_verified(int r, const struct sshsig_result *res, void *userdata)
                 return;
         a = m->job_ap;
         a->verified = r == 0 ? FLEET_SIG_GOOD : FLEET_SIG_BAD;
+        /* ssh-keygen's "no" (and a text or name it cannot take) is final;
+         * anything else (a timeout, no memory, no process) is asked again. */
+        a->transient = r < 0 && r != -EBADMSG && r != -EINVAL;
         if (r < 0)
                 log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s",
                         m->rows[m->idx].grant, a->approver, res && res->detail[0] ? res->detail : strerror(-r));
@@ -517,6 +585,7 @@ static int verify(struct fleet_mirror *m, struct row *w, struct row_ext *x, size
                 log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s", w->grant,
                         a->approver, strerror(-r));
                 a->verified = FLEET_SIG_BAD;
+                a->transient = r != -EBADMSG && r != -EINVAL;
                 return 0;
         }
         m->job_ap = a;
@@ -524,6 +593,15 @@ static int verify(struct fleet_mirror *m, struct row *w, struct row_ext *x, size
 }
 
 /* ---- extensions ---------------------------------------------------------- */
+
+/* Did a verification among ap fail for a passing reason? */
+static bool transient(const struct row_approval *ap, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (ap[i].transient)
+                        return true;
+        return false;
+}
 
 /* The verdict on extension x of w's copy g here, its approvers' signatures
  * verified one at a time: 1 while one is verified, 0 with *v set. */
@@ -597,6 +675,13 @@ static int extensions(struct fleet_mirror *m, struct row *w, int64_t local)
                 r = judge_extension(m, w, x, &g, applied, &v);
                 if (r != 0)
                         return r;
+                /* Not active yet (its ticket's first lookup), or a signature
+                 * not checked for a passing reason: not a verdict. */
+                if ((v.kind == FLEET_EXT_WAIT && g.state != GRANT_ACTIVE) ||
+                    (v.kind != FLEET_EXT_APPLY && transient(x->ap, x->n_ap))) {
+                        revisit_add(m, w->grant);
+                        continue;
+                }
                 if (v.kind == FLEET_EXT_REFUSE) {
                         snprintf(what, sizeof(what), "extension %" PRId64 ": %s", x->n, v.why);
                         r = refuse(m, w, what);
@@ -705,6 +790,12 @@ static int handle(struct fleet_mirror *m, struct row *w)
         }
         switch (v.kind) {
         case FLEET_REFUSE:
+                if (transient(w->ap, w->n_ap)) {
+                        /* Not a verdict: read again at the next sync. */
+                        revisit_add(m, w->grant);
+                        r = 0;
+                        break;
+                }
                 r = refuse(m, w, v.why);
                 break;
         case FLEET_APPLY:
@@ -739,11 +830,15 @@ static void process(struct fleet_mirror *m)
                         /* The store or NSS: the same changes again at the
                          * next sync (each is applied once whatever happens). */
                         log_msg(LOG_WARNING, "fleet: change %" PRId64 " not applied yet: %s", w->seq, strerror(-r));
+                        for (size_t i = m->idx; i < m->n_rows; i++)
+                                if (m->rows[i].seq == 0 && m->rows[i].grant > 0)
+                                        revisit_add(m, m->rows[i].grant);
                         rows_free(m);
                         m->busy = false;
                         return;
                 }
-                if (store_fleet_seq_set(m->d->store, w->seq) >= 0)
+                /* A grant read again (seq 0) moves no position. */
+                if (w->seq > 0 && store_fleet_seq_set(m->d->store, w->seq) >= 0)
                         m->last_seq = w->seq;
                 m->idx++;
         }
@@ -991,6 +1086,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
 
         (void) s;
         (void) usec;
+        m->revisit_due = m->n_revisit > 0;
         catchup(m);
         flush_ends(m);
         fleet_upload_sync(m->upload);

@@ -55,6 +55,11 @@ chown -R jt_bob "$T/bobkeys"
 mkdir -m 0755 "$T/signers"
 echo "jt_bob namespaces=\"pam-jit-approval\" $(cat "$T/bobkeys/key.pub")" >"$T/signers/allowed_signers"
 chmod 0644 "$T/signers/allowed_signers"
+# web-02 reads its own copy: the story makes it unsafe for a while.
+mkdir -m 0755 "$T/signers2"
+cp "$T/signers/allowed_signers" "$T/signers2/allowed_signers"
+chmod 0644 "$T/signers2/allowed_signers"
+declare -A SIGNERS=([web-01]=$T/signers [web-02]=$T/signers2 [db-01]=$T/signers)
 
 # shellcheck disable=SC2034 # PW is used by tests/fleet_lib.sh (as_host)
 declare -A CONNINFO PW MAXEXT=([web-01]=3 [web-02]=1 [db-01]=3)
@@ -95,7 +100,7 @@ max_duration = 1h
 database = ${CONNINFO[$h]}
 password_file = $d/password
 sync = 1s
-allowed_signers = $T/signers/allowed_signers
+allowed_signers = ${SIGNERS[$h]}/allowed_signers
 EOF2
         chmod 0644 "$d/jitd.conf"
         cat >"$d/pam/sudo" <<EOF2
@@ -131,9 +136,18 @@ notafter() { grep -ho 'NOTAFTER=[0-9Z]*' "$T/h/$1"/sudoers.d/jit-* 2>/dev/null |
 expect 0 "jt_alice requests web-admin on web-* for 1h" "fleet grant F[0-9]+ for web-admin" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-*' -d 1h -m 'deploy'
 G=$(grep -oE 'F[0-9]+' <<<"$LAST_OUT" | head -1)
-expect 0 "jt_bob approves it on web-02" "approved by jt_bob" -- jc_on web-02 jt_bob approve "$G" --key "$T/bobkeys/key"
-wait_for 5 has_dropin web-01 && wait_for 5 has_dropin web-02 && ok "enforced on web-01 and web-02" ||
-        not_ok "enforced on the web hosts"
+# web-02's allowed_signers writable by anyone: it cannot verify anything
+# (jitd refuses an unsafe file), which is no verdict on the signature.
+chmod 0666 "$T/signers2/allowed_signers"
+expect 0 "jt_bob approves it on web-01" "approved by jt_bob" -- jc_on web-01 jt_bob approve "$G" --key "$T/bobkeys/key"
+wait_for 5 has_dropin web-01 && ok "enforced on web-01" || not_ok "enforced on web-01"
+sleep 2.5
+no_dropin web-02 && refused_is web-02 "${G#F}" 0 &&
+        ok "web-02, whose allowed_signers is unsafe, does not enforce it, and does not record a refusal" ||
+        not_ok "web-02 with an unsafe allowed_signers" "$(dropins web-02) drop-ins, $(refused web-02 "${G#F}") refusals"
+chmod 0644 "$T/signers2/allowed_signers"
+wait_for 5 has_dropin web-02 && ok "the file made safe, web-02 reads the grant again at its next sync and enforces it" ||
+        not_ok "web-02 after the file is fixed"
 wait_for 5 eval '[ -n "$(ends web-01 "$G")" ] && [ -n "$(ends web-02 "$G")" ]'
 E0=$(ends web-01 "$G")
 [ -n "$E0" ] && [ "$E0" = "$(ends web-02 "$G")" ] && ok "both copies end at the same time ($E0)" ||
@@ -179,11 +193,17 @@ grep -q "extension 1.*does not verify\|approval of jt_bob does not verify" "$T/h
 
 expect 0 "jt_alice asks for 30m more again" "extension 2 of fleet grant $G" -- \
         jc_on web-01 jt_alice extend "$G" -d 30m -m 'still slow'
+chmod 0666 "$T/signers2/allowed_signers"
 expect 0 "jt_bob approves it on db-01 (where it is not enforced): his key signs extension 2's own text" \
         "extension 2 of fleet grant $G approved by jt_bob" -- jc_on db-01 jt_bob approve "$G" --key "$T/bobkeys/key"
 grep -q "signing the approval of extension 2 (30m more) of fleet grant $G" <<<"$LAST_OUT" &&
         ok "... jitctl says what it signs" || not_ok "jitctl's line" "$LAST_OUT"
 E2=$((E0 + 1800))
+wait_for 5 ends_is web-01 "$G" "$E2" && ok "web-01 adds 30m" || not_ok "web-01's end" "$(ends web-01 "$G") want $E2"
+sleep 2.5
+ends_is web-02 "$G" "$E0" && ok "web-02 (allowed_signers unsafe again) adds nothing meanwhile" ||
+        not_ok "web-02 extended without verifying" "$(ends web-02 "$G")"
+chmod 0644 "$T/signers2/allowed_signers"
 wait_for 5 ends_is web-01 "$G" "$E2" && wait_for 5 ends_is web-02 "$G" "$E2" &&
         ok "both web hosts add 30m: the same end on both ($E2)" ||
         not_ok "extension 2 applied" "$(ends web-01 "$G") $(ends web-02 "$G") want $E2"

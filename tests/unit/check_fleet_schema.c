@@ -43,7 +43,7 @@ START_TEST(test_steps)
 {
         int latest = fleet_schema_latest();
 
-        ck_assert_int_eq(latest, 2);
+        ck_assert_int_eq(latest, 3);
         for (int v = 0; v < latest; v++) {
                 ck_assert_ptr_nonnull(fleet_schema_step(v));
                 ck_assert(strlen(fleet_schema_step(v)) > 0);

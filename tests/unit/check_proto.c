@@ -66,13 +66,17 @@ static const struct field_def {
         { PF_FLEET,            "fleet",            PROTO_KIND_STR, 384 },
         { PF_SIGNATURE,        "signature",        PROTO_KIND_STR, 4096 },
         { PF_FLEET_ID,         "fleet_id",         PROTO_KIND_U64, 0 },
+        { PF_EXTENSION,        "extension",        PROTO_KIND_U64, 0 },
+        { PF_EXTENSION_ADDS,   "extension_adds",   PROTO_KIND_U64, 0 },
+        { PF_EXTENSION_AT,     "extension_at",     PROTO_KIND_U64, 0 },
 };
 
 #define GRANT_FIELDS (M(PF_ID) | M(PF_USER) | M(PF_UID) | M(PF_HOST) | M(PF_ROLE) | M(PF_TICKET) |     \
                       M(PF_REASON) | M(PF_DURATION) | M(PF_STATE) | M(PF_REQUESTED_AT) |               \
                       M(PF_APPROVED_AT) | M(PF_STARTS_AT) | M(PF_EXPIRES_AT) | M(PF_ENDED_AT) |        \
                       M(PF_END_REASON) | M(PF_APPROVERS) | M(PF_APPROVALS_NEEDED) | M(PF_APPROVAL) |  \
-                      M(PF_BREAK_GLASS) | M(PF_REVIEW) | M(PF_NOW) | M(PF_MESSAGE) | M(PF_FLEET_ID))
+                      M(PF_BREAK_GLASS) | M(PF_REVIEW) | M(PF_NOW) | M(PF_MESSAGE) | M(PF_FLEET_ID) | \
+                      M(PF_EXTENSION) | M(PF_EXTENSION_ADDS) | M(PF_EXTENSION_AT))
 
 static const struct type_def {
         unsigned type;
@@ -83,7 +87,8 @@ static const struct type_def {
         { PROTO_REQ_CHECK,         "check",         M(PF_USER) | M(PF_SERVICE) | M(PF_RHOST) | M(PF_TTY) },
         { PROTO_REQ_REQUEST,       "request",       M(PF_ROLE) | M(PF_TICKET) | M(PF_DURATION) | M(PF_REASON) |
                                                     M(PF_HOST) },
-        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) | M(PF_SIGNATURE) | M(PF_FLEET_ID) },
+        { PROTO_REQ_APPROVE,       "approve",       M(PF_ID) | M(PF_NOTE) | M(PF_SIGNATURE) | M(PF_FLEET_ID) |
+                                                    M(PF_EXTENSION) },
         { PROTO_REQ_DENY,          "deny",          M(PF_ID) | M(PF_NOTE) | M(PF_FLEET_ID) },
         { PROTO_REQ_CANCEL,        "cancel",        M(PF_ID) | M(PF_FLEET_ID) },
         { PROTO_REQ_RELEASE,       "release",       M(PF_ID) | M(PF_FLEET_ID) },

@@ -1308,6 +1308,7 @@ START_TEST(test_migrate_from_v1)
         db = raw_open();
         raw_exec(db, "DROP TABLE sessions; DROP TABLE extensions; DROP TABLE fleet_grants; DROP TABLE fleet_refused; "
                  "DROP TABLE fleet_state; DROP TABLE fleet_ends; DROP TABLE fleet_upload; DROP TABLE fleet_user_ends; DROP TABLE recordings; "
+                 "DROP TABLE fleet_extensions; "
                  "PRAGMA user_version = 1");
         sqlite3_close(db);
 
@@ -1459,6 +1460,35 @@ START_TEST(test_fleet_tables)
 }
 END_TEST
 
+START_TEST(test_fleet_extensions)
+{
+        struct store *s = open_store();
+        int64_t id = insert_grant(s, "alice", "web", GRANT_ACTIVE), got = 0;
+        unsigned applied = 99;
+        bool has = true;
+
+        ck_assert_int_eq(store_fleet_link(s, 42, id, 1000), 0);
+        ck_assert_int_eq(store_fleet_extension_state(s, 42, 1, &applied, &has), 0);
+        ck_assert_uint_eq(applied, 0);
+        ck_assert(!has);
+        /* Extension 2 applied (1 waits): the link's end moves with it. */
+        ck_assert_int_eq(store_fleet_extension_put(s, 42, 2, 1600, 900), 0);
+        ck_assert_int_eq(store_fleet_ends_at(s, id, &got), 0);
+        ck_assert_int_eq(got, 1600);
+        ck_assert_int_eq(store_fleet_extension_state(s, 42, 1, &applied, &has), 0);
+        ck_assert_uint_eq(applied, 1);
+        ck_assert(!has);
+        ck_assert_int_eq(store_fleet_extension_state(s, 42, 2, &applied, &has), 0);
+        ck_assert(has);
+        /* Once each. */
+        ck_assert_int_eq(store_fleet_extension_put(s, 42, 2, 2200, 901), -EEXIST);
+        ck_assert_int_eq(store_fleet_extension_put(s, 42, 0, 2200, 901), -EINVAL);
+        ck_assert_int_eq(store_fleet_extension_state(s, 43, 1, &applied, &has), 0);
+        ck_assert_uint_eq(applied, 0);
+        store_free(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
         Suite *su = suite_create("store");
@@ -1520,6 +1550,7 @@ static Suite *store_suite(void)
         tcase_add_test(tc, test_session_refuses_bad_input);
         tcase_add_test(tc, test_migrate_from_v1);
         tcase_add_test(tc, test_fleet_tables);
+        tcase_add_test(tc, test_fleet_extensions);
         tcase_add_test(tc, test_fleet_ends);
         tcase_add_test(tc, test_fleet_upload_position);
         tcase_add_test(tc, test_fleet_user_ends);
