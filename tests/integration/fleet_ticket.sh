@@ -319,7 +319,8 @@ expect 1 "PAM denies jt_carol on db-01" "PAM_PERM_DENIED" -- pam_as db-01 jt_car
 after=$(( $(total_lookups web-01) + $(total_lookups web-02) + $(total_lookups db-01) ))
 [ "$before" = "$after" ] && ok "no ticket server was asked for it" || not_ok "lookups for an auto grant" "$before -> $after"
 local_gl=$(db web-01 "SELECT grant_id FROM fleet_grants WHERE fleet_id = $GL")
-expect 1 "jt_carol cannot extend web-01's copy of it" "fleet grants are not extended" -- \
+expect 0 "jt_carol's extend of web-01's copy of it extends the fleet grant (auto: each host adds it at once)" \
+        "extension 1 of fleet grant F$GL \\(10m more\\) is recorded" -- \
         jc_on web-01 jt_carol extend "$local_gl" -d 10m -m 'more'
 as_host web-01 "SELECT jit.end_grant('web-01', $GL, 'revoked', 'root', 'next case')" >/dev/null
 wait_for 4 state_is web-01 "$GL" revoked && wait_for 4 state_is web-02 "$GL" revoked &&
