@@ -133,18 +133,27 @@ static int ends_from_request(const struct fleet_grant *g, int64_t now, struct fl
         return 0;
 }
 
-static void decide_ticket(const struct config *c, const struct role *r, const struct fleet_grant *g, int64_t now,
-                          struct fleet_verdict *v)
+/* Can this host look the grant's ticket up? Refused (false) when not. */
+static bool ticket_lookup_possible(const struct config *c, const struct role *r, const struct fleet_grant *g,
+                                   struct fleet_verdict *v)
 {
         if (!ticket_system_configured(&c->ticket)) {
                 refuse(v, "role %s is approved through its ticket here, and this host has no [ticket] provider to "
                        "look it up", r->name);
-                return;
+                return false;
         }
         if (!g->ticket || !g->ticket[0]) {
                 refuse(v, "role %s is approved through its ticket here, and the grant has no ticket", r->name);
-                return;
+                return false;
         }
+        return true;
+}
+
+static void decide_ticket(const struct config *c, const struct role *r, const struct fleet_grant *g, int64_t now,
+                          struct fleet_verdict *v)
+{
+        if (!ticket_lookup_possible(c, r, g, v))
+                return;
         if (ends_from_request(g, now, v) < 0)
                 return;
         v->kind = FLEET_TICKET;
@@ -210,12 +219,7 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 refuse(&v, "role %s: %s", r->name, why);
                 goto out;
         }
-        if ((r->approval & APPROVAL_TICKET) && (r->approval & APPROVAL_PEER)) {
-                refuse(&v, "role %s needs its ticket and peer approvals together here: such fleet grants are not "
-                       "enforced by this jitd", r->name);
-                goto out;
-        }
-        if (r->approval & APPROVAL_TICKET) {
+        if ((r->approval & APPROVAL_TICKET) && !(r->approval & APPROVAL_PEER)) {
                 decide_ticket(c, r, g, now, &v);
                 goto out;
         }
@@ -232,6 +236,11 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                 refuse(&v, "[fleet] allowed_signers is not set: no approval signature verifies here");
                 goto out;
         }
+        /* Ticket and peer together: the signatures, then this host's own
+         * lookup. One that cannot happen here refuses it before any
+         * signature is verified. */
+        if ((r->approval & APPROVAL_TICKET) && !ticket_lookup_possible(c, r, g, &v))
+                goto out;
 
         t = tally(r, g->user, g->approvals, g->n_approvals, v.approvers, sizeof(v.approvers));
         if (t.too_many) {
@@ -250,7 +259,9 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
                         refuse(&v, "its time was over before this host learned of it");
                         goto out;
                 }
-                v.kind = FLEET_APPLY;
+                /* With the ticket too, this host's own lookup has the last
+                 * word; the end stays the one every host shares. */
+                v.kind = r->approval & APPROVAL_TICKET ? FLEET_TICKET : FLEET_APPLY;
                 v.approvals = have;
                 goto out;
         }
@@ -263,7 +274,7 @@ int fleet_decide(const struct config *c, const char *host, bool allowed_signers,
         refuse(&v, "%u of %u approval%s valid here%s%s", have, r->approvals, r->approvals == 1 ? "" : "s",
                t.missing[0] ? ": " : "", t.missing);
 out:
-        if (v.kind != FLEET_APPLY || v.approvals == 0)
+        if ((v.kind != FLEET_APPLY && v.kind != FLEET_TICKET) || v.approvals == 0)
                 v.approvers[0] = '\0';
         *ret = v;
         return 0;

@@ -17,8 +17,10 @@
  *         host's allowed_signers lists;
  *   ticket (alone, or with auto): this host's own lookup of the ticket
  *         finds it approved (FLEET_TICKET: the lookup is the caller's);
+ *   ticket and peer: the peer rules first (FLEET_VERIFY, a refusal while
+ *         too few signatures count), then, once they are met, this host's
+ *         own lookup (FLEET_TICKET with the approvers counted);
  *   auto (alone): local policy approves it at once.
- * Ticket and peer together are not enforced (refused, saying so).
  *
  * fleet_decide_extension judges one extension of a grant enforced here.
  */
@@ -70,20 +72,23 @@ enum fleet_verdict_kind {
         FLEET_REFUSE,                   /* not enforced here: why says why (audited once) */
         FLEET_APPLY,                    /* enforce it, with approvers and ends_at (auto: none) */
         FLEET_TICKET,                   /* enforce it once this host's own lookup finds its
-                                         * ticket approved, ending at ends_at at the latest */
+                                         * ticket approved, ending at ends_at at the latest
+                                         * (ticket and peer: with approvers, the peers counted) */
 };
 
 struct fleet_verdict {
         enum fleet_verdict_kind kind;
         char why[256];                  /* FLEET_REFUSE */
         size_t verify;                  /* FLEET_VERIFY: the approval to verify next */
-        char approvers[JIT_LIST_MAX + 1]; /* FLEET_APPLY: the approvals counted, comma-separated */
-        unsigned approvals;             /* FLEET_APPLY: how many */
+        /* FLEET_APPLY, FLEET_TICKET: the approvals counted, comma-separated
+         * (none for ticket alone and auto), and how many. */
+        char approvers[JIT_LIST_MAX + 1];
+        unsigned approvals;
         /* FLEET_APPLY, FLEET_TICKET: when the grant ends everywhere, its
-         * duration after the approval that completed it (peer) or after
-         * its request (ticket, auto: the one time every host shares), so
-         * that a host that learns of it, or hears from the ticket system,
-         * late does not give it longer. */
+         * duration after the approval that completed it (peer, and ticket
+         * with peer) or after its request (ticket alone, auto): a time
+         * every host shares, so that a host that learns of it, or hears
+         * from the ticket system, late does not give it longer. */
         int64_t ends_at;
 };
 

@@ -471,11 +471,11 @@ static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
         return 0;
 }
 
-/* A ticket-approved grant's copy waits, pending, for this host's own
- * lookup of its ticket: the first one after a random delay below [fleet]
- * ticket_jitter (every host hears of the grant at once), joined with one
- * already waiting or in flight for the same ticket and user; then every
- * ticket poll, as a local grant's. */
+/* A ticket-approved grant's copy (ticket and peer: made once the signatures
+ * count) waits, pending, for this host's own lookup of its ticket: the first
+ * one after a random delay below [fleet] ticket_jitter (every host hears of
+ * the grant at once), joined with one already waiting or in flight for the
+ * same ticket and user; then every ticket poll, as a local grant's. */
 static void ticket_soon(struct fleet_mirror *m, const struct row *w, const struct jit_grant *g)
 {
         struct jitd *d = m->d;
@@ -488,9 +488,9 @@ static void ticket_soon(struct fleet_mirror *m, const struct row *w, const struc
                         "ticket %s; its first lookup waits for the next ticket poll: %s", w->grant, w->user, w->role,
                         g->id, w->ticket, strerror(-k));
         else
-                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
-                        "this host's lookup of ticket %s (in %" PRIu64 " ms)", w->grant, w->user, w->role, g->id,
-                        w->ticket, delay);
+                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s%s%s) waits here as grant %" PRId64 " for "
+                        "this host's lookup of ticket %s (in %" PRIu64 " ms)", w->grant, w->user, w->role,
+                        g->approvers[0] ? ", approved by " : "", g->approvers, g->id, w->ticket, delay);
 }
 
 static int apply(struct fleet_mirror *m, const struct row *w, const struct principal *p,

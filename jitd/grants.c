@@ -226,17 +226,29 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
         unsigned have = 0;
         int k;
 
-        k = store_approval_count(d->store, g->id, &have);
-        if (k < 0)
-                return k;
-        ev.approvals = have;
         /* A fleet grant's copy: this host's lookup said yes, and the fleet's
          * end still bounds it, however late that came. */
         k = store_fleet_ends_at(d->store, g->id, &fleet_end);
-        if (k == 0 && (!ev.win_end || fleet_end < ev.win_end))
-                ev.win_end = fleet_end;
-        else if (k < 0 && k != -ENOENT)
+        if (k < 0 && k != -ENOENT)
                 return k;
+        if (k == 0) {
+                if (!ev.win_end || fleet_end < ev.win_end)
+                        ev.win_end = fleet_end;
+                /* Its peer approvals are the fleet's signed ones, which the
+                 * mirror verified and counted before it made the copy
+                 * (fleet_decide), and recorded as its approvers; the store's
+                 * approval rows are local approvals. */
+                if (g->approvers[0]) {
+                        have = 1;
+                        for (const char *p = g->approvers; *p; p++)
+                                have += *p == ',';
+                }
+        } else {
+                k = store_approval_count(d->store, g->id, &have);
+                if (k < 0)
+                        return k;
+        }
+        ev.approvals = have;
         return step(d, g, &ev, 1, false, &actor_jitd, NULL, why, why_size);
 }
 

@@ -45,7 +45,8 @@ int grants_step(struct jitd *d, struct jit_grant *g, const struct fsm_event *ev,
 int grants_approve(struct jitd *d, struct jit_grant *g, const struct actor *a, const char *note, char *why,
                    size_t why_size);
 /* The ticket approved: activation inside its change window (peer approvals
- * counted from the store), and for a fleet grant's copy no later than the
+ * counted from the store; a fleet grant's copy: its approvers, the fleet's
+ * verified signatures), and for a fleet grant's copy no later than the
  * fleet's end. -EAGAIN here with why "waiting for N more approvals" means
  * nothing changed. */
 int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
@@ -57,7 +58,9 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
  * is linked already: a change replayed), and ending at ends_at at the latest.
  * approvals 0: requested only, for the local role's own path to approve (an
  * auto role at once; a ticket role stays pending for this host's lookup, and
- * grants_ticket_approved keeps ends_at). g's request fields are filled;
+ * grants_ticket_approved keeps ends_at). A role approved by ticket and peer
+ * stays pending too, approved by its peers, for this host's lookup. g's
+ * request fields are filled;
  * g->id is set. */
 int grants_mirror(struct jitd *d, struct jit_grant *g, int64_t fleet_id, const char *approvers, unsigned approvals,
                   int64_t ends_at, const struct actor *a, char *why, size_t why_size);

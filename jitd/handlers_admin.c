@@ -133,6 +133,21 @@ int handle_approve(struct request *req)
                 return reply_error(req, EINVAL, "invalid note"), HANDLED;
         if (!(r = approver_checks(req, &g, "approve")))
                 return HANDLED;
+        /* A fleet grant's copy counts the fleet's signed approvals (a copy
+         * of a role approved by ticket and peer waits here for its ticket
+         * with them): an approval of this host alone would be one nobody
+         * else can check. */
+        {
+                int64_t fleet_id;
+
+                ret = store_fleet_id_of(req->d->store, id, &fleet_id);
+                if (ret >= 0)
+                        return reply_error(req, EPERM, "grant %lld is this host's copy of fleet grant F%lld: approve "
+                                           "F%lld, signed with your key", (long long) id, (long long) fleet_id,
+                                           (long long) fleet_id), HANDLED;
+                if (ret != -ENOENT)
+                        return reply_store_failure(req, ret, "looking the fleet grant up");
+        }
         if (g.state == GRANT_ACTIVE)
                 return approve_extension(req, &g, r);
         if (g.state != GRANT_PENDING)

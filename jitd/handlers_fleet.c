@@ -8,8 +8,9 @@
  *
  *   request (with [fleet]): a fleet grant for a scope within the role's
  *     hosts patterns (default: those patterns), jit.request_grant; approved
- *     by peers (signatures), by the ticket (each host's own lookup) or by
- *     each host's auto policy, as the role says there;
+ *     by peers (signatures), by the ticket (each host's own lookup), by both
+ *     (the signatures, then each host's lookup) or by each host's auto
+ *     policy, as the role says there;
  *   approval-text: a fleet grant's fields, for the approver's jitctl to
  *     render the canonical text and sign it (jitd never signs);
  *   approve with a signature: the grant read again from the database, the
@@ -157,7 +158,13 @@ static void on_requested(int r, const PGresult *res, const char *why, void *user
         f->g.state = GRANT_PENDING;
         f->g.requested_at = now_realtime();
         duration_format(f->g.duration, dbuf, sizeof(dbuf));
-        if (f->approval & APPROVAL_TICKET)
+        if ((f->approval & APPROVAL_TICKET) && (f->approval & APPROVAL_PEER))
+                snprintf(msg, sizeof(msg), "fleet grant F%lld for %s on hosts %s for %s is pending: needs %u approval%s "
+                         "(jitctl approve F%lld on a host where the approver may approve) and each host in its scope "
+                         "enforces it once its own lookup finds ticket %s approved; it ends %s after the approval "
+                         "that completes it at the latest (jitctl list shows where)", id, f->g.role, f->scope, dbuf,
+                         f->g.approvals_needed, f->g.approvals_needed == 1 ? "" : "s", id, f->g.ticket, dbuf);
+        else if (f->approval & APPROVAL_TICKET)
                 snprintf(msg, sizeof(msg), "fleet grant F%lld for %s on hosts %s for %s is pending: each host in its "
                          "scope enforces it once its own lookup finds ticket %s approved; it ends %s after this request "
                          "at the latest (jitctl list shows where)", id, f->g.role, f->scope, dbuf, f->g.ticket, dbuf);
@@ -187,13 +194,8 @@ int fleet_request(struct request *req, const struct principal *who, const struct
         int ret;
 
         /* Each host approves by its own role: peers' signatures, its own
-         * lookup of the ticket, or its own auto policy. Both ticket and peer
-         * would need the two together on every host: not built. */
-        if ((r->approval & APPROVAL_PEER) && (r->approval & APPROVAL_TICKET))
-                return reply_error(req, EOPNOTSUPP, "role %s needs its ticket and peer approvals together; fleet "
-                                   "grants are approved by peers, by the ticket (each host looks it up), or by each "
-                                   "host's own auto policy, not by two at once: nothing was requested", r->name),
-                       HANDLED;
+         * lookup of the ticket (with peer too: both), or its own auto
+         * policy. Whatever rests on the ticket needs one. */
         if ((r->approval & APPROVAL_TICKET) && (!ticket || !ticket[0]))
                 return reply_error(req, EINVAL, "role %s is approved through its ticket: give one with -t TICKET",
                                    r->name), HANDLED;
@@ -249,6 +251,7 @@ struct fleet_appr {
         uint64_t serial;
         struct principal *peer;
         bool approve;                   /* else: approval-text */
+        unsigned approval;              /* the role's here: what the answer says comes next */
         char *signature, *note;
         char id[24];
         struct jit_grant g;
@@ -286,7 +289,7 @@ static void appr_fail(struct fleet_appr *a, int r, const char *why, const char *
 static void on_approved(int r, const PGresult *res, const char *why, void *userdata)
 {
         struct fleet_appr *a = userdata;
-        char msg[512];
+        char msg[768];
 
         (void) res;
         if (r == -ECONNRESET) {
@@ -307,8 +310,13 @@ static void on_approved(int r, const PGresult *res, const char *why, void *userd
                 log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s: extension %" PRId64 " approved by %s "
                         "(signature verified here)", a->id, a->g.user, a->g.role, a->x.n, a->peer->name);
         } else {
-                snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) enforces it "
-                         "once it verifies the signature", a->id, a->peer->name, a->g.host);
+                if (a->approval & APPROVAL_TICKET)
+                        snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) "
+                                 "enforces it once it verifies the signatures it needs and its own lookup finds "
+                                 "ticket %s approved", a->id, a->peer->name, a->g.host, a->g.ticket);
+                else
+                        snprintf(msg, sizeof(msg), "fleet grant F%s approved by %s: each host in its scope (%s) "
+                                 "enforces it once it verifies the signature", a->id, a->peer->name, a->g.host);
                 log_msg(LOG_NOTICE, "fleet grant F%s of %s for role %s approved by %s (signature verified here)",
                         a->id, a->g.user, a->g.role, a->peer->name);
         }
@@ -468,6 +476,7 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
                 goto out;
         }
         a->g.approvals_needed = role->approvals;
+        a->approval = role->approval;
         approval_format(role->approval, a->g.approval, sizeof(a->g.approval));
         a->g.state = GRANT_PENDING;
         /* An approved grant whose newest extension this approver has not

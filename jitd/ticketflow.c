@@ -17,7 +17,8 @@
  * (ticketflow_check_soon), so that the hosts of a fleet do not ask the
  * ticket system together; while its ticket does not approve it, why is
  * audited once per reason as fleet-refused; and it never outlives the
- * fleet's end (its duration after the request), pending or active.
+ * fleet's end (its duration after the request, or, with peer approvals
+ * too, after the approval that completed them), pending or active.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -471,8 +472,9 @@ static int collect_ticket_grants(const struct jit_grant *g, void *userdata)
 }
 
 /* A fleet grant's copy still waiting for its ticket when the fleet's end
- * (its duration after the request) has come: it cannot start here any more,
- * so it ends instead of being looked up again. */
+ * (its duration after the request, or after its peer approvals) has come:
+ * it cannot start here any more, so it ends instead of being looked up
+ * again. */
 static bool fleet_time_over(struct jitd *d, struct jit_grant *g, int64_t now)
 {
         char text[JIT_REASON_MAX + 1], why[256];
@@ -481,8 +483,8 @@ static bool fleet_time_over(struct jitd *d, struct jit_grant *g, int64_t now)
 
         if (store_fleet_ends_at(d->store, g->id, &end) < 0 || end > now)
                 return false;
-        snprintf(text, sizeof(text), "its fleet time (%llus from the request) was over before ticket %s was approved "
-                 "here", (unsigned long long) g->duration, g->ticket);
+        snprintf(text, sizeof(text), "its fleet time (%llus from the %s) was over before ticket %s was approved "
+                 "here", (unsigned long long) g->duration, g->approvals_needed ? "approval" : "request", g->ticket);
         if (grants_step(d, g, &ev, &actor_jitd, why, sizeof(why)) >= 0)
                 ticketflow_forget(d, g);
         return true;

@@ -17,12 +17,21 @@
 # the grant is revoked on all three hosts. Role logs (approval = auto on the
 # web hosts, peer on db-01): enforced at once on web-01 and web-02 without a
 # lookup, not on db-01; its copy cannot be extended. Refused at the request:
-# ticket and peer together, and a ticket role without a ticket.
+# a ticket role without a ticket (ticket and peer together too). Role both
+# (approval = ticket, peer): jt_carol requests it for web-* with ticket 110;
+# no host makes a copy or asks its ticket server before jt_bob's signed
+# approval; then web-01 (server: Approved) enforces it (sudo's PAM check and
+# jitctl check say allow), web-02 (server: New) does not and audits why,
+# db-01 (out of scope) says nothing; jt_bob cannot approve web-02's copy by
+# its local id; web-02 enforces it once its server says
+# Approved, with the same end as web-01 (duration after the approval); the
+# ticket closed: revoked on both.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
 pg_require
 command -v openssl >/dev/null || { echo "# SKIP openssl is missing"; exit 0; }
+command -v ssh-keygen >/dev/null || { echo "# SKIP ssh-keygen is missing"; exit 0; }
 jt_setup
 
 HOSTS="web-01 web-02 db-01"
@@ -48,6 +57,15 @@ group_add jt_webops
 user_add jt_alice jt_webops
 user_add jt_bob
 user_add jt_carol jt_webops
+
+# bob's key, listed for approvals in an allowed_signers file root keeps
+# (role both: ticket and peer together).
+mkdir -m 0700 "$T/bobkeys"
+ssh-keygen -q -t ed25519 -N '' -C bob -f "$T/bobkeys/key" || exit 1
+chown -R jt_bob "$T/bobkeys"
+mkdir -m 0755 "$T/signers"
+echo "jt_bob namespaces=\"pam-jit-approval\" $(cat "$T/bobkeys/key.pub")" >"$T/signers/allowed_signers"
+chmod 0644 "$T/signers/allowed_signers"
 
 # One ticket server per host, all with the same test CA and token.
 declare -A TD_PID TD_PORT TD_CTL
@@ -133,6 +151,7 @@ database = ${CONNINFO[$h]}
 password_file = $d/password
 sync = 1s
 ticket_jitter = 2s
+allowed_signers = $T/signers/allowed_signers
 EOF2
         chmod 0644 "$d/jitd.conf"
         cat >"$d/pam/sudo" <<EOF2
@@ -177,9 +196,9 @@ fleet_grants() { owner_sql "SELECT count(*) FROM jit.grants"; }
 
 # ---- refused at the request ---------------------------------------------------------
 
-expect 1 "a role approved by ticket and peer together is refused in fleet mode, saying why" \
-        "needs its ticket and peer approvals together" -- jc_on web-01 jt_alice request -r both -t 100 -m story
 expect 1 "a ticket role without a ticket is refused" "ticket required" -- jc_on web-01 jt_alice request -r change -m story
+expect 1 "so is a role approved by ticket and peer together" "ticket required" -- \
+        jc_on web-01 jt_alice request -r both -m story
 [ "$(fleet_grants)" = 0 ] && ok "... neither reached the database" || not_ok "grants in the database: $(fleet_grants)"
 
 # ---- request once: each host looks the ticket up itself ---------------------------------
@@ -396,5 +415,72 @@ wait_for 3 dropins_are web-01 0 && dropins_are web-02 0 && dropins_are db-01 0 &
 for h in $HOSTS; do expect 1 "PAM denies jt_alice on $h" "PAM_PERM_DENIED" -- pam_as "$h" jt_alice; done
 why=$(db db-01 "SELECT g.end_reason FROM grants g JOIN fleet_grants f ON f.grant_id = g.id WHERE f.fleet_id = $G1")
 grep -q "ticket 101 is Closed" <<<"$why" && ok "db-01 recorded why: $why" || not_ok "the end reason on db-01" "$why"
+# ---- ticket and peer together: the signatures, then each host's own lookup ----------------------
+
+# jt_carol asks (jt_alice has made her 8 fleet requests of these 10 minutes).
+tk all 110 '{"state":"approved","requester":"jt_carol"}'
+tk web-02 110 '{"state":"pending","requester":"jt_carol"}'
+expect 0 "jt_carol requests role both (ticket and peer) for web-* with ticket 110" \
+        "fleet grant F[0-9]+ for both on hosts web-\\* for 1h is pending: needs 1 approval \\(jitctl approve F[0-9]+ .*\\) and each host in its scope enforces it once its own lookup finds ticket 110 approved" -- \
+        jc_on web-01 jt_carol request -r both -t 110 -H 'web-*' -d 1h -m 'both'
+GB=$(fleet_id)
+sleep 3         # past ticket_jitter (2s) and two syncs
+n=$(( $(lookups web-01 110) + $(lookups web-02 110) + $(lookups db-01 110) ))
+if [ "$(states "$GB")" = "web-01: web-02: db-01:" ] && [ "$n" = 0 ] && [ "$(refused web-01 "$GB")" = 0 ]; then
+        ok "fleet grant $GB waits for its signed approval: no copy, no ticket lookup, nothing audited"
+else
+        not_ok "fleet grant $GB before its approval" "$(states "$GB"); lookups $n; refused $(refused web-01 "$GB")"
+fi
+expect 1 "PAM denies jt_carol on web-01 before the approval" "PAM_PERM_DENIED" -- pam_as web-01 jt_carol
+expect 0 "jt_bob approves it on db-01 with his key" "fleet grant F$GB approved by jt_bob" -- \
+        jc_on db-01 jt_bob approve "F$GB" --key "$T/bobkeys/key" -m 'ok'
+if wait_for 8 state_is web-01 "$GB" active; then
+        ok "web-01, whose server says Approved, enforces it once signed ($(states "$GB"))"
+else
+        not_ok "web-01 enforces fleet grant $GB" "$(states "$GB"); $(tail -5 "$T/h/web-01/jitd.log")"
+fi
+if wait_for 8 refused_with web-02 "$GB" "ticket 110 is New"; then
+        ok "web-02, signed but its server says New: not enforced ($(state_on web-02 "$GB")), audited as fleet-refused"
+else
+        not_ok "web-02 refuses fleet grant $GB" "$(states "$GB"); $(tail -5 "$T/h/web-02/jitd.log")"
+fi
+local_gb=$(db web-02 "SELECT grant_id FROM fleet_grants WHERE fleet_id = $GB")
+expect 1 "jt_bob cannot approve web-02's waiting copy by its local id: the fleet's signed approval counts" \
+        "is this host's copy of fleet grant F$GB: approve F$GB, signed with your key" -- \
+        jc_on web-02 jt_bob approve "${local_gb:-0}" -m 'local'
+[ -z "$(state_on db-01 "$GB")" ] && [ "$(refused db-01 "$GB")" = 0 ] &&
+        ok "db-01, out of its scope, has no copy and says nothing" || not_ok "db-01 and fleet grant $GB" "$(states "$GB")"
+expect 0 "PAM allows jt_carol on web-01" "account: PAM_SUCCESS" -- pam_as web-01 jt_carol
+expect 1 "PAM denies jt_carol on web-02" "PAM_PERM_DENIED" -- pam_as web-02 jt_carol
+expect 1 "PAM denies jt_carol on db-01" "PAM_PERM_DENIED" -- pam_as db-01 jt_carol
+expect 0 "jitctl check on web-01 says what PAM is told: allow" "allow" -- \
+        "$T/bin/jitctl" -s "$T/h/web-01/jitd.sock" check jt_carol -S sudo
+copy() { db "$1" "SELECT g.$2 FROM grants g JOIN fleet_grants f ON f.grant_id = g.id WHERE f.fleet_id = $GB"; }
+[ "$(copy web-01 approvers)" = jt_bob ] && [ "$(copy web-02 approvers)" = jt_bob ] &&
+        ok "both copies name the peer who signed as their approver (jt_bob)" ||
+        not_ok "the copies' approvers" "web-01 '$(copy web-01 approvers)', web-02 '$(copy web-02 approvers)'"
+APB=$(owner_sql "SELECT floor(date_part('epoch', approved_at))::bigint FROM jit.approvals WHERE grant_id = $GB")
+[ "$(copy web-01 expires_at)" = $((APB + 3600)) ] &&
+        ok "web-01's copy ends 1h after the approval ($(copy web-01 expires_at))" ||
+        not_ok "web-01's end" "expires $(copy web-01 expires_at), approved $APB"
+tk web-02 110 '{"state":"approved","requester":"jt_carol"}'
+if wait_for 6 state_is web-02 "$GB" active; then
+        [ "$(copy web-02 expires_at)" = "$(copy web-01 expires_at)" ] &&
+                ok "web-02's server now says Approved: web-02 enforces it too, with the same end as web-01" ||
+                not_ok "web-02's end" "web-02 $(copy web-02 expires_at), web-01 $(copy web-01 expires_at)"
+else
+        not_ok "web-02 enforces fleet grant $GB once approved" "$(states "$GB"); $(tail -5 "$T/h/web-02/jitd.log")"
+fi
+expect 0 "PAM allows jt_carol on web-02" "account: PAM_SUCCESS" -- pam_as web-02 jt_carol
+tk all 110 '{"state":"closed","requester":"jt_carol"}'
+if wait_for 6 state_is web-01 "$GB" revoked && wait_for 6 state_is web-02 "$GB" revoked; then
+        ok "ticket 110 closed: fleet grant $GB revoked on web-01 and web-02"
+else
+        not_ok "closure revokes fleet grant $GB" "$(states "$GB")"
+fi
+wait_for 3 dropins_are web-01 0 && dropins_are web-02 0 && ok "... and its drop-ins are gone" ||
+        not_ok "drop-ins after the closure" "web-01 $(dropins web-01), web-02 $(dropins web-02)"
+for h in web-01 web-02; do expect 1 "PAM denies jt_carol on $h" "PAM_PERM_DENIED" -- pam_as "$h" jt_carol; done
+
 grep -q s3cret "$T"/h/*/jitd.log && not_ok "the ticket token is in a log" || ok "no host logged the ticket token"
 finish

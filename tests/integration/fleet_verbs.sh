@@ -8,8 +8,8 @@
 # enforce it, db-01 does not. Refused: alice approving her own request (her
 # key is listed too), carol (not an approver), a bad signature (never reaches
 # the database), a scope wider than the role's hosts, a role approved by
-# ticket and peer together in fleet mode (ticket- and auto-approved fleet
-# grants are fleet_ticket.sh's story). PostgreSQL stopped: a request fails with
+# ticket and peer together without a ticket (ticket-, ticket-and-peer- and
+# auto-approved fleet grants are fleet_ticket.sh's story). PostgreSQL stopped: a request fails with
 # the clear line and nothing is created locally. An admin's revoke on db-01
 # (where the grant is not enforced) ends it on both web hosts; with the
 # database down, a revoke on web-01 ends it there at once, the fleet's end is
@@ -150,8 +150,9 @@ expect 1 "a scope wider than the role's hosts is refused" "wider than role 'web-
         jc_on web-01 jt_alice request -r web-admin -H '*' -d 1h -m 'too wide'
 expect 1 "a scope naming a host outside the role is refused" "wider than role" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-01,db-01' -d 1h -m 'too wide'
-expect 1 "a role approved by ticket and peer together is refused in fleet mode, saying why" \
-        "needs its ticket and peer approvals together" -- jc_on web-01 jt_alice request -r db-admin -t CHG1 -m 'both'
+expect 1 "a role approved by ticket and peer together is refused without a ticket, saying why" \
+        "role db-admin is approved through its ticket: give one with -t TICKET" -- \
+        jc_on web-01 jt_alice request -r db-admin -m 'both'
 expect 1 "a duration over the role's maximum is refused" "" -- \
         jc_on web-01 jt_alice request -r web-admin -H 'web-*' -d 5h -m 'too long'
 [ "$(fleet_grants)" = 0 ] && ok "... none of them reached the database" || not_ok "grants in the database: $(fleet_grants)"

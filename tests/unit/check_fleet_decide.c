@@ -122,10 +122,6 @@ END_TEST
 
 START_TEST(test_approval_paths)
 {
-        /* Ticket and peer together: neither path alone may stand for it. */
-        role.approval = APPROVAL_TICKET | APPROVAL_PEER;
-        ck_refused(decide("web-01"), "needs its ticket and peer approvals together");
-        role.approval = APPROVAL_PEER;
         {
                 struct fleet_verdict v;
 
@@ -256,6 +252,110 @@ START_TEST(test_ticket_refusals)
         g.break_glass = true;
         ck_refused(decide("web-01"), "break-glass");
         g.break_glass = false;
+}
+END_TEST
+
+/* approval = ticket, peer here: the signatures, then this host's own
+ * lookup of the ticket; neither alone stands for the grant. */
+static void ticket_peer_role(void)
+{
+        role.approval = APPROVAL_TICKET | APPROVAL_PEER;
+        role.ticket = TICKET_REQUIRED;
+        cfg.ticket.provider = "redmine";
+        g.ticket = "CHG42";
+}
+
+START_TEST(test_ticket_peer_waits_for_signatures)
+{
+        ticket_peer_role();
+        /* Nobody signed yet: nothing to say, and no lookup. */
+        g.n_approvals = 0;
+        ck_assert_int_eq(decide("web-01").kind, FLEET_WAIT);
+        /* Not yet verified: verified first. */
+        g.n_approvals = 1;
+        ap[0].verified = FLEET_SIG_UNKNOWN;
+        {
+                struct fleet_verdict v = decide("web-01");
+
+                ck_assert_int_eq(v.kind, FLEET_VERIFY);
+                ck_assert_uint_eq(v.verify, 0);
+        }
+        /* Two needed here, one signed: not enforced, saying so. */
+        ap[0].verified = FLEET_SIG_GOOD;
+        role.approvals = 2;
+        ck_refused(decide("web-01"), "1 of 2 approvals valid here");
+        /* Out of scope: nothing to say. */
+        ck_assert_int_eq(decide("db-01").kind, FLEET_NOT_HERE);
+}
+END_TEST
+
+START_TEST(test_ticket_peer_signed_then_lookup)
+{
+        struct fleet_verdict v;
+
+        ticket_peer_role();
+        /* Signed by an approver this host's role names: this host's own
+         * lookup of the ticket has the last word. */
+        v = decide("web-01");
+        ck_assert_int_eq(v.kind, FLEET_TICKET);
+        ck_assert_str_eq(v.approvers, "bob");
+        ck_assert_uint_eq(v.approvals, 1);
+        /* Its end counts from the approval that completed it (the fleet's
+         * common time), not from the request nor from this host's lookup. */
+        ck_assert_int_eq(v.ends_at, NOW - 100 + 3600);
+        /* Two needed: the second approval completes it, and its end counts
+         * from that one. */
+        role.approvals = 2;
+        g.n_approvals = 2;
+        v = decide("web-01");
+        ck_assert_int_eq(v.kind, FLEET_TICKET);
+        ck_assert_str_eq(v.approvers, "bob,carol");
+        ck_assert_uint_eq(v.approvals, 2);
+        ck_assert_int_eq(v.ends_at, NOW - 50 + 3600);
+        /* Completed too long ago: over before this host learned of it. */
+        g.requested_at = NOW - 4000;
+        ap[0].approved_at = NOW - 3700;
+        ap[1].approved_at = NOW - 3600;
+        ck_refused(decide("web-01"), "its time was over");
+}
+END_TEST
+
+START_TEST(test_ticket_peer_refusals)
+{
+        struct fleet_verdict v;
+
+        ticket_peer_role();
+        /* A bad signature does not count. */
+        ap[0].verified = FLEET_SIG_BAD;
+        ck_refused(decide("web-01"), "0 of 1 approval valid here: the signature of bob does not verify");
+        /* Nor the requester's own, however good. */
+        ap[0] = (struct fleet_approval) { .approver = "alice", .signature = "s", .approved_at = NOW - 100,
+                                          .who = &alice, .verified = FLEET_SIG_GOOD };
+        ck_refused(decide("web-01"), "alice cannot approve their own grant");
+        /* Nor someone the local role does not name. */
+        ap[0] = (struct fleet_approval) { .approver = "mallory", .signature = "s", .approved_at = NOW - 100,
+                                          .who = &mallory, .verified = FLEET_SIG_GOOD };
+        ck_refused(decide("web-01"), "mallory is not an approver of role web-admin here");
+        setup();
+        ticket_peer_role();
+        /* Nothing verifies here without allowed_signers. */
+        ck_assert_int_eq(fleet_decide(&cfg, "web-01", false, &g, NOW, &v), 0);
+        ck_refused(v, "allowed_signers is not set");
+        /* No ticket system to ask here. */
+        cfg.ticket.provider = NULL;
+        ck_refused(decide("web-01"), "this host has no [ticket] provider");
+        cfg.ticket.provider = "redmine";
+        /* The ticket fits the local role first. */
+        g.ticket = "";
+        ck_refused(decide("web-01"), "ticket required");
+        role.ticket = TICKET_OPTIONAL;
+        ck_refused(decide("web-01"), "has no ticket");
+        g.ticket = "CHG42";
+        ck_assert_int_eq(decide("web-01").kind, FLEET_TICKET);
+        /* And the policy checks of every fleet grant. */
+        g.who = &mallory;
+        g.user = "mallory";
+        ck_refused(decide("web-01"), "not eligible for role web-admin here");
 }
 END_TEST
 
@@ -480,6 +580,9 @@ int main(void)
         tcase_add_test(tc, test_ticket_refusals);
         tcase_add_test(tc, test_role_unknown_here_waits);
         tcase_add_test(tc, test_auto_here);
+        tcase_add_test(tc, test_ticket_peer_waits_for_signatures);
+        tcase_add_test(tc, test_ticket_peer_signed_then_lookup);
+        tcase_add_test(tc, test_ticket_peer_refusals);
         suite_add_tcase(s, tc);
         tc = tcase_create("extension");
         tcase_add_checked_fixture(tc, setup_ext, NULL);

@@ -12,7 +12,9 @@
 
 #define ROLES "[role:ops]\nmembers = root\nservices = sudo\napproval = peer\napprovers = root\nticket = none\n\n" \
               "[role:auto]\nmembers = root\nservices = sudo\napproval = auto\nticket = none\n\n" \
-              "[role:ext]\nmembers = root\nservices = sudo\napproval = auto\nticket = none\nmax_duration = 4h\n"
+              "[role:ext]\nmembers = root\nservices = sudo\napproval = auto\nticket = none\nmax_duration = 4h\n\n" \
+              "[role:both]\nmembers = root\nservices = sudo\napproval = ticket, peer\napprovers = bob, carol\n" \
+              "approvals = 2\nticket = optional\n"
 
 static const struct actor root_actor = { .uid = 0, .name = "root" };
 
@@ -235,6 +237,41 @@ START_TEST(test_scheduled_has_its_rule)
 }
 END_TEST
 
+/* A fleet grant's copy of a role approved by ticket and peer: made pending,
+ * approved by the fleet's signers (the mirror verified and counted them);
+ * this host's ticket verdict activates it with those approvals, until the
+ * fleet's end. Without them it keeps waiting. */
+START_TEST(test_fleet_ticket_and_peer_copy)
+{
+        struct fixture f;
+        struct jit_grant g = new_grant("both", 3600, 2), bare = new_grant("both", 3600, 2);
+        int64_t ends_at = now_realtime() + 600;
+        char why[256];
+
+        fixture_start(&f, ROLES, "/bin/true");
+        strcpy(g.ticket, "CHG1");
+        ck_assert_int_eq(grants_mirror(&f.d, &g, 42, "bob,carol", 2, ends_at, &root_actor, why, sizeof(why)), 0);
+        ck_assert_int_eq(g.state, GRANT_PENDING);
+        ck_assert_str_eq(g.approvers, "bob,carol");
+        ck_assert_int_eq(fixture_count(&f, "approved", g.id), 1);
+        ck_assert(!fixture_dropin(&f, g.id));
+        /* Counted from its approvers, not the store's local approval rows
+         * (there are none). */
+        ck_assert_int_eq(grants_ticket_approved(&f.d, &g, 0, 0, why, sizeof(why)), 0);
+        ck_assert_int_eq(g.state, GRANT_ACTIVE);
+        ck_assert_int_eq(g.expires_at, ends_at);
+        ck_assert(fixture_dropin(&f, g.id));
+        /* A copy nobody approved (never made so by the mirror): the ticket
+         * alone does not activate it. */
+        strcpy(bare.ticket, "CHG2");
+        ck_assert_int_eq(grants_mirror(&f.d, &bare, 43, "", 0, ends_at, &root_actor, why, sizeof(why)), 0);
+        ck_assert_int_eq(grants_ticket_approved(&f.d, &bare, 0, 0, why, sizeof(why)), -EAGAIN);
+        ck_assert_msg(strstr(why, "waiting for 2 more approvals"), "why: %s", why);
+        ck_assert_int_eq(bare.state, GRANT_PENDING);
+        fixture_stop(&f);
+}
+END_TEST
+
 static Suite *grants_suite(void)
 {
         Suite *s = suite_create("grants");
@@ -249,6 +286,7 @@ static Suite *grants_suite(void)
         tcase_add_test(tc, test_extension_one_transaction);
         tcase_add_test(tc, test_extension_approvals);
         tcase_add_test(tc, test_scheduled_has_its_rule);
+        tcase_add_test(tc, test_fleet_ticket_and_peer_copy);
         suite_add_tcase(s, tc);
         return s;
 }
