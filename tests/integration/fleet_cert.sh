@@ -18,7 +18,8 @@
 # mode 0640 (libpq would take a root-owned 0640 key; jitd wants root's 0600,
 # as for password_file), a missing key, a key that is a symbolic link, a
 # relative key path, sslcert without sslkey, and a key with a passphrase
-# (jitd.conf can hold none: refused without prompting).
+# (jitd.conf can hold none: refused, and a jitd started on a terminal does not
+# ask for it there, which would stop its loop).
 # shellcheck disable=SC2034 # PID is used by tests/fleet_lib.sh
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
@@ -227,8 +228,26 @@ openssl pkey -in "$TLS/web-01.key" -aes256 -passout pass:secret -out "$d/key-sec
         chmod 0600 "$d/key-secret/tls/client.key"
 conf key-secret "$(fleet_lines "$K/client.crt" "$d/key-secret/tls/client.key")"
 
+# key-secret's jitd has a terminal (script(1) gives it one, as an admin
+# running jitd by hand would): OpenSSL's default is to ask for the passphrase
+# there, and the loop would wait for an answer. Its log is the terminal's.
+tty_start() {  # tty_start NAME
+        local d=$T/h/$1 p=
+        script -qfec "exec '$T/bin/jitd' -c '$d/jitd.conf'" "$d/jitd.log" </dev/null >/dev/null 2>&1 9>&- &
+        for _ in $(seq 1 100); do
+                p=$(ps -o pid= --ppid $! | tr -d ' ')
+                [ -n "$p" ] && "$T/bin/jitctl" -s "$d/jitd.sock" status >/dev/null 2>&1 && break
+                sleep 0.05
+        done
+        PID[$1]=$p
+        [ -n "$p" ]
+}
 for h in $BAD; do
-        host_start "$h" || not_ok "jitd starts as $h (the fleet link fails, jitd runs)"
+        if [ "$h" = key-secret ] && command -v script >/dev/null; then
+                tty_start "$h" || not_ok "jitd starts as $h on a terminal"
+        else
+                host_start "$h" || not_ok "jitd starts as $h (the fleet link fails, jitd runs)"
+        fi
 done
 declare -A WHY=(
         [bad-ca]='SSL error: tlsv1 alert unknown ca|certificate verify failed|unknown ca'
@@ -236,7 +255,7 @@ declare -A WHY=(
         [key-0644]="sslkey $d/key-0644/tls/client.key: must be a regular file owned by root, mode 0600 \\(it is mode 0644"
         [key-0640]="sslkey $d/key-0640/tls/client.key: must be a regular file owned by root, mode 0600 \\(it is mode 0640"
         [key-missing]="sslkey $d/key-missing/tls/client.key: No such file or directory"
-        [key-link]="sslkey $d/key-link/tls/client.key: is a symbolic link"
+        [key-link]="sslkey $d/key-link/tls/client.key: is a symlink"
         [key-relative]="sslkey tls/client.key: not an absolute path"
         [no-key]="sslcert without sslkey"
         [key-secret]='could not load private key file|bad decrypt|problems getting password|passphrase'
@@ -250,7 +269,7 @@ declare -A SAYS=(
         [key-link]="a key that is a symbolic link"
         [key-relative]="a relative key path"
         [no-key]="sslcert without sslkey (libpq would look in root's ~/.postgresql)"
-        [key-secret]="a key with a passphrase (no prompt: refused)"
+        [key-secret]="a key with a passphrase, jitd on a terminal (refused, without asking)"
 )
 for h in $BAD; do
         if wait_for 10 status_has "$h" "^fleet: unreachable for [0-9]+ s \\(.*(${WHY[$h]})"; then
@@ -262,6 +281,8 @@ for h in $BAD; do
                 grep -qE -- "fleet: the database is unreachable \\(.*(${WHY[$h]})" "$T/h/$h/jitd.log" &&
                 ok "... and the log, once" || not_ok "${SAYS[$h]}: the log line" "$(grep fleet "$T/h/$h/jitd.log")"
 done
+! grep -q 'pass phrase' "$T/h/key-secret/jitd.log" && ok "... jitd on a terminal never asked for the passphrase there" ||
+        not_ok "jitd asked for a passphrase" "$(cat -v "$T/h/key-secret/jitd.log")"
 n=$(pg_super "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE 'jit_host_%'")
 [ "$n" = 1 ] && ok "none of them has a session in the database (web-01's own is the only one)" ||
         not_ok "sessions of host roles: $n" "$(pg_super "SELECT usename, client_addr FROM pg_stat_activity")"
