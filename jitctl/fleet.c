@@ -132,8 +132,8 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
         r = connect_db(ctx, a->conninfo, &c);
         if (r < 0)
                 return r;
-        /* No password file: a role without a password, which logs in with
-         * its certificate alone. */
+        /* password_file NULL (--sslcert): a role without a password, which
+         * logs in with its certificate alone. */
         r = fleet_host_add(c, host, a->password_file, &added, why, sizeof(why));
         if (r == -ENOMEM)
                 return r;
