@@ -41,6 +41,8 @@ enum {
         OPT_KEY,
         OPT_HOST,
         OPT_SESSION,
+        OPT_SSLCERT,
+        OPT_SSLKEY,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -79,6 +81,8 @@ static const struct option long_options[] = {
         { "host",     required_argument, NULL, OPT_HOST },
         { "agent",    no_argument,       NULL, 'U' },
         { "session",  required_argument, NULL, OPT_SESSION },
+        { "sslcert",  required_argument, NULL, OPT_SSLCERT },
+        { "sslkey",   required_argument, NULL, OPT_SSLKEY },
         {}
 };
 
@@ -282,6 +286,8 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_JOURNAL: a.journal = true; break;
                 case 'D': a.conninfo = optarg; break;
                 case OPT_PASSWORD_FILE: a.password_file = optarg; break;
+                case OPT_SSLCERT: a.sslcert = optarg; break;
+                case OPT_SSLKEY: a.sslkey = optarg; break;
                 case 'H':
                         if (!optarg[0])
                                 return usage_error(ctx, v, "-H needs host patterns");

@@ -63,6 +63,8 @@ enum {
         CMD_L_KEY = 1 << 15,
         CMD_L_HOST = 1 << 16,
         CMD_L_SESSION = 1 << 17,
+        CMD_L_SSLCERT = 1 << 18,
+        CMD_L_SSLKEY = 1 << 19,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -85,6 +87,7 @@ struct jitctl_args {
         bool journal;           /* audit verify --journal */
         const char *conninfo;   /* fleet: -D CONNINFO */
         const char *password_file;      /* fleet add-host --password-file FILE */
+        const char *sslcert, *sslkey;   /* fleet add-host --sslcert FILE --sslkey FILE: paths on the host */
         const char *hosts;      /* request -H PATTERN,...: a fleet grant's host scope */
         const char *key;        /* approve --key FILE */
         const char *host;       /* --host PATTERN: the fleet's hosts it matches (list, audit, report) */

@@ -2,9 +2,12 @@
 /*
  * jitctl fleet init | add-host: the admin's side of the fleet database. No
  * jitd is involved: jitctl speaks to PostgreSQL with the connection string
- * given by -D (the schema owner's, with CREATEROLE for add-host). The work is
- * in fleet_schema.c and fleet_host.c; this file checks the command line,
- * says what happened, and prints the lines a host's jitd.conf gets.
+ * given by -D (the schema owner's, with CREATEROLE for add-host; a password
+ * or a client certificate, as libpq takes them). The work is in
+ * fleet_schema.c and fleet_host.c; this file checks the command line, says
+ * what happened, and prints the lines a host's jitd.conf gets: a host logs
+ * in with a password file (--password-file) or with a client certificate
+ * (--sslcert and --sslkey: its role then has no password at all).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -104,11 +107,21 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
                 say(ctx, "fleet add-host: %s", why);
                 return CMD_E_FAILED;
         }
-        if (!config_value_fits(a->password_file))
+        if (a->password_file && !config_value_fits(a->password_file))
                 return usage(ctx, v, "--password-file %s cannot go into jitd.conf "
                              "(white space at an end, a control character, or '#' or ';' after white space)",
                              a->password_file);
-        r = fleet_pq_host_conninfo(a->conninfo, added.role, &conninfo, why, sizeof(why));
+        /* The certificate and key are the host's, at these paths there:
+         * not read here, but jitd takes absolute paths only. */
+        for (size_t i = 0; i < 2; i++) {
+                const char *path = i ? a->sslkey : a->sslcert;
+
+                if (path && path[0] != '/') {
+                        say(ctx, "fleet add-host: --%s %s is not an absolute path", i ? "sslkey" : "sslcert", path);
+                        return CMD_E_FAILED;
+                }
+        }
+        r = fleet_pq_host_conninfo(a->conninfo, added.role, a->sslcert, a->sslkey, &conninfo, why, sizeof(why));
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -119,6 +132,8 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
         r = connect_db(ctx, a->conninfo, &c);
         if (r < 0)
                 return r;
+        /* password_file NULL (--sslcert): a role without a password, which
+         * logs in with its certificate alone. */
         r = fleet_host_add(c, host, a->password_file, &added, why, sizeof(why));
         if (r == -ENOMEM)
                 return r;
@@ -128,14 +143,23 @@ static int fleet_add_host(const struct jitctl_ctx *ctx, const struct cmd_verb *v
         }
 
         duration_format(FLEET_SYNC_DEFAULT, sync, sizeof(sync));
+        if (a->password_file)
+                fprintf(ctx->out, "# jitd.conf of %s: copy %s to the same path there (root's, mode 0600).\n",
+                        added.name, a->password_file);
+        else
+                fprintf(ctx->out,
+                        "# jitd.conf of %s: its client certificate at %s (CN=%s, from a CA the server's "
+                        "ssl_ca_file trusts) and its key at %s (root's, mode 0600).\n"
+                        "# The role has no password: pg_hba.conf lets it in with hostssl ... cert (doc/FLEET.md).\n",
+                        added.name, a->sslcert, added.role, a->sslkey);
         fprintf(ctx->out,
-                "# jitd.conf of %s: copy %s to the same path there (root's, mode 0600).\n"
                 "# Add allowed_signers = FILE: the approvers' SSH keys that signed approvals are checked against (jitd.conf(5)).\n"
                 "[fleet]\n"
-                "database = %s\n"
-                "password_file = %s\n"
-                "sync = %s\n",
-                added.name, a->password_file, conninfo, a->password_file, sync);
+                "database = %s\n",
+                conninfo);
+        if (a->password_file)
+                fprintf(ctx->out, "password_file = %s\n", a->password_file);
+        fprintf(ctx->out, "sync = %s\n", sync);
         return 0;
 }
 
@@ -154,8 +178,9 @@ int cmd_fleet(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
         if (strcmp(sub, "init") == 0) {
                 if (a.npos > 1)
                         return usage(ctx, v, "unexpected argument '%s'", a.pos[1]);
-                if (a.password_file)
-                        return usage(ctx, v, "fleet init does not take --password-file");
+                if (a.password_file || a.sslcert || a.sslkey)
+                        return usage(ctx, v, "fleet init does not take --%s",
+                                     a.password_file ? "password-file" : a.sslcert ? "sslcert" : "sslkey");
                 if (!a.conninfo || !a.conninfo[0])
                         return usage(ctx, v, "fleet init needs -D CONNINFO");
                 return fleet_init(ctx, &a);
@@ -165,8 +190,15 @@ int cmd_fleet(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
                         return usage(ctx, v, "fleet add-host needs HOST");
                 if (!a.conninfo || !a.conninfo[0])
                         return usage(ctx, v, "fleet add-host needs -D CONNINFO");
-                if (!a.password_file || !a.password_file[0])
-                        return usage(ctx, v, "fleet add-host needs --password-file FILE");
+                /* A password, or a client certificate: one way in. */
+                if (a.password_file && (a.sslcert || a.sslkey))
+                        return usage(ctx, v, "fleet add-host takes either --password-file or --sslcert and --sslkey");
+                if (!a.sslcert != !a.sslkey || (a.sslcert && (!a.sslcert[0] || !a.sslkey[0])))
+                        return usage(ctx, v, "fleet add-host needs both --sslcert and --sslkey (the host's client "
+                                     "certificate and key)");
+                if (!a.sslcert && (!a.password_file || !a.password_file[0]))
+                        return usage(ctx, v, "fleet add-host needs --password-file FILE, or --sslcert FILE "
+                                     "--sslkey FILE");
                 return fleet_add_host(ctx, v, &a, a.pos[1]);
         }
         return usage(ctx, v, "unknown fleet command '%s' (init, add-host)", sub);

@@ -91,6 +91,8 @@ static int exists(PGconn *c, const char *sql, const char *value, char *why, size
         return r < 0 ? r : PQntuples(res) > 0;
 }
 
+/* secret NULL: a role with no password (PASSWORD NULL), which no password
+ * authentication lets in: a host that logs in with a client certificate. */
 static int create_role(PGconn *c, const struct fleet_host_added *a, const char *secret, char *why, size_t size)
 {
         char *verifier = NULL, *ident = NULL, *literal = NULL, *sql = NULL;
@@ -99,21 +101,23 @@ static int create_role(PGconn *c, const struct fleet_host_added *a, const char *
         /* The verifier is computed here, so the password itself never goes
          * to the server, nor into its statement log. DDL takes no
          * parameters: the name and the verifier are escaped by libpq. */
-        verifier = PQencryptPasswordConn(c, secret, a->role, "scram-sha-256");
-        if (!verifier) {
-                fleet_pq_error(c, NULL, why, size);
-                return -EIO;
+        if (secret) {
+                verifier = PQencryptPasswordConn(c, secret, a->role, "scram-sha-256");
+                if (!verifier) {
+                        fleet_pq_error(c, NULL, why, size);
+                        return -EIO;
+                }
         }
         ident = PQescapeIdentifier(c, a->role, strlen(a->role));
-        literal = PQescapeLiteral(c, verifier, strlen(verifier));
-        if (!ident || !literal) {
+        literal = verifier ? PQescapeLiteral(c, verifier, strlen(verifier)) : NULL;
+        if (!ident || (verifier && !literal)) {
                 fleet_pq_error(c, NULL, why, size);
                 r = -EIO;
                 goto out;
         }
         if (asprintf(&sql, "CREATE ROLE %s LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
                      "NOBYPASSRLS CONNECTION LIMIT %d PASSWORD %s IN ROLE jit_host", ident,
-                     FLEET_HOST_CONNECTIONS, literal) < 0) {
+                     FLEET_HOST_CONNECTIONS, literal ? literal : "NULL") < 0) {
                 sql = NULL;
                 goto out;
         }
@@ -126,7 +130,8 @@ out:
         return r;
 }
 
-/* The transaction: nothing is committed before the password is on disk. */
+/* The transaction: nothing is committed before the password is on disk
+ * (secret NULL and fd -1: no password, nothing to write). */
 static int add_in_db(PGconn *c, const struct fleet_host_added *a, const char *secret, const char *path, int fd,
                      char *why, size_t size)
 {
@@ -161,7 +166,7 @@ static int add_in_db(PGconn *c, const struct fleet_host_added *a, const char *se
         r = fleet_pq_exec(c, "SELECT jit.record_change('host-added', $1, NULL)", 1, name_role, why, size);
         if (r < 0)
                 goto fail;
-        r = fleet_secret_write(fd, secret);
+        r = secret ? fleet_secret_write(fd, secret) : 0;
         if (r < 0) {
                 r = fail(r, why, size, "cannot write %s: %s", path, strerror(-r));
                 goto fail;
@@ -201,6 +206,13 @@ int fleet_host_add(PGconn *c, const char *host, const char *password_file, struc
         r = fleet_host_check(host, &a, why, size);
         if (r < 0)
                 return r;
+        if (!password_file) {
+                r = add_in_db(c, &a, NULL, NULL, -1, why, size);
+                if (r < 0)
+                        return r;
+                *ret = a;
+                return 0;
+        }
 
         /* First, so that an existing file stops everything before the
          * database is touched. */

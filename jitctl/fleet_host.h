@@ -2,8 +2,9 @@
 /*
  * A host joins the fleet (`jitctl fleet add-host`): its name checked, its
  * database role named after it, made with a fresh password that only its
- * SCRAM verifier ever carries to the server, recorded in jit.hosts, and the
- * password written to a new 0600 file; all of it or none of it.
+ * SCRAM verifier ever carries to the server (or with no password at all, for
+ * a host that logs in with a client certificate), recorded in jit.hosts, and
+ * the password written to a new 0600 file; all of it or none of it.
  */
 #ifndef JITCTL_FLEET_HOST_H
 #define JITCTL_FLEET_HOST_H
@@ -42,8 +43,9 @@ int fleet_host_check(const char *host, struct fleet_host_added *ret, char *why, 
 
 /* Add host to the fleet on c (the admin's connection: CREATEROLE and the
  * schema owner's rights) and write its password to password_file, which
- * must not exist (an absolute path). On any failure the role, the row and
- * the file are all gone again. 0, or a negative errno with why: -EEXIST
+ * must not exist (an absolute path); password_file NULL: the role gets no
+ * password (it logs in with a client certificate). On any failure the role,
+ * the row and the file are all gone again. 0, or a negative errno with why: -EEXIST
  * (the file, the role or the host is there already), -EINVAL (the name),
  * -ENOENT/-ESTALE/-EPROTONOSUPPORT (the schema: see fleet_schema_require),
  * -EIO (the database). */

@@ -206,7 +206,8 @@ static int append_pair(char **s, size_t *len, const char *key, const char *value
         return 0;
 }
 
-int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char *why, size_t size)
+int fleet_pq_host_conninfo(const char *admin, const char *role, const char *sslcert, const char *sslkey, char **ret,
+                           char *why, size_t size)
 {
         PQconninfoOption *opts;
         char *err = NULL, *s = NULL, check[256];
@@ -215,18 +216,14 @@ int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char
 
         if (!admin || !admin[0] || !role || !role[0])
                 return fail(-EINVAL, why, size, "no connection string");
+        if (!sslcert != !sslkey || (sslcert && (!sslcert[0] || !sslkey[0])))
+                return fail(-EINVAL, why, size, "a client certificate needs its key, and a key its certificate");
         /* A bare database name is a connection string to libpq's connect
          * functions, but not to PQconninfoParse(). */
         if (!strchr(admin, '=') && strncmp(admin, "postgresql://", 13) != 0 &&
             strncmp(admin, "postgres://", 11) != 0) {
                 r = append_pair(&s, &len, "dbname", admin);
-                if (r >= 0)
-                        r = append_pair(&s, &len, "user", role);
-                if (r < 0) {
-                        free(s);
-                        return r;
-                }
-                goto check;
+                goto host;
         }
         opts = PQconninfoParse(admin, &err);
         if (!opts) {
@@ -240,13 +237,17 @@ int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char
                 if (o->val && o->val[0] && !admins_own(o->keyword))
                         r = append_pair(&s, &len, o->keyword, o->val);
         PQconninfoFree(opts);
+host:
         if (r >= 0)
                 r = append_pair(&s, &len, "user", role);
+        if (r >= 0 && sslcert)
+                r = append_pair(&s, &len, "sslcert", sslcert);
+        if (r >= 0 && sslkey)
+                r = append_pair(&s, &len, "sslkey", sslkey);
         if (r < 0) {
                 free(s);
                 return r;
         }
-check:
         /* What jitd would refuse, or read back as something else, is not
          * printed for pasting. */
         if (conninfo_check(s, check, sizeof(check)) < 0) {

@@ -63,10 +63,13 @@ void fleet_pq_error(PGconn *c, const PGresult *res, char *why, size_t size);
 
 /* The connection string a host's jitd.conf gets: admin's, read by libpq,
  * without what belongs to the admin (user, password, passfile, sslpassword,
- * sslcert, sslkey), with user=role; as key='value' pairs that jitd.conf reads
- * back unchanged and that carry no password (common/conninfo.h). A fresh
- * string in *ret; -EINVAL with why when admin cannot be read or the result
- * cannot go into jitd.conf. */
-int fleet_pq_host_conninfo(const char *admin, const char *role, char **ret, char *why, size_t size);
+ * sslcert, sslkey), with user=role and, for a host that logs in with a
+ * client certificate, the host's own sslcert and sslkey (both or neither:
+ * paths on that host, not read here); as key='value' pairs that jitd.conf
+ * reads back unchanged and that carry no password (common/conninfo.h). A
+ * fresh string in *ret; -EINVAL with why when admin cannot be read or the
+ * result cannot go into jitd.conf. */
+int fleet_pq_host_conninfo(const char *admin, const char *role, const char *sslcert, const char *sslkey, char **ret,
+                           char *why, size_t size);
 
 #endif

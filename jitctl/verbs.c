@@ -80,9 +80,9 @@ const struct cmd_verb cmd_verbs[] = {
         { "doctor", cmd_doctor, ":hs:c:", CMD_L_PAM_DIR | CMD_L_SUDOERS | CMD_L_JSON, "", 0, 0, false,
           "doctor [-c CONFIG] [--pam-dir DIR] [--sudoers FILE] [--json]",
           "is this host set up right: config, jitd, PAM stacks, sudoers, ticket system, clock, teardown" },
-        { "fleet", cmd_fleet, ":hD:", CMD_L_PASSWORD_FILE, "", 0, 2, false,
-          "fleet init -D CONNINFO | fleet add-host HOST -D CONNINFO --password-file FILE",
-          "the fleet's PostgreSQL database: create or migrate its schema; add a host's role and password" },
+        { "fleet", cmd_fleet, ":hD:", CMD_L_PASSWORD_FILE | CMD_L_SSLCERT | CMD_L_SSLKEY, "", 0, 2, false,
+          "fleet init -D CONNINFO | fleet add-host HOST -D CONNINFO (--password-file FILE | --sslcert FILE --sslkey FILE)",
+          "the fleet's PostgreSQL database: create or migrate its schema; add a host's role and its password or certificate" },
         {}
 };
 

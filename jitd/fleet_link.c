@@ -12,6 +12,7 @@
 
 #include "fleet_link.h"
 #include "resolve.h"
+#include "sslkey.h"
 #include "util.h"
 
 /* How long a connection attempt and a query may take before the link is
@@ -341,6 +342,17 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
+/* A client key with a passphrase: jitd.conf holds no sslpassword, and
+ * OpenSSL's default would ask for it on the terminal, blocking the loop.
+ * An empty answer: the key does not load, and the attempt fails saying so. */
+static int no_passphrase(char *buf, int size, PGconn *conn)
+{
+        (void) conn;
+        if (size > 0)
+                buf[0] = '\0';
+        return 0;
+}
+
 static void ignore_notice(void *arg, const char *message)
 {
         (void) arg;
@@ -478,8 +490,8 @@ static bool has_name(const char *hosts)
 static void connect_start(struct fleet_link *l)
 {
         PQconninfoOption *opts, *o;
-        const char *host = NULL, *hostaddr = NULL;
-        char *err = NULL;
+        const char *host = NULL, *hostaddr = NULL, *sslcert = NULL, *sslkey = NULL;
+        char *err = NULL, why[512];
         size_t n = 1;
 
         opts = PQconninfoParse(l->conninfo, &err);
@@ -493,6 +505,17 @@ static void connect_start(struct fleet_link *l)
                         host = o->val;
                 else if (!strcmp(o->keyword, "hostaddr"))
                         hostaddr = o->val;
+                else if (!strcmp(o->keyword, "sslcert"))
+                        sslcert = o->val;
+                else if (!strcmp(o->keyword, "sslkey"))
+                        sslkey = o->val;
+        }
+        /* A client key is a credential as password_file is: judged at each
+         * attempt (a local open and fstat), before libpq reads it. */
+        if (sslkey_check(sslcert, sslkey, why, sizeof(why)) < 0) {
+                PQconninfoFree(opts);
+                link_fail(l, why);
+                return;
         }
         /* hostaddr given: libpq looks nothing up, the admin chose. */
         if (!host || !host[0] || (hostaddr && hostaddr[0]) || !has_name(host)) {
@@ -551,6 +574,9 @@ int fleet_link_new(sd_event *e, const char *conninfo, const char *password_file,
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
+        /* For every connection of this process: the fleet link is jitd's
+         * only use of libpq. */
+        PQsetSSLKeyPassHook_OpenSSL(no_passphrase);
         l->e = sd_event_ref(e);
         l->fd = -1;
         l->channel = channel;

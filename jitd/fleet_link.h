@@ -8,9 +8,13 @@
  *
  * The password is read from the [fleet] password_file at each connection
  * (root's, mode 0600, no link: else the attempt fails), passed as libpq's
- * password parameter, and wiped from our memory right after. Nothing here
- * logs: the state changes go to the owner's callback, which says them once
- * per outage.
+ * password parameter, and wiped from our memory right after. A host that
+ * logs in with a client certificate instead names sslcert and sslkey in the
+ * connection string: the key is judged at each connection by the same rules
+ * (common/sslkey.h), else the attempt fails, and a key with a passphrase is
+ * refused (libpq gets an empty one: OpenSSL never asks on a terminal).
+ * Nothing here logs: the state changes go to the owner's callback, which
+ * says them once per outage.
  *
  * libpq would resolve a host name with a blocking getaddrinfo() inside
  * PQconnectStartParams: when the connection string's host= holds names and

@@ -1,4 +1,4 @@
-# Shared by the fleet stories (fleet_mirror.sh, fleet_verbs.sh,
+# Shared by the fleet stories (fleet_mirror.sh, fleet_verbs.sh, fleet_cert.sh,
 # fleet_ticket.sh, fleet_churn.sh): start and stop the hosts' jitds, and look
 # at one host. They use the story's T, HOSTS, PID, CONNINFO and PW.
 # shellcheck shell=bash

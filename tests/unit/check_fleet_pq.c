@@ -40,7 +40,7 @@ static void expect_value(const char *conninfo, const char *keyword, const char *
 static char *host_line(const char *admin, const char *role)
 {
         char why[256] = "", *s = NULL;
-        int r = fleet_pq_host_conninfo(admin, role, &s, why, sizeof(why));
+        int r = fleet_pq_host_conninfo(admin, role, NULL, NULL, &s, why, sizeof(why));
 
         ck_assert_msg(r == 0, "%s: %d %s", admin, r, why);
         /* What is printed is what jitd.conf takes back. */
@@ -67,6 +67,42 @@ START_TEST(test_host_conninfo_key_value)
         expect_value(s, "password", NULL);
         expect_value(s, "sslcert", NULL);
         free(s);
+}
+END_TEST
+
+/* A host that logs in with a client certificate: its own sslcert and sslkey,
+ * never the admin's; both or neither. */
+START_TEST(test_host_conninfo_cert)
+{
+        char why[256] = "", *s = NULL;
+
+        ck_assert_int_eq(fleet_pq_host_conninfo("host=db1 dbname=fleet user=jit_owner sslmode=verify-full "
+                                                "sslrootcert=/etc/jit/ca.pem sslcert=/root/admin.crt "
+                                                "sslkey=/root/admin.key", "jit_host_web01", "/etc/jit/fleet.crt",
+                                                "/etc/jit/fleet key", &s, why, sizeof(why)), 0);
+        ck_assert_int_eq(conninfo_check(s, why, sizeof(why)), 0);
+        ck_assert(config_value_fits(s));
+        ck_assert_ptr_null(strstr(s, "admin"));
+        expect_value(s, "user", "jit_host_web01");
+        expect_value(s, "sslrootcert", "/etc/jit/ca.pem");
+        expect_value(s, "sslcert", "/etc/jit/fleet.crt");
+        expect_value(s, "sslkey", "/etc/jit/fleet key");
+        free(s);
+        s = NULL;
+
+        ck_assert_int_eq(fleet_pq_host_conninfo("fleet", "jit_host_x", "/c.crt", "/c.key", &s, why, sizeof(why)), 0);
+        expect_value(s, "dbname", "fleet");
+        expect_value(s, "sslkey", "/c.key");
+        free(s);
+        s = NULL;
+
+        ck_assert_int_eq(fleet_pq_host_conninfo("dbname=fleet", "jit_host_x", "/c.crt", NULL, &s, why, sizeof(why)),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(why, "needs its key"));
+        ck_assert_int_eq(fleet_pq_host_conninfo("dbname=fleet", "jit_host_x", NULL, "/c.key", &s, why, sizeof(why)),
+                         -EINVAL);
+        ck_assert_int_eq(fleet_pq_host_conninfo("dbname=fleet", "jit_host_x", "", "", &s, why, sizeof(why)), -EINVAL);
+        ck_assert_ptr_null(s);
 }
 END_TEST
 
@@ -115,16 +151,17 @@ START_TEST(test_host_conninfo_refused)
         char why[256] = "", *s = NULL;
 
         /* libpq cannot read it. */
-        ck_assert_int_eq(fleet_pq_host_conninfo("host=x dbname", "jit_host_x", &s, why, sizeof(why)), -EINVAL);
+        ck_assert_int_eq(fleet_pq_host_conninfo("host=x dbname", "jit_host_x", NULL, NULL, &s, why, sizeof(why)),
+                         -EINVAL);
         ck_assert(why[0]);
         ck_assert_ptr_null(s);
         /* jitd.conf would read " #..." as a comment. */
         why[0] = '\0';
-        ck_assert_int_eq(fleet_pq_host_conninfo("host=x application_name='a #1'", "jit_host_x", &s, why,
-                                                sizeof(why)), -EINVAL);
+        ck_assert_int_eq(fleet_pq_host_conninfo("host=x application_name='a #1'", "jit_host_x", NULL, NULL, &s,
+                                                why, sizeof(why)), -EINVAL);
         ck_assert_ptr_nonnull(strstr(why, "jitd.conf"));
         ck_assert_ptr_null(s);
-        ck_assert_int_eq(fleet_pq_host_conninfo("", "jit_host_x", &s, why, sizeof(why)), -EINVAL);
+        ck_assert_int_eq(fleet_pq_host_conninfo("", "jit_host_x", NULL, NULL, &s, why, sizeof(why)), -EINVAL);
         ck_assert_ptr_null(s);
 }
 END_TEST
@@ -150,6 +187,7 @@ static Suite *fleet_pq_suite(void)
         TCase *tc = tcase_create("pq");
 
         tcase_add_test(tc, test_host_conninfo_key_value);
+        tcase_add_test(tc, test_host_conninfo_cert);
         tcase_add_test(tc, test_host_conninfo_uri);
         tcase_add_test(tc, test_host_conninfo_quoting);
         tcase_add_test(tc, test_host_conninfo_dbname);
