@@ -218,22 +218,16 @@ int grants_approve(struct jitd *d, struct jit_grant *g, const struct actor *a, c
         return step(d, g, &ev, 1, false, a, &io, why, why_size);
 }
 
-int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
-                           size_t why_size)
+int grants_approvals_have(struct jitd *d, const struct jit_grant *g, unsigned *ret)
 {
-        struct fsm_event ev = { .type = FSM_TICKET_APPROVED, .win_start = win_start, .win_end = win_end };
-        int64_t fleet_end;
+        int64_t fleet_id;
         unsigned have = 0;
         int k;
 
-        /* A fleet grant's copy: this host's lookup said yes, and the fleet's
-         * end still bounds it, however late that came. */
-        k = store_fleet_ends_at(d->store, g->id, &fleet_end);
+        k = store_fleet_id_of(d->store, g->id, &fleet_id);
         if (k < 0 && k != -ENOENT)
                 return k;
         if (k == 0) {
-                if (!ev.win_end || fleet_end < ev.win_end)
-                        ev.win_end = fleet_end;
                 /* Its peer approvals are the fleet's signed ones, which the
                  * mirror verified and counted before it made the copy
                  * (fleet_decide), and recorded as its approvers; the store's
@@ -248,6 +242,28 @@ int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_star
                 if (k < 0)
                         return k;
         }
+        *ret = have;
+        return 0;
+}
+
+int grants_ticket_approved(struct jitd *d, struct jit_grant *g, int64_t win_start, int64_t win_end, char *why,
+                           size_t why_size)
+{
+        struct fsm_event ev = { .type = FSM_TICKET_APPROVED, .win_start = win_start, .win_end = win_end };
+        int64_t fleet_end;
+        unsigned have = 0;
+        int k;
+
+        /* A fleet grant's copy: this host's lookup said yes, and the fleet's
+         * end still bounds it, however late that came. */
+        k = store_fleet_ends_at(d->store, g->id, &fleet_end);
+        if (k < 0 && k != -ENOENT)
+                return k;
+        if (k == 0 && (!ev.win_end || fleet_end < ev.win_end))
+                ev.win_end = fleet_end;
+        k = grants_approvals_have(d, g, &have);
+        if (k < 0)
+                return k;
         ev.approvals = have;
         return step(d, g, &ev, 1, false, &actor_jitd, NULL, why, why_size);
 }

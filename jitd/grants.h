@@ -33,6 +33,11 @@
  * record. -ENOENT when there is no such grant. */
 int grants_get(struct jitd *d, int64_t id, struct jit_grant *ret);
 
+/* The approvals g counts toward approvals_needed: the store's approval rows
+ * for a local grant; for a fleet grant's copy, its approvers (the fleet's
+ * signed approvals, verified and counted by the mirror before it made it). */
+int grants_approvals_have(struct jitd *d, const struct jit_grant *g, unsigned *ret);
+
 /* A new grant (FSM_REQUEST or FSM_BREAK_GLASS): g's request fields are
  * filled; g->id is set. */
 int grants_create(struct jitd *d, struct jit_grant *g, enum fsm_event_type type, const struct actor *a,

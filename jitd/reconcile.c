@@ -195,7 +195,7 @@ static int collect_ready(const struct jit_grant *g, void *userdata)
         if (!r || (r->approval & APPROVAL_TICKET) || g->break_glass)
                 return 0;
         if ((r->approval & APPROVAL_PEER) &&
-            (store_approval_count(w->d->store, g->id, &have) < 0 || have < g->approvals_needed))
+            (grants_approvals_have(w->d, g, &have) < 0 || have < g->approvals_needed))
                 return 0;
         if (array_reserve((void **) &w->ids, &w->cap, w->n, sizeof(*w->ids)) < 0)
                 return -ENOMEM;

@@ -249,6 +249,7 @@ ends_is web-01 "$G" "$E3" && ok "... and the copy's end is unchanged" || not_ok 
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w -t 60 \
         -o "$PG_OPTS" start >/dev/null 2>&1 9>&-
 wait_for 40 status_has web-01 '^fleet: connected' && wait_for 40 status_has web-02 '^fleet: connected' &&
+        wait_for 40 status_has db-01 '^fleet: connected' &&
         ok "PostgreSQL back, the hosts reconnected" || not_ok "reconnect"
 
 # ---- an auto-approved role ---------------------------------------------------------------------
@@ -283,5 +284,26 @@ grep -q 'permission denied' <<<"$upd" && ok "a host's credentials cannot delete 
 upd=$(as_host web-01 "SELECT jit.approve_extension('web-02', ${A#F}, 1, 'jt_bob', '-----BEGIN SSH SIGNATURE-----x', '')" 2>&1)
 grep -q 'may write only as itself' <<<"$upd" && ok "... nor approve an extension as another host" ||
         not_ok "a host wrote as another" "$upd"
+
+# ---- a copy whose activation failed is activated when the fault is gone ----------------------
+
+chmod 0777 "$T/h/web-02/sudoers.d"
+expect 0 "jt_alice requests web-admin on web-02 alone" "fleet grant F[0-9]+ for web-admin" -- \
+        jc_on web-01 jt_alice request -r web-admin -H web-02 -d 30m -m 'retry'
+R=$(grep -oE 'F[0-9]+' <<<"$LAST_OUT" | head -1)
+expect 0 "jt_bob approves it" "approved by jt_bob" -- jc_on web-01 jt_bob approve "$R" --key "$T/bobkeys/key"
+copy_state() {
+        sqlite3 "$T/h/web-02/db/jitd.db" "SELECT g.state FROM grants g JOIN fleet_grants f ON f.grant_id = g.id
+                                          WHERE f.fleet_id = ${R#F}"
+}
+copy_is() { [ "$(copy_state)" = "$1" ]; }
+failed_here() { [ "$(sqlite3 "$T/h/web-02/db/jitd.db" "SELECT count(*) FROM audit WHERE event = 'activation-failed'")" -ge 1 ]; }
+wait_for 5 failed_here && copy_is pending && [ ! -e "$T/h/web-02/sudoers.d/jit-$(sqlite3 "$T/h/web-02/db/jitd.db" "SELECT grant_id FROM fleet_grants WHERE fleet_id = ${R#F}")" ] &&
+        ok "web-02's sudoers_dir is unsafe: its copy stays pending without a drop-in, the failure audited" ||
+        not_ok "activation with an unsafe sudoers_dir" "$(copy_state)"
+chmod 0750 "$T/h/web-02/sudoers.d"
+kill -HUP "${PID[web-02]}"
+wait_for 5 copy_is active && ok "the directory fixed, web-02's reconciliation activates the copy (its signed approval counts)" ||
+        not_ok "the copy was never retried" "$(copy_state)"
 
 finish
