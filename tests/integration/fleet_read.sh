@@ -217,9 +217,10 @@ expect 0 "jt_dave revokes $BG on web-01: the break-glass grant (a host-only gran
 expect 1 "show F999 says there is no such fleet grant" "no fleet grant F999" -- jc_on web-01 jt_dave show F999
 expect 2 "an id that is neither form is a usage error" "a grant of this host \\(12\\) or a fleet grant \\(F12\\)" -- \
         jc_on web-01 jt_dave show x12
-expect 1 "extend of a fleet grant is refused, saying why" "fleet grants are not extended" -- \
+expect 0 "extend of a fleet grant asks the fleet for an extension (fleet_extend.sh has the rest)" \
+        "extension 1 of fleet grant $A \\(1h more\\) waits for 1 approval" -- \
         jc_on web-01 jt_alice extend "$A" -d 1h -m more
-expect 1 "... and of its copy here too" "copy on host web-01: fleet grants are not extended" -- \
+expect 0 "... and so does extend of its copy here" "extension 2 of fleet grant $A" -- \
         jc_on web-01 jt_alice extend "$(copy_of web-01 "$A")" -d 1h -m more
 expect 2 "review of a fleet grant is a usage error" "reviews are of this host's break-glass grants" -- \
         jc_on web-01 jt_dave review "$A" --accept -m ok
