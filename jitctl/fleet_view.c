@@ -116,6 +116,26 @@ int fleet_view_show(FILE *f, const char *json)
                 output_fputs_safe(buf, f);
                 fputc('\n', f);
         }
+        ap = get(o, "extensions");
+        n = json_object_is_type(ap, json_type_array) ? json_object_array_length(ap) : 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *x = json_object_array_get_idx(ap, i);
+                const char *by = str(x, "approvers"), *added;
+                char adds[32];
+
+                if (i == 0)
+                        output_kv(f, W, "extensions", "");
+                when(num(x, "at"), t, sizeof(t));
+                duration_format((uint64_t) num(x, "adds"), adds, sizeof(adds));
+                added = !get(x, "added_here") ? "" :
+                        json_object_get_boolean(get(x, "added_here")) ? "; added here" : "; not added here";
+                snprintf(buf, sizeof(buf), "%" PRId64 ": %s more, asked on %s at %s (%s%s%s): \"%s\"", num(x, "n"),
+                         adds, str(x, "host") ? str(x, "host") : "?", t, by && by[0] ? "approved by " : "no approval",
+                         by && by[0] ? by : "", added, str(x, "reason") ? str(x, "reason") : "");
+                fputs("  ", f);
+                output_fputs_safe(buf, f);
+                fputc('\n', f);
+        }
         here = get(o, "here");
         if (get(here, "grant")) {
                 char exp[64] = "";

@@ -45,7 +45,11 @@ static const char grant_sql[] =
         "g.ticket, g.reason, g.break_glass, " EPOCH("g.requested_at") ", g.state, " EPOCH("g.ended_at") ", "
         "r.kind, r.by_user, r.reason, r.host, " EPOCH("r.revoked_at") ", "
         "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(a.approver, a.host, " EPOCH("a.approved_at") ", "
-        "        a.note) ORDER BY a.approved_at, a.approver) FROM jit.approvals a WHERE a.grant_id = g.id) "
+        "        a.note) ORDER BY a.approved_at, a.approver) FROM jit.approvals a WHERE a.grant_id = g.id), "
+        "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(x.n, x.duration, x.host, " EPOCH("x.requested_at") ", "
+        "        x.reason, (SELECT pg_catalog.string_agg(ea.approver, ',' ORDER BY ea.approved_at, ea.approver) "
+        "                   FROM jit.extension_approvals ea WHERE ea.grant_id = x.grant_id AND ea.n = x.n)) "
+        "        ORDER BY x.n) FROM jit.extensions x WHERE x.grant_id = g.id) "
         "FROM jit.grants g LEFT JOIN jit.revocations r ON r.grant_id = g.id WHERE g.id = $1::bigint";
 
 /* At most this many hosts: a grant's scope is at most 64 patterns, but a
@@ -127,6 +131,33 @@ static json_object *approvals(const PGresult *res, int col)
                 add(o, "host", json_object_get(json_object_array_get_idx(a, 1)));
                 add(o, "at", json_object_get(json_object_array_get_idx(a, 2)));
                 add(o, "note", json_object_get(json_object_array_get_idx(a, 3)));
+                json_object_array_add(out, o);
+        }
+        json_object_put(in);
+        return out;
+}
+
+/* The extensions as [n, adds, host, at, reason, approvers] arrays, into
+ * objects, each saying whether this host added it to its copy. */
+static json_object *extensions(struct store *st, int64_t id, const PGresult *res, int col)
+{
+        json_object *in = json_col(res, 0, col), *out = json_object_new_array();
+        size_t n = json_object_is_type(in, json_type_array) ? json_object_array_length(in) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+                json_object *x = json_object_array_get_idx(in, i), *o = json_object_new_object();
+                int64_t k = json_object_get_int64(json_object_array_get_idx(x, 0));
+                unsigned applied;
+                bool has = false;
+
+                add(o, "n", json_object_get(json_object_array_get_idx(x, 0)));
+                add(o, "adds", json_object_get(json_object_array_get_idx(x, 1)));
+                add(o, "host", json_object_get(json_object_array_get_idx(x, 2)));
+                add(o, "at", json_object_get(json_object_array_get_idx(x, 3)));
+                add(o, "reason", json_object_get(json_object_array_get_idx(x, 4)));
+                add(o, "approvers", json_object_get(json_object_array_get_idx(x, 5)));
+                add(o, "added_here", store_fleet_extension_state(st, id, k, &applied, &has) >= 0 ?
+                    json_object_new_boolean(has) : NULL);
                 json_object_array_add(out, o);
         }
         json_object_put(in);
@@ -254,6 +285,7 @@ static void on_grant(int r, const PGresult *res, const char *why, void *userdata
         }
         add(o, "end", end);
         add(o, "approvals", approvals(res, 17));
+        add(o, "extensions", extensions(s->d->store, s->id, res, 18));
         role = config_find_role(s->d->config, PQgetvalue(res, 0, 3));
         add(o, "approvals_needed_here", role ? json_object_new_int64(role->approvals) : NULL);
         add(o, "here", here(s->d, s->id));

@@ -235,6 +235,11 @@ wait_for 5 ext3_refused && ends_is web-02 "$G" "$E2" &&
 n=$(sqlite3 "$T/h/web-02/db/jitd.db" "SELECT details FROM audit WHERE event = 'fleet-refused'")
 grep -q "extension 3: it was extended 1 time here already, role web-admin's maximum" <<<"$n" &&
         ok "... saying why" || not_ok "the refusal's words" "$n"
+expect 0 "jitctl show $G on web-02 lists the extensions, and which web-02 added" \
+        "3: 10m more, asked on web-01 at .*\\(approved by jt_bob; not added here\\)" -- jc_on web-02 jt_alice show "$G"
+grep -q '2: 30m more, asked on web-01 at .*(approved by jt_bob; added here): "still slow"' <<<"$LAST_OUT" &&
+        grep -q '1: 30m more, asked on web-01 at .*(approved by jt_bob; not added here)' <<<"$LAST_OUT" &&
+        ok "... 2 added here; 1 (its approval forged) not" || not_ok "show's extensions" "$LAST_OUT"
 expect 1 "a fourth is refused where it is asked: web-01 counts 3 extensions, its maximum" \
         "has 3 extensions already, role web-admin's maximum" -- jc_on web-01 jt_alice extend "$G" -d 1m -m 'more'
 
