@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ static const char revisit_sql[] =
         "SELECT 0, 'revisit', " GRANT_COLUMNS
         "FROM jit.grants g LEFT JOIN jit.revocations r ON r.grant_id = g.id "
         "WHERE g.id = ANY($1::bigint[]) ORDER BY g.id";
+
+/* The fleet schema this jitd reads (jitctl/fleet_schema_v3.sql: extensions);
+ * a newer one only adds (doc/FLEET.md), an older one lacks what page_sql
+ * reads. */
+#define FLEET_SCHEMA_NEEDED 3
+static const char version_sql[] = "SELECT version FROM jit.schema_version";
 
 /* Who a mirrored grant's own events name: the fleet, not a local user. */
 static const struct actor actor_fleet = { .uid = 0, .name = "fleet" };
@@ -143,9 +150,11 @@ struct fleet_mirror {
         /* Grants to read again at the next sync though no change of theirs
          * comes: a verification that failed for a passing reason, an
          * extension waiting for its copy's ticket lookup. */
+        int schema;                     /* of this connection: 0 not read yet, -1 unreadable */
         int64_t revisit[FLEET_REVISIT_MAX];
         size_t n_revisit;
         bool revisit_due, revisit_full_logged;
+        char schema_why[256];           /* the schema is too old: why nothing is read */
 };
 
 static void catchup(struct fleet_mirror *m);
@@ -406,6 +415,34 @@ static int revisit(struct fleet_mirror *m)
         return 0;
 }
 
+static void on_version(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+        char *end;
+        long v = -1;
+
+        m->busy = false;
+        ops_kick(m);
+        if (r == -ECANCELED || r == -ECONNRESET || r == -ENOTCONN)
+                return;                 /* read again at the next connection */
+        if (r == 0 && PQntuples(res) == 1)
+                v = strtol(PQgetvalue(res, 0, 0), &end, 10);
+        m->schema = v >= 0 && v < INT_MAX ? (int) v : -1;
+        if (m->schema < FLEET_SCHEMA_NEEDED) {
+                if (m->schema < 0)
+                        snprintf(m->schema_why, sizeof(m->schema_why), "the fleet schema's version cannot be read "
+                                 "(%.120s)", why ? why : "no row");
+                else
+                        snprintf(m->schema_why, sizeof(m->schema_why), "the fleet schema is at version %d, this jitd "
+                                 "needs %d: run jitctl fleet init", m->schema, FLEET_SCHEMA_NEEDED);
+                log_msg(LOG_ERR, "fleet: %s; nothing new is enforced here until then, what is enforced runs to its "
+                        "end", m->schema_why);
+                return;
+        }
+        m->schema_why[0] = '\0';
+        catchup(m);
+}
+
 static void catchup(struct fleet_mirror *m)
 {
         char seq[32], page[16];
@@ -413,6 +450,19 @@ static void catchup(struct fleet_mirror *m)
 
         if (m->busy || !fleet_link_ready(m->link)) {
                 m->want = true;
+                return;
+        }
+        /* Once per connection: a schema older than this jitd reads. */
+        if (m->schema == 0) {
+                m->busy = true;
+                if (fleet_link_query(m->link, version_sql, 0, NULL, on_version, m) < 0) {
+                        m->busy = false;
+                        m->want = true;
+                }
+                return;
+        }
+        if (m->schema < FLEET_SCHEMA_NEEDED) {
+                m->want = false;
                 return;
         }
         m->busy = true;
@@ -1040,6 +1090,7 @@ static void on_up(void *userdata)
                 log_msg(LOG_NOTICE, "fleet: the database refused LISTEN (%s): no push on this connection, changes "
                         "arrive with the catch-up every %" PRIu64 " ms", why, m->sync_ms);
         m->up = true;
+        m->schema = 0;
         m->outage_logged = false;
         m->since = now_realtime();
         m->want = false;
@@ -1173,7 +1224,10 @@ void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
                 snprintf(buf, size, "off");
                 return;
         }
-        if (m->up)
+        if (m->up && m->schema_why[0])
+                snprintf(buf, size, "connected for %" PRId64 " s, but %s; changes applied up to %" PRId64,
+                         now_realtime() - m->since, m->schema_why, m->last_seq);
+        else if (m->up)
                 snprintf(buf, size, "connected for %" PRId64 " s%s, changes applied up to %" PRId64,
                          now_realtime() - m->since,
                          fleet_link_pushing(m->link, NULL) ? "" : " (no push: LISTEN refused, catch-up only)",

@@ -111,11 +111,26 @@ done
 ok "three hosts, web-admin allowing 3 extensions on web-01 and 1 on web-02"
 
 CLEANUP_HOOKS=(hosts_stop "${CLEANUP_HOOKS[@]}")
+st() { "$T/bin/jitctl" -s "$T/h/$1/jitd.sock" status; }
+status_has() { local out; out=$(st "$1" 2>&1); grep -q "$2" <<<"$out"; }
+
+# A schema older than this jitd reads (an upgrade done in the wrong order):
+# said once, nothing read; the host keeps running.
+owner_sql "UPDATE jit.schema_version SET version = 2" >/dev/null
+host_start web-01 || { not_ok "jitd starts on web-01"; finish; exit; }
+wait_for 10 status_has web-01 'but the fleet schema is at version 2, this jitd needs 3: run jitctl fleet init' &&
+        ok "on a version-2 schema jitctl status says the schema must be migrated first" ||
+        not_ok "status on an old schema" "$(st web-01 2>&1)"
+sleep 2.5
+[ "$(grep -c 'fleet schema is at version 2' "$T/h/web-01/jitd.log")" = 1 ] &&
+        ! grep -q 'catch-up query refused' "$T/h/web-01/jitd.log" &&
+        ok "... logged once, and no catch-up is sent to it" || not_ok "the log" "$(tail -5 "$T/h/web-01/jitd.log")"
+hosts_stop
+owner_sql "UPDATE jit.schema_version SET version = 3" >/dev/null
+
 for h in $HOSTS; do
         host_start "$h" || { not_ok "jitd starts on $h with [fleet]"; finish; exit; }
 done
-st() { "$T/bin/jitctl" -s "$T/h/$1/jitd.sock" status; }
-status_has() { local out; out=$(st "$1" 2>&1); grep -q "$2" <<<"$out"; }
 wait_for 10 status_has web-01 '^fleet: connected' && wait_for 10 status_has web-02 '^fleet: connected' &&
         ok "the hosts are connected" || not_ok "connected" "$(st web-01 2>&1)"
 
