@@ -429,16 +429,23 @@ static void on_version(int r, const PGresult *res, const char *why, void *userda
                 v = strtol(PQgetvalue(res, 0, 0), &end, 10);
         m->schema = v >= 0 && v < INT_MAX ? (int) v : -1;
         if (m->schema < FLEET_SCHEMA_NEEDED) {
+                char was[sizeof(m->schema_why)];
+
+                memcpy(was, m->schema_why, sizeof(was));
                 if (m->schema < 0)
                         snprintf(m->schema_why, sizeof(m->schema_why), "the fleet schema's version cannot be read "
                                  "(%.120s)", why ? why : "no row");
                 else
                         snprintf(m->schema_why, sizeof(m->schema_why), "the fleet schema is at version %d, this jitd "
                                  "needs %d: run jitctl fleet init", m->schema, FLEET_SCHEMA_NEEDED);
-                log_msg(LOG_ERR, "fleet: %s; nothing new is enforced here until then, what is enforced runs to its "
-                        "end", m->schema_why);
+                /* Read again at every sync; said once. */
+                if (strcmp(was, m->schema_why) != 0)
+                        log_msg(LOG_ERR, "fleet: %s; nothing new is enforced here until then, what is enforced runs "
+                                "to its end", m->schema_why);
                 return;
         }
+        if (m->schema_why[0])
+                log_msg(LOG_NOTICE, "fleet: the fleet schema is at version %d now: catching up", m->schema);
         m->schema_why[0] = '\0';
         catchup(m);
 }
@@ -462,7 +469,10 @@ static void catchup(struct fleet_mirror *m)
                 return;
         }
         if (m->schema < FLEET_SCHEMA_NEEDED) {
+                /* Migrated meanwhile? Asked again (a sync, a notification). */
+                m->schema = 0;
                 m->want = false;
+                catchup(m);
                 return;
         }
         m->busy = true;

@@ -125,8 +125,11 @@ sleep 2.5
 [ "$(grep -c 'fleet schema is at version 2' "$T/h/web-01/jitd.log")" = 1 ] &&
         ! grep -q 'catch-up query refused' "$T/h/web-01/jitd.log" &&
         ok "... logged once, and no catch-up is sent to it" || not_ok "the log" "$(tail -5 "$T/h/web-01/jitd.log")"
-hosts_stop
 owner_sql "UPDATE jit.schema_version SET version = 3" >/dev/null
+wait_for 5 status_has web-01 '^fleet: connected for [0-9]* s, changes applied' &&
+        grep -q 'the fleet schema is at version 3 now: catching up' "$T/h/web-01/jitd.log" &&
+        ok "once migrated, web-01 sees it at its next sync and catches up" || not_ok "after the migration" "$(st web-01 2>&1)"
+hosts_stop
 
 for h in $HOSTS; do
         host_start "$h" || { not_ok "jitd starts on $h with [fleet]"; finish; exit; }
