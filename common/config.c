@@ -260,6 +260,7 @@ void config_free(struct config *c)
         free(c->roles);
         ticket_clear(&c->ticket);
         free(c->fleet.database);
+        free(c->fleet.write_database);
         free(c->fleet.password_file);
         free(c->fleet.allowed_signers);
         free(c);
@@ -924,6 +925,7 @@ static const struct key ticket_keys[] = {
 
 static const struct key fleet_keys[] = {
         { FLEET("database", parse_conninfo, database) },
+        { FLEET("write_database", parse_conninfo, write_database) },
         { FLEET("password_file", parse_path, password_file) },
         { FLEET("sync", parse_duration_range, sync), .min = FLEET_SYNC_MIN, .max = FLEET_SYNC_MAX },
         { FLEET("allowed_signers", parse_path, allowed_signers) },

@@ -77,6 +77,7 @@ struct ticket_config {
 struct fleet_config {
         unsigned line;              /* where [fleet] stands; 0: there is none */
         char *database;             /* a libpq connection string without a password */
+        char *write_database;       /* the same, for writes (the primary, when database is a replica); NULL: database */
         char *password_file;        /* absolute path; NULL: none (a client certificate, say) */
         uint64_t sync;              /* catch-up interval, seconds; default 2 */
         char *allowed_signers;      /* absolute path; NULL: no peer approval verifies here */

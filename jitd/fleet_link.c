@@ -221,8 +221,13 @@ static void connected(struct fleet_link *l)
                 link_fail(l, PQerrorMessage(l->conn));
                 return;
         }
-        /* LISTEN takes an identifier, not a parameter: ours is a constant. */
-        snprintf(sql, sizeof(sql), "LISTEN %s", l->channel);
+        /* LISTEN takes an identifier, not a parameter: ours is a constant.
+         * A link without a channel (writes only) checks that the server
+         * answers instead. */
+        if (l->channel)
+                snprintf(sql, sizeof(sql), "LISTEN %s", l->channel);
+        else
+                snprintf(sql, sizeof(sql), "SELECT 1");
         l->state = LINK_LISTEN;
         if (send_query(l, sql, 0, NULL) < 0)
                 link_fail(l, PQerrorMessage(l->conn));
@@ -569,7 +574,7 @@ int fleet_link_new(sd_event *e, const char *conninfo, const char *password_file,
         struct fleet_link *l;
         int r;
 
-        if (!e || !conninfo || !channel || !ops || !ret)
+        if (!e || !conninfo || !ops || !ret)
                 return -EINVAL;
         l = calloc(1, sizeof(*l));
         if (!l)

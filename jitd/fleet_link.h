@@ -51,7 +51,8 @@ struct fleet_link_ops {
 typedef void (*fleet_query_fn)(int r, const PGresult *res, const char *why, void *userdata);
 
 /* Starts connecting at once. conninfo and password_file are copied;
- * channel is a static identifier (LISTEN takes no parameter). */
+ * channel is a static identifier (LISTEN takes no parameter); NULL: no LISTEN
+ * (a link for writes only). */
 int fleet_link_new(struct sd_event *e, const char *conninfo, const char *password_file, const char *channel,
                    const struct fleet_link_ops *ops, void *userdata, struct fleet_link **ret);
 void fleet_link_free(struct fleet_link *l);

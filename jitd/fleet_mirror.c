@@ -129,7 +129,11 @@ struct fleet_op {
 struct fleet_mirror {
         struct jitd *d;
         struct fleet_op *ops, *op_running;      /* queued verbs' statements, the one in flight */
-        struct fleet_link *link;
+        struct fleet_link *link;        /* [fleet] database: the catch-up, and everything without wlink */
+        struct fleet_link *wlink;       /* [fleet] write_database, or NULL: verbs, ends, uploads */
+        bool wup, woutage_logged;
+        int64_t wsince;
+        char wdown_why[256];
         struct fleet_upload *upload;    /* this host's audit chain and queued revoke --all */
         sd_event_source *sync_timer;
         uint64_t sync_ms;
@@ -910,6 +914,17 @@ static void process(struct fleet_mirror *m)
 
 /* ---- the verbs' statements ----------------------------------------------- */
 
+/* Where the verbs' statements, the ends and the uploads go. */
+static struct fleet_link *writer(const struct fleet_mirror *m)
+{
+        return m->wlink ? m->wlink : m->link;
+}
+
+static bool writer_up(const struct fleet_mirror *m)
+{
+        return m->wlink ? m->wup : m->up;
+}
+
 static void op_free(struct fleet_op *o)
 {
         if (!o)
@@ -935,13 +950,13 @@ static void on_op(int r, const PGresult *res, const char *why, void *userdata)
 
 static void ops_kick(struct fleet_mirror *m)
 {
-        while (m->ops && !m->op_running && fleet_link_ready(m->link)) {
+        while (m->ops && !m->op_running && fleet_link_ready(writer(m))) {
                 struct fleet_op *o = m->ops;
                 int r;
 
                 m->ops = o->next;
                 m->op_running = o;
-                r = fleet_link_query(m->link, o->sql, o->n_params, (const char *const *) o->params, on_op, m);
+                r = fleet_link_query(writer(m), o->sql, o->n_params, (const char *const *) o->params, on_op, m);
                 if (r < 0) {
                         m->op_running = NULL;
                         o->cb(r == -EBUSY ? -ECONNRESET : r, NULL, NULL, o->userdata);
@@ -970,7 +985,7 @@ int fleet_mirror_query(struct fleet_mirror *m, const char *sql, int n_params, co
 
         if (!m || !sql || !cb || n_params < 0 || n_params > FLEET_QUERY_PARAMS_MAX)
                 return -EINVAL;
-        if (!m->up)
+        if (!writer_up(m))
                 return -ENOTCONN;
         o = calloc(1, sizeof(*o));
         if (!o)
@@ -1054,7 +1069,7 @@ static void flush_next(struct fleet_mirror *m, int64_t after)
         int r;
 
         m->flushing = false;
-        if (!m->up)
+        if (!writer_up(m))
                 return;
         r = store_fleet_end_next(m->d->store, after, &e);
         if (r == -ENOENT)
@@ -1071,7 +1086,7 @@ static void flush_next(struct fleet_mirror *m, int64_t after)
 
 static void flush_ends(struct fleet_mirror *m)
 {
-        if (!m->ends_maybe || m->flushing || !m->up)
+        if (!m->ends_maybe || m->flushing || !writer_up(m))
                 return;
         m->ends_maybe = false;
         flush_next(m, 0);
@@ -1105,6 +1120,8 @@ static void on_up(void *userdata)
         m->since = now_realtime();
         m->want = false;
         catchup(m);
+        if (m->wlink)
+                return;                 /* writes have a connection of their own */
         ops_kick(m);
         m->ends_maybe = true;           /* what an earlier run or outage left */
         flush_ends(m);
@@ -1118,13 +1135,45 @@ static void on_down(const char *why, void *userdata)
         if (m->up || !m->since)
                 m->since = now_realtime();
         m->up = false;
-        ops_fail(m, -ECONNRESET);
+        if (!m->wlink)
+                ops_fail(m, -ECONNRESET);
         snprintf(m->down_why, sizeof(m->down_why), "%s", why);
         /* One line per outage, not one per retry. */
         if (!m->outage_logged)
                 log_msg(LOG_WARNING, "fleet: the database is unreachable (%s); PAM decisions and the grants here go "
                         "on, jitd keeps retrying", why);
         m->outage_logged = true;
+}
+
+/* The write connection ([fleet] write_database). */
+static void on_wup(void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        if (m->woutage_logged)
+                log_msg(LOG_NOTICE, "fleet: the write database is reachable again");
+        m->wup = true;
+        m->woutage_logged = false;
+        m->wsince = now_realtime();
+        ops_kick(m);
+        m->ends_maybe = true;           /* what an earlier run or outage left */
+        flush_ends(m);
+        fleet_upload_up(m->upload);
+}
+
+static void on_wdown(const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        if (m->wup || !m->wsince)
+                m->wsince = now_realtime();
+        m->wup = false;
+        ops_fail(m, -ECONNRESET);
+        snprintf(m->wdown_why, sizeof(m->wdown_why), "%s", why);
+        if (!m->woutage_logged)
+                log_msg(LOG_WARNING, "fleet: the write database is unreachable (%s); requests, approvals and ends "
+                        "are refused or queued, uploads wait, the grants here go on", why);
+        m->woutage_logged = true;
 }
 
 static void on_notified(void *userdata)
@@ -1187,6 +1236,11 @@ int fleet_mirror_new(struct jitd *d, struct fleet_mirror **ret)
                 r = fleet_upload_new(d, m, &upload_link, &m->upload);
         if (r >= 0)
                 r = fleet_link_new(d->event, fc->database, fc->password_file, FLEET_CHANNEL, &ops, m, &m->link);
+        if (r >= 0 && fc->write_database) {
+                static const struct fleet_link_ops wops = { .up = on_wup, .down = on_wdown };
+
+                r = fleet_link_new(d->event, fc->write_database, fc->password_file, NULL, &wops, m, &m->wlink);
+        }
         if (r < 0) {
                 fleet_mirror_free(m);
                 return r;
@@ -1208,6 +1262,7 @@ void fleet_mirror_free(struct fleet_mirror *m)
         }
         ops_fail(m, -ECANCELED);
         fleet_link_free(m->link);
+        fleet_link_free(m->wlink);
         /* After the statements in flight were cancelled: their callbacks
          * may still name it. */
         fleet_upload_free(m->upload);
@@ -1218,7 +1273,7 @@ void fleet_mirror_free(struct fleet_mirror *m)
 
 bool fleet_mirror_connected(const struct fleet_mirror *m)
 {
-        return m && m->up;
+        return m && writer_up(m);
 }
 
 struct fleet_upload *fleet_mirror_upload(struct fleet_mirror *m)
@@ -1248,6 +1303,17 @@ void fleet_mirror_status(const struct fleet_mirror *m, char *buf, size_t size)
         else
                 snprintf(buf, size, "connecting; changes applied up to %" PRId64, m->last_seq);
         len = strlen(buf);
+        if (m->wlink && len + 2 < size) {
+                if (m->wup)
+                        snprintf(buf + len, size - len, "; writes: connected for %" PRId64 " s",
+                                 now_realtime() - m->wsince);
+                else if (m->wsince)
+                        snprintf(buf + len, size - len, "; writes: unreachable for %" PRId64 " s (%.200s), retrying",
+                                 now_realtime() - m->wsince, m->wdown_why);
+                else
+                        snprintf(buf + len, size - len, "; writes: connecting");
+                len = strlen(buf);
+        }
         if (m->upload && len + 2 < size) {
                 memcpy(buf + len, "; ", 3);
                 fleet_upload_status(m->upload, buf + len + 2, size - len - 2);

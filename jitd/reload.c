@@ -171,9 +171,10 @@ int jitd_reload(struct jitd *d, char *why, size_t size)
         /* The fleet connection keeps what it started with (jitd/fleet_mirror.c
          * holds copies); allowed_signers is read at each verification. */
         if (!c->fleet.line != !d->config->fleet.line || !streq_ptr(c->fleet.database, d->config->fleet.database) ||
+            !streq_ptr(c->fleet.write_database, d->config->fleet.write_database) ||
             !streq_ptr(c->fleet.password_file, d->config->fleet.password_file) || c->fleet.sync != d->config->fleet.sync)
-                log_msg(LOG_WARNING, "reload: [fleet] database, password_file and sync changes take effect at the "
-                        "next start");
+                log_msg(LOG_WARNING, "reload: [fleet] database, write_database, password_file and sync changes take "
+                        "effect at the next start");
         free(c->socket);
         free(c->database);
         free(c->audit_key);

@@ -77,6 +77,7 @@ else
 fi
 sb_sql() { PGPASSWORD=$PG_SUPERPW pg_psql -d "host=$SB dbname=fleet user=postgres" -c "$1"; }
 [ "$(sb_sql "SELECT pg_is_in_recovery()")" = t ] && ok "... in recovery (read-only)" || not_ok "the standby is in recovery"
+PRIMARY02=${CONNINFO[web-02]}
 CONNINFO[web-02]=$(sed "s|host=[^ ]*|host=$SB|" <<<"${CONNINFO[web-02]}")
 
 for h in $HOSTS; do
@@ -157,4 +158,37 @@ expect 1 "PAM denies jt_alice on web-02" "PAM_PERM_DENIED" -- pam web-02
 # Writes need the primary: a request on web-02 is refused by the standby, said plainly.
 expect 1 "a request on web-02 is refused by the read-only standby, saying so" 'read-only transaction' -- \
         runuser -u jt_alice -- "$T/bin/jitctl" -s "$T/h/web-02/jitd.sock" request -r web-admin -H web-02 -d 1h -m story
+
+# [fleet] write_database: web-02 keeps reading from the standby and writes
+# to the primary (requests, approvals, ends, its audit uploads).
+hosts_stop
+echo "write_database = $PRIMARY02" >>"$T/h/web-02/jitd.conf"     # [fleet] is the last section
+for h in $HOSTS; do
+        host_start "$h" || { not_ok "jitd starts on $h"; finish; exit; }
+done
+wait_for 10 status_has web-02 '^fleet: connected.*no push: LISTEN refused.*; writes: connected for' &&
+        ok "with write_database, web-02 reads from the standby and has a write connection to the primary" ||
+        not_ok "web-02's status with write_database" "$(st web-02)"
+sb_backends=$(sb_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jit_host_web_02'")
+pr_backends=$(pg_super "SELECT count(*) FROM pg_stat_activity WHERE usename = 'jit_host_web_02'")
+[ "$sb_backends $pr_backends" = "1 1" ] && ok "... one connection to each (standby, primary)" ||
+        not_ok "web-02's connections" "standby $sb_backends, primary $pr_backends"
+expect 0 "a request on web-02 now reaches the primary" "fleet grant F[0-9]+ for web-admin" -- \
+        runuser -u jt_alice -- "$T/bin/jitctl" -s "$T/h/web-02/jitd.sock" request -r web-admin -H 'web-*' -d 1h -m story
+G2=$(grep -oE 'F[0-9]+' <<<"$LAST_OUT" | head -1)
+cp "$T/bob_key" "$T/bob_key2" && chown jt_bob "$T/bob_key2"
+expect 0 "jt_bob approves it on web-02 (signed, verified, written to the primary)" "approved by jt_bob" -- \
+        runuser -u jt_bob -- "$T/bin/jitctl" -s "$T/h/web-02/jitd.sock" approve "$G2" --key "$T/bob_key2"
+wait_for 5 has_dropin web-01 && wait_for 10 has_dropin web-02 &&
+        ok "web-01 (push) and web-02 (catch-up from the standby) enforce $G2" || not_ok "$G2 enforced"
+uploaded() {
+        [ "$(as_host web-01 "SELECT count(*) FROM jit.audit WHERE host = 'web-02'")" = \
+          "$(sqlite3 "$T/h/web-02/db/jitd.db" "SELECT count(*) FROM audit")" ]
+}
+wait_for 10 uploaded && ok "web-02's audit chain is uploaded to the primary, every event" ||
+        not_ok "web-02's uploads" "$(as_host web-01 "SELECT count(*) FROM jit.audit WHERE host = 'web-02'") of $(sqlite3 "$T/h/web-02/db/jitd.db" "SELECT count(*) FROM audit")"
+expect 0 "jt_alice releases it on web-02" "" -- \
+        runuser -u jt_alice -- "$T/bin/jitctl" -s "$T/h/web-02/jitd.sock" release "$G2"
+wait_for 5 no_dropin web-02 && wait_for 5 no_dropin web-01 && ok "... ended on web-02 at once, and on web-01 from the primary" ||
+        not_ok "the release through the write connection"
 finish

@@ -1130,6 +1130,19 @@ START_TEST(test_fleet_ticket_jitter)
 }
 END_TEST
 
+START_TEST(test_fleet_write_database)
+{
+        expect_clean("[fleet]\ndatabase = host=replica1 dbname=jit\nwrite_database = host=primary dbname=jit\n");
+        ck_assert_str_eq(cfg->fleet.write_database, "host=primary dbname=jit");
+        teardown();
+        setup();
+        expect_only("[fleet]\ndatabase = host=db1\nwrite_database = host=db0 password=secret\n", 3,
+                    "write_database: the connection string carries a password (password=...); "
+                    "put it in password_file instead");
+        assert_no_secret();
+}
+END_TEST
+
 START_TEST(test_err_fleet_password_keyword)
 {
         expect_only("[fleet]\ndatabase = host=db1 user=web01 password=secret\n", 2,
@@ -1342,6 +1355,7 @@ static Suite *config_suite(void)
         tcase_add_test(fleet, test_fleet_sync_bounds);
         tcase_add_test(fleet, test_fleet_ticket_jitter);
         tcase_add_test(fleet, test_err_fleet_password_keyword);
+        tcase_add_test(fleet, test_fleet_write_database);
         tcase_add_test(fleet, test_err_fleet_password_uri);
         tcase_add_test(fleet, test_err_fleet_password_uri_parameter);
         tcase_add_test(fleet, test_err_fleet_values);
