@@ -530,7 +530,7 @@ static int end_local(struct fleet_mirror *m, const struct row *w, int64_t local)
         if (r < 0)
                 return r;
         ticketflow_forget(d, &g);       /* a copy still waiting for its ticket's lookup */
-        log_msg(LOG_NOTICE, "fleet grant %" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
+        log_msg(LOG_NOTICE, "fleet grant F%" PRId64 " ended (%s by %s on %s): local grant %" PRId64 " of %s ended",
                 w->grant, w->end_kind, w->end_by, w->end_host, local, g.user);
         return 0;
 }
@@ -548,11 +548,11 @@ static void ticket_soon(struct fleet_mirror *m, const struct row *w, const struc
 
         k = ticketflow_check_soon(d, g, d->config->fleet.ticket_jitter * 1000, &delay);
         if (k < 0)
-                log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
+                log_msg(LOG_WARNING, "fleet grant F%" PRId64 " (%s for role %s) waits here as grant %" PRId64 " for "
                         "ticket %s; its first lookup waits for the next ticket poll: %s", w->grant, w->user, w->role,
                         g->id, w->ticket, strerror(-k));
         else
-                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s%s%s) waits here as grant %" PRId64 " for "
+                log_msg(LOG_NOTICE, "fleet grant F%" PRId64 " (%s for role %s%s%s) waits here as grant %" PRId64 " for "
                         "this host's lookup of ticket %s (in %" PRIu64 " ms)", w->grant, w->user, w->role,
                         g->approvers[0] ? ", approved by " : "", g->approvers, g->id, w->ticket, delay);
 }
@@ -581,7 +581,7 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
         if (k == -EEXIST)
                 return 0;
         if (k == -EAGAIN) {
-                log_msg(LOG_ERR, "fleet grant %" PRId64 ": local grant %" PRId64 " could not be activated: %s",
+                log_msg(LOG_ERR, "fleet grant F%" PRId64 ": local grant %" PRId64 " could not be activated: %s",
                         w->grant, g.id, why);
                 return 0;
         }
@@ -595,10 +595,10 @@ static int apply(struct fleet_mirror *m, const struct row *w, const struct princ
                 return 0;
         }
         if (v->approvals == 0)
-                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s) enforced here as grant %" PRId64 ": "
+                log_msg(LOG_NOTICE, "fleet grant F%" PRId64 " (%s for role %s) enforced here as grant %" PRId64 ": "
                         "role %s is approved automatically here", w->grant, w->user, w->role, g.id, r->name);
         else
-                log_msg(LOG_NOTICE, "fleet grant %" PRId64 " (%s for role %s, approved by %s) enforced here as grant %"
+                log_msg(LOG_NOTICE, "fleet grant F%" PRId64 " (%s for role %s, approved by %s) enforced here as grant %"
                         PRId64, w->grant, w->user, w->role, v->approvers, g.id);
         return 0;
 }
@@ -618,7 +618,7 @@ static void on_verified(int r, const struct sshsig_result *res, void *userdata)
          * anything else (a timeout, no memory, no process) is asked again. */
         a->transient = r < 0 && r != -EBADMSG && r != -EINVAL;
         if (r < 0)
-                log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s",
+                log_msg(LOG_INFO, "fleet grant F%" PRId64 ": the approval of %s does not verify: %s",
                         m->rows[m->idx].grant, a->approver, res && res->detail[0] ? res->detail : strerror(-r));
         snprintf(a->detail, sizeof(a->detail), "%.150s", r == 0 ? res->fingerprint : res->detail);
         process(m);
@@ -646,7 +646,7 @@ static int verify(struct fleet_mirror *m, struct row *w, struct row_ext *x, size
                 r = sshsig_verify_start(m->d->event, m->d->config->fleet.allowed_signers, a->approver, text,
                                         a->signature, on_verified, m, &m->job);
         if (r < 0) {
-                log_msg(LOG_INFO, "fleet grant %" PRId64 ": the approval of %s does not verify: %s", w->grant,
+                log_msg(LOG_INFO, "fleet grant F%" PRId64 ": the approval of %s does not verify: %s", w->grant,
                         a->approver, strerror(-r));
                 a->verified = FLEET_SIG_BAD;
                 a->transient = r != -EBADMSG && r != -EINVAL;
@@ -762,11 +762,11 @@ static int extensions(struct fleet_mirror *m, struct row *w, int64_t local)
                 r = grants_fleet_extend(d, &g, w->grant, x->n, x->duration, reason, &actor_fleet, why, sizeof(why));
                 if (r < 0) {
                         if (why[0] && r != -EBUSY)
-                                log_msg(LOG_ERR, "fleet grant %" PRId64 ": extension %" PRId64 " could not be "
+                                log_msg(LOG_ERR, "fleet grant F%" PRId64 ": extension %" PRId64 " could not be "
                                         "applied to local grant %" PRId64 ": %s", w->grant, x->n, g.id, why);
                         return r;
                 }
-                log_msg(LOG_NOTICE, "fleet grant %" PRId64 ": extension %" PRId64 " (%" PRIu64 "s%s%s) applied to "
+                log_msg(LOG_NOTICE, "fleet grant F%" PRId64 ": extension %" PRId64 " (%" PRIu64 "s%s%s) applied to "
                         "local grant %" PRId64 ", which now ends at %" PRId64, w->grant, x->n, x->duration,
                         v.approvers[0] ? ", approved by " : "", v.approvers, g.id, g.expires_at);
         }

@@ -60,7 +60,7 @@ int fleet_refused(struct jitd *d, int64_t fleet_id, const char *user, const char
                 goto out;
         }
         change_log(&c);
-        log_msg(LOG_WARNING, "fleet grant %" PRId64 " (%s for role %s): not enforced on this host: %s", fleet_id, user,
+        log_msg(LOG_WARNING, "fleet grant F%" PRId64 " (%s for role %s): not enforced on this host: %s", fleet_id, user,
                 role, why);
 out:
         change_done(&c);

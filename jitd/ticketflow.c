@@ -309,7 +309,7 @@ static void fleet_not_here(struct jitd *d, const struct jit_grant *g, const char
                 *cut = '\0';
         r = fleet_refused(d, fleet_id, g->user, g->role, text);
         if (r < 0)
-                log_msg(LOG_ERR, "fleet grant %lld: cannot audit why it is not enforced here: %s", (long long) fleet_id,
+                log_msg(LOG_ERR, "fleet grant F%lld: cannot audit why it is not enforced here: %s", (long long) fleet_id,
                         strerror(-r));
 }
 

@@ -226,7 +226,7 @@ EOF
                         end_host=${FHOSTS[$(( (r * 7 + FN / 2) % FN ))]}
                         out=$(runuser -u "$user" -- "$BIN/jitctl" -s "$F/$req_host/jitd.sock" request -r fleet-ops -d 1h \
                                 -m "bench round $r" 2>&1)
-                        id=$(grep -oE 'fleet grant [0-9]+' <<<"$out" | head -n 1 | grep -oE '[0-9]+')
+                        id=$(grep -oE 'fleet grant F[0-9]+' <<<"$out" | head -n 1 | grep -oE 'F[0-9]+')
                         [ -n "$id" ] || { echo "# the request failed: $out"; return 1; }
                         pause_random 0.5
                         "$BIN/jitbench" fleet-watch --dirs "$F/dirs" --event create --timeout-ms 30000 \

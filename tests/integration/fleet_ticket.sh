@@ -232,7 +232,7 @@ n1=$(lookups web-01 101) n2=$(lookups web-02 101) n3=$(lookups db-01 101)
         not_ok "lookups of ticket 101" "web-01 $n1, web-02 $n2, db-01 $n3"
 delays=""
 for h in $HOSTS; do
-        ms=$(grep -oE "fleet grant $G1 .*lookup of ticket 101 \\(in [0-9]+ ms\\)" "$T/h/$h/jitd.log" | grep -oE '[0-9]+ ms' | tail -1)
+        ms=$(grep -oE "fleet grant F$G1 .*lookup of ticket 101 \\(in [0-9]+ ms\\)" "$T/h/$h/jitd.log" | grep -oE '[0-9]+ ms' | tail -1)
         delays+="$h ${ms:-?}, "
         [ -n "$ms" ] && [ "${ms% ms}" -lt 2000 ] || bad_delay=1
 done
