@@ -11,31 +11,18 @@
  * or an empty password after ':', is refused although libpq would ignore it.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conninfo.h"
+#include "util.h"
 
 /* libpq expands only the dbname it is handed by the caller; one more level
  * is checked anyway, so that a password hidden in a dbname that is itself a
  * connection string is refused even if a caller ever expands it. */
 #define NEST_MAX 1
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int r, char *why, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-
-        if (why && size > 0) {
-                va_start(ap, fmt);
-                vsnprintf(why, size, fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
 
 /* isspace() in the C locale, which is what libpq's reader uses. */
 static bool is_space(char c)
@@ -145,7 +132,7 @@ static int check_pairs(char *cp, unsigned depth, char *why, size_t size)
                                 cp++;
                 }
                 if (*cp != '=')
-                        return fail(-EINVAL, why, size, "missing '=' after a keyword "
+                        return fail_why(-EINVAL, why, size, "missing '=' after a keyword "
                                     "(write key=value pairs, or a postgresql:// URI)");
                 *cp++ = '\0';
                 while (is_space(*cp))
@@ -167,7 +154,7 @@ static int check_pairs(char *cp, unsigned depth, char *why, size_t size)
                         cp++;
                         for (;;) {
                                 if (!*cp)
-                                        return fail(-EINVAL, why, size, "a quoted value without its closing quote");
+                                        return fail_why(-EINVAL, why, size, "a quoted value without its closing quote");
                                 if (*cp == '\\') {
                                         cp++;
                                         if (*cp)
@@ -184,10 +171,10 @@ static int check_pairs(char *cp, unsigned depth, char *why, size_t size)
                 *out = '\0';
 
                 if ((secret = secret_keyword(name)))
-                        return fail(-EPERM, why, size, "the connection string carries a password "
+                        return fail_why(-EPERM, why, size, "the connection string carries a password "
                                     "(%s=...); put it in password_file instead", secret);
                 if (!is_keyword(name))
-                        return fail(-EINVAL, why, size, "a keyword that is not lower-case letters and '_'");
+                        return fail_why(-EINVAL, why, size, "a keyword that is not lower-case letters and '_'");
                 if (strcmp(name, "dbname") == 0 && (r = check_dbname(value, depth, why, size)) < 0)
                         return r;
         }
@@ -206,22 +193,22 @@ static int check_params(char *params, unsigned depth, char *why, size_t size)
                 for (;;) {
                         if (*p == '=') {
                                 if (value)
-                                        return fail(-EINVAL, why, size, "a URI query parameter with two '='");
+                                        return fail_why(-EINVAL, why, size, "a URI query parameter with two '='");
                                 *p++ = '\0';
                                 value = p;
                         } else if (*p == '&' || !*p) {
                                 if (*p)
                                         *p++ = '\0';
                                 if (!value)
-                                        return fail(-EINVAL, why, size, "a URI query parameter without '='");
+                                        return fail_why(-EINVAL, why, size, "a URI query parameter without '='");
                                 break;
                         } else
                                 p++;
                 }
                 if (uri_decode(keyword) < 0 || uri_decode(value) < 0)
-                        return fail(-EINVAL, why, size, "bad percent-encoding in a URI query parameter");
+                        return fail_why(-EINVAL, why, size, "bad percent-encoding in a URI query parameter");
                 if ((secret = secret_keyword(keyword)))
-                        return fail(-EPERM, why, size, "the connection string carries a password "
+                        return fail_why(-EPERM, why, size, "the connection string carries a password "
                                     "(?%s=...); put it in password_file instead", secret);
                 if (strcmp(keyword, "dbname") == 0 && (r = check_dbname(value, depth, why, size)) < 0)
                         return r;
@@ -243,7 +230,7 @@ static int check_uri(char *buf, size_t prefix, unsigned depth, char *why, size_t
                 p++;
         if (*p == '@') {
                 if (memchr(start, ':', (size_t) (p - start)))
-                        return fail(-EPERM, why, size, "the connection string carries a password "
+                        return fail_why(-EPERM, why, size, "the connection string carries a password "
                                     "(user:password@ in the URI); put it in password_file instead");
                 p++;
         } else
@@ -256,12 +243,12 @@ static int check_uri(char *buf, size_t prefix, unsigned depth, char *why, size_t
                         while (*p && *p != ']')
                                 p++;
                         if (!*p)
-                                return fail(-EINVAL, why, size, "a URI with '[' and no ']'");
+                                return fail_why(-EINVAL, why, size, "a URI with '[' and no ']'");
                         if (p == host)
-                                return fail(-EINVAL, why, size, "a URI with an empty [] host");
+                                return fail_why(-EINVAL, why, size, "a URI with an empty [] host");
                         p++;
                         if (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
-                                return fail(-EINVAL, why, size, "a URI with text after ']'");
+                                return fail_why(-EINVAL, why, size, "a URI with text after ']'");
                 } else {
                         while (*p && *p != ':' && *p != '/' && *p != '?' && *p != ',')
                                 p++;
@@ -286,7 +273,7 @@ static int check_uri(char *buf, size_t prefix, unsigned depth, char *why, size_t
                 c = *p;
                 *p = '\0';
                 if (uri_decode(dbname) < 0)
-                        return fail(-EINVAL, why, size, "bad percent-encoding in the URI's database name");
+                        return fail_why(-EINVAL, why, size, "bad percent-encoding in the URI's database name");
                 if ((r = check_dbname(dbname, depth, why, size)) < 0)
                         return r;
         }
@@ -301,7 +288,7 @@ static int check_nested(const char *s, unsigned depth, char *why, size_t size)
         size_t n = strlen(s), prefix;
 
         if (n > CONNINFO_MAX)
-                return fail(-EINVAL, why, size, "longer than %d bytes", CONNINFO_MAX);
+                return fail_why(-EINVAL, why, size, "longer than %d bytes", CONNINFO_MAX);
         memcpy(buf, s, n + 1);
         prefix = uri_prefix(buf);
         return prefix ? check_uri(buf, prefix, depth, why, size) : check_pairs(buf, depth, why, size);
@@ -312,10 +299,10 @@ int conninfo_check(const char *s, char *why, size_t size)
         const char *p;
 
         if (!s)
-                return fail(-EINVAL, why, size, "no connection string");
+                return fail_why(-EINVAL, why, size, "no connection string");
         for (p = s; is_space(*p); p++)
                 ;
         if (!*p)
-                return fail(-EINVAL, why, size, "an empty connection string");
+                return fail_why(-EINVAL, why, size, "an empty connection string");
         return check_nested(s, 0, why, size);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -403,6 +404,18 @@ int mkdir_parent(const char *path, mode_t mode)
                         r = -ENOTDIR;
         }
         free(dir);
+        return r;
+}
+
+int fail_why(int r, char *why, size_t size, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (why && size > 0) {
+                va_start(ap, fmt);
+                vsnprintf(why, size, fmt, ap);
+                va_end(ap);
+        }
         return r;
 }
 

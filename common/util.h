@@ -27,6 +27,10 @@ static inline void freep(void *p) { free(*(void **)p); }
 /* Equal strings, or both NULL. */
 bool streq_ptr(const char *a, const char *b);
 
+/* Writes the formatted reason into why (when why is not NULL and size > 0)
+ * and returns r: "return fail_why(-EPERM, why, size, "...", ...)". */
+int fail_why(int r, char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* Hand a pointer over to the caller: returns it and clears the local. */
 #define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +16,6 @@
  * limit keeps one host's credentials from taking every connection the
  * server has. */
 #define FLEET_HOST_CONNECTIONS 8
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int r, char *why, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 static bool is_alnum(char c)
 {
@@ -146,14 +134,14 @@ static int add_in_db(PGconn *c, const struct fleet_host_added *a, const char *se
                 goto fail;
         r = exists(c, "SELECT 1 FROM jit.hosts WHERE name = $1", a->name, why, size);
         if (r > 0)
-                r = fail(-EEXIST, why, size, "host %s is in the fleet already", a->name);
+                r = fail_why(-EEXIST, why, size, "host %s is in the fleet already", a->name);
         if (r < 0)
                 goto fail;
         /* A role of that name that is not this host's: another host whose
          * name maps to it ("a-b" and "a.b"), or someone else's role. */
         r = exists(c, "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1", a->role, why, size);
         if (r > 0)
-                r = fail(-EEXIST, why, size, "role %s exists already (another host's name maps to it, or it is "
+                r = fail_why(-EEXIST, why, size, "role %s exists already (another host's name maps to it, or it is "
                          "not the fleet's): add-host never reuses a role", a->role);
         if (r < 0)
                 goto fail;
@@ -168,7 +156,7 @@ static int add_in_db(PGconn *c, const struct fleet_host_added *a, const char *se
                 goto fail;
         r = secret ? fleet_secret_write(fd, secret) : 0;
         if (r < 0) {
-                r = fail(r, why, size, "cannot write %s: %s", path, strerror(-r));
+                r = fail_why(r, why, size, "cannot write %s: %s", path, strerror(-r));
                 goto fail;
         }
         return fleet_pq_commit(c, why, size);
@@ -184,14 +172,14 @@ int fleet_host_check(const char *host, struct fleet_host_added *ret, char *why, 
 
         r = fleet_host_name(host, a.name, sizeof(a.name));
         if (r == -ENAMETOOLONG)
-                return fail(-EINVAL, why, size, "host name '%s' is longer than %d characters (its role, %s and "
+                return fail_why(-EINVAL, why, size, "host name '%s' is longer than %d characters (its role, %s and "
                             "the name, must fit PostgreSQL's 63)", host, FLEET_HOST_MAX, FLEET_ROLE_PREFIX);
         if (r < 0)
-                return fail(-EINVAL, why, size, "'%s' is not a host name: letters, digits and '-' in labels "
+                return fail_why(-EINVAL, why, size, "'%s' is not a host name: letters, digits and '-' in labels "
                             "separated by '.', a label neither starting nor ending with '-'", host ? host : "");
         r = fleet_host_role(a.name, a.role, sizeof(a.role));
         if (r < 0)
-                return fail(-EINVAL, why, size, "no role name for host %s", a.name);
+                return fail_why(-EINVAL, why, size, "no role name for host %s", a.name);
         *ret = a;
         return 0;
 }
@@ -218,16 +206,16 @@ int fleet_host_add(PGconn *c, const char *host, const char *password_file, struc
          * database is touched. */
         r = fleet_secret_create(password_file, &fd);
         if (r == -EEXIST)
-                return fail(r, why, size, "%s exists: add-host writes a new password file and never "
+                return fail_why(r, why, size, "%s exists: add-host writes a new password file and never "
                             "overwrites one", password_file);
         if (r == -EINVAL)
-                return fail(r, why, size, "--password-file %s is not an absolute path", password_file);
+                return fail_why(r, why, size, "--password-file %s is not an absolute path", password_file);
         if (r < 0)
-                return fail(r, why, size, "cannot create %s: %s", password_file, strerror(-r));
+                return fail_why(r, why, size, "cannot create %s: %s", password_file, strerror(-r));
 
         r = fleet_secret_new(secret, sizeof(secret));
         if (r < 0)
-                r = fail(r, why, size, "no random bytes for the password: %s", strerror(-r));
+                r = fail_why(r, why, size, "no random bytes for the password: %s", strerror(-r));
         else
                 r = add_in_db(c, &a, secret, password_file, fd, why, size);
         explicit_bzero(secret, sizeof(secret));

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,17 +9,6 @@
 #include "conninfo.h"
 #include "fleet_pq.h"
 #include "util.h"
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int r, char *why, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 /* libpq's messages end in '\n' and may span lines ("connection to server
  * ... failed: FATAL:  password authentication failed ..."): one line, runs of
@@ -76,7 +64,7 @@ int fleet_pq_connect(const char *conninfo, PGconn **ret, char *why, size_t size)
         _cleanup_pgconn_ PGconn *c = NULL;
 
         if (!conninfo || !conninfo[0])
-                return fail(-EINVAL, why, size, "no connection string");
+                return fail_why(-EINVAL, why, size, "no connection string");
         c = PQconnectdbParams(keys, values, 1);
         if (!c)
                 return -ENOMEM;
@@ -85,7 +73,7 @@ int fleet_pq_connect(const char *conninfo, PGconn **ret, char *why, size_t size)
                 return -ECONNREFUSED;
         }
         if (PQserverVersion(c) < FLEET_PQ_SERVER_MIN)
-                return fail(-EPROTO, why, size, "the server is PostgreSQL %d.%d; the fleet needs %d or later",
+                return fail_why(-EPROTO, why, size, "the server is PostgreSQL %d.%d; the fleet needs %d or later",
                             PQserverVersion(c) / 10000, PQserverVersion(c) % 10000, FLEET_PQ_SERVER_MIN / 10000);
         PQsetNoticeProcessor(c, quiet, NULL);
         *ret = TAKE_PTR(c);
@@ -156,7 +144,7 @@ int fleet_pq_commit(PGconn *c, char *why, size_t size)
         if (r < 0)
                 return r;
         if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
-                return fail(-EIO, why, size, "the transaction was rolled back");
+                return fail_why(-EIO, why, size, "the transaction was rolled back");
         return 0;
 }
 
@@ -215,9 +203,9 @@ int fleet_pq_host_conninfo(const char *admin, const char *role, const char *sslc
         int r = 0;
 
         if (!admin || !admin[0] || !role || !role[0])
-                return fail(-EINVAL, why, size, "no connection string");
+                return fail_why(-EINVAL, why, size, "no connection string");
         if (!sslcert != !sslkey || (sslcert && (!sslcert[0] || !sslkey[0])))
-                return fail(-EINVAL, why, size, "a client certificate needs its key, and a key its certificate");
+                return fail_why(-EINVAL, why, size, "a client certificate needs its key, and a key its certificate");
         /* A bare database name is a connection string to libpq's connect
          * functions, but not to PQconninfoParse(). */
         if (!strchr(admin, '=') && strncmp(admin, "postgresql://", 13) != 0 &&
@@ -252,11 +240,11 @@ host:
          * printed for pasting. */
         if (conninfo_check(s, check, sizeof(check)) < 0) {
                 free(s);
-                return fail(-EINVAL, why, size, "the host's connection string would not do: %s", check);
+                return fail_why(-EINVAL, why, size, "the host's connection string would not do: %s", check);
         }
         if (!config_value_fits(s)) {
                 free(s);
-                return fail(-EINVAL, why, size, "the host's connection string cannot go into jitd.conf: "
+                return fail_why(-EINVAL, why, size, "the host's connection string cannot go into jitd.conf: "
                             "it holds a '#' or ';' after white space, or a control character");
         }
         *ret = s;

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +35,6 @@ static const char *const steps[] = {
 /* pg_advisory_xact_lock key of init ("jit_init"): two inits take turns
  * instead of both finding no schema and both creating it. */
 #define INIT_LOCK "7667787793714538868"
-
-__attribute__((format(printf, 4, 5)))
-static int fail(int r, char *why, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(why, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 int fleet_schema_latest(void)
 {
@@ -98,18 +86,18 @@ static int read_version(PGconn *c, int *ret_version, char *owner, size_t owner_s
                 return 0;
         }
         if (strcmp(PQgetvalue(ns, 0, 1), "t") != 0)
-                return fail(-EEXIST, why, size, "schema jit exists but is not a pam_jit fleet schema "
+                return fail_why(-EEXIST, why, size, "schema jit exists but is not a pam_jit fleet schema "
                             "(it has no jit.schema_version)");
         r = fleet_pq_query(c, "SELECT version FROM jit.schema_version", 0, NULL, &ver, why, size);
         if (r < 0)
                 return r;
         if (PQntuples(ver) != 1)
-                return fail(-EEXIST, why, size, "jit.schema_version has %d rows instead of one", PQntuples(ver));
+                return fail_why(-EEXIST, why, size, "jit.schema_version has %d rows instead of one", PQntuples(ver));
         v = PQgetvalue(ver, 0, 0);
         errno = 0;
         n = strtol(v, &end, 10);
         if (errno || end == v || *end || n < 0 || n > FLEET_SCHEMA_VERSION_MAX)
-                return fail(-EEXIST, why, size, "jit.schema_version holds a version jitctl cannot read");
+                return fail_why(-EEXIST, why, size, "jit.schema_version holds a version jitctl cannot read");
         *ret_version = (int) n;
         snprintf(owner, owner_size, "%s", PQgetvalue(ns, 0, 0));
         *ret_superuser = PQntuples(su) == 1 && strcmp(PQgetvalue(su, 0, 0), "t") == 0;
@@ -118,7 +106,7 @@ static int read_version(PGconn *c, int *ret_version, char *owner, size_t owner_s
 
 static int newer(int have, char *why, size_t size)
 {
-        return fail(-EPROTONOSUPPORT, why, size, "the fleet schema is at version %d, newer than this jitctl "
+        return fail_why(-EPROTONOSUPPORT, why, size, "the fleet schema is at version %d, newer than this jitctl "
                     "knows (%d): use a newer jitctl", have, fleet_schema_latest());
 }
 
@@ -134,7 +122,7 @@ static int migrate(PGconn *c, int have, const char *owner, struct fleet_schema_c
         if (r == -EPROTONOSUPPORT)
                 return newer(have, why, size);
         if (r < 0)
-                return fail(r, why, size, "jit.schema_version holds version %d, which cannot be", have);
+                return fail_why(r, why, size, "jit.schema_version holds version %d, which cannot be", have);
         ch->from = have;
         ch->to = have == FLEET_SCHEMA_NONE ? latest : have;
         if (ch->action == FLEET_SCHEMA_CURRENT)
@@ -150,7 +138,7 @@ static int migrate(PGconn *c, int have, const char *owner, struct fleet_schema_c
                 if (r < 0)
                         return r;
                 if (strcmp(PQgetvalue(me, 0, 0), owner) != 0)
-                        return fail(-EPERM, why, size, "schema jit is owned by %s: run jitctl fleet init as %s",
+                        return fail_why(-EPERM, why, size, "schema jit is owned by %s: run jitctl fleet init as %s",
                                     owner, owner);
         }
         if (ch->action == FLEET_SCHEMA_CREATE) {
@@ -165,7 +153,7 @@ static int migrate(PGconn *c, int have, const char *owner, struct fleet_schema_c
                         char step[256];
 
                         snprintf(step, sizeof(step), "%s", why);
-                        return fail(r, why, size, "step to version %d: %s", v + 1, step);
+                        return fail_why(r, why, size, "step to version %d: %s", v + 1, step);
                 }
         }
         snprintf(version, sizeof(version), "%d", latest);
@@ -215,10 +203,10 @@ int fleet_schema_require(PGconn *c, char *why, size_t size)
         if (r < 0)
                 return r;
         if (have == FLEET_SCHEMA_NONE)
-                return fail(-ENOENT, why, size, "there is no fleet schema in this database: "
+                return fail_why(-ENOENT, why, size, "there is no fleet schema in this database: "
                             "run jitctl fleet init first");
         if (have < fleet_schema_latest())
-                return fail(-ESTALE, why, size, "the fleet schema is at version %d, older than this jitctl's "
+                return fail_why(-ESTALE, why, size, "the fleet schema is at version %d, older than this jitctl's "
                             "(%d): run jitctl fleet init to migrate it", have, fleet_schema_latest());
         if (have > fleet_schema_latest())
                 return newer(have, why, size);

@@ -52,6 +52,28 @@ ALTER TABLE jit.changes DROP CONSTRAINT changes_kind_check;
 ALTER TABLE jit.changes ADD CONSTRAINT changes_kind_check
     CHECK (kind IN ('host-added', 'requested', 'approved', 'ended', 'extension-requested', 'extension-approved'));
 
+-- The open grant p_grant, locked until the transaction ends (its
+-- extensions are numbered and approved one at a time); no_data_found when
+-- there is none, invalid_parameter_value when it has ended. Called only from
+-- the write functions below (not executable by hosts).
+CREATE FUNCTION jit.open_grant(p_grant bigint) RETURNS jit.grants
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g jit.grants%ROWTYPE;
+BEGIN
+    SELECT * INTO g FROM jit.grants WHERE id = p_grant FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no grant %', p_grant USING ERRCODE = 'no_data_found';
+    END IF;
+    IF g.state <> 'open' THEN
+        RAISE EXCEPTION 'grant % has ended (%)', p_grant, g.state USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN g;
+END
+$$;
+
 -- Extension n of p_grant, asked on p_host by the grant's own user p_user
 -- (the host checked that the one asking is p_user, and its own policy). The
 -- next n is returned. The grant must be open; whether it is active anywhere,
@@ -66,13 +88,7 @@ DECLARE
     n_next integer;
 BEGIN
     PERFORM jit.check_host(p_host);
-    SELECT * INTO g FROM jit.grants WHERE id = p_grant FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no grant %', p_grant USING ERRCODE = 'no_data_found';
-    END IF;
-    IF g.state <> 'open' THEN
-        RAISE EXCEPTION 'grant % has ended (%)', p_grant, g.state USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    g := jit.open_grant(p_grant);
     IF p_user IS DISTINCT FROM g.user_name THEN
         RAISE EXCEPTION 'grant % is not %''s to extend', p_grant, p_user
             USING ERRCODE = 'insufficient_privilege';
@@ -100,13 +116,7 @@ DECLARE
     g jit.grants%ROWTYPE;
 BEGIN
     PERFORM jit.check_host(p_host);
-    SELECT * INTO g FROM jit.grants WHERE id = p_grant FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'no grant %', p_grant USING ERRCODE = 'no_data_found';
-    END IF;
-    IF g.state <> 'open' THEN
-        RAISE EXCEPTION 'grant % has ended (%)', p_grant, g.state USING ERRCODE = 'invalid_parameter_value';
-    END IF;
+    g := jit.open_grant(p_grant);
     IF p_approver = g.user_name THEN
         RAISE EXCEPTION 'grant %: % cannot approve their own extension', p_grant, p_approver
             USING ERRCODE = 'insufficient_privilege';

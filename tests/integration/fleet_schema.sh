@@ -319,7 +319,7 @@ jitd_conf ""
 if jitd_start; then
         jitd_conf "$(grep -v '^#' <<<"$lines")"
         expect 0 "a reload that adds [fleet] is taken" '' -- jc root reload
-        grep -q '\[fleet\] database, password_file and sync changes take effect at the next start' "$T/jitd.log" &&
+        grep -q '\[fleet\] database, write_database, password_file and sync changes take effect at the next start' "$T/jitd.log" &&
                 ok "... saying that the connection waits for the next start" || not_ok "the reload's warning"
         expect 0 "... and jitd goes on" '' -- jc root status
 else
