@@ -267,6 +267,40 @@ START_TEST(test_view_report)
 }
 END_TEST
 
+/* The fleet's break-glass: the totals, then each host that has any. */
+START_TEST(test_view_report_break_glass)
+{
+        static const char doc[] =
+                "{\"version\":1,\"fleet\":{\"active_grants\":0,\"hosts\":[],"
+                "\"break_glass\":{\"uses\":3,\"reviews_pending\":2,\"hosts\":["
+                "{\"host\":\"db-01\",\"uses\":0,\"reviews_pending\":0},"
+                "{\"host\":\"web-01\",\"uses\":2,\"reviews_pending\":1},"
+                "{\"host\":\"web-02\",\"uses\":1,\"reviews_pending\":0},"
+                "{\"host\":\"web-03\",\"uses\":0,\"reviews_pending\":1}]}}}";
+        struct capture c;
+        bool ok = false;
+        char *out;
+
+        capture_start(&c);
+        ck_assert_int_eq(fleet_view_report(c.f, doc, &ok), 0);
+        out = capture_end(&c);
+        ck_assert(ok);
+        assert_has(out, "fleet break-glass:         3 uses, 2 awaiting review\n");
+        assert_has(out, "  web-01:                  2 uses, 1 awaiting review\n");
+        assert_has(out, "  web-02:                  1 use, 0 awaiting review\n");
+        assert_has(out, "  web-03:                  0 uses, 1 awaiting review\n");
+        assert_lacks(out, "db-01");
+        free(out);
+
+        capture_start(&c);
+        ck_assert_int_eq(fleet_view_report(c.f, "{\"fleet\":{\"active_grants\":0,\"hosts\":[],\"break_glass\":"
+                                           "{\"uses\":0,\"reviews_pending\":0,\"hosts\":[]}}}", &ok), 0);
+        out = capture_end(&c);
+        assert_has(out, "fleet break-glass:         0 uses, 0 awaiting review\n");
+        free(out);
+}
+END_TEST
+
 START_TEST(test_host_patterns)
 {
         ck_assert(policy_pattern_matches("web-*", "web-01"));
@@ -290,6 +324,7 @@ static Suite *fleet_view_suite(void)
         tcase_add_test(tc, test_view_show);
         tcase_add_test(tc, test_view_verify);
         tcase_add_test(tc, test_view_report);
+        tcase_add_test(tc, test_view_report_break_glass);
         tcase_add_test(tc, test_host_patterns);
         suite_add_tcase(s, tc);
         return s;
