@@ -469,9 +469,9 @@ expect 0 "report on db-01: the fleet's break-glass, 1 use awaiting review" \
 grep -qE '^  web-01: +1 use, 1 awaiting review$' <<<"$LAST_OUT" && ! grep -qE '^  (db-01|web-02|bulk-01): +[0-9]+ uses?,' <<<"$LAST_OUT" &&
         ok "... per host: web-01's line, none for the quiet hosts" || not_ok "break-glass per host" "$LAST_OUT"
 expect 0 "report --json on db-01" "" -- jc_on db-01 jt_dave report --json
-py 'd["fleet"]["break_glass"]["uses"] == 1 and d["fleet"]["break_glass"]["reviews_pending"] == 1 and
+py '(d["fleet"]["break_glass"]["uses"] == 1 and d["fleet"]["break_glass"]["reviews_pending"] == 1 and
     {h["host"]: (h["uses"], h["reviews_pending"]) for h in d["fleet"]["break_glass"]["hosts"]} ==
-    {"web-01": (1, 1), "web-02": (0, 0), "db-01": (0, 0), "bulk-01": (0, 0)}' <<<"$LAST_OUT" &&
+    {"web-01": (1, 1), "web-02": (0, 0), "db-01": (0, 0), "bulk-01": (0, 0)})' <<<"$LAST_OUT" &&
         ok "... \"break_glass\": uses 1, reviews_pending 1, per host" || not_ok "report --json break_glass" "$LAST_OUT"
 expect 0 "report --json --host 'db-*': web-01's break-glass left out" "" -- jc_on db-01 jt_dave report --json --host 'db-*'
 py 'd["fleet"]["break_glass"] == {"uses": 0, "reviews_pending": 0, "hosts": [{"host": "db-01", "uses": 0, "reviews_pending": 0}]}' \
@@ -503,10 +503,10 @@ grep -qE "^ *$BG +jt_carol" <<<"$LAST_OUT" && ! grep -q "on web-01 of jt_carol" 
 expect 0 "review --json on db-01 keeps its shape: this host's array" "" -- jc_on db-01 jt_dave review --json
 [ "$LAST_OUT" = "[]" ] && ok "... [] (the fleet's are not mixed in)" || not_ok "review --json" "$LAST_OUT"
 expect 0 "review --json --fleet on db-01: one object, local and fleet" "" -- jc_on db-01 jt_dave review --json --fleet
-BG=$BG py 'd["local"] == [] and len(d["fleet"]) == 1 and d["fleet"][0]["host"] == "web-01" and
+BG=$BG py '(d["local"] == [] and len(d["fleet"]) == 1 and d["fleet"][0]["host"] == "web-01" and
     d["fleet"][0]["grant"] == int(__import__("os").environ["BG"]) and d["fleet"][0]["user"] == "jt_carol" and
     d["fleet"][0]["role"] == "web-admin" and d["fleet"][0]["reason"] == "pager" and
-    d["fleet"][0]["review"] == "pending" and "fleet_error" not in d' <<<"$LAST_OUT" &&
+    d["fleet"][0]["review"] == "pending" and "fleet_error" not in d)' <<<"$LAST_OUT" &&
         ok "... fleet: web-01's grant $BG of jt_carol, web-admin, pager" || not_ok "review --json --fleet" "$LAST_OUT"
 expect 2 "review --fleet without --json is a usage error" "--fleet goes with --json" -- jc_on db-01 jt_dave review --fleet
 expect 1 "jt_carol (not an admin) sees no review listing, the fleet's included" "'review' is for admins" -- \
@@ -566,8 +566,8 @@ grep -qE "^ *$BG2 +jt_carol" <<<"$LAST_OUT" && [ "$(grep -c 'fleet' <<<"$LAST_OU
 out=$(jc_on web-01 jt_dave review --json --fleet 2>"$T/review.err"); rc=$?
 [ "$rc" = 0 ] && grep -q "the fleet part is unavailable: the fleet database is unreachable" "$T/review.err" &&
         ok "review --json --fleet: exit 0, the one line on stderr" || not_ok "review --json --fleet: exit $rc" "$(cat "$T/review.err")"
-BG2=$BG2 py 'd["fleet"] is None and d["fleet_error"] == "the fleet database is unreachable" and
-    [g["id"] for g in d["local"]] == [int(__import__("os").environ["BG2"])]' <<<"$out" &&
+BG2=$BG2 py '(d["fleet"] is None and d["fleet_error"] == "the fleet database is unreachable" and
+    [g["id"] for g in d["local"]] == [int(__import__("os").environ["BG2"])])' <<<"$out" &&
         ok "... local [$BG2], fleet null, fleet_error" || not_ok "review --json --fleet, database down" "$out"
 
 finish
