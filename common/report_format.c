@@ -121,6 +121,57 @@ static const struct {
           "When the host's newest uploaded audit event happened (unix time; NaN: none yet)." },
 };
 
+/* The fleet's break-glass (its "break_glass" key), when jitd gave it: an
+ * older jitd's report has none, which is no error. */
+static bool fleet_bg_ok(json_object *bg)
+{
+        json_object *hosts = at(bg, "hosts");
+
+        if (!json_object_is_type(bg, json_type_object) || !is_int(at(bg, "uses")) ||
+            !is_int(at(bg, "reviews_pending")) || !json_object_is_type(hosts, json_type_array))
+                return false;
+        for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+                json_object *h = json_object_array_get_idx(hosts, i);
+
+                if (!json_object_is_type(at(h, "host"), json_type_string) || !is_int(at(h, "uses")) ||
+                    !is_int(at(h, "reviews_pending")))
+                        return false;
+        }
+        return true;
+}
+
+static const struct {
+        const char *key, *name, *help;
+} bg_host_figures[] = {
+        { "uses", "jit_fleet_host_break_glass_uses", "Break-glass grants used on a host in the report's window." },
+        { "reviews_pending", "jit_fleet_host_break_glass_reviews_pending",
+          "Break-glass grants on a host awaiting review (no reviewed event uploaded for them)." },
+};
+
+static void render_fleet_bg(json_object *bg, FILE *f)
+{
+        json_object *hosts = at(bg, "hosts");
+
+        metric(f, "jit_fleet_break_glass_uses", "gauge",
+               "Break-glass grants used on the fleet's hosts in the report's window, as their uploaded audit says.",
+               json_object_get_int64(at(bg, "uses")));
+        metric(f, "jit_fleet_break_glass_reviews_pending", "gauge",
+               "Break-glass grants on the fleet's hosts awaiting review, as their uploaded audit says.",
+               json_object_get_int64(at(bg, "reviews_pending")));
+        for (size_t k = 0; k < sizeof(bg_host_figures) / sizeof(bg_host_figures[0]); k++) {
+                head(f, bg_host_figures[k].name, "gauge", bg_host_figures[k].help);
+                for (size_t i = 0; i < json_object_array_length(hosts); i++) {
+                        json_object *h = json_object_array_get_idx(hosts, i);
+
+                        fprintf(f, "%s{host=\"", bg_host_figures[k].name);
+                        label_value(f, json_object_get_string(at(h, "host")));
+                        fputs("\"} ", f);
+                        value(f, at(h, bg_host_figures[k].key), false);
+                        fputc('\n', f);
+                }
+        }
+}
+
 static const char *const fleet_states[] = { "open", "revoked", "released", "denied", "cancelled" };
 
 /* The "fleet" key's shape, checked before anything is printed. With
@@ -128,12 +179,14 @@ static const char *const fleet_states[] = { "open", "revoked", "released", "deni
  * printed. */
 static bool fleet_ok(json_object *fl)
 {
-        json_object *hosts = at(fl, "hosts"), *grants = at(fl, "grants"), *err = NULL;
+        json_object *hosts = at(fl, "hosts"), *grants = at(fl, "grants"), *err = NULL, *bg = NULL;
 
         if (!json_object_is_type(fl, json_type_object))
                 return false;
         if (json_object_object_get_ex(fl, "error", &err))
                 return json_object_is_type(err, json_type_string);
+        if (json_object_object_get_ex(fl, "break_glass", &bg) && !fleet_bg_ok(bg))
+                return false;
         if (!is_int(at(fl, "active_grants")) || !json_object_is_type(hosts, json_type_array) ||
             !stats_ok(at(fl, "time_to_approve_s")) || !stats_ok(at(fl, "time_to_revoke_ms")) ||
             !is_int(at(fl, "time_to_revoke_ms.incomplete")))
@@ -194,6 +247,8 @@ static void render_fleet(json_object *fl, FILE *f)
         metric(f, "jit_fleet_revocations_incomplete", "gauge",
                "Fleet grants revoked or released that a host which enforced them has not reported torn down.",
                json_object_get_int64(at(fl, "time_to_revoke_ms.incomplete")));
+        if (json_object_object_get_ex(fl, "break_glass", NULL))
+                render_fleet_bg(at(fl, "break_glass"), f);
 }
 
 /* The integers the metrics are made of, by where they sit in the report. */

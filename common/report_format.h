@@ -40,6 +40,12 @@
  *   jit_fleet_time_to_approve_seconds            summary  as the local one
  *   jit_fleet_time_to_revoke_seconds             summary  from milliseconds (3 decimals)
  *   jit_fleet_revocations_incomplete             gauge    time_to_revoke_ms.incomplete
+ *   jit_fleet_break_glass_uses                   gauge    break_glass.uses (in the window)
+ *   jit_fleet_break_glass_reviews_pending        gauge    break_glass.reviews_pending
+ *   jit_fleet_host_break_glass_uses{host="H"}    gauge    one sample per host of break_glass.hosts
+ *   jit_fleet_host_break_glass_reviews_pending{host="H"} gauge
+ *                                                         (the four only when the report has
+ *                                                         "break_glass": an older jitd's has not)
  * The fleet part's shape is checked with the rest: a "fleet" key of another
  * shape is -EBADMSG.
  */

@@ -43,6 +43,7 @@ enum {
         OPT_SESSION,
         OPT_SSLCERT,
         OPT_SSLKEY,
+        OPT_FLEET,
 };
 
 #define LONG_BIT(o) (1u << ((o) - OPT_WAIT))
@@ -83,6 +84,7 @@ static const struct option long_options[] = {
         { "session",  required_argument, NULL, OPT_SESSION },
         { "sslcert",  required_argument, NULL, OPT_SSLCERT },
         { "sslkey",   required_argument, NULL, OPT_SSLKEY },
+        { "fleet",    no_argument,       NULL, OPT_FLEET },
         {}
 };
 
@@ -288,6 +290,7 @@ int jitctl_parse_args(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc
                 case OPT_PASSWORD_FILE: a.password_file = optarg; break;
                 case OPT_SSLCERT: a.sslcert = optarg; break;
                 case OPT_SSLKEY: a.sslkey = optarg; break;
+                case OPT_FLEET: a.fleet = true; break;
                 case 'H':
                         if (!optarg[0])
                                 return usage_error(ctx, v, "-H needs host patterns");

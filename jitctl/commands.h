@@ -65,6 +65,7 @@ enum {
         CMD_L_SESSION = 1 << 17,
         CMD_L_SSLCERT = 1 << 18,
         CMD_L_SSLKEY = 1 << 19,
+        CMD_L_FLEET = 1 << 20,
 };
 
 /* Every verb, in help order, terminated by an entry with a NULL name. */
@@ -92,6 +93,7 @@ struct jitctl_args {
         const char *key;        /* approve --key FILE */
         const char *host;       /* --host PATTERN: the fleet's hosts it matches (list, audit, report) */
         bool agent;             /* approve -U/--agent */
+        bool fleet;             /* review --json --fleet: one object, this host's and the fleet's */
         int64_t session;        /* replay --session N; 0: not given */
         const char *pos[2];
         size_t npos;

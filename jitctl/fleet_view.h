@@ -5,6 +5,7 @@
 #ifndef JITCTL_FLEET_VIEW_H
 #define JITCTL_FLEET_VIEW_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* show F12 (jitd/handlers_fleet_show.c): the fields, the end, each
@@ -23,5 +24,17 @@ int fleet_view_verify(FILE *f, const char *json, bool *ret_ok);
  * revoke. Nothing when the report has no "fleet". *ret_ok: the fleet part
  * is complete. */
 int fleet_view_report(FILE *f, const char *json, bool *ret_ok);
+
+/* review's fleet part (jitd/fleet_review.h): the n lines jitd sent after
+ * this host's grants, each with its details (JSON text) or NULL. Prints
+ * "fleet:" and each line, and, when one is another host's grant, that a
+ * review is made on the grant's own host. Nothing when n is 0 (no [fleet]). */
+void fleet_view_reviews(FILE *f, char *const *lines, char *const *details, size_t n);
+/* review --json --fleet: {"local": local (taken), "fleet": [FLEET_REVIEW...]
+ * | null, "fleet_error": WHY, "fleet_more": true} ("fleet" null: no [fleet],
+ * or the fleet part is missing, and then "fleet_error"; "fleet_more" when
+ * jitd left some out). 0 or -ENOMEM (local is freed then too). */
+struct json_object;
+int fleet_view_reviews_json(struct json_object *local, char *const *details, size_t n, struct json_object **ret);
 
 #endif

@@ -469,6 +469,69 @@ int cmd_audit(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char *
         return r;
 }
 
+/* review --json --fleet: one object, this host's pending reviews as the
+ * array review --json prints, and the fleet's (fleet_view.h). */
+static int review_json_fleet(const struct jitctl_ctx *ctx, const struct jit_grant *g, size_t n, char **details,
+                             size_t n_lines)
+{
+        json_object *local = json_object_new_array(), *o = NULL, *err = NULL;
+        int r = 0;
+
+        if (!local)
+                return -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = output_grant_json(&g[i], &o);
+                if (r >= 0 && json_object_array_add(local, o) < 0) {
+                        json_object_put(o);
+                        r = -ENOMEM;
+                }
+        }
+        if (r < 0) {
+                json_object_put(local);
+                return r;
+        }
+        r = fleet_view_reviews_json(local, details, n_lines, &o);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(o, "fleet_error", &err))
+                jitctl_say(ctx, "the fleet part is unavailable: %s", json_object_get_string(err));
+        r = output_json_print(ctx->out, o);
+        json_object_put(o);
+        return r;
+}
+
+/* The listing: this host's break-glass grants awaiting review, then, with
+ * [fleet], the other hosts' (jitd/fleet_review.h). The fleet part missing
+ * is said, and the exit status is list's: 0. */
+static int review_list(struct jitctl_ctx *ctx, const struct proto_msg *req, const struct jitctl_args *a)
+{
+        _cleanup_free_ struct jit_grant *grants = NULL;
+        char **lines = NULL, **details = NULL;
+        size_t n = 0, n_lines = 0;
+        int64_t now;
+        int r;
+
+        r = jitctl_fetch_list(ctx, req, &grants, &n, &now, &lines, &details, &n_lines);
+        if (r < 0)
+                return r;
+        if (a->json && a->fleet)
+                r = review_json_fleet(ctx, grants, n, details, n_lines);
+        else if (a->json)
+                /* As before [fleet]: an array of this host's grants. */
+                r = output_grants_json(ctx->out, grants, n);
+        else {
+                if (n == 0)
+                        fprintf(ctx->out, "no break-glass grant awaits review\n");
+                else
+                        r = output_grants_table(ctx->out, grants, n, now);
+                if (r >= 0)
+                        fleet_view_reviews(ctx->out, lines, details, n_lines);
+        }
+        jitctl_lines_free(lines, n_lines);
+        jitctl_lines_free(details, n_lines);
+        return r;
+}
+
 int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char **argv)
 {
         struct jitctl_args a;
@@ -486,24 +549,19 @@ int cmd_review(struct jitctl_ctx *ctx, const struct cmd_verb *v, int argc, char 
                 return CMD_E_USAGE;
         }
         if (!a.id) {
-                _cleanup_free_ struct jit_grant *grants = NULL;
-                size_t n = 0;
-                int64_t now;
-
                 if (a.accept || a.reject || a.message) {
                         jitctl_say(ctx, "--accept, --reject and -m go with a grant ID");
                         return CMD_E_USAGE;
                 }
-                r = jitctl_fetch_grants(ctx, &req, &grants, &n, &now);
-                if (r < 0)
-                        return r;
-                if (a.json)
-                        return output_grants_json(ctx->out, grants, n);
-                if (n == 0) {
-                        fprintf(ctx->out, "no break-glass grant awaits review\n");
-                        return 0;
+                if (a.fleet && !a.json) {
+                        jitctl_say(ctx, "--fleet goes with --json (the listing shows the fleet's part anyway)");
+                        return CMD_E_USAGE;
                 }
-                return output_grants_table(ctx->out, grants, n, now);
+                return review_list(ctx, &req, &a);
+        }
+        if (a.fleet) {
+                jitctl_say(ctx, "--fleet goes with the listing (review --json --fleet)");
+                return CMD_E_USAGE;
         }
         if (a.accept == a.reject || !a.message || !a.message[0]) {
                 jitctl_say(ctx, "review ID needs exactly one of --accept and --reject, and -m NOTE");

@@ -92,7 +92,22 @@ static const char revoke_sql[] =
         "pg_catalog.percentile_disc(0.95) WITHIN GROUP (ORDER BY pg.lat) FILTER (WHERE pg.done), "
         "pg_catalog.count(*) FILTER (WHERE NOT pg.done) FROM pg";
 
-enum step { STEP_STANDING, STEP_GRANTS, STEP_APPROVE, STEP_REVOKE, STEP_DONE };
+/* Break-glass per host, as its uploaded audit says (doc/FLEET.md, the
+ * break-glass events): the host's grants with a "break-glass" event in the
+ * window ($1), and, whenever used, those with no "reviewed" event for the
+ * same (host, host_grant). */
+static const char break_glass_sql[] =
+        "SELECT h.name, COALESCE(x.uses, 0), COALESCE(x.pending, 0) FROM jit.hosts h LEFT JOIN ("
+        "  SELECT a.host, pg_catalog.count(DISTINCT a.host_grant) FILTER "
+        "      (WHERE a.event_at >= pg_catalog.to_timestamp($1::bigint)) AS uses, "
+        "    pg_catalog.count(DISTINCT a.host_grant) FILTER (WHERE NOT EXISTS (SELECT 1 FROM jit.audit r "
+        "      WHERE r.host = a.host AND r.host_grant = a.host_grant AND r.event = 'reviewed')) AS pending "
+        "  FROM jit.audit a WHERE a.event = 'break-glass' AND a.host_grant > 0 AND " HOSTS_FILTER("2")
+        "  GROUP BY a.host) x ON x.host = h.name "
+        "WHERE ($2::text IS NULL OR h.name = ANY (pg_catalog.string_to_array($2::text, ','))) "
+        "ORDER BY h.name LIMIT 20000";
+
+enum step { STEP_STANDING, STEP_GRANTS, STEP_APPROVE, STEP_REVOKE, STEP_BREAK_GLASS, STEP_DONE };
 
 struct fr_req {
         struct jitd *d;
@@ -211,6 +226,27 @@ static void on_step(int r, const PGresult *res, const char *why, void *userdata)
                         json_object_object_add(f->fleet, "time_to_revoke_ms", o);
                 }
                 break;
+        case STEP_BREAK_GLASS: {
+                json_object *b = json_object_new_object();
+                int64_t pending = 0;
+
+                o = json_object_new_array();
+                for (int i = 0; i < rows; i++) {
+                        json_object *h = json_object_new_object();
+
+                        json_object_object_add(h, "host", json_object_new_string(PQgetvalue(res, i, 0)));
+                        json_object_object_add(h, "uses", int_or_null(res, i, 1));
+                        json_object_object_add(h, "reviews_pending", int_or_null(res, i, 2));
+                        total += strtoll(PQgetvalue(res, i, 1), NULL, 10);
+                        pending += strtoll(PQgetvalue(res, i, 2), NULL, 10);
+                        json_object_array_add(o, h);
+                }
+                json_object_object_add(b, "uses", json_object_new_int64(total));
+                json_object_object_add(b, "reviews_pending", json_object_new_int64(pending));
+                json_object_object_add(b, "hosts", o);
+                json_object_object_add(f->fleet, "break_glass", b);
+                break;
+        }
         case STEP_DONE:
                 break;
         }
@@ -245,6 +281,10 @@ static int fr_query(struct fr_req *f)
                 params[0] = f->since;
                 params[1] = f->hosts;
                 return fleet_mirror_query(f->d->fleet, revoke_sql, 2, params, on_step, f);
+        case STEP_BREAK_GLASS:
+                params[0] = f->since;
+                params[1] = f->hosts;
+                return fleet_mirror_query(f->d->fleet, break_glass_sql, 2, params, on_step, f);
         default:
                 return -EINVAL;
         }

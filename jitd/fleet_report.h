@@ -35,6 +35,15 @@
  *                                 first end event (whole seconds); negative
  *                                 counts as 0. incomplete: grants some such host
  *                                 has not uploaded an end for (down, or behind)
+ *     "break_glass": {"uses": N, "reviews_pending": N,
+ *                     "hosts": [{"host": H, "uses": N, "reviews_pending": N}, ...]}
+ *                                 each host's own break-glass grants (jit.hosts,
+ *                                 those --host matches), as its uploaded audit
+ *                                 says: uses, its grants with a "break-glass"
+ *                                 event since "since"; reviews_pending, those
+ *                                 (whenever used: a backlog has no window) with
+ *                                 no "reviewed" event for the same (host,
+ *                                 host_grant). The totals are the sums.
  *     "pattern": "..."            with --host
  *     "error": "..."              the fleet part is incomplete: why
  *   }

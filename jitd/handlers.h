@@ -62,5 +62,8 @@ void list_tail_free(struct list_tail *tail, size_t n);
  * before the end. */
 int list_stream_start_full(struct request *req, const struct store_filter *f, bool no_local, struct list_tail *tail,
                            size_t n_tail);
+/* review's listing (break-glass grants awaiting review), then each of tail
+ * (taken, freed: the fleet's, fleet_review.c), before the end. */
+int list_stream_start_reviews(struct request *req, const struct store_filter *f, struct list_tail *tail, size_t n_tail);
 
 #endif

@@ -17,6 +17,7 @@
 #include "handlers.h"
 #include "fleet_audit.h"
 #include "fleet_report.h"
+#include "fleet_review.h"
 #include "handlers_fleet.h"
 #include "json_reply.h"
 #include "log.h"
@@ -283,6 +284,9 @@ int handle_review(struct request *req)
         if (!proto_has(req->msg, PF_ID)) {
                 struct store_filter f = { .states = GRANT_STATES_ALL };
 
+                /* With [fleet], the other hosts' pending reviews follow. */
+                if (req->d->fleet)
+                        return fleet_review_list(req, &f);
                 return list_stream_start(req, &f, true);
         }
         if (!request_get_id(req, &id))

@@ -148,3 +148,8 @@ int list_stream_start_full(struct request *req, const struct store_filter *f, bo
 {
         return start(req, f, false, no_local, tail, n_tail);
 }
+
+int list_stream_start_reviews(struct request *req, const struct store_filter *f, struct list_tail *tail, size_t n_tail)
+{
+        return start(req, f, true, false, tail, n_tail);
+}

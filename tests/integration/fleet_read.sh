@@ -17,8 +17,10 @@
 # fleet copy (web-02's keyed chain: links checked) and names the host and event
 # of a row the database's superuser edited; report gives per-host standing
 # privilege and fleet time to approve and to revoke; list --host and list
-# --json. With the database down: one clear line each, and the local part
-# still shown.
+# --json. jt_carol's break-glass on web-01, uploaded, is in db-01's report
+# (uses, awaiting review: text, --json, --prometheus) and in db-01's review
+# listing (admins only), until an admin reviews it on web-01. With the
+# database down: one clear line each, and the local part still shown.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../fleet_lib.sh"
 . "$(dirname "$0")/../pg_lib.sh"
@@ -407,6 +409,12 @@ for name, s, scale in (("jit_fleet_time_to_approve_seconds", f["time_to_approve_
     w(name + "_sum", s["sum"] / scale)
     w(name + "_count", s["count"])
 w("jit_fleet_revocations_incomplete", f["time_to_revoke_ms"]["incomplete"])
+if "break_glass" in f:
+    w("jit_fleet_break_glass_uses", f["break_glass"]["uses"])
+    w("jit_fleet_break_glass_reviews_pending", f["break_glass"]["reviews_pending"])
+    for h in f["break_glass"]["hosts"]:
+        w("jit_fleet_host_break_glass_uses", h["uses"], host=h["host"])
+        w("jit_fleet_host_break_glass_reviews_pending", h["reviews_pending"], host=h["host"])
 bad = ["%s%s: %r, want %r" % (k[0], dict(k[1]), got.get(k), v) for k, v in want.items() if got.get(k) != v]
 bad += ["%s%s: not in the report" % (k[0], dict(k[1])) for k in got if k not in want]
 print("\n".join(bad))
@@ -449,6 +457,75 @@ prom_on db-01 && promlint && grep -qxF 'jit_fleet_host_active_grants{host="odd\"
 PG_DB=fleet pg_super "DELETE FROM jit.hosts WHERE role = 'jit_host_odd'" "$checks" >/dev/null &&
         ok "... the host removed, the checks back" || not_ok "removing the odd host"
 
+# ---- break-glass across the fleet: report and review ---------------------------------------
+
+# jt_carol's break-glass grant $BG on web-01 (revoked, not reviewed) is in
+# the fleet through web-01's uploaded events only.
+reviewed_in_fleet() { [ "$(owner_sql "SELECT count(*) FROM jit.audit WHERE host = 'web-01' AND host_grant = $BG AND event = 'reviewed'")" = "$1" ]; }
+upload_all && [ "$(owner_sql "SELECT count(*) FROM jit.audit WHERE host = 'web-01' AND host_grant = $BG AND event = 'break-glass'")" = 1 ] &&
+        reviewed_in_fleet 0 && ok "web-01's break-glass $BG is in jit.audit, not reviewed" || not_ok "break-glass $BG uploaded"
+expect 0 "report on db-01: the fleet's break-glass, 1 use awaiting review" \
+        "fleet break-glass: +1 use, 1 awaiting review" -- jc_on db-01 jt_dave report
+grep -qE '^  web-01: +1 use, 1 awaiting review$' <<<"$LAST_OUT" && ! grep -qE '^  (db-01|web-02|bulk-01): +[0-9]+ uses?,' <<<"$LAST_OUT" &&
+        ok "... per host: web-01's line, none for the quiet hosts" || not_ok "break-glass per host" "$LAST_OUT"
+expect 0 "report --json on db-01" "" -- jc_on db-01 jt_dave report --json
+py '(d["fleet"]["break_glass"]["uses"] == 1 and d["fleet"]["break_glass"]["reviews_pending"] == 1 and
+    {h["host"]: (h["uses"], h["reviews_pending"]) for h in d["fleet"]["break_glass"]["hosts"]} ==
+    {"web-01": (1, 1), "web-02": (0, 0), "db-01": (0, 0), "bulk-01": (0, 0)})' <<<"$LAST_OUT" &&
+        ok "... \"break_glass\": uses 1, reviews_pending 1, per host" || not_ok "report --json break_glass" "$LAST_OUT"
+expect 0 "report --json --host 'db-*': web-01's break-glass left out" "" -- jc_on db-01 jt_dave report --json --host 'db-*'
+py 'd["fleet"]["break_glass"] == {"uses": 0, "reviews_pending": 0, "hosts": [{"host": "db-01", "uses": 0, "reviews_pending": 0}]}' \
+        <<<"$LAST_OUT" && ok "... uses 0, reviews_pending 0, db-01 only" || not_ok "--host and break_glass" "$LAST_OUT"
+expect 0 "report --json --since tomorrow: no use in the window, still 1 awaiting review (a backlog has no window)" "" -- \
+        jc_on db-01 jt_dave report --json --since "$(date -d tomorrow +%F)"
+py 'd["fleet"]["break_glass"]["uses"] == 0 and d["fleet"]["break_glass"]["reviews_pending"] == 1' <<<"$LAST_OUT" &&
+        ok "... uses 0, reviews_pending 1" || not_ok "--since and break_glass" "$LAST_OUT"
+prom_on db-01 && promlint && grep -qx 'jit_fleet_break_glass_uses 1' "$T/prom" &&
+        grep -qx 'jit_fleet_break_glass_reviews_pending 1' "$T/prom" &&
+        grep -qx 'jit_fleet_host_break_glass_reviews_pending{host="web-01"} 1' "$T/prom" &&
+        grep -qx 'jit_fleet_host_break_glass_uses{host="db-01"} 0' "$T/prom" &&
+        ok "report --prometheus: jit_fleet_break_glass_* and per host, valid exposition text" ||
+        not_ok "break-glass in --prometheus" "$(promlint; grep break_glass "$T/prom")"
+json=$(jc_on db-01 jt_dave report --json)
+prom_is_json "$json" && ok "... every fleet figure is the one report --json gives" ||
+        not_ok "report --prometheus against --json (break-glass)" "$(prom_is_json "$json")"
+
+expect 0 "review on db-01: none here, then web-01's $BG awaiting review" \
+        "break-glass grant $BG on web-01 of jt_carol for web-admin at 20[0-9-]+T[0-9:]+Z, awaiting review: pager" -- \
+        jc_on db-01 jt_dave review
+grep -q '^no break-glass grant awaits review$' <<<"$LAST_OUT" &&
+        grep -qF "(a review is made on the grant's own host: jitctl review ID --accept|--reject -m NOTE there)" <<<"$LAST_OUT" &&
+        ok "... after this host's (empty) list, with where a review is made" || not_ok "review on db-01" "$LAST_OUT"
+expect 0 "review on web-01: $BG in the local list, not again as another host's" \
+        "no break-glass grant of another host awaits review" -- jc_on web-01 jt_dave review
+grep -qE "^ *$BG +jt_carol" <<<"$LAST_OUT" && ! grep -q "on web-01 of jt_carol" <<<"$LAST_OUT" &&
+        ok "... once, as this host's" || not_ok "review on web-01" "$LAST_OUT"
+expect 0 "review --json on db-01 keeps its shape: this host's array" "" -- jc_on db-01 jt_dave review --json
+[ "$LAST_OUT" = "[]" ] && ok "... [] (the fleet's are not mixed in)" || not_ok "review --json" "$LAST_OUT"
+expect 0 "review --json --fleet on db-01: one object, local and fleet" "" -- jc_on db-01 jt_dave review --json --fleet
+BG=$BG py '(d["local"] == [] and len(d["fleet"]) == 1 and d["fleet"][0]["host"] == "web-01" and
+    d["fleet"][0]["grant"] == int(__import__("os").environ["BG"]) and d["fleet"][0]["user"] == "jt_carol" and
+    d["fleet"][0]["role"] == "web-admin" and d["fleet"][0]["reason"] == "pager" and
+    d["fleet"][0]["review"] == "pending" and "fleet_error" not in d)' <<<"$LAST_OUT" &&
+        ok "... fleet: web-01's grant $BG of jt_carol, web-admin, pager" || not_ok "review --json --fleet" "$LAST_OUT"
+expect 2 "review --fleet without --json is a usage error" "--fleet goes with --json" -- jc_on db-01 jt_dave review --fleet
+expect 1 "jt_carol (not an admin) sees no review listing, the fleet's included" "'review' is for admins" -- \
+        jc_on db-01 jt_carol review
+expect 1 "... nor does jt_bob (an approver)" "'review' is for admins" -- jc_on db-01 jt_bob review --json --fleet
+! grep -q "on web-01" <<<"$LAST_OUT" && ok "... and nothing of web-01's is shown to them" || not_ok "non-admin" "$LAST_OUT"
+
+expect 0 "jt_dave reviews $BG on web-01, its own host" "review accepted" -- \
+        jc_on web-01 jt_dave review "$BG" --accept -m 'pager was real'
+wait_for 10 reviewed_in_fleet 1 && ok "... web-01 uploads the review" || { upload_all; reviewed_in_fleet 1 || not_ok "the review uploaded"; }
+expect 0 "report on db-01: 1 use, 0 awaiting review" "fleet break-glass: +1 use, 0 awaiting review" -- \
+        jc_on db-01 jt_dave report
+expect 0 "review on db-01: no longer listed" "no break-glass grant of another host awaits review" -- \
+        jc_on db-01 jt_dave review
+! grep -q "break-glass grant $BG on web-01" <<<"$LAST_OUT" && ok "... $BG is gone from it" || not_ok "review after" "$LAST_OUT"
+prom_on db-01 && promlint && grep -qx 'jit_fleet_break_glass_reviews_pending 0' "$T/prom" &&
+        grep -qx 'jit_fleet_host_break_glass_uses{host="web-01"} 1' "$T/prom" &&
+        ok "report --prometheus: 0 pending, web-01's use still counted" || not_ok "prometheus after the review" "$(grep break_glass "$T/prom")"
+
 # ---- the database goes away ----------------------------------------------------------------
 
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 9>&-
@@ -479,5 +556,18 @@ promlint && grep -qE '^jit_active_grants [0-9]+$' "$T/prom" && grep -qx 'jit_fle
         not_ok "report --prometheus with the database down" "$(promlint; cat "$T/prom")"
 expect 0 "list: the local list and one line" "the fleet part is unavailable: the fleet database is unreachable" -- \
         jc_on web-01 jt_alice list
+expect 0 "jt_carol breaks glass on web-01 again, the database down" "break-glass grant [0-9]+ for web-admin is active" -- \
+        jc_on web-01 jt_carol break-glass -r web-admin -m 'pager, no database'
+BG2=$(grep -oE 'break-glass grant [0-9]+' <<<"$LAST_OUT" | grep -oE '[0-9]+')
+expect 0 "review: the local list and one line (exit 0, as list)" \
+        "the fleet part is unavailable: the fleet database is unreachable" -- jc_on web-01 jt_dave review
+grep -qE "^ *$BG2 +jt_carol" <<<"$LAST_OUT" && [ "$(grep -c 'fleet' <<<"$LAST_OUT")" = 2 ] &&
+        ok "... grant $BG2 listed, then fleet: and the one line" || not_ok "review with the database down" "$LAST_OUT"
+out=$(jc_on web-01 jt_dave review --json --fleet 2>"$T/review.err"); rc=$?
+[ "$rc" = 0 ] && grep -q "the fleet part is unavailable: the fleet database is unreachable" "$T/review.err" &&
+        ok "review --json --fleet: exit 0, the one line on stderr" || not_ok "review --json --fleet: exit $rc" "$(cat "$T/review.err")"
+BG2=$BG2 py '(d["fleet"] is None and d["fleet_error"] == "the fleet database is unreachable" and
+    [g["id"] for g in d["local"]] == [int(__import__("os").environ["BG2"])])' <<<"$out" &&
+        ok "... local [$BG2], fleet null, fleet_error" || not_ok "review --json --fleet, database down" "$out"
 
 finish

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "commands.h"
 #include "fleet_view.h"
 #include "grant.h"
@@ -267,6 +269,138 @@ START_TEST(test_view_report)
 }
 END_TEST
 
+/* The fleet's break-glass: the totals, then each host that has any. */
+START_TEST(test_view_report_break_glass)
+{
+        static const char doc[] =
+                "{\"version\":1,\"fleet\":{\"active_grants\":0,\"hosts\":[],"
+                "\"break_glass\":{\"uses\":3,\"reviews_pending\":2,\"hosts\":["
+                "{\"host\":\"db-01\",\"uses\":0,\"reviews_pending\":0},"
+                "{\"host\":\"web-01\",\"uses\":2,\"reviews_pending\":1},"
+                "{\"host\":\"web-02\",\"uses\":1,\"reviews_pending\":0},"
+                "{\"host\":\"web-03\",\"uses\":0,\"reviews_pending\":1}]}}}";
+        struct capture c;
+        bool ok = false;
+        char *out;
+
+        capture_start(&c);
+        ck_assert_int_eq(fleet_view_report(c.f, doc, &ok), 0);
+        out = capture_end(&c);
+        ck_assert(ok);
+        assert_has(out, "fleet break-glass:         3 uses, 2 awaiting review\n");
+        assert_has(out, "  web-01:                  2 uses, 1 awaiting review\n");
+        assert_has(out, "  web-02:                  1 use, 0 awaiting review\n");
+        assert_has(out, "  web-03:                  0 uses, 1 awaiting review\n");
+        assert_lacks(out, "db-01");
+        free(out);
+
+        capture_start(&c);
+        ck_assert_int_eq(fleet_view_report(c.f, "{\"fleet\":{\"active_grants\":0,\"hosts\":[],\"break_glass\":"
+                                           "{\"uses\":0,\"reviews_pending\":0,\"hosts\":[]}}}", &ok), 0);
+        out = capture_end(&c);
+        assert_has(out, "fleet break-glass:         0 uses, 0 awaiting review\n");
+        free(out);
+}
+END_TEST
+
+/* review's fleet part (jitd/fleet_review.h): the other hosts' pending
+ * reviews, each line as jitd made it, then how a review is made. */
+#define REVIEW_LINE "break-glass grant 7 on web-01 of jt_carol for web-admin at 2026-11-23T14:05:00Z, awaiting review: pager"
+#define REVIEW_OBJ                                                                                      \
+        "{\"host\":\"web-01\",\"grant\":7,\"user\":\"jt_carol\",\"uid\":1001,\"role\":\"web-admin\","       \
+        "\"reason\":\"pager\",\"duration\":1800,\"used_at\":\"2026-11-23T14:05:00Z\",\"review\":\"pending\"}"
+
+START_TEST(test_view_reviews)
+{
+        char *lines[] = { (char *) REVIEW_LINE, (char *) "more break-glass grants of other hosts await review: "
+                          "the oldest 200 are shown" };
+        char *details[] = { (char *) REVIEW_OBJ, (char *) "{\"more\":true}" };
+        char *down_line[] = { (char *) "the fleet part is unavailable: the fleet database is unreachable" };
+        char *down[] = { (char *) "{\"error\":\"the fleet database is unreachable\"}" };
+        char *none_line[] = { (char *) "no break-glass grant of another host awaits review" };
+        char *none[] = { NULL };
+        char *odd_line[] = { (char *) "break-glass grant 8 on web-02 of x for y at z, awaiting review: a\nb" };
+        char *odd[] = { (char *) "{\"host\":\"web-02\",\"grant\":8}" };
+        struct capture c;
+        char *out;
+
+        capture_start(&c);
+        fleet_view_reviews(c.f, lines, details, 2);
+        out = capture_end(&c);
+        ck_assert_str_eq(out, "fleet:\n  " REVIEW_LINE "\n"
+                              "  more break-glass grants of other hosts await review: the oldest 200 are shown\n"
+                              "  (a review is made on the grant's own host: jitctl review ID --accept|--reject "
+                              "-m NOTE there)\n");
+        free(out);
+
+        capture_start(&c);
+        fleet_view_reviews(c.f, down_line, down, 1);
+        out = capture_end(&c);
+        ck_assert_str_eq(out, "fleet:\n  the fleet part is unavailable: the fleet database is unreachable\n");
+        free(out);
+
+        capture_start(&c);
+        fleet_view_reviews(c.f, none_line, none, 1);
+        out = capture_end(&c);
+        ck_assert_str_eq(out, "fleet:\n  no break-glass grant of another host awaits review\n");
+        free(out);
+
+        /* No [fleet]: nothing. */
+        capture_start(&c);
+        fleet_view_reviews(c.f, NULL, NULL, 0);
+        out = capture_end(&c);
+        ck_assert_str_eq(out, "");
+        free(out);
+
+        /* What a host wrote is shown safely. */
+        capture_start(&c);
+        fleet_view_reviews(c.f, odd_line, odd, 1);
+        out = capture_end(&c);
+        assert_has(out, "awaiting review: a");
+        assert_lacks(out, "a\nb");
+        free(out);
+}
+END_TEST
+
+static char *reviews_json(const char *local, char **details, size_t n)
+{
+        json_object *o = NULL;
+        char *s;
+
+        ck_assert_int_eq(fleet_view_reviews_json(json_tokener_parse(local), details, n, &o), 0);
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+        return s;
+}
+
+START_TEST(test_view_reviews_json)
+{
+        char *details[] = { (char *) REVIEW_OBJ, (char *) "{\"more\":true}" };
+        char *down[] = { (char *) "{\"error\":\"the fleet database is unreachable\"}" };
+        char *none[] = { NULL };
+        char *junk[] = { (char *) "not json", (char *) "[1]", (char *) "{\"grant\":3}", (char *) REVIEW_OBJ };
+        char *s;
+
+        s = reviews_json("[{\"id\":3}]", details, 2);
+        ck_assert_str_eq(s, "{\"local\":[{\"id\":3}],\"fleet\":[" REVIEW_OBJ "],\"fleet_more\":true}");
+        free(s);
+        s = reviews_json("[]", down, 1);
+        ck_assert_str_eq(s, "{\"local\":[],\"fleet\":null,\"fleet_error\":\"the fleet database is unreachable\"}");
+        free(s);
+        s = reviews_json("[]", none, 1);
+        ck_assert_str_eq(s, "{\"local\":[],\"fleet\":[]}");
+        free(s);
+        /* No [fleet] (jitd sent no line): null, and no error. */
+        s = reviews_json("[{\"id\":3}]", NULL, 0);
+        ck_assert_str_eq(s, "{\"local\":[{\"id\":3}],\"fleet\":null}");
+        free(s);
+        /* Details that are none of those are left out. */
+        s = reviews_json("[]", junk, 4);
+        ck_assert_str_eq(s, "{\"local\":[],\"fleet\":[" REVIEW_OBJ "]}");
+        free(s);
+}
+END_TEST
+
 START_TEST(test_host_patterns)
 {
         ck_assert(policy_pattern_matches("web-*", "web-01"));
@@ -290,6 +424,9 @@ static Suite *fleet_view_suite(void)
         tcase_add_test(tc, test_view_show);
         tcase_add_test(tc, test_view_verify);
         tcase_add_test(tc, test_view_report);
+        tcase_add_test(tc, test_view_report_break_glass);
+        tcase_add_test(tc, test_view_reviews);
+        tcase_add_test(tc, test_view_reviews_json);
         tcase_add_test(tc, test_host_patterns);
         suite_add_tcase(s, tc);
         return s;

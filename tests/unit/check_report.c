@@ -889,6 +889,98 @@ START_TEST(prometheus_fleet)
 }
 END_TEST
 
+/* The fleet's break-glass figures (fleet_report.h "break_glass"), after the
+ * rest; a jitd that has none (older) gives the rest alone. */
+#define FLEET_BG                                                                                        \
+        "\"break_glass\":{\"uses\":3,\"reviews_pending\":2,\"hosts\":[{\"host\":\"web-01\",\"uses\":3,"    \
+        "\"reviews_pending\":2},{\"host\":\"we\\\"b\\\\2\\n\",\"uses\":0,\"reviews_pending\":0}]}"
+
+static const char golden_fleet_bg[] =
+        "# HELP jit_fleet_break_glass_uses Break-glass grants used on the fleet's hosts in the report's window, "
+        "as their uploaded audit says.\n"
+        "# TYPE jit_fleet_break_glass_uses gauge\n"
+        "jit_fleet_break_glass_uses 3\n"
+        "# HELP jit_fleet_break_glass_reviews_pending Break-glass grants on the fleet's hosts awaiting review, "
+        "as their uploaded audit says.\n"
+        "# TYPE jit_fleet_break_glass_reviews_pending gauge\n"
+        "jit_fleet_break_glass_reviews_pending 2\n"
+        "# HELP jit_fleet_host_break_glass_uses Break-glass grants used on a host in the report's window.\n"
+        "# TYPE jit_fleet_host_break_glass_uses gauge\n"
+        "jit_fleet_host_break_glass_uses{host=\"web-01\"} 3\n"
+        "jit_fleet_host_break_glass_uses{host=\"we\\\"b\\\\2\\n\"} 0\n"
+        "# HELP jit_fleet_host_break_glass_reviews_pending Break-glass grants on a host awaiting review (no "
+        "reviewed event uploaded for them).\n"
+        "# TYPE jit_fleet_host_break_glass_reviews_pending gauge\n"
+        "jit_fleet_host_break_glass_reviews_pending{host=\"web-01\"} 2\n"
+        "jit_fleet_host_break_glass_reviews_pending{host=\"we\\\"b\\\\2\\n\"} 0\n";
+
+START_TEST(prometheus_fleet_break_glass)
+{
+        char *json = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST "," FLEET_BG "}");
+        char *plain = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST "}");
+        char *text = NULL, *plain_text = NULL;
+
+        /* The figures without break-glass, exactly, then the break-glass ones. */
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert_int_eq(report_prometheus(plain, &plain_text), 0);
+        ck_assert(ends_with(plain_text, golden_fleet));
+        ck_assert_int_eq(strncmp(text, plain_text, strlen(plain_text)), 0);
+        ck_assert_str_eq(text + strlen(plain_text), golden_fleet_bg);
+        ck_assert_ptr_null(strstr(plain_text, "jit_fleet_break_glass_"));
+        ck_assert_ptr_null(strstr(plain_text, "jit_fleet_host_break_glass_"));
+        free(text);
+        free(plain_text);
+        free(json);
+        free(plain);
+
+        /* No host: the totals, and no host series. */
+        json = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST ",\"break_glass\":{\"uses\":0,\"reviews_pending\":0,"
+                                 "\"hosts\":[]}}");
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert_ptr_nonnull(strstr(text, "\njit_fleet_break_glass_uses 0\n"));
+        ck_assert_ptr_nonnull(strstr(text, "\n# TYPE jit_fleet_host_break_glass_uses gauge\n# HELP"));
+        ck_assert_ptr_null(strstr(text, "jit_fleet_host_break_glass_reviews_pending{"));
+        free(text);
+        free(json);
+
+        /* Cut short: none of it. */
+        json = fleet_report_json("{" FLEET_HOSTS "," FLEET_REST "," FLEET_BG ",\"error\":\"x\"}");
+        ck_assert_int_eq(report_prometheus(json, &text), 0);
+        ck_assert_ptr_null(strstr(text, "jit_fleet_break_glass_"));
+        ck_assert_ptr_null(strstr(text, "jit_fleet_host_break_glass_"));
+        free(text);
+        free(json);
+}
+END_TEST
+
+START_TEST(prometheus_fleet_break_glass_bad_shapes)
+{
+        const char *const bgs[] = {
+                "[]",
+                "{}",
+                "{\"uses\":1,\"reviews_pending\":0}",
+                "{\"uses\":1,\"hosts\":[]}",
+                "{\"uses\":\"1\",\"reviews_pending\":0,\"hosts\":[]}",
+                "{\"uses\":1,\"reviews_pending\":0,\"hosts\":{}}",
+                "{\"uses\":1,\"reviews_pending\":0,\"hosts\":[7]}",
+                "{\"uses\":1,\"reviews_pending\":0,\"hosts\":[{\"host\":1,\"uses\":1,\"reviews_pending\":0}]}",
+                "{\"uses\":1,\"reviews_pending\":0,\"hosts\":[{\"host\":\"a\",\"reviews_pending\":0}]}",
+                "{\"uses\":1,\"reviews_pending\":0,\"hosts\":[{\"host\":\"a\",\"uses\":1,\"reviews_pending\":null}]}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bgs); i++) {
+                char *fleet = NULL, *json, *text = (char *) "untouched";
+
+                ck_assert_int_ge(asprintf(&fleet, "{" FLEET_HOSTS "," FLEET_REST ",\"break_glass\":%s}", bgs[i]), 0);
+                json = fleet_report_json(fleet);
+                ck_assert_msg(report_prometheus(json, &text) == -EBADMSG, "case %zu", i);
+                ck_assert_str_eq(text, "untouched");
+                free(json);
+                free(fleet);
+        }
+}
+END_TEST
+
 /* The fleet part cut short (or never read): this host's metrics, then
  * jit_fleet_report_up 0 and not one fleet figure, even those that came. */
 START_TEST(prometheus_fleet_down)
@@ -1115,6 +1207,8 @@ static Suite *report_suite(void)
         tcase_add_test(tc, prometheus_fleet);
         tcase_add_test(tc, prometheus_fleet_down);
         tcase_add_test(tc, prometheus_fleet_refuses_bad_shapes);
+        tcase_add_test(tc, prometheus_fleet_break_glass);
+        tcase_add_test(tc, prometheus_fleet_break_glass_bad_shapes);
         tcase_add_test(tc, metrics_file_atomic);
         tcase_add_test(tc, view_text);
         suite_add_tcase(s, tc);
