@@ -55,6 +55,10 @@ static const char page_sql[] =
         "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id "
         "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id "
         "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer";
+/* Is there anything after seq $1? The catch-up every sync mostly finds
+ * nothing, and this costs the server an index probe where page_sql, planned
+ * afresh at each call, costs several times that (BENCHMARKS.md, section 7). */
+static const char probe_sql[] = "SELECT 1 FROM jit.changes c WHERE c.seq > $1::bigint LIMIT 1";
 /* Grants read again by id (seq 0: no change of their own), see revisit_add. */
 static const char revisit_sql[] =
         "SELECT 0, 'revisit', " GRANT_COLUMNS
@@ -158,6 +162,7 @@ struct fleet_mirror {
         int64_t revisit[FLEET_REVISIT_MAX];
         size_t n_revisit;
         bool revisit_due, revisit_full_logged;
+        bool changes_known;             /* a notification or a full page: no probe first */
         char schema_why[256];           /* the schema is too old: why nothing is read */
 };
 
@@ -454,10 +459,32 @@ static void on_version(int r, const PGresult *res, const char *why, void *userda
         catchup(m);
 }
 
+static void on_probe(int r, const PGresult *res, const char *why, void *userdata)
+{
+        struct fleet_mirror *m = userdata;
+
+        m->busy = false;
+        ops_kick(m);
+        if (r < 0) {
+                if (r == -EIO)
+                        log_msg(LOG_ERR, "fleet: catch-up query refused: %s", why ? why : "?");
+                return;
+        }
+        if (PQntuples(res) == 0) {
+                m->last_catchup = now_realtime();
+                if (m->want)
+                        catchup(m);
+                return;
+        }
+        m->changes_known = true;
+        catchup(m);
+}
+
 static void catchup(struct fleet_mirror *m)
 {
         char seq[32], page[16];
         const char *params[2] = { seq, page };
+        int r;
 
         if (m->busy || !fleet_link_ready(m->link)) {
                 m->want = true;
@@ -490,7 +517,12 @@ static void catchup(struct fleet_mirror *m)
         m->want = false;
         snprintf(seq, sizeof(seq), "%" PRId64, m->last_seq);
         snprintf(page, sizeof(page), "%d", FLEET_PAGE);
-        if (fleet_link_query(m->link, page_sql, 2, params, on_page, m) < 0) {
+        if (m->changes_known)
+                r = fleet_link_query(m->link, page_sql, 2, params, on_page, m);
+        else
+                r = fleet_link_query(m->link, probe_sql, 1, params, on_probe, m);
+        m->changes_known = false;
+        if (r < 0) {
                 m->busy = false;
                 m->want = true;
         }
@@ -908,6 +940,8 @@ static void process(struct fleet_mirror *m)
         }
         rows_free(m);
         m->busy = false;
+        if (m->page_full)
+                m->changes_known = true;
         if (m->page_full || m->want)
                 catchup(m);
 }
@@ -1178,7 +1212,10 @@ static void on_wdown(const char *why, void *userdata)
 
 static void on_notified(void *userdata)
 {
-        catchup(userdata);
+        struct fleet_mirror *m = userdata;
+
+        m->changes_known = true;
+        catchup(m);
 }
 
 static void arm_sync(struct fleet_mirror *m)
