@@ -547,3 +547,14 @@ bool policy_covers(const struct config *c, const struct principal *p, const char
         }
         return false;
 }
+
+enum extension_limit policy_extension_limit(const struct role *r, int64_t starts_at, int64_t expires_at,
+                                            unsigned extended, uint64_t duration)
+{
+        if (r->max_extensions == 0)
+                return expires_at + (int64_t) duration > starts_at + (int64_t) r->max_duration ?
+                       EXTENSION_PAST_MAX_DURATION : EXTENSION_WITHIN;
+        if (extended >= r->max_extensions)
+                return EXTENSION_TOO_MANY;
+        return duration > r->max_duration ? EXTENSION_TOO_LONG : EXTENSION_WITHIN;
+}

@@ -59,6 +59,21 @@ bool policy_scope_within(const struct role *r, const char *pattern, char *why, s
 bool policy_pattern_matches(const char *pattern, const char *host);
 /* May p approve role r's grants (p is not the requester: the caller checks that)? */
 bool policy_is_approver(const struct role *r, const struct principal *p);
+
+/* Whether one more extension of duration seconds fits role r's limits, for a
+ * grant active from starts_at until expires_at that was extended `extended`
+ * times before. Without max_extensions a grant never lasts past max_duration
+ * from its activation; with it, up to that many extensions of at most
+ * max_duration each. One rule for a local grant (jitd's extend), the host
+ * asked for a fleet grant's extension, and every host that applies one. */
+enum extension_limit {
+        EXTENSION_WITHIN,
+        EXTENSION_PAST_MAX_DURATION,    /* no max_extensions: past max_duration from starts_at */
+        EXTENSION_TOO_MANY,             /* max_extensions reached */
+        EXTENSION_TOO_LONG,             /* one extension adds more than max_duration */
+};
+enum extension_limit policy_extension_limit(const struct role *r, int64_t starts_at, int64_t expires_at,
+                                            unsigned extended, uint64_t duration);
 /* Is p an approver of any role (sees every grant)? */
 bool policy_is_any_approver(const struct config *c, const struct principal *p);
 /* root, or member of [jitd] admin_group. */

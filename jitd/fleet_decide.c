@@ -309,19 +309,20 @@ int fleet_decide_extension(const struct config *c, bool allowed_signers, const s
          * max_extensions the grant never lasts past max_duration from its
          * activation; with it, that many extensions of max_duration each. */
         duration_format(r->max_duration, lim, sizeof(lim));
-        if (r->max_extensions == 0) {
-                if (copy->expires_at + (int64_t) x->duration > copy->starts_at + (int64_t) r->max_duration) {
-                        refuse_ext(&v, "it would make the grant last past role %s's maximum of %s from its "
-                                   "activation here", r->name, lim);
-                        goto out;
-                }
-        } else if (copy->extended >= r->max_extensions) {
+        switch (policy_extension_limit(r, copy->starts_at, copy->expires_at, copy->extended, x->duration)) {
+        case EXTENSION_PAST_MAX_DURATION:
+                refuse_ext(&v, "it would make the grant last past role %s's maximum of %s from its activation here",
+                           r->name, lim);
+                goto out;
+        case EXTENSION_TOO_MANY:
                 refuse_ext(&v, "it was extended %u time%s here already, role %s's maximum", copy->extended,
                            copy->extended == 1 ? "" : "s", r->name);
                 goto out;
-        } else if (x->duration > r->max_duration) {
+        case EXTENSION_TOO_LONG:
                 refuse_ext(&v, "it adds more than role %s allows here (%s)", r->name, lim);
                 goto out;
+        case EXTENSION_WITHIN:
+                break;
         }
         /* Ticket (alone, or with auto): the copy is active because this
          * host's own lookup found the ticket approved, and it is looked up

@@ -42,7 +42,9 @@
         "        pg_catalog.floor(pg_catalog.date_part('epoch', a.approved_at))::bigint) " \
         "        ORDER BY a.approved_at, a.approver) " \
         " FROM jit.approvals a WHERE a.grant_id = g.id), " \
-        "g.reason, " \
+        "g.reason, "
+/* The grant's extensions (schema version 3). */
+#define EXTENSIONS_COLUMN \
         "(SELECT pg_catalog.json_agg(pg_catalog.json_build_array(x.n, x.duration, " \
         "        pg_catalog.floor(pg_catalog.date_part('epoch', x.requested_at))::bigint, x.reason, " \
         "        (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(ea.approver, ea.signature, " \
@@ -50,20 +52,25 @@
         "                ORDER BY ea.approved_at, ea.approver) " \
         "         FROM jit.extension_approvals ea WHERE ea.grant_id = x.grant_id AND ea.n = x.n)) ORDER BY x.n) " \
         " FROM jit.extensions x WHERE x.grant_id = g.id) "
-static const char page_sql[] =
-        "SELECT c.seq, c.kind, " GRANT_COLUMNS
-        "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id "
-        "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id "
-        "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer";
+#define PAGE_SQL(extensions) \
+        "SELECT c.seq, c.kind, " GRANT_COLUMNS extensions \
+        "FROM jit.changes c LEFT JOIN jit.grants g ON g.id = c.grant_id " \
+        "LEFT JOIN jit.revocations r ON r.grant_id = c.grant_id " \
+        "WHERE c.seq > $1::bigint ORDER BY c.seq LIMIT $2::integer"
+#define REVISIT_SQL(extensions) \
+        "SELECT 0, 'revisit', " GRANT_COLUMNS extensions \
+        "FROM jit.grants g LEFT JOIN jit.revocations r ON r.grant_id = g.id " \
+        "WHERE g.id = ANY($1::bigint[]) ORDER BY g.id"
+/* [0]: a schema older than FLEET_SCHEMA_NEEDED, read as such (no
+ * extensions), so that ends and grants still reach a host whose jitd was
+ * upgraded before the schema; [1]: the schema this jitd reads whole. */
+static const char *const page_sql[2] = { PAGE_SQL("NULL "), PAGE_SQL(EXTENSIONS_COLUMN) };
+/* Grants read again by id (seq 0: no change of their own), see revisit_add. */
+static const char *const revisit_sql[2] = { REVISIT_SQL("NULL "), REVISIT_SQL(EXTENSIONS_COLUMN) };
 /* Is there anything after seq $1? The catch-up every sync mostly finds
  * nothing, and this costs the server an index probe where page_sql, planned
  * afresh at each call, costs several times that (BENCHMARKS.md, section 7). */
 static const char probe_sql[] = "SELECT 1 FROM jit.changes c WHERE c.seq > $1::bigint LIMIT 1";
-/* Grants read again by id (seq 0: no change of their own), see revisit_add. */
-static const char revisit_sql[] =
-        "SELECT 0, 'revisit', " GRANT_COLUMNS
-        "FROM jit.grants g LEFT JOIN jit.revocations r ON r.grant_id = g.id "
-        "WHERE g.id = ANY($1::bigint[]) ORDER BY g.id";
 
 /* The fleet schema this jitd reads (jitctl/fleet_schema_v3.sql: extensions);
  * a newer one only adds (doc/FLEET.md), an older one lacks what page_sql
@@ -163,7 +170,8 @@ struct fleet_mirror {
         size_t n_revisit;
         bool revisit_due, revisit_full_logged;
         bool changes_known;             /* a notification or a full page: no probe first */
-        char schema_why[256];           /* the schema is too old: why nothing is read */
+        char schema_why[256];           /* the schema is too old: what the status says */
+        bool schema_due;                /* an older schema's version is asked again at this sync */
 };
 
 static void catchup(struct fleet_mirror *m);
@@ -383,6 +391,12 @@ static void on_page(int r, const PGresult *res, const char *why, void *userdata)
         process(m);
 }
 
+/* 1: the schema has what this jitd reads; 0: read it as an older one. */
+static int schema_whole(const struct fleet_mirror *m)
+{
+        return m->schema >= FLEET_SCHEMA_NEEDED;
+}
+
 /* Read grant id again at the next sync. */
 static void revisit_add(struct fleet_mirror *m, int64_t id)
 {
@@ -417,7 +431,7 @@ static int revisit(struct fleet_mirror *m)
                 len += (size_t) snprintf(ids + len, size - len, "%s%" PRId64, i ? "," : "", m->revisit[i]);
         snprintf(ids + len, size - len, "}");
         params[0] = ids;
-        if (fleet_link_query(m->link, revisit_sql, 1, params, on_page, m) < 0)
+        if (fleet_link_query(m->link, revisit_sql[schema_whole(m)], 1, params, on_page, m) < 0)
                 return -ENOTCONN;
         m->n_revisit = 0;
         m->revisit_full_logged = false;
@@ -447,10 +461,11 @@ static void on_version(int r, const PGresult *res, const char *why, void *userda
                 else
                         snprintf(m->schema_why, sizeof(m->schema_why), "the fleet schema is at version %d, this jitd "
                                  "needs %d: run jitctl fleet init", m->schema, FLEET_SCHEMA_NEEDED);
-                /* Read again at every sync; said once. */
+                /* Asked again at every sync; said once. Read meanwhile
+                 * without what it lacks: ends and grants still apply. */
                 if (strcmp(was, m->schema_why) != 0)
-                        log_msg(LOG_ERR, "fleet: %s; nothing new is enforced here until then, what is enforced runs "
-                                "to its end", m->schema_why);
+                        log_msg(LOG_ERR, "fleet: %s; until then this host reads it without extensions", m->schema_why);
+                catchup(m);
                 return;
         }
         if (m->schema_why[0])
@@ -499,8 +514,9 @@ static void catchup(struct fleet_mirror *m)
                 }
                 return;
         }
-        if (m->schema < FLEET_SCHEMA_NEEDED) {
-                /* Migrated meanwhile? Asked again (a sync, a notification). */
+        /* An older schema: migrated meanwhile? Asked again at each sync. */
+        if (m->schema_due) {
+                m->schema_due = false;
                 m->schema = 0;
                 m->want = false;
                 catchup(m);
@@ -518,7 +534,7 @@ static void catchup(struct fleet_mirror *m)
         snprintf(seq, sizeof(seq), "%" PRId64, m->last_seq);
         snprintf(page, sizeof(page), "%d", FLEET_PAGE);
         if (m->changes_known)
-                r = fleet_link_query(m->link, page_sql, 2, params, on_page, m);
+                r = fleet_link_query(m->link, page_sql[schema_whole(m)], 2, params, on_page, m);
         else
                 r = fleet_link_query(m->link, probe_sql, 1, params, on_probe, m);
         m->changes_known = false;
@@ -688,6 +704,24 @@ static int verify(struct fleet_mirror *m, struct row *w, struct row_ext *x, size
         return 1;
 }
 
+/* The approvals ap as fleet_decide takes them, each approver looked up as
+ * the local path asks NSS: no such user is a NULL who, any other failure is
+ * not a "no" (<0; who holds what was resolved, for principal_free). */
+static int resolve_approvals(const struct config *c, const struct row_approval *ap, size_t n, struct principal **who,
+                             struct fleet_approval *fa)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = principal_from_name(c, ap[i].approver, &who[i]);
+
+                if (r < 0 && r != -ENOENT)
+                        return r;
+                fa[i] = (struct fleet_approval) { .approver = ap[i].approver, .signature = ap[i].signature,
+                                                  .approved_at = ap[i].at, .who = who[i],
+                                                  .verified = ap[i].verified };
+        }
+        return 0;
+}
+
 /* ---- extensions ---------------------------------------------------------- */
 
 /* Did a verification among ap fail for a passing reason? */
@@ -718,15 +752,9 @@ static int judge_extension(struct fleet_mirror *m, struct row *w, struct row_ext
                                    .extended = applied };
         int r = 0;
 
-        /* NSS as the local path asks it: a failure is not a "no". */
-        for (size_t i = 0; i < x->n_ap; i++) {
-                r = principal_from_name(c, x->ap[i].approver, &ap[i]);
-                if (r < 0 && r != -ENOENT)
-                        goto out;
-                fa[i] = (struct fleet_approval) { .approver = x->ap[i].approver, .signature = x->ap[i].signature,
-                                                  .approved_at = x->ap[i].at, .who = ap[i],
-                                                  .verified = x->ap[i].verified };
-        }
+        r = resolve_approvals(c, x->ap, x->n_ap, ap, fa);
+        if (r < 0)
+                goto out;
         for (;;) {
                 r = fleet_decide_extension(c, c->fleet.allowed_signers != NULL, &fg, &fx, &copy, v);
                 if (r < 0 || v->kind != FLEET_EXT_VERIFY)
@@ -859,14 +887,9 @@ static int handle(struct fleet_mirror *m, struct row *w)
         r = principal_from_name(c, w->user, &p);
         if (r < 0 && r != -ENOENT)
                 return r;
-        for (size_t i = 0; i < w->n_ap; i++) {
-                r = principal_from_name(c, w->ap[i].approver, &ap[i]);
-                if (r < 0 && r != -ENOENT)
-                        goto out;
-                fa[i] = (struct fleet_approval) { .approver = w->ap[i].approver, .signature = w->ap[i].signature,
-                                                  .approved_at = w->ap[i].at, .who = ap[i],
-                                                  .verified = w->ap[i].verified };
-        }
+        r = resolve_approvals(c, w->ap, w->n_ap, ap, fa);
+        if (r < 0)
+                goto out;
         fg = (struct fleet_grant) { .id = w->grant, .user = w->user, .role = w->role, .ticket = w->ticket,
                                     .scope = w->scope, .duration = w->duration, .requested_at = w->requested_at,
                                     .break_glass = w->break_glass, .who = p, .approvals = fa,
@@ -1234,6 +1257,7 @@ static int on_sync(sd_event_source *s, uint64_t usec, void *userdata)
         (void) s;
         (void) usec;
         m->revisit_due = m->n_revisit > 0;
+        m->schema_due = m->schema != 0 && m->schema < FLEET_SCHEMA_NEEDED;
         catchup(m);
         flush_ends(m);
         fleet_upload_sync(m->upload);

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,15 +155,21 @@ static void on_ext_grant(int r, const PGresult *res, const char *why, void *user
                 later_reply_error(f->d, f->serial, EBADMSG, "fleet grant F%" PRId64 " cannot be read", f->id);
                 goto out;
         }
-        if (role->max_extensions > 0 && (unsigned long long) count >= role->max_extensions) {
+        /* The extensions asked for so far count here (a bound on asking);
+         * the cap from activation is the copy's, checked before. */
+        switch (role->max_extensions > 0 ?
+                policy_extension_limit(role, 0, 0, count > UINT_MAX ? UINT_MAX : (unsigned) count, f->duration) :
+                EXTENSION_WITHIN) {
+        case EXTENSION_TOO_MANY:
                 later_reply_error(f->d, f->serial, ERANGE, "fleet grant F%" PRId64 " has %lld extension%s already, "
                                   "role %s's maximum", f->id, count, count == 1 ? "" : "s", role->name);
                 goto out;
-        }
-        if (role->max_extensions > 0 && f->duration > role->max_duration) {
+        case EXTENSION_TOO_LONG:
                 later_reply_error(f->d, f->serial, ERANGE, "an extension of role %s adds at most %s", role->name,
                                   lim);
                 goto out;
+        default:
+                break;
         }
         params[0] = c->host;
         params[1] = f->sid;
@@ -216,7 +223,8 @@ int fleet_extend(struct request *req, int64_t id)
                                            grant_state_to_string(g.state), d->config->host, g.id), HANDLED;
                 role = config_find_role(d->config, g.role);
                 if (role && role->max_extensions == 0 &&
-                    g.expires_at + (int64_t) duration > g.starts_at + (int64_t) role->max_duration) {
+                    policy_extension_limit(role, g.starts_at, g.expires_at, 0, duration) ==
+                    EXTENSION_PAST_MAX_DURATION) {
                         char lim[32];
 
                         duration_format(role->max_duration, lim, sizeof(lim));

@@ -446,7 +446,7 @@ int handle_extend(struct request *req)
         struct jit_grant g;
         uint64_t duration = 0;
         char limit[32], msg[256], why[256] = "";
-        int64_t id, cap, fleet_id;
+        int64_t id, fleet_id;
         int ret;
 
         ret = request_fleet_ref(req, &id);
@@ -488,19 +488,18 @@ int handle_extend(struct request *req)
         if (ret < 0)
                 return reply_store_failure(req, ret, "reading the grant's history");
         duration_format(r->max_duration, limit, sizeof(limit));
-        if (r->max_extensions == 0) {
-                cap = g.starts_at + (int64_t) r->max_duration;
-                if (g.expires_at + (int64_t) duration > cap)
-                        return reply_error(req, ERANGE, "grant %lld would last past the role's maximum of %s from "
-                                           "its activation (role %s allows no extensions beyond it)", (long long) id,
-                                           limit, r->name), HANDLED;
-        } else {
-                if (ew.n >= r->max_extensions)
-                        return reply_error(req, ERANGE, "grant %lld was already extended %u time%s, the role's "
-                                           "maximum", (long long) id, ew.n, ew.n == 1 ? "" : "s"), HANDLED;
-                if (duration > r->max_duration)
-                        return reply_error(req, ERANGE, "an extension of role %s adds at most %s", r->name, limit),
-                               HANDLED;
+        switch (policy_extension_limit(r, g.starts_at, g.expires_at, ew.n, duration)) {
+        case EXTENSION_PAST_MAX_DURATION:
+                return reply_error(req, ERANGE, "grant %lld would last past the role's maximum of %s from its "
+                                   "activation (role %s allows no extensions beyond it)", (long long) id, limit,
+                                   r->name), HANDLED;
+        case EXTENSION_TOO_MANY:
+                return reply_error(req, ERANGE, "grant %lld was already extended %u time%s, the role's maximum",
+                                   (long long) id, ew.n, ew.n == 1 ? "" : "s"), HANDLED;
+        case EXTENSION_TOO_LONG:
+                return reply_error(req, ERANGE, "an extension of role %s adds at most %s", r->name, limit), HANDLED;
+        case EXTENSION_WITHIN:
+                break;
         }
         if (!(r->approval & (APPROVAL_PEER | APPROVAL_TICKET))) {
                 /* auto: no approval to run again. */

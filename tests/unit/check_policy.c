@@ -340,6 +340,21 @@ START_TEST(test_principal_config_groups)
 }
 END_TEST
 
+START_TEST(test_extension_limit)
+{
+        struct role r = { .name = "x", .max_duration = 3600 };
+
+        /* Without max_extensions: never past max_duration from activation. */
+        ck_assert_int_eq(policy_extension_limit(&r, 1000, 2800, 5, 1800), EXTENSION_WITHIN);
+        ck_assert_int_eq(policy_extension_limit(&r, 1000, 2800, 0, 1801), EXTENSION_PAST_MAX_DURATION);
+        /* With it: that many, of at most max_duration each. */
+        r.max_extensions = 2;
+        ck_assert_int_eq(policy_extension_limit(&r, 1000, 2800, 1, 3600), EXTENSION_WITHIN);
+        ck_assert_int_eq(policy_extension_limit(&r, 1000, 2800, 1, 3601), EXTENSION_TOO_LONG);
+        ck_assert_int_eq(policy_extension_limit(&r, 1000, 2800, 2, 60), EXTENSION_TOO_MANY);
+}
+END_TEST
+
 static Suite *policy_suite(void)
 {
         Suite *s = suite_create("policy");
@@ -361,6 +376,7 @@ static Suite *policy_suite(void)
         tcase_add_test(tc, test_approver_admin_break_glass);
         tcase_add_test(tc, test_covers);
         tcase_add_test(tc, test_scope_within);
+        tcase_add_test(tc, test_extension_limit);
         suite_add_tcase(s, tc);
 
         tcase_add_test(nss, test_principal_root);
